@@ -1,0 +1,346 @@
+// OCI image layout on disk: blobs/sha256/<hex>, oci-layout, index.json naming manifests by ref.
+// Blobs are written to a temp file while hashing, fsynced, verified and renamed into place, so a
+// partial or corrupt blob is never visible. index.json changes happen under a cross-process lock.
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, readFile, rename, stat, unlink, readdir, open } from 'node:fs/promises';
+import { randomBytes, createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { digestHex, isDigest, type Digest } from '../digest.js';
+import { DigestMismatchError, TsbuildError } from '../errors.js';
+import { atomicWriteFile } from '../internal/atomic-write.js';
+import { withFileLock } from '../internal/file-lock.js';
+import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci/index.js';
+
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+}
+
+export interface BlobWriter {
+  /** Write bytes here; the writer hashes them as they go. */
+  readonly stream: WriteStream;
+  /** Verify (against `expected` when given), fsync and move into place. Idempotent if the blob exists. */
+  commit(expected?: Partial<BlobInfo>): Promise<BlobInfo>;
+  /** Drop the temp file. */
+  abort(): Promise<void>;
+}
+
+export interface ReadOptions {
+  /** Expected size, checked at end of stream (and up front against the file). */
+  size?: number;
+}
+
+export class LayoutStore {
+  readonly root: string;
+  private readonly blobDir: string;
+  private readonly tmpDir: string;
+  private ready: Promise<void> | undefined;
+
+  constructor(root: string) {
+    this.root = root;
+    this.blobDir = join(root, 'blobs', 'sha256');
+    this.tmpDir = join(root, '.tmp');
+  }
+
+  /** Create the layout files if missing (idempotent, safe across processes). */
+  init(): Promise<void> {
+    this.ready ??= (async () => {
+      await mkdir(this.blobDir, { recursive: true });
+      await mkdir(this.tmpDir, { recursive: true });
+      const layoutFile = join(this.root, 'oci-layout');
+      if (!(await exists(layoutFile))) await atomicWriteFile(layoutFile, '{"imageLayoutVersion":"1.0.0"}');
+      const indexFile = join(this.root, 'index.json');
+      if (!(await exists(indexFile))) {
+        await withFileLock(this.lockPath(), async () => {
+          if (!(await exists(indexFile))) await this.writeIndex({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] });
+        });
+      }
+    })();
+    return this.ready;
+  }
+
+  blobPath(digest: Digest): string {
+    return join(this.blobDir, digestHex(digest));
+  }
+
+  async stat(digest: Digest): Promise<BlobInfo | undefined> {
+    try {
+      const st = await stat(this.blobPath(digest));
+      return { digest, size: st.size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async has(digest: Digest): Promise<boolean> {
+    return (await this.stat(digest)) !== undefined;
+  }
+
+  /** A stream of the blob that fails at the end if digest or size do not match. */
+  read(digest: Digest, options: ReadOptions = {}): Readable {
+    const src = createReadStream(this.blobPath(digest), { highWaterMark: 1 << 20 });
+    const verify = new VerifyingTransform(`blob ${digest}`, digest, options.size);
+    src.on('error', (err) => {
+      const e = (err as NodeJS.ErrnoException).code === 'ENOENT'
+        ? new TsbuildError('TSB_STORE_NOT_FOUND', `blob ${digest} is not in the store ${this.root}`)
+        : err;
+      verify.destroy(e);
+    });
+    return src.pipe(verify);
+  }
+
+  /** Read a small blob (manifest, config) fully, verified, refusing anything over maxBytes. */
+  async readBytes(digest: Digest, maxBytes = 16 << 20): Promise<Buffer> {
+    let data: Buffer;
+    try {
+      const st = await stat(this.blobPath(digest));
+      if (st.size > maxBytes) {
+        throw new TsbuildError('TSB_TOO_LARGE', `blob ${digest} is ${st.size} bytes, more than the ${maxBytes} allowed here`);
+      }
+      data = await readFile(this.blobPath(digest));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new TsbuildError('TSB_STORE_NOT_FOUND', `blob ${digest} is not in the store ${this.root}`);
+      }
+      throw err;
+    }
+    const actual = `sha256:${createHash('sha256').update(data).digest('hex')}` as Digest;
+    if (actual !== digest) {
+      throw new TsbuildError('TSB_STORE_CORRUPT', `blob ${digest} in ${this.root} is corrupt (content hashes to ${actual})`, {
+        hint: 'run `tsbuild stages gc` to drop it; it will be fetched or rebuilt again',
+      });
+    }
+    return data;
+  }
+
+  async readJson<T>(digest: Digest, maxBytes = 4 << 20): Promise<T> {
+    return JSON.parse((await this.readBytes(digest, maxBytes)).toString('utf8')) as T;
+  }
+
+  async createWriter(): Promise<BlobWriter> {
+    await this.init();
+    const tmp = join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const stream = createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });
+    const origWrite = stream._write.bind(stream);
+    // Hash in the write path so the bytes are touched once.
+    stream._write = (chunk: Buffer, enc: BufferEncoding, cb: (err?: Error | null) => void) => {
+      hash.update(chunk);
+      size += chunk.length;
+      origWrite(chunk, enc, cb);
+    };
+    const origWritev = stream._writev?.bind(stream);
+    if (origWritev) {
+      stream._writev = (chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (err?: Error | null) => void) => {
+        for (const c of chunks) {
+          hash.update(c.chunk);
+          size += c.chunk.length;
+        }
+        origWritev(chunks, cb);
+      };
+    }
+    let done = false;
+    const abort = async (): Promise<void> => {
+      if (done) return;
+      done = true;
+      stream.destroy();
+      await unlink(tmp).catch(() => undefined);
+    };
+    const commit = async (expected: Partial<BlobInfo> = {}): Promise<BlobInfo> => {
+      if (done) throw new TsbuildError('TSB_INTERNAL', 'blob writer used after commit/abort');
+      try {
+        if (!stream.writableFinished) {
+          await new Promise<void>((resolve, reject) => {
+            stream.once('error', reject);
+            stream.end(() => resolve());
+          });
+        }
+        const digest = `sha256:${hash.digest('hex')}` as Digest;
+        if (expected.digest && expected.digest !== digest) throw new DigestMismatchError('blob', expected.digest, digest);
+        if (expected.size !== undefined && expected.size !== size) {
+          throw new TsbuildError('TSB_SIZE_MISMATCH', `blob ${digest}: expected ${expected.size} bytes, got ${size}; nothing was stored`);
+        }
+        const fh = await open(tmp, 'r');
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await rename(tmp, this.blobPath(digest));
+        done = true;
+        return { digest, size };
+      } catch (err) {
+        await abort();
+        throw err;
+      }
+    };
+    return { stream, commit, abort };
+  }
+
+  /** Store a readable's bytes; verified against `expected` if given. */
+  async write(source: Readable | AsyncIterable<Uint8Array>, expected: Partial<BlobInfo> = {}): Promise<BlobInfo> {
+    if (expected.digest && expected.size !== undefined) {
+      const have = await this.stat(expected.digest);
+      if (have && have.size === expected.size) {
+        if (source instanceof Readable) source.destroy();
+        return have;
+      }
+    }
+    const w = await this.createWriter();
+    try {
+      await pipeline(source, w.stream);
+    } catch (err) {
+      await w.abort();
+      throw err;
+    }
+    return w.commit(expected);
+  }
+
+  async writeBytes(data: string | Uint8Array, expected: Partial<BlobInfo> = {}): Promise<BlobInfo> {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    return this.write(Readable.from([buf]), expected);
+  }
+
+  async writeJson(value: unknown): Promise<{ info: BlobInfo; bytes: Buffer }> {
+    const bytes = Buffer.from(JSON.stringify(value));
+    return { info: await this.writeBytes(bytes), bytes };
+  }
+
+  async delete(digest: Digest): Promise<void> {
+    await unlink(this.blobPath(digest)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
+  async listBlobs(): Promise<Digest[]> {
+    await this.init();
+    const names = await readdir(this.blobDir);
+    return names.map((n) => `sha256:${n}`).filter(isDigest) as Digest[];
+  }
+
+  // ---- references (index.json) ----
+
+  private lockPath(): string {
+    return join(this.root, '.index.lock');
+  }
+
+  async readIndex(): Promise<ImageIndex> {
+    await this.init();
+    const text = await readFile(join(this.root, 'index.json'), 'utf8');
+    try {
+      const idx = JSON.parse(text) as ImageIndex;
+      if (!Array.isArray(idx.manifests)) throw new Error('manifests is not a list');
+      return idx;
+    } catch (err) {
+      throw new TsbuildError('TSB_STORE_CORRUPT', `${join(this.root, 'index.json')} is not a valid OCI index: ${(err as Error).message}`, {
+        hint: 'restore it from a backup or remove the store directory to start afresh',
+      });
+    }
+  }
+
+  private async writeIndex(idx: ImageIndex): Promise<void> {
+    await atomicWriteFile(join(this.root, 'index.json'), JSON.stringify(idx, null, 1));
+  }
+
+  /** Apply a change to index.json under the cross-process lock (read, modify, atomic write). */
+  async updateIndex(change: (manifests: Descriptor[]) => Descriptor[]): Promise<void> {
+    await this.init();
+    await withFileLock(this.lockPath(), async () => {
+      const idx = await this.readIndex();
+      idx.manifests = change(idx.manifests);
+      await this.writeIndex(idx);
+    });
+  }
+
+  async resolve(name: string): Promise<Descriptor | undefined> {
+    const idx = await this.readIndex();
+    return idx.manifests.find((m) => m.annotations?.[REF_NAME_ANNOTATION] === name);
+  }
+
+  /** Point `name` at `desc` (replacing a previous target); the referenced blobs must already be stored. */
+  async setRef(name: string, desc: Descriptor, annotations: Record<string, string> = {}): Promise<void> {
+    const entry: Descriptor = {
+      mediaType: desc.mediaType,
+      digest: desc.digest,
+      size: desc.size,
+      annotations: { ...annotations, [REF_NAME_ANNOTATION]: name },
+    };
+    if (desc.platform) entry.platform = desc.platform;
+    await this.updateIndex((ms) => [...ms.filter((m) => m.annotations?.[REF_NAME_ANNOTATION] !== name), entry]);
+  }
+
+  async removeRefs(predicate: (name: string, desc: Descriptor) => boolean): Promise<number> {
+    let removed = 0;
+    await this.updateIndex((ms) =>
+      ms.filter((m) => {
+        const name = m.annotations?.[REF_NAME_ANNOTATION];
+        if (name !== undefined && predicate(name, m)) {
+          removed++;
+          return false;
+        }
+        return true;
+      }),
+    );
+    return removed;
+  }
+
+  async listRefs(): Promise<Array<{ name: string; descriptor: Descriptor }>> {
+    const idx = await this.readIndex();
+    const out: Array<{ name: string; descriptor: Descriptor }> = [];
+    for (const m of idx.manifests) {
+      const name = m.annotations?.[REF_NAME_ANNOTATION];
+      if (name !== undefined) out.push({ name, descriptor: m });
+    }
+    return out;
+  }
+}
+
+class VerifyingTransform extends Transform {
+  private readonly hash = createHash('sha256');
+  private bytes = 0;
+  constructor(
+    private readonly what: string,
+    private readonly expected: Digest,
+    private readonly expectedSize: number | undefined,
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    if (this.expectedSize !== undefined && this.bytes > this.expectedSize) {
+      cb(new TsbuildError('TSB_SIZE_MISMATCH', `${this.what}: more than the expected ${this.expectedSize} bytes`));
+      return;
+    }
+    cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback): void {
+    const actual = `sha256:${this.hash.digest('hex')}` as Digest;
+    if (actual !== this.expected) {
+      cb(new DigestMismatchError(this.what, this.expected, actual));
+      return;
+    }
+    if (this.expectedSize !== undefined && this.bytes !== this.expectedSize) {
+      cb(new TsbuildError('TSB_SIZE_MISMATCH', `${this.what}: expected ${this.expectedSize} bytes, got ${this.bytes}`));
+      return;
+    }
+    cb();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function layoutStore(root: string): LayoutStore {
+  return new LayoutStore(root);
+}

@@ -1,0 +1,4 @@
+export * from './media-types.js';
+export * from './types.js';
+export * from './platform.js';
+export * from './reference.js';
