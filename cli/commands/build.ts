@@ -1,0 +1,132 @@
+// tsbuild build / plan: run the conveyor for the images of werf.yaml.
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { build, plan, homePaths } from '../../lib/index.js';
+import { parsePlatform } from '../../lib/oci/index.js';
+import { shortSignature } from '../../lib/conveyor/index.js';
+import { TsbuildError } from '../../lib/errors.js';
+import { eventPrinter, table, type LogFormat } from '../output.js';
+import { createRuntime } from '../runtime-factory.js';
+import { registryClient, withAbort } from '../shared.js';
+import type { PullPolicy } from '../../lib/conveyor/index.js';
+
+interface BuildFlags {
+  dir?: string;
+  config?: string;
+  env?: string;
+  push?: boolean;
+  repo?: string;
+  reportPath?: string;
+  pull: string;
+  platform?: string;
+  logFormat: string;
+  dryRun?: boolean;
+  insecureRegistry: string[];
+}
+
+function pullPolicy(v: string): PullPolicy {
+  if (v !== 'missing' && v !== 'always' && v !== 'never') throw new TsbuildError('TSB_USAGE', `--pull must be missing, always or never (got "${v}")`);
+  return v;
+}
+
+function logFormat(v: string): LogFormat {
+  if (v === 'json') return 'json';
+  if (v === 'plain' || v === 'auto') return 'plain';
+  throw new TsbuildError('TSB_USAGE', `--log-format must be auto, plain or json (got "${v}")`);
+}
+
+export function registerBuild(program: Command): void {
+  const collect = (v: string, prev: string[]): string[] => [...prev, v];
+  const common = (c: Command): Command =>
+    c
+      .option('--dir <dir>', 'project directory (where werf.yaml is)', process.cwd())
+      .option('--config <file>', 'config file, relative to --dir (default werf.yaml or werf.yml)')
+      .option('--env <env>', 'werf environment, visible in templates as .Env')
+      .option('--pull <policy>', 'base images: missing | always | never', 'missing')
+      .option('--platform <os/arch>', 'platform of base images (default: the host)')
+      .option('--insecure-registry <host>', 'reach this registry over plain http (repeatable)', collect, [] as string[])
+      .option('--log-format <format>', 'auto | plain | json', 'auto');
+
+  common(
+    program
+      .command('build')
+      .description('build the images of werf.yaml, reusing every stage that is already stored')
+      .argument('[images...]', 'image names to build (default: all), with the images they need'),
+  )
+    .option('--push', 'push final images to --repo')
+    .option('--repo <registry/name>', 'repository for final images: REPO/<image>:latest')
+    .option('--report-path <file>', 'write a JSON report of images and stages')
+    .option('--dry-run', 'show the plan without building (same as `tsbuild plan`)')
+    .action(async (images: string[], flags: BuildFlags) => {
+      if (flags.dryRun) return runPlan(images, flags);
+      const home = homePaths();
+      const fmt = logFormat(flags.logFormat);
+      const print = eventPrinter(fmt);
+      await withAbort(async (signal) => {
+        let runtime: ReturnType<typeof createRuntime> | undefined;
+        try {
+          const result = await build({
+            dir: flags.dir!,
+            ...(flags.config ? { config: flags.config } : {}),
+            ...(flags.env ? { werfEnv: flags.env } : {}),
+            home,
+            images,
+            push: !!flags.push,
+            ...(flags.repo ? { repo: flags.repo } : {}),
+            pull: pullPolicy(flags.pull),
+            ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
+            registry: registryClient(flags.insecureRegistry),
+            createRuntime: (store) => (runtime = createRuntime(home, store)),
+            onEvent: print,
+            signal,
+          });
+          if (flags.reportPath) {
+            const report = {
+              images: result.images.map((i) => ({
+                name: i.name,
+                final: i.final,
+                ...(i.pushed ? { pushed: i.pushed } : {}),
+                stages: i.stages.map((s) => ({ name: s.name, signature: s.signature, status: s.status, durationMs: s.durationMs, ...(s.reason ? { reason: s.reason } : {}) })),
+              })),
+            };
+            await writeFile(flags.reportPath, `${JSON.stringify(report, null, 2)}\n`);
+          }
+          if (fmt === 'plain') {
+            const rows = [['IMAGE', 'STAGE', 'SIGNATURE', 'STATUS', 'TIME', 'REASON']];
+            for (const img of result.images) {
+              for (const s of img.stages) {
+                rows.push([img.name || '~', s.name, shortSignature(s.signature), s.status, s.status === 'built' ? `${(s.durationMs / 1000).toFixed(2)}s` : '-', s.reason ?? '']);
+              }
+            }
+            process.stdout.write(`${table(rows)}\n`);
+            for (const img of result.images) {
+              process.stdout.write(`image ${img.name || '~'}: ${img.final.digest}${img.pushed ? ` pushed to ${img.pushed.ref}` : ''}\n`);
+            }
+          }
+        } finally {
+          await runtime?.snapshotter.removeAll();
+        }
+      });
+    });
+
+  common(program.command('plan').description('show every stage with its signature and whether it would be built').argument('[images...]', 'image names')).action(
+    async (images: string[], flags: BuildFlags) => runPlan(images, flags),
+  );
+}
+
+async function runPlan(images: string[], flags: BuildFlags): Promise<void> {
+  const result = await plan({
+    dir: flags.dir!,
+    ...(flags.config ? { config: flags.config } : {}),
+    ...(flags.env ? { werfEnv: flags.env } : {}),
+    home: homePaths(),
+    images,
+  });
+  if (logFormat(flags.logFormat) === 'json') {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  const rows = [['IMAGE', 'STAGE', 'SIGNATURE', 'STATUS']];
+  for (const img of result.images) for (const s of img.stages) rows.push([img.name || '~', s.name, shortSignature(s.signature), s.status]);
+  process.stdout.write(`${table(rows)}\n`);
+}

@@ -1,0 +1,116 @@
+// tsbuild run IMAGE [-- CMD...]: run a built final image in the sandbox; exit with its exit code.
+import { lstat, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../../lib/config/index.js';
+import { homePaths, openStore } from '../../lib/index.js';
+import { TsbuildError } from '../../lib/errors.js';
+import { layerSources, readStoredImage } from '../../lib/image/index.js';
+import { finalRefName } from '../../lib/storage/index.js';
+import { stageEnv } from '../../lib/conveyor/index.js';
+import { createRuntime } from '../runtime-factory.js';
+import { withAbort } from '../shared.js';
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run the final image of IMAGE (built by `tsbuild build`) in the sandbox')
+    .argument('<image>', 'image name from werf.yaml ("~" for a nameless image)')
+    .argument('[command...]', 'command to run instead of the image entrypoint/cmd (after --)')
+    .option('--dir <dir>', 'project directory', process.cwd())
+    .option('--config <file>', 'config file')
+    .option('--network <mode>', 'host | none', 'host')
+    .action(async (imageName: string, command: string[], flags: { dir: string; config?: string; network: string }) => {
+      const config = await loadConfig({ dir: flags.dir, ...(flags.config ? { config: flags.config } : {}) });
+      const name = imageName === '~' ? '' : imageName;
+      if (!config.images.some((i) => i.name === name)) {
+        throw new TsbuildError('TSB_USAGE', `image "${imageName}" is not defined in ${config.file}`, {
+          hint: `defined images: ${config.images.map((i) => i.name || '~').join(', ')}`,
+        });
+      }
+      const home = homePaths();
+      const store = await openStore(home);
+      const desc = await store.resolve(finalRefName(config.project, name));
+      if (!desc) {
+        throw new TsbuildError('TSB_IMAGE_NOT_FOUND', `image "${imageName}" has not been built yet`, { hint: `run: tsbuild build ${name}` });
+      }
+      const image = await readStoredImage(store, desc);
+      const cfg = image.config.config ?? {};
+      const argv = command.length ? [...(cfg.Entrypoint ?? []), ...command] : [...(cfg.Entrypoint ?? []), ...(cfg.Cmd ?? [])];
+      if (argv.length === 0) throw new TsbuildError('TSB_USAGE', `image "${imageName}" has no ENTRYPOINT or CMD`, { hint: 'pass a command: tsbuild run IMAGE -- CMD...' });
+      const runtime = createRuntime(home, store);
+      const key = `run-${config.project}-${name || 'image'}-${process.pid}`;
+      const code = await withAbort(async (signal) => {
+        const snap = await runtime.snapshotter.prepare(key, layerSources(store, image), { signal });
+        try {
+          const cwd = cfg.WorkingDir || '/';
+          await ensureWorkdir(snap.rootfs, cwd);
+          const user = await resolveUser(snap.rootfs, cfg.User ?? '');
+          const res = await runtime.sandbox.run(
+            { rootfs: snap.rootfs, argv, env: stageEnv(cfg), cwd, uid: user.uid, gid: user.gid, network: flags.network === 'none' ? 'none' : 'host', mounts: [] },
+            { signal, inheritStdio: true },
+          );
+          return res.exitCode;
+        } finally {
+          await runtime.snapshotter.remove(key);
+        }
+      });
+      process.exitCode = code;
+    });
+}
+
+/** Docker creates a missing WORKDIR; only do it when no component is a symlink (hostile images). */
+async function ensureWorkdir(rootfs: string, cwd: string): Promise<void> {
+  let p = rootfs;
+  for (const part of cwd.split('/').filter(Boolean)) {
+    p = join(p, part);
+    try {
+      const st = await lstat(p);
+      if (st.isSymbolicLink() || !st.isDirectory()) return; // let the sandbox resolve it inside the new root
+    } catch {
+      await mkdir(p);
+    }
+  }
+}
+
+/** USER as name or uid[:gid], resolved against the image's /etc/passwd and /etc/group (never following symlinks out). */
+export async function resolveUser(rootfs: string, user: string): Promise<{ uid: number; gid: number }> {
+  if (!user) return { uid: 0, gid: 0 };
+  const [u, g] = user.split(':') as [string, string | undefined];
+  const passwd = await readImageFile(rootfs, '/etc/passwd');
+  const group = await readImageFile(rootfs, '/etc/group');
+  let uid: number | undefined;
+  let gid: number | undefined;
+  if (/^\d+$/.test(u)) uid = Number(u);
+  for (const line of passwd.split('\n')) {
+    const f = line.split(':');
+    if (f[0] === u || (uid !== undefined && f[2] === String(uid))) {
+      uid = Number(f[2]);
+      gid = Number(f[3]);
+      break;
+    }
+  }
+  if (uid === undefined) throw new TsbuildError('TSB_USAGE', `USER "${user}": no such user in the image's /etc/passwd`);
+  if (g !== undefined) {
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const line = group.split('\n').find((l) => l.split(':')[0] === g);
+      if (!line) throw new TsbuildError('TSB_USAGE', `USER "${user}": no such group in the image's /etc/group`);
+      gid = Number(line.split(':')[2]);
+    }
+  }
+  return { uid, gid: gid ?? uid };
+}
+
+async function readImageFile(rootfs: string, path: string): Promise<string> {
+  let p = rootfs;
+  for (const part of path.split('/').filter(Boolean)) {
+    p = join(p, part);
+    try {
+      if ((await lstat(p)).isSymbolicLink()) return '';
+    } catch {
+      return '';
+    }
+  }
+  return readFile(p, 'utf8').catch(() => '');
+}

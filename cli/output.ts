@@ -1,0 +1,87 @@
+// Rendering of build events and errors for people (plain lines) and machines (JSON lines).
+import { isTsbuildError, exitCodeFor, ConfigError } from '../lib/errors.js';
+import type { BuildEvent } from '../lib/events.js';
+import { shortSignature } from '../lib/conveyor/index.js';
+
+export type LogFormat = 'plain' | 'json';
+
+export function eventPrinter(format: LogFormat, out: NodeJS.WritableStream = process.stderr): (e: BuildEvent) => void {
+  if (format === 'json') return (e) => out.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
+  const pending = new Map<string, string>();
+  return (e) => {
+    const ts = new Date().toISOString().slice(11, 19);
+    const line = (s: string): void => {
+      out.write(`${ts} ${s}\n`);
+    };
+    switch (e.type) {
+      case 'pull.start':
+        line(`pull ${e.ref}`);
+        break;
+      case 'pull.done':
+        if (!e.cached) line(`pulled ${e.ref} ${e.digest.slice(0, 19)}`);
+        break;
+      case 'stage.cached':
+        line(`[${e.image || '~'}] ${e.stage.padEnd(18)} cached  ${shortSignature(e.signature)}`);
+        break;
+      case 'stage.start':
+        line(`[${e.image || '~'}] ${e.stage.padEnd(18)} building ${shortSignature(e.signature)} (${e.reason})`);
+        break;
+      case 'stage.output': {
+        const key = `${e.image}/${e.stage}`;
+        const text = (pending.get(key) ?? '') + e.chunk;
+        const parts = text.split('\n');
+        pending.set(key, parts.pop() ?? '');
+        for (const p of parts) out.write(`  │ ${p}\n`);
+        break;
+      }
+      case 'stage.built': {
+        const key = `${e.image}/${e.stage}`;
+        const rest = pending.get(key);
+        if (rest) out.write(`  │ ${rest}\n`);
+        pending.delete(key);
+        line(`[${e.image || '~'}] ${e.stage.padEnd(18)} built   ${shortSignature(e.signature)} in ${(e.durationMs / 1000).toFixed(2)}s (${formatSize(e.size)})`);
+        break;
+      }
+      case 'stage.failed':
+        line(`[${e.image || '~'}] ${e.stage.padEnd(18)} FAILED`);
+        break;
+      case 'push.start':
+        line(`push ${e.ref}`);
+        break;
+      case 'push.done':
+        line(`pushed ${e.ref}@${e.digest}`);
+        break;
+      case 'warning':
+        line(`warning: ${e.message}`);
+        break;
+      default:
+        break;
+    }
+  };
+}
+
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+export function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+/** Print an error with its hint and return the exit code for it. */
+export function reportError(err: unknown, err$: NodeJS.WritableStream = process.stderr): number {
+  if (isTsbuildError(err)) {
+    const prefix = err instanceof ConfigError ? 'config error' : 'error';
+    err$.write(`tsbuild: ${prefix}: ${err.message}\n`);
+    if (err.hint) err$.write(`hint: ${err.hint}\n`);
+    if (process.env.TSBUILD_DEBUG && err.cause) err$.write(`cause: ${String((err.cause as Error).stack ?? err.cause)}\n`);
+    return exitCodeFor(err);
+  }
+  err$.write(`tsbuild: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+  return 1;
+}

@@ -1,0 +1,48 @@
+// Load werf.yaml: find it, render the Go template, split and parse the documents, validate.
+import { readFile, stat } from 'node:fs/promises';
+import { resolve, join } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { buildConfig } from './schema.js';
+import { splitAndParse } from './yaml-docs.js';
+import type { WerfConfig } from './types.js';
+import { renderTemplate, type RenderOptions } from './render.js';
+
+export interface LoadOptions extends Partial<RenderOptions> {
+  dir?: string;
+  /** Config file path (absolute or relative to dir). */
+  config?: string;
+}
+
+export async function findConfigFile(dir: string, config?: string): Promise<string> {
+  const candidates = config ? [resolve(dir, config)] : [join(dir, 'werf.yaml'), join(dir, 'werf.yml')];
+  for (const c of candidates) {
+    try {
+      if ((await stat(c)).isFile()) return c;
+    } catch {
+      /* try the next one */
+    }
+  }
+  throw new ConfigError(`no ${config ? config : 'werf.yaml or werf.yml'} found in ${dir}`, { code: 'TSB_CONFIG_NOT_FOUND' }, {
+    hint: 'run tsbuild in the project directory, or pass --dir DIR / --config FILE',
+  });
+}
+
+export async function renderConfig(options: LoadOptions = {}): Promise<{ file: string; projectDir: string; rendered: string }> {
+  const projectDir = resolve(options.dir ?? process.cwd());
+  const file = await findConfigFile(projectDir, options.config);
+  const source = await readFile(file, 'utf8');
+  const rendered = await renderTemplate(source, {
+    file,
+    projectDir,
+    env: options.env ?? process.env,
+    werfEnv: options.werfEnv ?? '',
+    ...(options.commit ? { commit: options.commit } : {}),
+  });
+  return { file, projectDir, rendered };
+}
+
+export async function loadConfig(options: LoadOptions = {}): Promise<WerfConfig> {
+  const { file, projectDir, rendered } = await renderConfig(options);
+  const docs = splitAndParse(rendered, file);
+  return buildConfig(docs, file, projectDir, rendered);
+}

@@ -1,0 +1,149 @@
+// Typed, position-aware access to a YAML mapping: every error names the file and line.
+import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap } from 'yaml';
+import { ConfigError } from '../errors.js';
+import { closest } from './suggest.js';
+import { nodeLine, type ParsedDoc } from './yaml-docs.js';
+import type { SourcePosition } from './types.js';
+
+export class MapReader {
+  readonly pairs = new Map<string, Pair<unknown, unknown>>();
+
+  constructor(
+    readonly pd: ParsedDoc,
+    readonly node: YAMLMap<unknown, unknown>,
+    /** Dotted path for messages, e.g. "image backend: shell". */
+    public where: string,
+  ) {
+    for (const pair of node.items) {
+      const key = keyText(pd, pair);
+      this.pairs.set(key, pair);
+    }
+  }
+
+  position(key?: string): SourcePosition {
+    const pair = key === undefined ? undefined : this.pairs.get(key);
+    const target = (pair?.key ?? this.node) as Node;
+    const { line, column } = nodeLine(this.pd, target);
+    return { file: this.pd.file, line, column };
+  }
+
+  fail(message: string, key?: string, hint?: string): never {
+    const pos = this.position(key);
+    throw new ConfigError(message, { file: pos.file, line: pos.line, ...(pos.column !== undefined ? { column: pos.column } : {}) }, hint ? { hint } : {});
+  }
+
+  has(key: string): boolean {
+    return this.pairs.has(key);
+  }
+
+  /** Reject unknown keys with a suggestion; `ignored` keys are accepted and skipped. */
+  checkKeys(allowed: readonly string[], ignored: readonly string[] = []): void {
+    for (const key of this.pairs.keys()) {
+      if (allowed.includes(key) || ignored.includes(key)) continue;
+      const guess = closest(key, [...allowed, ...ignored]);
+      this.fail(
+        `unknown key "${key}" in ${this.where}${guess ? ` — did you mean "${guess}"?` : ''}`,
+        key,
+        `supported keys here: ${allowed.join(', ')}`,
+      );
+    }
+  }
+
+  valueNode(key: string): Node | undefined {
+    const v = this.pairs.get(key)?.value;
+    return (v ?? undefined) as Node | undefined;
+  }
+
+  isNull(key: string): boolean {
+    const v = this.valueNode(key);
+    return v === undefined || (isScalar(v) && v.value === null);
+  }
+
+  /** A scalar as werf's typed string fields see it: the text as written (so `1.10` stays "1.10"). */
+  str(key: string): string | undefined {
+    const v = this.valueNode(key);
+    if (v === undefined || (isScalar(v) && v.value === null)) return undefined;
+    if (!isScalar(v)) this.fail(`${this.where}: "${key}" must be a string`, key);
+    return scalarText(this.pd, v);
+  }
+
+  requireStr(key: string): string {
+    const s = this.str(key);
+    if (s === undefined || s === '') this.fail(`${this.where}: "${key}" is required and must be a non-empty string`, key);
+    return s;
+  }
+
+  bool(key: string): boolean | undefined {
+    const v = this.valueNode(key);
+    if (v === undefined || (isScalar(v) && v.value === null)) return undefined;
+    if (!isScalar(v) || typeof v.value !== 'boolean') this.fail(`${this.where}: "${key}" must be true or false`, key);
+    return v.value as boolean;
+  }
+
+  /** A string or a list of strings (werf accepts both for masks, VOLUME, commands…). */
+  strList(key: string): string[] {
+    const v = this.valueNode(key);
+    if (v === undefined || (isScalar(v) && v.value === null)) return [];
+    if (isScalar(v)) return [scalarText(this.pd, v)];
+    if (isSeq(v)) {
+      return v.items.map((item) => {
+        if (!isScalar(item)) this.fail(`${this.where}: every item of "${key}" must be a string`, key);
+        return scalarText(this.pd, item);
+      });
+    }
+    this.fail(`${this.where}: "${key}" must be a string or a list of strings`, key);
+  }
+
+  map(key: string, where: string): MapReader | undefined {
+    const v = this.valueNode(key);
+    if (v === undefined || (isScalar(v) && v.value === null)) return undefined;
+    if (!isMap(v)) this.fail(`${this.where}: "${key}" must be a mapping`, key);
+    return new MapReader(this.pd, v as YAMLMap<unknown, unknown>, where);
+  }
+
+  /** A list of mappings. */
+  mapList(key: string, where: (i: number) => string): MapReader[] {
+    const v = this.valueNode(key);
+    if (v === undefined || (isScalar(v) && v.value === null)) return [];
+    if (!isSeq(v)) this.fail(`${this.where}: "${key}" must be a list`, key);
+    return v.items.map((item, i) => {
+      if (!isMap(item)) this.fail(`${this.where}: item ${i + 1} of "${key}" must be a mapping`, key);
+      return new MapReader(this.pd, item as YAMLMap<unknown, unknown>, where(i));
+    });
+  }
+
+  /** A mapping of string keys to scalar values (ENV, LABEL). */
+  strMap(key: string): Record<string, string> {
+    const m = this.map(key, `${this.where}.${key}`);
+    const out: Record<string, string> = {};
+    if (!m) return out;
+    for (const [k, pair] of m.pairs) {
+      const v = pair.value as Node | null;
+      if (v !== null && v !== undefined && !isScalar(v)) m.fail(`${m.where}: value of "${k}" must be a string`, k);
+      out[k] = v === null || v === undefined || (isScalar(v) && v.value === null) ? '' : scalarText(this.pd, v);
+    }
+    return out;
+  }
+
+  /** The plain JS value of a key (for ansible tasks and other free-form data). */
+  json(key: string): unknown {
+    const v = this.valueNode(key);
+    return v === undefined ? undefined : (v as { toJSON(): unknown }).toJSON();
+  }
+}
+
+function keyText(pd: ParsedDoc, pair: Pair<unknown, unknown>): string {
+  const k = pair.key as Node | null;
+  if (k && isScalar(k)) return scalarText(pd, k);
+  return String(k);
+}
+
+export function scalarText(pd: ParsedDoc, node: Node): string {
+  if (!isScalar(node)) return String(node);
+  const v = node.value;
+  if (typeof v === 'string') return v;
+  if (v === null) return '';
+  // Plain scalars that YAML 1.1 turned into numbers/booleans keep their text, as go-yaml's string fields do.
+  if (node.type === 'PLAIN' && node.range) return pd.text.slice(node.range[0], node.range[1]).trim();
+  return String(v);
+}

@@ -1,0 +1,71 @@
+// Split a rendered werf.yaml into documents like werf does (a line that is exactly `---`, optionally
+// followed by spaces or a comment) and parse each in YAML 1.1 mode, keeping node positions.
+import { parseDocument, LineCounter, isMap, type Document, type Node } from 'yaml';
+import { ConfigError } from '../errors.js';
+
+export interface ParsedDoc {
+  doc: Document.Parsed;
+  /** 0-based line of the document's first line within the rendered text. */
+  lineOffset: number;
+  lineCounter: LineCounter;
+  file: string;
+  /** The document's own text (node ranges are offsets into it). */
+  text: string;
+}
+
+const SEPARATOR = /^---[ \t]*(#.*)?$/;
+
+export function splitAndParse(rendered: string, file: string): ParsedDoc[] {
+  const lines = rendered.split('\n');
+  const chunks: Array<{ start: number; text: string }> = [];
+  let start = 0;
+  let buf: string[] = [];
+  lines.forEach((line, i) => {
+    if (SEPARATOR.test(line.replace(/\r$/, ''))) {
+      chunks.push({ start, text: buf.join('\n') });
+      buf = [];
+      start = i + 1;
+    } else {
+      buf.push(line);
+    }
+  });
+  chunks.push({ start, text: buf.join('\n') });
+
+  const docs: ParsedDoc[] = [];
+  for (const chunk of chunks) {
+    if (!chunk.text.split('\n').some((l) => l.trim() !== '' && !l.trim().startsWith('#'))) continue;
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(chunk.text, {
+      version: '1.1',
+      lineCounter,
+      uniqueKeys: true,
+      prettyErrors: false,
+    });
+    // Alias bombs: yaml's toJS() caps alias expansion (maxAliasCount, default 100) when we read values.
+    const err = doc.errors[0];
+    if (err) {
+      const pos = err.linePos?.[0];
+      throw new ConfigError(`invalid YAML: ${err.message.split('\n')[0]}`, {
+        file,
+        line: (pos?.line ?? 1) + chunk.start,
+        ...(pos?.col !== undefined ? { column: pos.col } : {}),
+        code: 'TSB_CONFIG_YAML',
+      });
+    }
+    if (doc.contents !== null && !isMap(doc.contents)) {
+      throw new ConfigError('each YAML document must be a mapping (key: value pairs)', {
+        file,
+        line: chunk.start + 1,
+        code: 'TSB_CONFIG_YAML',
+      });
+    }
+    docs.push({ doc, lineOffset: chunk.start, lineCounter, file, text: chunk.text });
+  }
+  return docs;
+}
+
+export function nodeLine(pd: ParsedDoc, node: Node | null | undefined): { line: number; column: number } {
+  const offset = node?.range?.[0] ?? 0;
+  const pos = pd.lineCounter.linePos(offset);
+  return { line: pos.line + pd.lineOffset, column: pos.col };
+}

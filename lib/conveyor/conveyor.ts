@@ -1,0 +1,161 @@
+// The stage conveyor: for each image (in dependency order) compute every stage's signature, reuse
+// the newest stage already stored, and build the rest on top of it.
+import type { WerfConfig, ImageSpec } from '../config/index.js';
+import { TsbuildError } from '../errors.js';
+import type { StoredImage } from '../image/index.js';
+import type { LocalStagesStorage } from '../storage/index.js';
+import { explainRebuild } from './explain.js';
+import { computeSignature } from './signature.js';
+import type { BuildContext, Stage, StageName } from './stage.js';
+import { fromStage } from './stages/from.js';
+import { userStage } from './stages/user-stage.js';
+import { dockerInstructionsStage } from './stages/docker-instructions.js';
+
+export const IMAGE_CONVEYOR: readonly Stage[] = [
+  fromStage,
+  userStage('beforeInstall'),
+  userStage('install'),
+  userStage('beforeSetup'),
+  userStage('setup'),
+  dockerInstructionsStage,
+];
+
+export interface PlannedStage {
+  name: StageName;
+  signature: string;
+  parent: string | null;
+  inputs: Record<string, unknown>;
+  stage: Stage;
+}
+
+export interface StageReport {
+  name: StageName;
+  signature: string;
+  status: 'cached' | 'built' | 'to-build';
+  durationMs: number;
+  reason?: string;
+  size?: number;
+}
+
+export interface ImageReport {
+  name: string;
+  final: { digest: string; ref: string };
+  stages: StageReport[];
+}
+
+export type ContextFactory = (image: ImageSpec) => BuildContext;
+
+/** The non-empty stages of an image with their signatures (pure: nothing is run or fetched). */
+export function planImage(ctx: BuildContext): PlannedStage[] {
+  assertSupported(ctx.image);
+  const planned: PlannedStage[] = [];
+  let parent: string | null = null;
+  for (const stage of IMAGE_CONVEYOR) {
+    const inputs = stage.inputs(ctx);
+    if (inputs === undefined) continue;
+    const signature = computeSignature(stage.name, parent, inputs);
+    planned.push({ name: stage.name, signature, parent, inputs, stage });
+    parent = signature;
+  }
+  return planned;
+}
+
+function assertSupported(image: ImageSpec): void {
+  const unsupported: string[] = [];
+  if (image.git.length) unsupported.push('git');
+  if (image.imports.length) unsupported.push('import');
+  if (image.mounts.length) unsupported.push('mount');
+  if (image.dependencies.length) unsupported.push('dependencies');
+  if (image.fromLatest) unsupported.push('fromLatest');
+  if (unsupported.length) {
+    throw new TsbuildError('TSB_CONFIG_SCHEMA', `image "${image.name}" uses ${unsupported.join(', ')}, which this version of tsbuild does not build yet`, {
+      hint: 'see the support table in README.md',
+      details: { file: image.position.file, line: image.position.line },
+    });
+  }
+}
+
+/** Images ordered so that every image comes after the images it is based on. */
+export function buildOrder(config: WerfConfig, only: string[] = []): ImageSpec[] {
+  const byName = new Map(config.images.map((i) => [i.name, i]));
+  for (const n of only) {
+    if (!byName.has(n)) {
+      throw new TsbuildError('TSB_USAGE', `image "${n}" is not defined in ${config.file}`, {
+        hint: `defined images: ${config.images.map((i) => i.name || '~').join(', ')}`,
+      });
+    }
+  }
+  const order: ImageSpec[] = [];
+  const seen = new Set<string>();
+  const visit = (img: ImageSpec): void => {
+    if (seen.has(img.name)) return;
+    seen.add(img.name);
+    const deps = [img.fromImage, img.fromArtifact, ...img.imports.map((i) => i.image ?? i.artifact), ...img.dependencies.map((d) => d.image)];
+    if (img.from !== undefined && byName.has(img.from) && img.from !== img.name) deps.push(img.from);
+    for (const d of deps) if (d !== undefined && byName.has(d)) visit(byName.get(d)!);
+    order.push(img);
+  };
+  const roots = only.length ? only.map((n) => byName.get(n)!) : config.images;
+  for (const img of roots) visit(img);
+  return order;
+}
+
+export interface ImageBuildResult {
+  report: ImageReport;
+  final: StoredImage;
+  finalSignature: string;
+}
+
+export async function buildImage(ctx: BuildContext, storage: LocalStagesStorage, finalRef: string): Promise<ImageBuildResult> {
+  const plan = planImage(ctx);
+  ctx.onEvent({ type: 'image.start', image: ctx.image.name });
+  // Walk back from the last stage: the newest stored stage is where building resumes.
+  let resumeAt = -1;
+  let current: StoredImage | undefined;
+  for (let i = plan.length - 1; i >= 0; i--) {
+    const got = await storage.get(plan[i]!.signature);
+    if (got) {
+      resumeAt = i;
+      current = got;
+      break;
+    }
+  }
+  const stages: StageReport[] = [];
+  for (let i = 0; i <= resumeAt; i++) {
+    const p = plan[i]!;
+    stages.push({ name: p.name, signature: p.signature, status: 'cached', durationMs: 0 });
+    ctx.onEvent({ type: 'stage.cached', image: ctx.image.name, stage: p.name, signature: p.signature });
+  }
+  for (let i = resumeAt + 1; i < plan.length; i++) {
+    const p = plan[i]!;
+    ctx.signal?.throwIfAborted();
+    const reason = explainRebuild(p.name, p.inputs, p.parent, await storage.candidates(ctx.image.name, p.name), plan[i - 1]?.name);
+    ctx.onEvent({ type: 'stage.start', image: ctx.image.name, stage: p.name, signature: p.signature, reason });
+    const started = performance.now();
+    let built: StoredImage;
+    try {
+      built = await p.stage.build(current, ctx);
+    } catch (err) {
+      ctx.onEvent({ type: 'stage.failed', image: ctx.image.name, stage: p.name, error: (err as Error).message });
+      throw err;
+    }
+    await storage.put(
+      { project: ctx.project, imageName: ctx.image.name, stage: p.name, signature: p.signature, parent: p.parent, inputs: p.inputs, created: new Date().toISOString() },
+      built,
+    );
+    const durationMs = Math.round(performance.now() - started);
+    const last = built.manifest.layers[built.manifest.layers.length - 1];
+    const size = built.manifest.layers.length > (current?.manifest.layers.length ?? 0) && last ? last.size : 0;
+    stages.push({ name: p.name, signature: p.signature, status: 'built', durationMs, reason, size });
+    ctx.onEvent({ type: 'stage.built', image: ctx.image.name, stage: p.name, signature: p.signature, durationMs, size });
+    current = built;
+  }
+  if (!current) throw new TsbuildError('TSB_INTERNAL', `image "${ctx.image.name}" has no stages`);
+  await ctx.store.setRef(finalRef, current.descriptor, { 'dev.tsbuild.kind': 'final', 'dev.tsbuild.project': ctx.project, 'dev.tsbuild.image': ctx.image.name });
+  ctx.onEvent({ type: 'image.done', image: ctx.image.name, digest: current.descriptor.digest });
+  return {
+    report: { name: ctx.image.name, final: { digest: current.descriptor.digest, ref: finalRef }, stages },
+    final: current,
+    finalSignature: plan[plan.length - 1]!.signature,
+  };
+}

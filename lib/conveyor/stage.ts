@@ -1,0 +1,46 @@
+// What every stage of the conveyor provides: a pure input record and a build step.
+import type { LayoutStore } from '../content/index.js';
+import type { EventSink } from '../events.js';
+import type { StoredImage } from '../image/index.js';
+import type { ImageSpec } from '../config/index.js';
+import type { Sandbox, Snapshotter } from '../sandbox/index.js';
+
+export type StageName =
+  | 'from'
+  | 'beforeInstall'
+  | 'importsBeforeInstall'
+  | 'gitArchive'
+  | 'install'
+  | 'importsAfterInstall'
+  | 'beforeSetup'
+  | 'importsBeforeSetup'
+  | 'setup'
+  | 'importsAfterSetup'
+  | 'gitCache'
+  | 'gitLatestPatch'
+  | 'dockerInstructions';
+
+export interface BuildContext {
+  project: string;
+  image: ImageSpec;
+  store: LayoutStore;
+  sandbox: Sandbox;
+  snapshotter: Snapshotter;
+  /** The base image for an external reference (pulled unless present, per --pull). */
+  resolveBase(ref: string): Promise<StoredImage>;
+  /** Signature of the last stage of another image of this config (planned before this one). */
+  finalSignatureOf(imageName: string): string;
+  /** The final image of another image of this config (built before this one). */
+  finalImageOf(imageName: string): StoredImage;
+  tmpDir: string;
+  onEvent: EventSink;
+  signal?: AbortSignal;
+}
+
+export interface Stage {
+  readonly name: StageName;
+  /** The typed input record, or undefined when the stage is empty (skipped; the chain continues). */
+  inputs(ctx: BuildContext): Record<string, unknown> | undefined;
+  /** Build the stage image on top of `parent` (undefined only for `from`). */
+  build(parent: StoredImage | undefined, ctx: BuildContext): Promise<StoredImage>;
+}

@@ -1,0 +1,33 @@
+// from: the base image, external (as written: the tag is not resolved, like werf) or another image
+// of this config (its final stage signature), plus fromCacheVersion/cacheVersion and mounts.
+import type { StoredImage } from '../../image/index.js';
+import type { BuildContext, Stage } from '../stage.js';
+
+export function baseImageName(ctx: BuildContext): string | undefined {
+  const img = ctx.image;
+  if (img.fromImage) return img.fromImage;
+  if (img.fromArtifact) return img.fromArtifact;
+  return undefined;
+}
+
+export const fromStage: Stage = {
+  name: 'from',
+  inputs(ctx) {
+    const img = ctx.image;
+    const internal = baseImageName(ctx);
+    const base = internal !== undefined
+      ? { image: internal, signature: ctx.finalSignatureOf(internal) }
+      : { ref: img.from ?? 'scratch' };
+    return {
+      base,
+      fromCacheVersion: img.fromCacheVersion ?? null,
+      cacheVersion: img.cacheVersion ?? null,
+      mounts: img.mounts.map((m) => ({ from: m.from ?? null, fromPath: m.fromPath ?? null, to: m.to })),
+    };
+  },
+  async build(_parent, ctx): Promise<StoredImage> {
+    const internal = baseImageName(ctx);
+    if (internal !== undefined) return ctx.finalImageOf(internal);
+    return ctx.resolveBase(ctx.image.from!);
+  },
+};

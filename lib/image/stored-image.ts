@@ -1,0 +1,79 @@
+// Images held in the local OCI layout: read manifest+config, and write a derived image
+// (parent + one layer and/or a changed config) as a new manifest.
+import type { Readable } from 'node:stream';
+import type { LayoutStore } from '../content/index.js';
+import type { Digest } from '../digest.js';
+import { TsbuildError } from '../errors.js';
+import { MediaType, isManifestMediaType, type Descriptor, type ImageConfig, type ImageManifest } from '../oci/index.js';
+import type { LayerSource } from '../sandbox/index.js';
+
+export interface StoredImage {
+  descriptor: Descriptor;
+  manifest: ImageManifest;
+  config: ImageConfig;
+}
+
+export async function readStoredImage(store: LayoutStore, descriptor: Descriptor): Promise<StoredImage> {
+  if (!isManifestMediaType(descriptor.mediaType)) {
+    throw new TsbuildError('TSB_STORE_CORRUPT', `${descriptor.digest} is a ${descriptor.mediaType}, not an image manifest`);
+  }
+  const manifest = await store.readJson<ImageManifest>(descriptor.digest);
+  const config = await store.readJson<ImageConfig>(manifest.config.digest, 8 << 20);
+  if (manifest.layers.length !== config.rootfs.diff_ids.length) {
+    throw new TsbuildError('TSB_STORE_CORRUPT', `image ${descriptor.digest}: ${manifest.layers.length} layers but ${config.rootfs.diff_ids.length} diff_ids`);
+  }
+  return { descriptor, manifest, config };
+}
+
+export function layerSources(store: LayoutStore, image: StoredImage): LayerSource[] {
+  return image.manifest.layers.map((d, i) => ({
+    descriptor: d,
+    diffId: image.config.rootfs.diff_ids[i] as Digest,
+    open: (): Readable => store.read(d.digest, { size: d.size }),
+  }));
+}
+
+export interface DeriveOptions {
+  layer?: { descriptor: Descriptor; diffId: Digest };
+  config?: ImageConfig['config'];
+  history?: string;
+  annotations?: Record<string, string>;
+  created?: string;
+}
+
+/** Write a new OCI manifest derived from `parent` (its layers, plus `layer` if given). */
+export async function writeDerivedImage(store: LayoutStore, parent: StoredImage, options: DeriveOptions): Promise<StoredImage> {
+  const created = options.created ?? new Date(0).toISOString();
+  const config: ImageConfig = {
+    ...parent.config,
+    created,
+    config: options.config ?? parent.config.config ?? {},
+    rootfs: { type: 'layers', diff_ids: [...parent.config.rootfs.diff_ids] },
+    history: [...(parent.config.history ?? [])],
+  };
+  const layers: Descriptor[] = parent.manifest.layers.map(ociLayerDescriptor);
+  if (options.layer) {
+    config.rootfs.diff_ids.push(options.layer.diffId);
+    layers.push(ociLayerDescriptor(options.layer.descriptor));
+  }
+  config.history!.push({ created, created_by: options.history ?? 'tsbuild', ...(options.layer ? {} : { empty_layer: true }) });
+  const configBlob = await store.writeJson(config);
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.OciManifest,
+    config: { mediaType: MediaType.OciConfig, digest: configBlob.info.digest, size: configBlob.info.size },
+    layers,
+    ...(options.annotations ? { annotations: options.annotations } : {}),
+  };
+  const m = await store.writeJson(manifest);
+  return { descriptor: { mediaType: MediaType.OciManifest, digest: m.info.digest, size: m.info.size }, manifest, config };
+}
+
+/** Docker media types are rewritten to their OCI equivalents so the manifest is consistent. */
+function ociLayerDescriptor(d: Descriptor): Descriptor {
+  const mediaType =
+    d.mediaType === MediaType.DockerLayerGzip ? MediaType.OciLayerGzip : d.mediaType;
+  const out: Descriptor = { mediaType, digest: d.digest, size: d.size };
+  if (d.annotations) out.annotations = d.annotations;
+  return out;
+}

@@ -1,0 +1,150 @@
+// The public facade: build(), plan() and the pieces the CLI wires together.
+import { mkdir } from 'node:fs/promises';
+import { loadConfig, type LoadOptions, type WerfConfig } from './config/index.js';
+import { LayoutStore } from './content/index.js';
+import {
+  baseImageResolver,
+  buildImage,
+  buildOrder,
+  planImage,
+  type BuildContext,
+  type ImageReport,
+  type PullPolicy,
+} from './conveyor/index.js';
+import { TsbuildError } from './errors.js';
+import type { EventSink } from './events.js';
+import type { StoredImage } from './image/index.js';
+import { parseRepository, parseReference, formatReference, type Platform } from './oci/index.js';
+import { pushImage, type RegistryClient } from './registry/index.js';
+import type { Sandbox, Snapshotter } from './sandbox/index.js';
+import { LocalStagesStorage, finalRefName } from './storage/index.js';
+import type { HomePaths } from './home.js';
+
+export interface Runtime {
+  sandbox: Sandbox;
+  snapshotter: Snapshotter;
+}
+
+export interface BuildOptions extends LoadOptions {
+  home: HomePaths;
+  images?: string[];
+  push?: boolean;
+  repo?: string;
+  pull?: PullPolicy;
+  platform?: Platform;
+  registry: RegistryClient;
+  /** Creates the sandbox and snapshotter (runtime/ lives outside lib and is injected). */
+  createRuntime(store: LayoutStore): Runtime;
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+}
+
+export interface BuildResult {
+  project: string;
+  images: Array<ImageReport & { pushed?: { ref: string; digest: string } }>;
+}
+
+export function destinationFor(repo: string, imageName: string): string {
+  const r = parseRepository(repo);
+  const base = `${r.registry}/${r.repository}`;
+  return imageName ? `${base}/${imageName}:latest` : `${base}:latest`;
+}
+
+export async function openStore(home: HomePaths): Promise<LayoutStore> {
+  await mkdir(home.tmp, { recursive: true });
+  const store = new LayoutStore(home.store);
+  await store.init();
+  return store;
+}
+
+export async function build(options: BuildOptions): Promise<BuildResult> {
+  if (options.push && !options.repo) {
+    throw new TsbuildError('TSB_USAGE', '--push needs --repo REGISTRY/NAME', { hint: 'for example: tsbuild build --push --repo 127.0.0.1:5000/myproject' });
+  }
+  if (options.repo) parseRepository(options.repo);
+  const config = await loadConfig(options);
+  const store = await openStore(options.home);
+  const runtime = options.createRuntime(store);
+  const onEvent: EventSink = options.onEvent ?? (() => undefined);
+  const storage = new LocalStagesStorage(store, config.project);
+  const resolveBase = baseImageResolver({
+    store,
+    client: options.registry,
+    pull: options.pull ?? 'missing',
+    onEvent,
+    ...(options.platform ? { platform: options.platform } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const finals = new Map<string, { image: StoredImage; signature: string }>();
+  const result: BuildResult = { project: config.project, images: [] };
+  for (const image of buildOrder(config, options.images)) {
+    const ctx: BuildContext = {
+      project: config.project,
+      image,
+      store,
+      sandbox: runtime.sandbox,
+      snapshotter: runtime.snapshotter,
+      resolveBase,
+      finalSignatureOf: (n) => mustGet(finals, n).signature,
+      finalImageOf: (n) => mustGet(finals, n).image,
+      tmpDir: options.home.tmp,
+      onEvent,
+      ...(options.signal ? { signal: options.signal } : {}),
+    };
+    const built = await buildImage(ctx, storage, finalRefName(config.project, image.name));
+    finals.set(image.name, { image: built.final, signature: built.finalSignature });
+    const entry: BuildResult['images'][number] = built.report;
+    if (options.push && options.repo && !image.isArtifact && image.final) {
+      const dest = destinationFor(options.repo, image.name);
+      onEvent({ type: 'push.start', image: image.name, ref: dest });
+      const pushed = await pushImage(options.registry, store, built.final.descriptor, parseReference(dest), options.signal ? { signal: options.signal } : {});
+      entry.pushed = { ref: dest, digest: pushed.digest };
+      onEvent({ type: 'push.done', image: image.name, ref: dest, digest: pushed.digest });
+    }
+    result.images.push(entry);
+  }
+  return result;
+}
+
+function mustGet<T>(m: Map<string, T>, name: string): T {
+  const v = m.get(name);
+  if (v === undefined) throw new TsbuildError('TSB_INTERNAL', `image "${name}" was not built before the images that depend on it`);
+  return v;
+}
+
+export interface PlanResult {
+  project: string;
+  images: Array<{ name: string; stages: Array<{ name: string; signature: string; status: 'cached' | 'to-build' }> }>;
+}
+
+/** Every stage with its signature and whether it is stored, computed without running anything. */
+export async function plan(options: Omit<BuildOptions, 'createRuntime' | 'registry'>): Promise<PlanResult> {
+  const config: WerfConfig = await loadConfig(options);
+  const store = await openStore(options.home);
+  const storage = new LocalStagesStorage(store, config.project);
+  const sigs = new Map<string, string>();
+  const out: PlanResult = { project: config.project, images: [] };
+  for (const image of buildOrder(config, options.images)) {
+    const ctx = {
+      project: config.project,
+      image,
+      finalSignatureOf: (n: string) => sigs.get(n)!,
+    } as unknown as BuildContext;
+    const stages = planImage(ctx);
+    const rows: PlanResult['images'][number]['stages'] = [];
+    let cachedUpTo = -1;
+    for (let i = stages.length - 1; i >= 0; i--) {
+      if (await storage.get(stages[i]!.signature)) {
+        cachedUpTo = i;
+        break;
+      }
+    }
+    stages.forEach((s, i) => rows.push({ name: s.name, signature: s.signature, status: i <= cachedUpTo ? 'cached' : 'to-build' }));
+    sigs.set(image.name, stages[stages.length - 1]!.signature);
+    out.images.push({ name: image.name, stages: rows });
+  }
+  return out;
+}
+
+export { loadConfig, formatReference };
+export { homePaths, type HomePaths } from './home.js';

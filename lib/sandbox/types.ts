@@ -1,0 +1,74 @@
+// Contracts between the conveyor and the runtime: a Sandbox runs a process in a root filesystem,
+// a Snapshotter prepares writable root filesystems on top of layers and turns changes into layers.
+import type { Readable } from 'node:stream';
+import type { Digest } from '../digest.js';
+import type { Descriptor } from '../oci/index.js';
+
+export interface BindMount {
+  source: string;
+  target: string;
+  readonly?: boolean;
+}
+
+export interface RunSpec {
+  rootfs: string;
+  argv: string[];
+  /** KEY=VALUE entries: the image's Env and nothing of the builder's environment. */
+  env: string[];
+  cwd: string;
+  /** Numeric uid/gid inside the sandbox (0 for build stages). */
+  uid?: number;
+  gid?: number;
+  hostname?: string;
+  network: 'host' | 'none';
+  mounts: BindMount[];
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  /** Receives the process's combined stdout/stderr as it comes; default is to discard. */
+  onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
+  /** Attach the caller's stdio directly (tsbuild run). */
+  inheritStdio?: boolean;
+}
+
+export interface RunResult {
+  exitCode: number;
+  signal?: NodeJS.Signals;
+}
+
+export interface Sandbox {
+  readonly name: string;
+  /** Resolves with the exit status; rejects only if the process could not be started. */
+  run(spec: RunSpec, options?: RunOptions): Promise<RunResult>;
+}
+
+/** A layer the snapshotter can unpack: identified by diffId, opened lazily. */
+export interface LayerSource {
+  diffId: Digest;
+  descriptor: Descriptor;
+  open(): Readable;
+}
+
+export interface PreparedSnapshot {
+  key: string;
+  /** The writable root filesystem to run in. */
+  rootfs: string;
+  /** In-image paths created only as mount points (never part of a layer). */
+  placeholders: Set<string>;
+}
+
+export interface CommittedLayer {
+  descriptor: Descriptor;
+  diffId: Digest;
+  empty: boolean;
+}
+
+export interface Snapshotter {
+  readonly name: string;
+  prepare(key: string, parents: LayerSource[], options?: { signal?: AbortSignal }): Promise<PreparedSnapshot>;
+  /** Turn what changed in the snapshot into a layer stored in the content store. */
+  commit(key: string, options: { skip: string[]; signal?: AbortSignal; sourceDateEpoch?: number }): Promise<CommittedLayer>;
+  /** Unmount and delete; idempotent. */
+  remove(key: string): Promise<void>;
+}

@@ -1,0 +1,97 @@
+// Stages kept in the local OCI layout: ref "stages/<project>:<signature>", with the stage's
+// identity and signature inputs in the index entry's annotations (for explanations and listing).
+import type { LayoutStore } from '../content/index.js';
+import { readStoredImage, type StoredImage } from '../image/index.js';
+import type { Descriptor } from '../oci/index.js';
+
+export const ANNOTATION = {
+  project: 'dev.tsbuild.project',
+  image: 'dev.tsbuild.image',
+  stage: 'dev.tsbuild.stage',
+  signature: 'dev.tsbuild.signature',
+  parent: 'dev.tsbuild.parent',
+  inputs: 'dev.tsbuild.inputs',
+  created: 'dev.tsbuild.created',
+  kind: 'dev.tsbuild.kind',
+} as const;
+
+export interface StageRecord {
+  project: string;
+  imageName: string;
+  stage: string;
+  signature: string;
+  parent: string | null;
+  inputs: Record<string, unknown>;
+  created: string;
+}
+
+export interface StoredStage extends StageRecord {
+  descriptor: Descriptor;
+}
+
+export function stageRefName(project: string, signature: string): string {
+  return `stages/${project}:${signature}`;
+}
+
+export function finalRefName(project: string, imageName: string): string {
+  return imageName ? `${project}/${imageName}:latest` : `${project}:latest`;
+}
+
+export class LocalStagesStorage {
+  constructor(
+    readonly store: LayoutStore,
+    readonly project: string,
+  ) {}
+
+  async get(signature: string): Promise<StoredImage | undefined> {
+    const desc = await this.store.resolve(stageRefName(this.project, signature));
+    if (!desc) return undefined;
+    return readStoredImage(this.store, desc);
+  }
+
+  async put(record: StageRecord, image: StoredImage): Promise<void> {
+    await this.store.setRef(stageRefName(record.project, record.signature), image.descriptor, {
+      [ANNOTATION.kind]: 'stage',
+      [ANNOTATION.project]: record.project,
+      [ANNOTATION.image]: record.imageName,
+      [ANNOTATION.stage]: record.stage,
+      [ANNOTATION.signature]: record.signature,
+      [ANNOTATION.parent]: record.parent ?? '',
+      [ANNOTATION.inputs]: JSON.stringify(record.inputs),
+      [ANNOTATION.created]: record.created,
+    });
+  }
+
+  /** Every stored stage of this project (all projects with `allProjects`). */
+  async list(allProjects = false): Promise<StoredStage[]> {
+    const refs = await this.store.listRefs();
+    const out: StoredStage[] = [];
+    for (const { descriptor } of refs) {
+      const a = descriptor.annotations ?? {};
+      if (a[ANNOTATION.kind] !== 'stage') continue;
+      if (!allProjects && a[ANNOTATION.project] !== this.project) continue;
+      let inputs: Record<string, unknown> = {};
+      try {
+        inputs = JSON.parse(a[ANNOTATION.inputs] ?? '{}') as Record<string, unknown>;
+      } catch {
+        /* an unreadable record explains nothing but is still a stage */
+      }
+      out.push({
+        project: a[ANNOTATION.project] ?? '',
+        imageName: a[ANNOTATION.image] ?? '',
+        stage: a[ANNOTATION.stage] ?? '',
+        signature: a[ANNOTATION.signature] ?? '',
+        parent: a[ANNOTATION.parent] || null,
+        inputs,
+        created: a[ANNOTATION.created] ?? '',
+        descriptor,
+      });
+    }
+    return out;
+  }
+
+  /** Stored stages of the same image and stage, newest first: the candidates to explain a rebuild against. */
+  async candidates(imageName: string, stage: string): Promise<StoredStage[]> {
+    return (await this.list()).filter((s) => s.imageName === imageName && s.stage === stage).sort((a, b) => b.created.localeCompare(a.created));
+  }
+}

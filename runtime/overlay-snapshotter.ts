@@ -1,0 +1,169 @@
+// Snapshotter on overlayfs: every layer is unpacked once into snapshots/<diffId>/fs (as an overlay
+// lower dir, whiteouts as 0/0 devices); a stage runs on lower=parents, upper=fresh dir, and the
+// upper dir is the diff. Cost of a stage ~ what it changed, not the size of the image.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdir, rename, rm, stat, symlink, readlink, lstat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join, posix } from 'node:path';
+import { digestHex } from '../lib/digest.js';
+import { TsbuildError } from '../lib/errors.js';
+import { withFileLock } from '../lib/internal/file-lock.js';
+import type { LayoutStore } from '../lib/content/index.js';
+import { unpackLayer, writeLayerFromUpperDir } from '../lib/layer/index.js';
+import type { CommittedLayer, LayerSource, PreparedSnapshot, Snapshotter } from '../lib/sandbox/index.js';
+import { layerCompression } from '../lib/oci/index.js';
+
+const run = promisify(execFile);
+
+interface Active {
+  dir: string;
+  merged: string;
+  upper: string;
+  mounted: boolean;
+}
+
+export class OverlaySnapshotter implements Snapshotter {
+  readonly name = 'overlayfs';
+  private readonly active = new Map<string, Active>();
+
+  constructor(
+    /** $TSBUILD_HOME/snapshots */
+    private readonly root: string,
+    private readonly store: LayoutStore,
+  ) {}
+
+  private layerDir(diffIdHex: string): string {
+    return join(this.root, 'layers', diffIdHex);
+  }
+
+  /** Unpack a layer once (under a per-layer lock; written to a temp dir, then renamed). */
+  async ensureLayer(layer: LayerSource, signal?: AbortSignal): Promise<string> {
+    const hex = digestHex(layer.diffId);
+    const dir = this.layerDir(hex);
+    const done = join(dir, 'fs');
+    if (await exists(done)) return this.shortLink(hex);
+    await withFileLock(join(this.root, 'locks', `${hex}.lock`), async () => {
+      if (await exists(done)) return;
+      const tmp = join(this.root, 'tmp', `${hex}-${randomBytes(4).toString('hex')}`);
+      await mkdir(tmp, { recursive: true });
+      try {
+        const result = await unpackLayer(layer.open(), join(tmp, 'fs'), {
+          mode: 'overlay',
+          compression: layerCompression(layer.descriptor.mediaType),
+          expectedDiffId: layer.diffId,
+          ...(signal ? { signal } : {}),
+        });
+        void result;
+        await mkdir(dir, { recursive: true });
+        await rename(join(tmp, 'fs'), done);
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    }, signal ? { signal } : {});
+    return this.shortLink(hex);
+  }
+
+  /** Short relative names keep the overlay mount options under the kernel's page-size limit. */
+  private async shortLink(hex: string): Promise<string> {
+    const name = hex.slice(0, 16);
+    const link = join(this.root, 'l', name);
+    const target = `../layers/${hex}/fs`;
+    try {
+      if ((await readlink(link)) === target) return `l/${name}`;
+    } catch {
+      /* create below */
+    }
+    await mkdir(join(this.root, 'l'), { recursive: true });
+    const tmp = `${link}.${randomBytes(4).toString('hex')}`;
+    await symlink(target, tmp);
+    await rename(tmp, link);
+    return `l/${name}`;
+  }
+
+  async prepare(key: string, parents: LayerSource[], options: { signal?: AbortSignal } = {}): Promise<PreparedSnapshot> {
+    const lowers: string[] = [];
+    for (const p of parents) lowers.push(await this.ensureLayer(p, options.signal));
+    const dir = join(this.root, 'active', `${safeKey(key)}-${randomBytes(4).toString('hex')}`);
+    const a: Active = { dir, merged: join(dir, 'merged'), upper: join(dir, 'upper'), mounted: false };
+    await mkdir(join(dir, 'work'), { recursive: true });
+    await mkdir(a.upper, { recursive: true });
+    await mkdir(a.merged, { recursive: true });
+    if (lowers.length === 0) {
+      await mkdir(join(dir, 'empty'), { recursive: true });
+      lowers.push(posix.relative(this.root, join(dir, 'empty')));
+    }
+    // overlay wants the topmost layer first.
+    const lowerdir = [...lowers].reverse().join(':');
+    const rel = posix.relative(this.root, dir);
+    const opts = `lowerdir=${lowerdir},upperdir=${rel}/upper,workdir=${rel}/work,index=off,redirect_dir=off,metacopy=off`;
+    try {
+      await run('mount', ['-t', 'overlay', 'overlay', '-o', opts, a.merged], { cwd: this.root });
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `cannot mount overlayfs: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`, {
+        hint: 'tsbuild needs overlayfs (run as root, or see `tsbuild doctor`)',
+        cause: err,
+      });
+    }
+    a.mounted = true;
+    this.active.set(key, a);
+    return { key, rootfs: a.merged, placeholders: new Set() };
+  }
+
+  async commit(key: string, options: { skip: string[]; signal?: AbortSignal; sourceDateEpoch?: number }): Promise<CommittedLayer> {
+    const a = this.active.get(key);
+    if (!a) throw new TsbuildError('TSB_INTERNAL', `no active snapshot ${key}`);
+    await this.unmount(a);
+    const res = await writeLayerFromUpperDir(a.upper, this.store, {
+      skip: options.skip,
+      ...(options.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.sourceDateEpoch } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return { descriptor: res.descriptor, diffId: res.diffId, empty: res.empty };
+  }
+
+  private async unmount(a: Active): Promise<void> {
+    if (!a.mounted) return;
+    try {
+      await run('umount', [a.merged]);
+    } catch {
+      await run('umount', ['-l', a.merged]).catch(() => undefined);
+    }
+    a.mounted = false;
+  }
+
+  async remove(key: string): Promise<void> {
+    const a = this.active.get(key);
+    if (!a) return;
+    this.active.delete(key);
+    await this.unmount(a);
+    await rm(a.dir, { recursive: true, force: true });
+  }
+
+  /** Unmount everything still active (process exit, abort). */
+  async removeAll(): Promise<void> {
+    for (const key of [...this.active.keys()]) await this.remove(key);
+  }
+}
+
+function safeKey(key: string): string {
+  return key.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
