@@ -39,13 +39,13 @@ export function splitAndParse(rendered: string, file: string): ParsedDoc[] {
       version: '1.1',
       lineCounter,
       uniqueKeys: true,
-      prettyErrors: false,
+      prettyErrors: true,
     });
     // Alias bombs: yaml's toJS() caps alias expansion (maxAliasCount, default 100) when we read values.
     const err = doc.errors[0];
     if (err) {
       const pos = err.linePos?.[0];
-      throw new ConfigError(`invalid YAML: ${err.message.split('\n')[0]}`, {
+      throw new ConfigError(`invalid YAML: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`, {
         file,
         line: (pos?.line ?? 1) + chunk.start,
         ...(pos?.col !== undefined ? { column: pos.col } : {}),
