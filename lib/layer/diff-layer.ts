@@ -1,0 +1,156 @@
+// Turns a directory (a plain tree, or an overlayfs upper dir) into a stored OCI layer in one
+// streaming pass: tar (worker thread) → sha256 (diffId) → gzip (worker pool) → store writer
+// (sha256 = digest). Memory stays constant whatever the layer size.
+import { pipeline } from 'node:stream/promises';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { createHash } from 'node:crypto';
+import type { Digest } from '../digest.js';
+import type { LayoutStore } from '../content/index.js';
+import { MediaType, type Descriptor } from '../oci/index.js';
+import { TsbuildError } from '../errors.js';
+import { createLayerGzip, type GzipMode } from './compress.js';
+import { treeTarStream } from './tree-tar-stream.js';
+import type { TreeTarOptions } from './tree-tar.js';
+import { END_OF_ARCHIVE, TarChunker, encodeEntryHeader, padding, type TarEntry } from './tar-writer.js';
+
+export interface WriteLayerOptions {
+  /** In-image absolute paths left out with everything below them (sandbox mount points: /proc, /dev, /.tsbuild). */
+  skip?: string[];
+  /** Clamp mtimes to this (seconds since the epoch); see SOURCE_DATE_EPOCH. */
+  sourceDateEpoch?: number;
+  /** Keep xattrs other than overlay's own (default true). */
+  xattrs?: boolean;
+  excludeXattrPrefixes?: string[];
+  /** Compression of the stored blob; 'parallel' (default) or 'adaptive' are the pigz-style format. */
+  gzip?: GzipMode;
+  signal?: AbortSignal;
+}
+
+export interface LayerResult {
+  /** mediaType application/vnd.oci.image.layer.v1.tar+gzip, digest and size of the compressed blob. */
+  descriptor: Descriptor;
+  /** sha256 of the uncompressed tar. */
+  diffId: Digest;
+  uncompressedSize: number;
+  /** Tar entries, whiteouts included. */
+  entries: number;
+  whiteouts: number;
+  /** True when the layer holds no entries (still a valid, stored layer: just the end-of-archive marker). */
+  empty: boolean;
+}
+
+/** Export an overlayfs upper dir: char 0/0 and xattr whiteouts → `.wh.<name>`, opaque dirs → `.wh..wh..opq`. */
+export function writeLayerFromUpperDir(upperDir: string, store: LayoutStore, options: WriteLayerOptions = {}): Promise<LayerResult> {
+  return writeTree({ ...treeOptions(options), root: upperDir, mode: 'overlay-upper' }, store, options);
+}
+
+/** Export a plain directory tree as a layer (everything in it, no whiteout conversion). */
+export function writeLayerFromDir(rootDir: string, store: LayoutStore, options: WriteLayerOptions = {}): Promise<LayerResult> {
+  return writeTree({ ...treeOptions(options), root: rootDir, mode: 'dir' }, store, options);
+}
+
+/** One entry for writeLayerFromEntries: content for regular files as a Buffer or a stream factory. */
+export interface LayerEntrySource {
+  entry: TarEntry;
+  content?: Buffer | (() => AsyncIterable<Uint8Array>);
+}
+
+/**
+ * Build a layer from entries given by the caller (git archives, synthetic files). Entries are
+ * written in the given order; sort them by path for reproducible output. Sizes must match content.
+ */
+export async function writeLayerFromEntries(
+  entries: Iterable<LayerEntrySource> | AsyncIterable<LayerEntrySource>,
+  store: LayoutStore,
+  options: Pick<WriteLayerOptions, 'gzip' | 'signal' | 'sourceDateEpoch'> = {},
+): Promise<LayerResult> {
+  let count = 0;
+  let whiteouts = 0;
+  const epoch = options.sourceDateEpoch;
+  async function* generate(): AsyncGenerator<Buffer> {
+    for await (const src of entries) {
+      const e = { ...src.entry };
+      if (epoch !== undefined && (e.mtimeSec > epoch || (e.mtimeSec === epoch && e.mtimeNsec > 0))) {
+        e.mtimeSec = epoch;
+        e.mtimeNsec = 0;
+      }
+      count++;
+      if (e.path.split('/').pop()!.startsWith('.wh.')) whiteouts++;
+      yield encodeEntryHeader(e);
+      if (e.type !== 'file') continue;
+      let written = 0;
+      if (Buffer.isBuffer(src.content)) {
+        written = src.content.length;
+        yield src.content;
+      } else if (src.content) {
+        for await (const c of src.content()) {
+          written += c.length;
+          yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+        }
+      }
+      if (written !== e.size) {
+        throw new TsbuildError('TSB_LAYER_INVALID', `entry ${e.path}: ${written} bytes of content, header says ${e.size}`);
+      }
+      if (padding(e.size) > 0) yield Buffer.alloc(padding(e.size));
+    }
+    yield END_OF_ARCHIVE;
+  }
+  const r = await storeTarStream(Readable.from(generate()), store, options);
+  return finish(r, count, whiteouts);
+}
+
+function treeOptions(o: WriteLayerOptions): Omit<TreeTarOptions, 'root' | 'mode'> {
+  const t: Omit<TreeTarOptions, 'root' | 'mode'> = {};
+  if (o.skip) t.skip = o.skip;
+  if (o.sourceDateEpoch !== undefined) t.sourceDateEpoch = o.sourceDateEpoch;
+  if (o.xattrs !== undefined) t.xattrs = o.xattrs;
+  if (o.excludeXattrPrefixes) t.excludeXattrPrefixes = o.excludeXattrPrefixes;
+  return t;
+}
+
+async function writeTree(tree: TreeTarOptions, store: LayoutStore, options: WriteLayerOptions): Promise<LayerResult> {
+  const tar = treeTarStream(tree);
+  const r = await storeTarStream(tar, store, options);
+  const stats = await tar.result;
+  return finish(r, stats.entries, stats.whiteouts);
+}
+
+interface Stored {
+  descriptor: Descriptor;
+  diffId: Digest;
+  uncompressedSize: number;
+}
+
+function finish(r: Stored, entries: number, whiteouts: number): LayerResult {
+  return { ...r, entries, whiteouts, empty: entries === 0 };
+}
+
+/** Hash (diffId), compress and store an uncompressed tar stream. */
+export async function storeTarStream(tar: Readable, store: LayoutStore, options: Pick<WriteLayerOptions, 'gzip' | 'signal'> = {}): Promise<Stored> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+      hash.update(chunk);
+      size += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  const writer = await store.createWriter();
+  try {
+    await pipeline(tar, tap, createLayerGzip({ mode: options.gzip ?? 'parallel' }), writer.stream, options.signal ? { signal: options.signal } : {});
+  } catch (err) {
+    await writer.abort();
+    if ((err as Error).name === 'AbortError') throw new TsbuildError('TSB_ABORTED', 'layer creation was cancelled', { cause: err });
+    throw err;
+  }
+  const info = await writer.commit();
+  return {
+    descriptor: { mediaType: MediaType.OciLayerGzip, digest: info.digest, size: info.size },
+    diffId: `sha256:${hash.digest('hex')}`,
+    uncompressedSize: size,
+  };
+}
+
+// Re-exported for callers building tar bytes themselves.
+export { TarChunker };

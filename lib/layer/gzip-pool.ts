@@ -1,0 +1,91 @@
+// A small process-wide pool of gzip workers (one per core, at most 2 by default). Idle workers are
+// unref'd so they never keep the process alive; they are ref'd while a job is in flight.
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { TsbuildError } from '../errors.js';
+import type { GzipJob } from './gzip-worker.js';
+
+interface Slot {
+  worker: Worker;
+  busy: number;
+}
+
+type Reply = { id: number; buf: ArrayBuffer; off: number; len: number } | { id: number; error: string };
+
+export class GzipPool {
+  private readonly slots: Slot[] = [];
+  private readonly pending = new Map<number, { resolve: (b: Buffer) => void; reject: (e: Error) => void; slot: Slot }>();
+  private nextId = 1;
+  readonly size: number;
+
+  constructor(size: number) {
+    this.size = Math.max(1, size);
+  }
+
+  run(job: Omit<GzipJob, 'id'>): Promise<Buffer> {
+    const slot = this.pick();
+    const id = this.nextId++;
+    return new Promise<Buffer>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, slot });
+      if (slot.busy++ === 0) slot.worker.ref();
+      // Structured clone copies a view's whole ArrayBuffer: send exact-size copies of slices.
+      slot.worker.postMessage({ ...job, data: exact(job.data), dict: job.dict && exact(job.dict), id } satisfies GzipJob);
+    });
+  }
+
+  async close(): Promise<void> {
+    const slots = this.slots.splice(0);
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  private pick(): Slot {
+    if (this.slots.length < this.size) {
+      const least = this.slots.find((s) => s.busy === 0);
+      if (least) return least;
+      return this.spawn();
+    }
+    let best = this.slots[0]!;
+    for (const s of this.slots) if (s.busy < best.busy) best = s;
+    return best;
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(new URL('./gzip-worker.js', import.meta.url));
+    const slot: Slot = { worker, busy: 0 };
+    worker.unref();
+    worker.on('message', (r: Reply) => {
+      const p = this.pending.get(r.id);
+      if (!p) return;
+      this.pending.delete(r.id);
+      if (--slot.busy === 0) worker.unref();
+      if ('error' in r) p.reject(new TsbuildError('TSB_INTERNAL', `gzip worker failed: ${r.error}`));
+      else p.resolve(Buffer.from(r.buf, r.off, r.len));
+    });
+    const fail = (err: Error): void => {
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      for (const [id, p] of this.pending) {
+        if (p.slot !== slot) continue;
+        this.pending.delete(id);
+        p.reject(err);
+      }
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new TsbuildError('TSB_INTERNAL', `gzip worker exited with code ${code}`)));
+    this.slots.push(slot);
+    return slot;
+  }
+}
+
+function exact(v: Uint8Array): Uint8Array {
+  return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? v : v.slice();
+}
+
+let shared: GzipPool | undefined;
+
+/** The process-wide pool: min(2, cores) workers unless TSBUILD_GZIP_WORKERS says otherwise. */
+export function gzipPool(): GzipPool {
+  const env = Number(process.env['TSBUILD_GZIP_WORKERS']);
+  shared ??= new GzipPool(Number.isInteger(env) && env > 0 ? env : Math.min(2, availableParallelism()));
+  return shared;
+}

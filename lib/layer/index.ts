@@ -1,0 +1,28 @@
+// The layer module: tar codec, layer compression, overlay diff → OCI layer, safe unpack.
+export {
+  writeLayerFromUpperDir,
+  writeLayerFromDir,
+  writeLayerFromEntries,
+  storeTarStream,
+  type WriteLayerOptions,
+  type LayerResult,
+  type LayerEntrySource,
+} from './diff-layer.js';
+export { unpackLayer, type UnpackOptions, type UnpackResult } from './unpack.js';
+export {
+  createLayerGzip,
+  createSingleGzip,
+  createLayerGunzip,
+  GZIP_LEVEL,
+  GZIP_MEM_LEVEL,
+  GZIP_BLOCK_SIZE,
+  type GzipMode,
+  type GzipOptions,
+} from './compress.js';
+export { GzipPool, gzipPool } from './gzip-pool.js';
+export { encodeEntryHeader, padding, END_OF_ARCHIVE, TarChunker, type TarEntry, type TarEntryType } from './tar-writer.js';
+export { TarParser, DEFAULT_TAR_LIMITS, type TarReadLimits, type TarReadHandler } from './tar-reader.js';
+export { encodeRawHeader, encodePaxRecords, TypeFlag, BLOCK, type RawHeader } from './tar-format.js';
+export { treeTarStream, type TreeTarStream } from './tree-tar-stream.js';
+export type { TreeTarOptions, TreeTarStats } from './tree-tar.js';
+export { fsx, type Fsx } from './fsx.js';

@@ -1,0 +1,42 @@
+// Worker entry: writes a directory tree as tar and streams 1 MiB chunks to the parent. Flow control
+// is a credit counter in shared memory: the parent adds credits as it consumes, the worker blocks
+// (Atomics.wait) at zero, so at most a few chunks are ever in flight.
+import { parentPort, workerData } from 'node:worker_threads';
+import { TarChunker } from './tar-writer.js';
+import { writeTreeTar, type TreeTarOptions } from './tree-tar.js';
+import { toWire } from './worker-error.js';
+
+interface PackWorkerData {
+  options: TreeTarOptions;
+  /** Int32Array over it: [0] credits, [1] abort flag. */
+  control: SharedArrayBuffer;
+}
+
+const { options, control } = workerData as PackWorkerData;
+const ctl = new Int32Array(control);
+const port = parentPort!;
+
+class Aborted extends Error {}
+
+function emit(chunk: Buffer): void {
+  for (;;) {
+    if (Atomics.load(ctl, 1) !== 0) throw new Aborted('aborted');
+    const c = Atomics.load(ctl, 0);
+    if (c > 0) {
+      if (Atomics.compareExchange(ctl, 0, c, c - 1) === c) break;
+      continue;
+    }
+    Atomics.wait(ctl, 0, 0, 1000);
+  }
+  const ab = chunk.buffer as ArrayBuffer;
+  port.postMessage({ t: 'chunk', buf: ab, off: chunk.byteOffset, len: chunk.length }, [ab]);
+}
+
+try {
+  const out = new TarChunker(emit);
+  const stats = writeTreeTar(options, out);
+  out.finish();
+  port.postMessage({ t: 'done', stats, bytes: out.total });
+} catch (err) {
+  if (!(err instanceof Aborted)) port.postMessage({ t: 'error', error: toWire(err) });
+}

@@ -1,0 +1,287 @@
+// Applies parsed tar entries to a directory with synchronous fs calls (run in a worker).
+// 'overlay' mode writes a fresh overlayfs lowerdir (whiteouts → char 0/0, opaque → xattr);
+// 'apply' mode flattens onto an existing tree (whiteouts delete lower content).
+// Spec rules followed: dir over dir merges, anything else is unlink-and-recreate; a whiteout hides
+// only lower layers; an opaque marker applies regardless of its position; each dir is made opaque once.
+import {
+  chmodSync, closeSync, constants, fchmodSync, fchownSync, lchownSync, linkSync, mkdirSync, openSync,
+  readdirSync, rmSync, symlinkSync, unlinkSync, writeSync,
+} from 'node:fs';
+import { TsbuildError } from '../errors.js';
+import { fsx, type Fsx } from './fsx.js';
+import { InRootResolver, entryComponents, lstatOrUndefined, unsafe } from './layer-path.js';
+import type { TarReadHandler } from './tar-reader.js';
+import type { TarEntry } from './tar-writer.js';
+
+export interface ApplyOptions {
+  /** Absolute, symlink-free destination directory (it must exist). */
+  root: string;
+  mode: 'overlay' | 'apply';
+  /** Not real root: device nodes are skipped with a warning, overlay markers use user.overlay.*. */
+  rootless: boolean;
+  /** lchown entries to their uid/gid (default: when running as uid 0). */
+  chown: boolean;
+  /** Set xattrs from the layer (default true). */
+  xattrs: boolean;
+  warning: (message: string) => void;
+}
+
+const WH = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+const OVERLAY_XATTR = /^(trusted|user)\.overlay\./;
+
+interface DirMeta {
+  path: string;
+  mode: number;
+  mtimeSec: number;
+  mtimeNsec: number;
+}
+
+export class LayerApplier implements TarReadHandler {
+  private readonly fx: Fsx;
+  private readonly resolver: InRootResolver;
+  /** Paths this layer created ('apply' mode): whiteouts and opaque markers must not hide them. */
+  private readonly created = new Set<string>();
+  private readonly opaqued = new Set<string>();
+  private readonly dirs: DirMeta[] = [];
+  private fd = -1;
+  private current: { path: string; entry: TarEntry } | undefined;
+  private readonly warned = new Set<string>();
+  entries = 0;
+
+  constructor(private readonly opts: ApplyOptions) {
+    this.fx = fsx();
+    this.resolver = new InRootResolver(opts.root, (p) => this.track(p));
+  }
+
+  warning(message: string): void {
+    this.opts.warning(message);
+  }
+
+  entry(e: TarEntry): void {
+    this.entries++;
+    const comps = entryComponents(e.path);
+    const base = comps.pop();
+    if (base === undefined) {
+      if (e.type !== 'dir') this.opts.warning(`ignoring ${e.type} entry "${e.path}" that names the root directory`);
+      return;
+    }
+    if (base.startsWith(WH)) return this.whiteout(comps, base, e.path);
+    const parent = this.resolver.resolveDir(comps, true)!;
+    const target = `${parent}/${base}`;
+    const existing = lstatOrUndefined(target);
+    if (e.type === 'dir') {
+      if (!existing?.isDirectory()) {
+        if (existing) this.remove(target, existing.isDirectory());
+        mkdirSync(target, 0o700);
+      }
+      this.track(target);
+      this.owner(target, e);
+      this.setXattrs(target, e);
+      this.dirs.push({ path: target, mode: e.mode, mtimeSec: e.mtimeSec, mtimeNsec: e.mtimeNsec });
+      return;
+    }
+    if (e.type === 'link') return this.hardlink(target, existing !== undefined, existing?.isDirectory() ?? false, e);
+    if (existing) this.remove(target, existing.isDirectory());
+    this.track(target);
+    switch (e.type) {
+      case 'file':
+        this.fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        this.current = { path: target, entry: e };
+        return; // content follows; metadata in endEntry
+      case 'symlink':
+        if ((e.linkname ?? '').includes('\0')) throw unsafe(`symlink ${JSON.stringify(e.path)} has a NUL in its target`);
+        symlinkSync(e.linkname ?? '', target);
+        this.resolver.invalidate();
+        this.owner(target, e);
+        this.setXattrs(target, e);
+        this.fx.lutimes(target, e.mtimeSec, e.mtimeNsec, e.mtimeSec, e.mtimeNsec);
+        return;
+      case 'char':
+      case 'block':
+      case 'fifo': {
+        if (e.type !== 'fifo' && this.opts.rootless) {
+          this.opts.warning(`skipped device node ${e.path} (${e.devmajor}:${e.devminor}): device nodes cannot be created without root`);
+          return;
+        }
+        const ifmt = e.type === 'char' ? constants.S_IFCHR : e.type === 'block' ? constants.S_IFBLK : constants.S_IFIFO;
+        this.fx.mknod(target, ifmt | 0o600, e.devmajor ?? 0, e.devminor ?? 0);
+        this.owner(target, e);
+        chmodSync(target, e.mode);
+        this.setXattrs(target, e);
+        this.fx.lutimes(target, e.mtimeSec, e.mtimeNsec, e.mtimeSec, e.mtimeNsec);
+        return;
+      }
+    }
+  }
+
+  data(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) off += writeSync(this.fd, chunk, off, chunk.length - off);
+  }
+
+  endEntry(): void {
+    const cur = this.current;
+    if (!cur) return;
+    this.current = undefined;
+    const fd = this.fd;
+    this.fd = -1;
+    try {
+      if (this.opts.chown) this.tryChown(() => fchownSync(fd, cur.entry.uid, cur.entry.gid), cur.entry);
+      fchmodSync(fd, cur.entry.mode); // after chown, which clears setuid bits
+    } finally {
+      closeSync(fd);
+    }
+    this.setXattrs(cur.path, cur.entry);
+    this.fx.lutimes(cur.path, cur.entry.mtimeSec, cur.entry.mtimeNsec, cur.entry.mtimeSec, cur.entry.mtimeNsec);
+  }
+
+  /** After the last entry: directory modes and mtimes, deepest first (children change parents' mtimes). */
+  finish(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    for (let i = this.dirs.length - 1; i >= 0; i--) {
+      const d = this.dirs[i]!;
+      chmodSync(d.path, d.mode);
+      this.fx.lutimes(d.path, d.mtimeSec, d.mtimeNsec, d.mtimeSec, d.mtimeNsec);
+    }
+  }
+
+  /** Close a half-written file after an error. */
+  abort(): void {
+    if (this.fd >= 0) {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+
+  private hardlink(target: string, exists: boolean, isDir: boolean, e: TarEntry): void {
+    const linkComps = entryComponents(e.linkname ?? '');
+    const linkBase = linkComps.pop();
+    if (linkBase === undefined) throw unsafe(`hardlink ${JSON.stringify(e.path)} points at the root`);
+    const linkParent = this.resolver.resolveDir(linkComps, false);
+    const source = linkParent === undefined ? undefined : `${linkParent}/${linkBase}`;
+    const st = source === undefined ? undefined : lstatOrUndefined(source);
+    if (source === undefined || st === undefined) {
+      throw new TsbuildError('TSB_LAYER_INVALID', `invalid layer tar: hardlink "${e.path}" points at "${e.linkname}", which does not exist in the layer root`);
+    }
+    if (st.isDirectory()) throw unsafe(`hardlink "${e.path}" points at a directory "${e.linkname}"`);
+    if (source === target) return; // a link to itself: nothing to do
+    if (exists) this.remove(target, isDir);
+    // link(2) does not follow a symlink source: linking to a symlink makes another symlink, never
+    // a link to what it points at.
+    linkSync(source, target);
+    this.track(target);
+  }
+
+  private whiteout(dirComps: string[], base: string, name: string): void {
+    if (base === OPAQUE) return this.opaque(dirComps);
+    const victim = base.slice(WH.length);
+    if (victim === '' || victim === '.' || victim === '..' || victim.startsWith(WH)) {
+      if (victim.startsWith(`${WH}`)) {
+        this.opts.warning(`ignoring unknown whiteout meta entry ${JSON.stringify(name)}`);
+        return;
+      }
+      throw unsafe(`whiteout ${JSON.stringify(name)} names "${victim}"`);
+    }
+    if (this.opts.mode === 'overlay') {
+      const parent = this.resolver.resolveDir(dirComps, true)!;
+      const target = `${parent}/${victim}`;
+      if (lstatOrUndefined(target)) return; // same-layer content wins over its whiteout
+      try {
+        this.fx.mknod(target, constants.S_IFCHR, 0, 0);
+      } catch (err) {
+        throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `cannot create the overlay whiteout ${target}: ${(err as Error).message}`, {
+          cause: err,
+          hint: 'overlay whiteouts are 0/0 character devices; creating them needs root or a user namespace (Linux ≥ 5.8)',
+        });
+      }
+      return;
+    }
+    const parent = this.resolver.resolveDir(dirComps, false);
+    if (parent === undefined) return;
+    const target = `${parent}/${victim}`;
+    if (this.created.has(target)) return;
+    const st = lstatOrUndefined(target);
+    if (st) this.remove(target, st.isDirectory());
+  }
+
+  private opaque(dirComps: string[]): void {
+    if (this.opts.mode === 'overlay') {
+      const dir = this.resolver.resolveDir(dirComps, true)!;
+      if (this.opaqued.has(dir)) return;
+      this.opaqued.add(dir);
+      this.fx.lsetxattr(dir, this.opts.rootless ? 'user.overlay.opaque' : 'trusted.overlay.opaque', Buffer.from('y'));
+      return;
+    }
+    const dir = this.resolver.resolveDir(dirComps, false);
+    if (dir === undefined || this.opaqued.has(dir)) return;
+    this.opaqued.add(dir);
+    // Remove everything below `dir` that this layer did not create; descend into dirs it did.
+    const todo = [dir];
+    while (todo.length > 0) {
+      const d = todo.pop()!;
+      for (const name of readdirSync(d)) {
+        const p = `${d}/${name}`;
+        if (!this.created.has(p)) {
+          rmSync(p, { recursive: true, force: true });
+          this.resolver.invalidate();
+        } else if (lstatOrUndefined(p)?.isDirectory()) {
+          todo.push(p);
+        }
+      }
+    }
+  }
+
+  private track(path: string): void {
+    if (this.opts.mode === 'apply') this.created.add(path);
+  }
+
+  private remove(path: string, isDir: boolean): void {
+    if (isDir) rmSync(path, { recursive: true, force: true });
+    else unlinkSync(path);
+    this.resolver.invalidate();
+    if (isDir && this.opts.mode === 'apply') {
+      // Paths created below it are gone too.
+      const prefix = `${path}/`;
+      for (const p of this.created) if (p.startsWith(prefix)) this.created.delete(p);
+    }
+  }
+
+  private owner(path: string, e: TarEntry): void {
+    if (this.opts.chown) this.tryChown(() => lchownSync(path, e.uid, e.gid), e);
+  }
+
+  private tryChown(fn: () => void, e: TarEntry): void {
+    try {
+      fn();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (!this.opts.rootless || (code !== 'EPERM' && code !== 'EINVAL')) throw err;
+      this.warnOnce(`chown:${e.uid}:${e.gid}`, `cannot give ${e.path} owner ${e.uid}:${e.gid} (${code}); ids outside the user namespace's mapping stay unmapped`);
+    }
+  }
+
+  private setXattrs(path: string, e: TarEntry): void {
+    if (!e.xattrs || !this.opts.xattrs) return;
+    for (const [name, value] of e.xattrs) {
+      if (OVERLAY_XATTR.test(name)) {
+        // A layer must never plant overlayfs markers (opaque, redirect) in a lowerdir.
+        this.warnOnce(`ovl:${name}`, `dropped xattr ${name} of ${e.path}: overlayfs markers are not accepted from layers`);
+        continue;
+      }
+      try {
+        this.fx.lsetxattr(path, name, value);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTSUP' && code !== 'EPERM' && code !== 'EACCES') throw err;
+        this.warnOnce(`xattr:${name}`, `could not set xattr ${name} on ${e.path} (${code}); it is skipped`);
+      }
+    }
+  }
+
+  private warnOnce(key: string, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.opts.warning(message);
+  }
+}

@@ -1,0 +1,89 @@
+// Runs writeTreeTar in a worker thread and exposes its output as a Readable (constant memory).
+import { Worker } from 'node:worker_threads';
+import { Readable } from 'node:stream';
+import type { TreeTarOptions, TreeTarStats } from './tree-tar.js';
+import { fromWire, type WireError } from './worker-error.js';
+
+const IN_FLIGHT = 4;
+
+export interface TreeTarStream extends Readable {
+  /** Resolves when the worker finished (after the last chunk was pushed). */
+  readonly result: Promise<TreeTarStats & { bytes: number }>;
+}
+
+type Msg =
+  | { t: 'chunk'; buf: ArrayBuffer; off: number; len: number }
+  | { t: 'done'; stats: TreeTarStats; bytes: number }
+  | { t: 'error'; error: WireError };
+
+export function treeTarStream(options: TreeTarOptions): TreeTarStream {
+  const control = new SharedArrayBuffer(8);
+  const ctl = new Int32Array(control);
+  Atomics.store(ctl, 0, IN_FLIGHT);
+  let owed = 0;
+  const grant = (): void => {
+    Atomics.add(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+  };
+  let resolveResult!: (v: TreeTarStats & { bytes: number }) => void;
+  let rejectResult!: (e: Error) => void;
+  const result = new Promise<TreeTarStats & { bytes: number }>((res, rej) => {
+    resolveResult = res;
+    rejectResult = rej;
+  });
+  result.catch(() => undefined); // the stream reports the error too
+  let worker: Worker | undefined;
+  let finished = false;
+
+  const stream = new Readable({
+    highWaterMark: 1 << 20,
+    read() {
+      while (owed > 0) {
+        owed--;
+        grant();
+      }
+    },
+    destroy(err, cb) {
+      if (!finished) {
+        Atomics.store(ctl, 1, 1);
+        Atomics.notify(ctl, 0);
+        void worker?.terminate();
+        rejectResult(err ?? new Error('tar stream destroyed'));
+      }
+      cb(err);
+    },
+  }) as TreeTarStream;
+  Object.defineProperty(stream, 'result', { value: result });
+
+  worker = new Worker(new URL('./pack-worker.js', import.meta.url), { workerData: { options, control } });
+  worker.on('message', (m: Msg) => {
+    if (m.t === 'chunk') {
+      if (stream.push(Buffer.from(m.buf, m.off, m.len))) grant();
+      else owed++;
+    } else if (m.t === 'done') {
+      finished = true;
+      stream.push(null);
+      resolveResult({ ...m.stats, bytes: m.bytes });
+    } else {
+      finished = true;
+      const err = fromWire(m.error, `archiving ${options.root}`);
+      rejectResult(err);
+      stream.destroy(err);
+    }
+  });
+  worker.on('error', (err) => {
+    if (finished) return;
+    finished = true;
+    rejectResult(err);
+    stream.destroy(err);
+  });
+  worker.on('exit', (code) => {
+    if (!finished) {
+      finished = true;
+      const err = new Error(`tar worker exited with code ${code} before finishing`);
+      rejectResult(err);
+      stream.destroy(err);
+    }
+  });
+  return stream;
+}

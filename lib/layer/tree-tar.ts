@@ -1,0 +1,230 @@
+// Walks a directory with synchronous fs calls (run it in a worker) and writes it as a tar:
+// depth-first, names in byte order, hardlinks by (dev, ino), xattrs through the fsx addon.
+// In 'overlay-upper' mode overlayfs whiteouts and opaque dirs become OCI `.wh.` entries.
+import { closeSync, constants, lstatSync, openSync, readSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { TsbuildError } from '../errors.js';
+import { fsx } from './fsx.js';
+import { padding, type TarChunker, type TarEntry } from './tar-writer.js';
+
+export interface TreeTarOptions {
+  root: string;
+  /** 'dir': the whole tree as is. 'overlay-upper': an overlayfs upper dir, whiteouts converted. */
+  mode: 'dir' | 'overlay-upper';
+  /** In-image absolute paths to leave out with everything below them (e.g. "/proc"). */
+  skip?: string[];
+  /** Clamp every mtime to at most this many seconds since the epoch (SOURCE_DATE_EPOCH). */
+  sourceDateEpoch?: number;
+  /** Keep xattrs (default true); overlay's own (trusted.overlay.*, user.overlay.*) are always dropped. */
+  xattrs?: boolean;
+  /** xattr name prefixes to drop in addition to the overlay ones. */
+  excludeXattrPrefixes?: string[];
+}
+
+export interface TreeTarStats {
+  entries: number;
+  whiteouts: number;
+  /** Sockets and other file types a layer cannot carry. */
+  skipped: number;
+}
+
+const OVERLAY_XATTR = /^(trusted|user)\.overlay\./;
+const WHITEOUT_PREFIX = '.wh.';
+const OPAQUE_MARKER = '.wh..wh..opq';
+
+interface Frame {
+  abs: string;
+  rel: string;
+  names: string[];
+  next: number;
+}
+
+export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStats {
+  const stats: TreeTarStats = { entries: 0, whiteouts: 0, skipped: 0 };
+  const skip = new Set((opts.skip ?? []).map((p) => p.replace(/^\/+|\/+$/g, '')).filter((p) => p !== ''));
+  const useXattrs = opts.xattrs ?? true;
+  const exclude = opts.excludeXattrPrefixes ?? [];
+  const upper = opts.mode === 'overlay-upper';
+  const links = new Map<string, string>();
+  const fx = useXattrs || upper ? fsx() : undefined;
+  const buf = Buffer.allocUnsafeSlow(1 << 20);
+
+  const rootSt = lstatSync(opts.root);
+  if (!rootSt.isDirectory()) throw new TsbuildError('TSB_LAYER_INVALID', `${opts.root} is not a directory`);
+  const stack: Frame[] = [{ abs: opts.root, rel: '', names: sortedNames(opts.root), next: 0 }];
+
+  const clamp = (st: BigIntStats): [number, number] => {
+    const ns = st.mtimeNs;
+    let sec = ns / 1_000_000_000n;
+    let nsec = ns % 1_000_000_000n;
+    if (nsec < 0n) {
+      sec -= 1n;
+      nsec += 1_000_000_000n;
+    }
+    if (opts.sourceDateEpoch !== undefined && (sec > BigInt(opts.sourceDateEpoch) || (sec === BigInt(opts.sourceDateEpoch) && nsec > 0n))) {
+      return [opts.sourceDateEpoch, 0];
+    }
+    return [Number(sec), Number(nsec)];
+  };
+
+  const marker = (path: string): TarEntry => ({ path, type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtimeSec: 0, mtimeNsec: 0 });
+
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    if (frame.next >= frame.names.length) {
+      stack.pop();
+      continue;
+    }
+    const name = frame.names[frame.next++]!;
+    const rel = frame.rel === '' ? name : `${frame.rel}/${name}`;
+    if (skip.has(rel)) continue;
+    const abs = `${frame.abs}/${name}`;
+    let st: BigIntStats;
+    try {
+      st = lstatSync(abs, { bigint: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && name.includes('\uFFFD')) {
+        throw new TsbuildError('TSB_LAYER_INVALID', `file name is not valid UTF-8: ${JSON.stringify(rel)}`, {
+          hint: 'rename the file; layers carry UTF-8 names',
+        });
+      }
+      throw err;
+    }
+
+    let xattrs: Array<[string, Buffer]> | undefined;
+    let opaque = false;
+    let xattrWhiteout = false;
+    if (fx) {
+      const names = fx.llistxattr(abs).sort();
+      for (const x of names) {
+        if (OVERLAY_XATTR.test(x)) {
+          if (!upper) continue;
+          const kind = x.slice(x.indexOf('.overlay.') + '.overlay.'.length);
+          if (kind === 'opaque') opaque = fx.lgetxattr(abs, x)?.toString('latin1') === 'y' || opaque;
+          else if (kind === 'whiteout') xattrWhiteout = true;
+          else if (kind === 'redirect' || kind === 'metacopy') {
+            throw new TsbuildError('TSB_LAYER_INVALID', `overlay upper dir entry ${rel} carries ${x}; cannot export it as a layer`, {
+              hint: 'mount the overlay with redirect_dir=off,metacopy=off so the upper dir holds whole files and dirs',
+            });
+          }
+          continue;
+        }
+        if (!useXattrs || exclude.some((p) => x.startsWith(p))) continue;
+        const value = fx.lgetxattr(abs, x);
+        if (value !== undefined) (xattrs ??= []).push([x, value]);
+      }
+    }
+
+    const mode = Number(st.mode);
+    const fmt = mode & constants.S_IFMT;
+    // Whiteouts are char 0/0 devices, or (kernels ≥ 6.7, nested overlays) empty files marked overlay.whiteout.
+    if (upper && ((fmt === constants.S_IFCHR && st.rdev === 0n) || (fmt === constants.S_IFREG && xattrWhiteout))) {
+      out.writeEntryHeader(marker(frame.rel === '' ? `${WHITEOUT_PREFIX}${name}` : `${frame.rel}/${WHITEOUT_PREFIX}${name}`));
+      stats.whiteouts++;
+      stats.entries++;
+      continue;
+    }
+    if (name.startsWith(WHITEOUT_PREFIX)) {
+      throw new TsbuildError('TSB_LAYER_INVALID', `file ${rel} has a name reserved for OCI whiteouts`, {
+        hint: 'remove or rename it; a layer entry named .wh.* deletes files when the image is unpacked',
+      });
+    }
+    const [mtimeSec, mtimeNsec] = clamp(st);
+    const entry: TarEntry = {
+      path: rel,
+      type: 'file',
+      mode: mode & 0o7777,
+      uid: Number(st.uid),
+      gid: Number(st.gid),
+      size: 0,
+      mtimeSec,
+      mtimeNsec,
+    };
+    if (xattrs) entry.xattrs = xattrs;
+    switch (fmt) {
+      case constants.S_IFDIR:
+        entry.type = 'dir';
+        out.writeEntryHeader(entry);
+        stats.entries++;
+        if (opaque) {
+          out.writeEntryHeader(marker(`${rel}/${OPAQUE_MARKER}`));
+          stats.whiteouts++;
+          stats.entries++;
+        }
+        stack.push({ abs, rel, names: sortedNames(abs), next: 0 });
+        continue;
+      case constants.S_IFREG: {
+        if (st.nlink > 1n) {
+          const key = `${st.dev}:${st.ino}`;
+          const first = links.get(key);
+          if (first !== undefined) {
+            entry.type = 'link';
+            entry.linkname = first;
+            out.writeEntryHeader(entry);
+            stats.entries++;
+            continue;
+          }
+          links.set(key, rel);
+        }
+        entry.size = Number(st.size);
+        out.writeEntryHeader(entry);
+        copyFile(abs, rel, entry.size, out, buf);
+        out.writeZeros(padding(entry.size));
+        stats.entries++;
+        continue;
+      }
+      case constants.S_IFLNK:
+        entry.type = 'symlink';
+        entry.linkname = readlinkSync(abs);
+        break;
+      case constants.S_IFCHR:
+      case constants.S_IFBLK: {
+        entry.type = fmt === constants.S_IFCHR ? 'char' : 'block';
+        const rdev = st.rdev;
+        entry.devmajor = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+        entry.devminor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+        break;
+      }
+      case constants.S_IFIFO:
+        entry.type = 'fifo';
+        break;
+      default:
+        stats.skipped++; // sockets: containerd and moby leave them out too
+        continue;
+    }
+    out.writeEntryHeader(entry);
+    stats.entries++;
+  }
+  return stats;
+}
+
+function sortedNames(dir: string): string[] {
+  const names = readdirSync(dir);
+  // Byte order of the UTF-8 names, independent of locale.
+  return names
+    .map((n) => [n, Buffer.from(n, 'utf8')] as const)
+    .sort((a, b) => Buffer.compare(a[1], b[1]))
+    .map((p) => p[0]);
+}
+
+function copyFile(abs: string, rel: string, size: number, out: TarChunker, buf: Buffer): void {
+  const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    let left = size;
+    while (left > 0) {
+      const target = out.reserve(left);
+      // Read into the tar chunk directly when there is room; otherwise through the scratch buffer.
+      const dst = target.length >= 64 * 1024 || target.length === left ? target : buf.subarray(0, Math.min(left, buf.length));
+      const n = readSync(fd, dst, 0, dst.length, null);
+      if (n === 0) {
+        throw new TsbuildError('TSB_LAYER_INVALID', `${rel} shrank while it was being archived (expected ${size} bytes)`, {
+          hint: 'make sure nothing writes to the tree while the layer is created',
+        });
+      }
+      if (dst === target) out.commit(n);
+      else out.write(dst.subarray(0, n));
+      left -= n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
