@@ -1,0 +1,238 @@
+// The distribution-API transport: one undici Agent (redirects via interceptors.redirect, with our
+// redirect guard inside it), http for loopback/insecure registries and https otherwise, per-registry
+// authentication, retries with backoff, and spec-shaped errors.
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { TsbuildError } from '../errors.js';
+import { isLoopbackRegistry, registryHost } from '../oci/index.js';
+import { noCredentials, type CredentialProvider } from './credentials.js';
+import { discard, readErrorBody } from './http-body.js';
+import { CREDENTIAL_ORIGIN, RedirectRefusedError, redirectGuard } from './redirect-guard.js';
+import { RegistryAuth, repositoryScope, type Scope } from './registry-auth.js';
+import { RegistryError, isRetryableStatus, parseSpecErrors } from './registry-error.js';
+import {
+  abortedError,
+  backoffDelay,
+  isRetryableNetworkError,
+  parseRetryAfter,
+  resolveRetry,
+  sleep,
+  type ResolvedRetry,
+  type RetryOptions,
+} from './retry-policy.js';
+
+export interface RegistryClientOptions {
+  credentials?: CredentialProvider;
+  /** Registries (host[:port]) reached over plain http although not on loopback. */
+  insecureRegistries?: string[];
+  /** Extra CA bundle (PEM) trusted in addition to the system roots and $SSL_CERT_FILE. */
+  caFile?: string;
+  retry?: RetryOptions;
+  /** Time to wait for response headers and between body chunks (no-progress timeout). */
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+  /** Independent blobs transferred at once (default 4). */
+  concurrency?: number;
+  userAgent?: string;
+  /** Environment consulted for SSL_CERT_FILE (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface RegistryRequest {
+  method: HttpMethod;
+  registry: string;
+  repository: string;
+  /** Path after /v2/<repository>/, e.g. "manifests/latest"; or `url` for an absolute URL. */
+  path?: string;
+  url?: string;
+  headers?: Record<string, string>;
+  /** Called per attempt, so a retry sends the body afresh (never a consumed stream). */
+  body?: () => string | Buffer | Readable;
+  actions: Array<'pull' | 'push'>;
+  /** More token scopes, e.g. pull on the source repository of a cross-repo mount. */
+  extraScopes?: Scope[];
+  /** Statuses handed back to the caller; any other status is an error. */
+  okStatuses: number[];
+  /** Retry on resets/408/429/5xx (default true). */
+  retry?: boolean;
+  /** Follow redirects (default: GET and HEAD only). */
+  followRedirects?: boolean;
+  signal?: AbortSignal | undefined;
+}
+
+export interface RegistryResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Dispatcher.ResponseData['body'];
+  /** The URL requested (before redirects); relative Locations resolve against it. */
+  url: string;
+}
+
+const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
+
+export class RegistryClient {
+  readonly dispatcher: Dispatcher;
+  readonly concurrency: number;
+  readonly retryPolicy: ResolvedRetry;
+  private readonly agent: Agent;
+  private readonly credentials: CredentialProvider;
+  private readonly insecure: Set<string>;
+  private readonly auths = new Map<string, RegistryAuth>();
+  private readonly headersTimeoutMs: number;
+  private readonly bodyTimeoutMs: number;
+  private readonly userAgent: string;
+
+  constructor(options: RegistryClientOptions = {}) {
+    const env = options.env ?? process.env;
+    const extraCa: string[] = [];
+    for (const file of [env.SSL_CERT_FILE, options.caFile]) {
+      if (!file) continue;
+      try {
+        extraCa.push(readFileSync(file, 'utf8'));
+      } catch (err) {
+        throw new TsbuildError('TSB_USAGE', `cannot read the CA bundle ${file}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    this.agent = new Agent({
+      connect: extraCa.length > 0 ? { ca: [...rootCertificates, ...extraCa] } : {},
+      keepAliveTimeout: 10_000,
+    });
+    // compose(a, b) makes b the outer layer: the guard sees every hop the redirect handler makes.
+    this.dispatcher = this.agent.compose(redirectGuard(), interceptors.redirect({ maxRedirections: 0 }));
+    this.credentials = options.credentials ?? noCredentials;
+    this.insecure = new Set(options.insecureRegistries ?? []);
+    this.retryPolicy = resolveRetry(options.retry);
+    this.headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
+    this.bodyTimeoutMs = options.bodyTimeoutMs ?? 60_000;
+    this.concurrency = Math.max(1, options.concurrency ?? 4);
+    this.userAgent = options.userAgent ?? 'tsbuild/0.1';
+  }
+
+  /** scheme://host[:port] for a registry name. */
+  baseUrl(registry: string): string {
+    const plain = isLoopbackRegistry(registry) || this.insecure.has(registry);
+    return `${plain ? 'http' : 'https'}://${registryHost(registry)}`;
+  }
+
+  private auth(registry: string): RegistryAuth {
+    let a = this.auths.get(registry);
+    if (!a) {
+      a = new RegistryAuth({
+        registry,
+        baseUrl: this.baseUrl(registry),
+        credentials: this.credentials,
+        dispatcher: this.dispatcher,
+        userAgent: this.userAgent,
+        headersTimeoutMs: this.headersTimeoutMs,
+        bodyTimeoutMs: this.bodyTimeoutMs,
+      });
+      this.auths.set(registry, a);
+    }
+    return a;
+  }
+
+  /** Send a request with auth, retries and error mapping; the caller consumes or discards the body. */
+  async send(req: RegistryRequest): Promise<RegistryResponse> {
+    const url = req.url ?? `${this.baseUrl(req.registry)}/v2/${req.repository}/${req.path ?? ''}`;
+    const origin = new URL(url).origin;
+    const registryOrigin = new URL(this.baseUrl(req.registry)).origin;
+    const scopes = [repositoryScope(req.repository, req.actions), ...(req.extraScopes ?? [])];
+    const auth = this.auth(req.registry);
+    const follow = req.followRedirects ?? (req.method === 'GET' || req.method === 'HEAD');
+    const policy = req.retry === false ? { ...this.retryPolicy, attempts: 1 } : this.retryPolicy;
+    let reauthenticated = false;
+    for (let attempt = 0; ; attempt++) {
+      if (req.signal?.aborted) throw abortedError(req.signal);
+      let res: Dispatcher.ResponseData<unknown>;
+      try {
+        const headers: Record<string, string> = { 'user-agent': this.userAgent, ...req.headers };
+        // Credentials go only to the registry's own origin (an upload Location may point elsewhere).
+        if (origin === registryOrigin) {
+          const authorization = await auth.authorization(scopes, req.repository, req.signal);
+          if (authorization) headers.authorization = authorization;
+        }
+        res = await request(url, {
+          dispatcher: this.dispatcher,
+          method: req.method,
+          headers,
+          body: req.body?.(),
+          signal: req.signal,
+          headersTimeout: this.headersTimeoutMs,
+          bodyTimeout: this.bodyTimeoutMs,
+          maxRedirections: follow ? 5 : 0,
+          [CREDENTIAL_ORIGIN]: origin,
+        } as Parameters<typeof request>[1]);
+      } catch (err) {
+        if (req.signal?.aborted) throw abortedError(req.signal);
+        if (err instanceof TsbuildError) throw err;
+        const retryable = !(err instanceof RedirectRefusedError) && isRetryableNetworkError(err);
+        if (retryable && attempt + 1 < policy.attempts) {
+          await sleep(backoffDelay(policy, attempt), req.signal);
+          continue;
+        }
+        throw this.networkError(req, url, err, retryable);
+      }
+      const status = res.statusCode;
+      if (status === 401 && !reauthenticated && origin === registryOrigin) {
+        reauthenticated = true;
+        const www = res.headers['www-authenticate'];
+        await discard(res.body);
+        if (await auth.unauthorized(www, scopes, req.repository)) {
+          attempt--;
+          continue;
+        }
+        throw new RegistryError({ method: req.method, url, status, registry: req.registry, message: `authentication required by ${req.registry}` });
+      }
+      if (req.okStatuses.includes(status)) return { status, headers: res.headers, body: res.body, url };
+      const text = req.method === 'HEAD' ? '' : await readErrorBody(res.body);
+      if (req.method === 'HEAD') await discard(res.body);
+      if (isRetryableStatus(status) && attempt + 1 < policy.attempts) {
+        await sleep(backoffDelay(policy, attempt, parseRetryAfter(res.headers['retry-after'])), req.signal);
+        continue;
+      }
+      throw new RegistryError({
+        method: req.method,
+        url,
+        status,
+        registry: req.registry,
+        specErrors: parseSpecErrors(text),
+        message: status === 401 ? `authentication failed for ${req.registry}` : undefined,
+      });
+    }
+  }
+
+  private networkError(req: RegistryRequest, url: string, err: unknown, retryable: boolean): RegistryError {
+    const e = err as NodeJS.ErrnoException;
+    const code = typeof e.code === 'string' ? e.code : '';
+    let hint: string | undefined;
+    if (err instanceof RedirectRefusedError) {
+      hint = 'the registry redirected somewhere tsbuild will not follow; report it to the registry owner';
+    } else if (TLS_CODES.test(code) || /wrong version number|certificate/i.test(e.message ?? '')) {
+      hint =
+        `TLS to ${req.registry} failed: if it serves plain http add --insecure-registry ${req.registry}; ` +
+        'if it uses a private CA point SSL_CERT_FILE at a bundle that contains it';
+    }
+    return new RegistryError({
+      method: req.method,
+      url,
+      registry: req.registry,
+      retryable,
+      message: `${code ? `${code}: ` : ''}${e.message ?? String(err)}`,
+      cause: err,
+      ...(hint ? { hint } : {}),
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
+
+export function registryClient(options: RegistryClientOptions = {}): RegistryClient {
+  return new RegistryClient(options);
+}
