@@ -46,15 +46,14 @@ export class OverlaySnapshotter implements Snapshotter {
     await withFileLock(join(this.root, 'locks', `${hex}.lock`), async () => {
       if (await exists(done)) return;
       const tmp = join(this.root, 'tmp', `${hex}-${randomBytes(4).toString('hex')}`);
-      await mkdir(tmp, { recursive: true });
+      await mkdir(join(tmp, 'fs'), { recursive: true });
       try {
-        const result = await unpackLayer(layer.open(), join(tmp, 'fs'), {
+        await unpackLayer(layer.open(), join(tmp, 'fs'), {
           mode: 'overlay',
           compression: layerCompression(layer.descriptor.mediaType),
-          expectedDiffId: layer.diffId,
+          expected: { diffId: layer.diffId, digest: layer.descriptor.digest, size: layer.descriptor.size },
           ...(signal ? { signal } : {}),
         });
-        void result;
         await mkdir(dir, { recursive: true });
         await rename(join(tmp, 'fs'), done);
       } finally {

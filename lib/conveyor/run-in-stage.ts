@@ -44,8 +44,8 @@ export interface RunStageOptions {
 export async function runShellStage(parent: StoredImage, ctx: BuildContext, opts: RunStageOptions): Promise<StoredImage> {
   const key = `${ctx.project}-${ctx.image.name || 'image'}-${opts.stage}`;
   const work = await mkdtemp(join(ctx.tmpDir, 'stage-'));
-  const snap = await ctx.snapshotter.prepare(key, layerSources(ctx.store, parent), ctx.signal ? { signal: ctx.signal } : {});
   try {
+    const snap = await ctx.snapshotter.prepare(key, layerSources(ctx.store, parent), ctx.signal ? { signal: ctx.signal } : {});
     const skip = await missingTargets(snap.rootfs);
     await mkdir(join(work, 'script'));
     await mkdir(join(work, 'status'));
