@@ -31,10 +31,17 @@ const OVERLAY_XATTR = /^(trusted|user)\.overlay\./;
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
 
+interface Child {
+  name: string;
+  /** What the entry is called in the layer (whiteouts: `.wh.<name>`); the sort key. */
+  key: string;
+  kind: 'plain' | 'whiteout' | 'opaque';
+}
+
 interface Frame {
   abs: string;
   rel: string;
-  names: string[];
+  names: Child[];
   next: number;
 }
 
@@ -50,7 +57,7 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
 
   const rootSt = lstatSync(opts.root);
   if (!rootSt.isDirectory()) throw new TsbuildError('TSB_LAYER_INVALID', `${opts.root} is not a directory`);
-  const stack: Frame[] = [{ abs: opts.root, rel: '', names: sortedNames(opts.root), next: 0 }];
+  const stack: Frame[] = [{ abs: opts.root, rel: '', names: sortedChildren(opts.root, upper, false, false), next: 0 }];
 
   const clamp = (st: BigIntStats): [number, number] => {
     const ns = st.mtimeNs;
@@ -74,8 +81,15 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
       stack.pop();
       continue;
     }
-    const name = frame.names[frame.next++]!;
+    const child = frame.names[frame.next++]!;
+    const name = child.name;
     const rel = frame.rel === '' ? name : `${frame.rel}/${name}`;
+    if (child.kind === 'opaque') {
+      out.writeEntryHeader(marker(rel));
+      stats.whiteouts++;
+      stats.entries++;
+      continue;
+    }
     if (skip.has(rel)) continue;
     const abs = `${frame.abs}/${name}`;
     let st: BigIntStats;
@@ -92,6 +106,7 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
 
     let xattrs: Array<[string, Buffer]> | undefined;
     let opaque = false;
+    let xattrWhiteouts = false;
     let xattrWhiteout = false;
     if (fx) {
       const names = fx.llistxattr(abs).sort();
@@ -99,7 +114,12 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
         if (OVERLAY_XATTR.test(x)) {
           if (!upper) continue;
           const kind = x.slice(x.indexOf('.overlay.') + '.overlay.'.length);
-          if (kind === 'opaque') opaque = fx.lgetxattr(abs, x)?.toString('latin1') === 'y' || opaque;
+          if (kind === 'opaque') {
+            // 'y': opaque. 'x' (kernels ≥ 6.7): not opaque, but holds xattr whiteouts.
+            const v = fx.lgetxattr(abs, x)?.toString('latin1');
+            opaque ||= v === 'y';
+            xattrWhiteouts ||= v === 'x';
+          } else if (kind === 'whiteouts') xattrWhiteouts = true;
           else if (kind === 'whiteout') xattrWhiteout = true;
           else if (kind === 'redirect' || kind === 'metacopy') {
             throw new TsbuildError('TSB_LAYER_INVALID', `overlay upper dir entry ${rel} carries ${x}; cannot export it as a layer`, {
@@ -117,7 +137,7 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
     const mode = Number(st.mode);
     const fmt = mode & constants.S_IFMT;
     // Whiteouts are char 0/0 devices, or (kernels ≥ 6.7, nested overlays) empty files marked overlay.whiteout.
-    if (upper && ((fmt === constants.S_IFCHR && st.rdev === 0n) || (fmt === constants.S_IFREG && xattrWhiteout))) {
+    if (upper && (child.kind === 'whiteout' || (fmt === constants.S_IFREG && xattrWhiteout))) {
       out.writeEntryHeader(marker(frame.rel === '' ? `${WHITEOUT_PREFIX}${name}` : `${frame.rel}/${WHITEOUT_PREFIX}${name}`));
       stats.whiteouts++;
       stats.entries++;
@@ -145,12 +165,7 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
         entry.type = 'dir';
         out.writeEntryHeader(entry);
         stats.entries++;
-        if (opaque) {
-          out.writeEntryHeader(marker(`${rel}/${OPAQUE_MARKER}`));
-          stats.whiteouts++;
-          stats.entries++;
-        }
-        stack.push({ abs, rel, names: sortedNames(abs), next: 0 });
+        stack.push({ abs, rel, names: sortedChildren(abs, upper, opaque, xattrWhiteouts), next: 0 });
         continue;
       case constants.S_IFREG: {
         if (st.nlink > 1n) {
@@ -197,13 +212,28 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
   return stats;
 }
 
-function sortedNames(dir: string): string[] {
-  const names = readdirSync(dir);
-  // Byte order of the UTF-8 names, independent of locale.
-  return names
-    .map((n) => [n, Buffer.from(n, 'utf8')] as const)
-    .sort((a, b) => Buffer.compare(a[1], b[1]))
-    .map((p) => p[0]);
+/**
+ * Children in byte order of their names *in the layer*, so the tar is sorted by path: in an upper
+ * dir a whiteout `x` sorts as `.wh.x`, and an opaque dir gets a virtual `.wh..wh..opq` child.
+ */
+function sortedChildren(dir: string, upper: boolean, opaque: boolean, xattrWhiteouts: boolean): Child[] {
+  const children: Child[] = [];
+  for (const d of readdirSync(dir, { withFileTypes: true })) {
+    let kind: Child['kind'] = 'plain';
+    if (upper) {
+      if (d.isCharacterDevice() && lstatSync(`${dir}/${d.name}`, { bigint: true }).rdev === 0n) kind = 'whiteout';
+      else if (xattrWhiteouts && d.isFile()) {
+        const fx = fsx();
+        const p = `${dir}/${d.name}`;
+        if (fx.lgetxattr(p, 'trusted.overlay.whiteout') !== undefined || fx.lgetxattr(p, 'user.overlay.whiteout') !== undefined) kind = 'whiteout';
+      }
+    }
+    children.push({ name: d.name, key: kind === 'whiteout' ? `${WHITEOUT_PREFIX}${d.name}` : d.name, kind });
+  }
+  if (opaque) children.push({ name: OPAQUE_MARKER, key: OPAQUE_MARKER, kind: 'opaque' });
+  const keyed = children.map((c) => [c, Buffer.from(c.key, 'utf8')] as const);
+  keyed.sort((a, b) => Buffer.compare(a[1], b[1]));
+  return keyed.map((k) => k[0]);
 }
 
 function copyFile(abs: string, rel: string, size: number, out: TarChunker, buf: Buffer): void {
