@@ -146,6 +146,7 @@ export class RegistryClient {
     const follow = req.followRedirects ?? (req.method === 'GET' || req.method === 'HEAD');
     const policy = req.retry === false ? { ...this.retryPolicy, attempts: 1 } : this.retryPolicy;
     let reauthenticated = false;
+    let sentAuthorization = false;
     for (let attempt = 0; ; attempt++) {
       if (req.signal?.aborted) throw abortedError(req.signal);
       let res: Dispatcher.ResponseData<unknown>;
@@ -155,6 +156,7 @@ export class RegistryClient {
         if (origin === registryOrigin) {
           const authorization = await auth.authorization(scopes, req.repository, req.signal);
           if (authorization) headers.authorization = authorization;
+          sentAuthorization = authorization !== undefined;
         }
         res = await request(url, {
           dispatcher: this.dispatcher,
@@ -186,7 +188,13 @@ export class RegistryClient {
           attempt--;
           continue;
         }
-        throw new RegistryError({ method: req.method, url, status, registry: req.registry, message: `authentication required by ${req.registry}` });
+        throw new RegistryError({
+          method: req.method,
+          url,
+          status,
+          registry: req.registry,
+          message: sentAuthorization ? `authentication failed for ${req.registry}` : `authentication required by ${req.registry}`,
+        });
       }
       if (req.okStatuses.includes(status)) return { status, headers: res.headers, body: res.body, url };
       const text = req.method === 'HEAD' ? '' : await readErrorBody(res.body);
