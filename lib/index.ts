@@ -1,7 +1,8 @@
 // The public facade: build(), plan() and the pieces the CLI wires together.
 import { mkdir } from 'node:fs/promises';
 import { loadConfig, type LoadOptions, type WerfConfig } from './config/index.js';
-import { LayoutStore } from './content/index.js';
+import { LayoutStore, acquireLease } from './content/index.js';
+import { join } from 'node:path';
 import {
   baseImageResolver,
   buildImage,
@@ -64,6 +65,15 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   if (options.repo) parseRepository(options.repo);
   const config = await loadConfig(options);
   const store = await openStore(options.home);
+  const lease = await acquireLease(join(options.home.locks, 'leases'));
+  try {
+    return await buildWithStore(config, store, options);
+  } finally {
+    await lease.release();
+  }
+}
+
+async function buildWithStore(config: WerfConfig, store: LayoutStore, options: BuildOptions): Promise<BuildResult> {
   const runtime = options.createRuntime(store);
   const onEvent: EventSink = options.onEvent ?? (() => undefined);
   const storage = new LocalStagesStorage(store, config.project);

@@ -13,7 +13,7 @@ const allowed = {
   content: [...BASE, 'oci'],
   layer: [...BASE, 'oci', 'content'],
   sandbox: [...BASE, 'oci'],
-  image: [...BASE, 'oci', 'content', 'sandbox'],
+  image: [...BASE, 'oci', 'content', 'layer', 'sandbox'],
   registry: [...BASE, 'oci', 'content', 'image'],
   storage: [...BASE, 'oci', 'content', 'image', 'registry'],
   config: BASE,

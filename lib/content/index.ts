@@ -1,1 +1,3 @@
 export * from './layout-store.js';
+export * from './gc.js';
+export * from './leases.js';

@@ -2,7 +2,7 @@
 // Blobs are written to a temp file while hashing, fsynced, verified and renamed into place, so a
 // partial or corrupt blob is never visible. index.json changes happen under a cross-process lock.
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readFile, rename, stat, unlink, readdir, open } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, unlink, readdir, open, utimes } from 'node:fs/promises';
 import { randomBytes, createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -187,6 +187,8 @@ export class LayoutStore {
       const have = await this.stat(expected.digest);
       if (have && have.size === expected.size) {
         if (source instanceof Readable) source.destroy();
+        // Refresh the mtime: a concurrent gc keeps blobs newer than the oldest live lease.
+        await utimes(this.blobPath(expected.digest), new Date(), new Date()).catch(() => undefined);
         return have;
       }
     }
