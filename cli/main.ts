@@ -5,6 +5,7 @@ import { registerBuild } from './commands/build.js';
 import { registerRun } from './commands/run.js';
 import { registerConfig } from './commands/config.js';
 import { registerStages } from './commands/stages.js';
+import { registerDoctor } from './commands/doctor.js';
 import { reportError } from './output.js';
 
 function version(): string {
@@ -25,6 +26,7 @@ export function createProgram(): Command {
   registerRun(program);
   registerConfig(program);
   registerStages(program);
+  registerDoctor(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -7,7 +7,7 @@ import { homePaths, openStore } from '../../lib/index.js';
 import { TsbuildError } from '../../lib/errors.js';
 import { layerSources, readStoredImage } from '../../lib/image/index.js';
 import { finalRefName } from '../../lib/storage/index.js';
-import { stageEnv } from '../../lib/conveyor/index.js';
+import { stageEnv, inspectPath } from '../../lib/conveyor/index.js';
 import { createRuntime } from '../runtime-factory.js';
 import { withAbort } from '../shared.js';
 
@@ -43,6 +43,11 @@ export function registerRun(program: Command): void {
       const code = await withAbort(async (signal) => {
         const snap = await runtime.snapshotter.prepare(key, layerSources(store, image), { signal });
         try {
+          for (const t of ['/proc', '/dev']) {
+            if ((await inspectPath(snap.rootfs, t)) === 'symlink') {
+              throw new TsbuildError('TSB_LAYER_UNSAFE', `the image has a symlink at ${t}; tsbuild refuses to mount there`);
+            }
+          }
           const cwd = cfg.WorkingDir || '/';
           await ensureWorkdir(snap.rootfs, cwd);
           const user = await resolveUser(snap.rootfs, cfg.User ?? '');

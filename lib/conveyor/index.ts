@@ -3,4 +3,4 @@ export * from './signature.js';
 export * from './stage.js';
 export { baseImageResolver, type PullPolicy } from './base-image.js';
 export { applyDocker, commandForm } from './docker-config.js';
-export { stageEnv, BASH_STATIC } from './run-in-stage.js';
+export { stageEnv, BASH_STATIC, inspectPath } from './run-in-stage.js';

@@ -19,19 +19,57 @@ export function stageEnv(config: StoredImage['config']['config']): string[] {
   return env;
 }
 
-/** In-image paths the sandbox mounts over; those absent from the parent are bwrap placeholders. */
-const MOUNT_TARGETS = ['/proc', '/dev', TSBUILD_DIR, '/etc/resolv.conf', '/etc/hosts'];
-
-async function missingTargets(rootfs: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const t of MOUNT_TARGETS) {
-    try {
-      await lstat(join(rootfs, t));
-    } catch {
-      out.push(t);
+/**
+ * Decide the sandbox's own mounts for a root filesystem. Mount targets are checked component by
+ * component without following symlinks: a hostile image with `/.tsbuild -> /host/path` must not
+ * make bwrap create or mount anything outside the root. Targets absent from the image are bwrap
+ * placeholders and are left out of the layer.
+ */
+export async function sandboxMounts(rootfs: string, work: string, network: 'host' | 'none'): Promise<{ mounts: BindMount[]; skip: string[] }> {
+  const skip: string[] = [];
+  for (const required of ['/proc', '/dev', TSBUILD_DIR]) {
+    const st = await inspectPath(rootfs, required);
+    if (st === 'symlink') {
+      throw new TsbuildError('TSB_LAYER_UNSAFE', `the image has a symlink on the path ${required}; tsbuild refuses to mount there`, {
+        hint: `remove ${required} from the base image (it must be a directory or absent)`,
+      });
+    }
+    if (st === 'missing') skip.push(required);
+  }
+  const mounts: BindMount[] = [
+    { source: BASH_STATIC, target: BASH_IN_SANDBOX, readonly: true },
+    { source: join(work, 'script'), target: `${TSBUILD_DIR}/script`, readonly: true },
+    { source: join(work, 'status'), target: STATUS_IN_SANDBOX },
+  ];
+  if (network === 'host' && (await inspectPath(rootfs, '/etc')) === 'dir') {
+    for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
+      const st = await inspectPath(rootfs, f);
+      // A symlinked resolv.conf (systemd images) is left alone rather than followed.
+      if (st === 'symlink' || !(await exists(f))) continue;
+      if (st === 'missing') skip.push(f);
+      mounts.push({ source: f, target: f, readonly: true });
     }
   }
-  return out;
+  return { mounts, skip };
+}
+
+/** What a path is inside the root, never following a symlink on the way. */
+export async function inspectPath(rootfs: string, path: string): Promise<'missing' | 'symlink' | 'dir' | 'other'> {
+  let p = rootfs;
+  const parts = path.split('/').filter(Boolean);
+  for (let i = 0; i < parts.length; i++) {
+    p = join(p, parts[i]!);
+    let st;
+    try {
+      st = await lstat(p);
+    } catch {
+      return 'missing';
+    }
+    if (st.isSymbolicLink()) return 'symlink';
+    if (i === parts.length - 1) return st.isDirectory() ? 'dir' : 'other';
+    if (!st.isDirectory()) return 'other';
+  }
+  return 'dir';
 }
 
 export interface RunStageOptions {
@@ -46,21 +84,11 @@ export async function runShellStage(parent: StoredImage, ctx: BuildContext, opts
   const work = await mkdtemp(join(ctx.tmpDir, 'stage-'));
   try {
     const snap = await ctx.snapshotter.prepare(key, layerSources(ctx.store, parent), ctx.signal ? { signal: ctx.signal } : {});
-    const skip = await missingTargets(snap.rootfs);
     await mkdir(join(work, 'script'));
     await mkdir(join(work, 'status'));
     await writeFile(join(work, 'script', 'run.sh'), shellScript(opts.commands), { mode: 0o644 });
-    const mounts: BindMount[] = [
-      { source: BASH_STATIC, target: BASH_IN_SANDBOX, readonly: true },
-      { source: join(work, 'script'), target: `${TSBUILD_DIR}/script`, readonly: true },
-      { source: join(work, 'status'), target: STATUS_IN_SANDBOX },
-    ];
     const network = ctx.image.network === 'none' ? 'none' : 'host';
-    if (network === 'host') {
-      for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
-        if (await exists(f)) mounts.push({ source: f, target: f, readonly: true });
-      }
-    }
+    const { mounts, skip } = await sandboxMounts(snap.rootfs, work, network);
     const tail = new OutputTail(TAIL_LINES);
     const cfg = parent.config.config ?? {};
     const result = await ctx.sandbox.run(

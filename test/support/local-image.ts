@@ -1,0 +1,43 @@
+// Put a hand-made image (a directory tree, e.g. a hostile one) into a tsbuild store under a
+// reference name, as if it had been pulled: builds then use it without any network access.
+import { cp, mkdtemp, rm, symlink, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LayoutStore } from '../../lib/content/index.js';
+import { writeLayerFromDir } from '../../lib/layer/index.js';
+import { MediaType, formatReference, parseReference, type ContainerConfig } from '../../lib/oci/index.js';
+
+/** A busybox root (binary + sh/ls/cat… links) in a fresh temp dir; the caller adds to it. */
+export async function busyboxTree(): Promise<{ dir: string; cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'tsbuild-tree-'));
+  await mkdir(join(dir, 'bin'));
+  await cp('/bin/busybox', join(dir, 'bin', 'busybox'));
+  for (const a of ['sh', 'ls', 'cat', 'echo', 'env', 'pwd', 'id', 'sort', 'mkdir', 'touch', 'rm', 'ln', 'readlink', 'test']) {
+    await symlink('busybox', join(dir, 'bin', a));
+  }
+  for (const d of ['etc', 'tmp', 'root']) await mkdir(join(dir, d));
+  await writeFile(join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n');
+  await writeFile(join(dir, 'etc', 'group'), 'root:x:0:\nuser:x:1000:\n');
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export async function storeLocalImage(storeDir: string, ref: string, tree: string, config: ContainerConfig = {}): Promise<string> {
+  const store = new LayoutStore(storeDir);
+  await store.init();
+  const layer = await writeLayerFromDir(tree, store, {});
+  const cfg = await store.writeJson({
+    architecture: 'amd64',
+    os: 'linux',
+    config: { Env: ['PATH=/bin'], ...config },
+    rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+  });
+  const manifest = await store.writeJson({
+    schemaVersion: 2,
+    mediaType: MediaType.OciManifest,
+    config: { mediaType: MediaType.OciConfig, ...cfg.info },
+    layers: [layer.descriptor],
+  });
+  const name = formatReference(parseReference(ref));
+  await store.setRef(name, { mediaType: MediaType.OciManifest, ...manifest.info });
+  return name;
+}
