@@ -6,6 +6,10 @@ import { TsbuildError } from '../lib/errors.js';
 import type { RunOptions, RunResult, RunSpec, Sandbox } from '../lib/sandbox/index.js';
 
 export const BWRAP = '/usr/bin/bwrap';
+const CLOSE_FDS_SHELL = '/usr/bin/bash-static';
+// Node (libuv) passes every descriptor it inherited without O_CLOEXEC on to its children, and bwrap
+// passes them into the sandbox. A static bash closes everything above stderr, then execs bwrap.
+const CLOSE_FDS_SCRIPT = 'for f in /proc/self/fd/*; do n=${f##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-"; fi; done 2>/dev/null; exec "$@"';
 
 export function bwrapArgs(spec: RunSpec): string[] {
   const args = [
@@ -52,7 +56,10 @@ export class BwrapSandbox implements Sandbox {
         return;
       }
       // No inherited fds beyond stdio; nothing of our environment (bwrap --clearenv does the rest).
-      const child = spawn(this.bwrapPath, bwrapArgs(spec), {
+      const [cmd, args] = existsSync(CLOSE_FDS_SHELL)
+        ? [CLOSE_FDS_SHELL, ['-c', CLOSE_FDS_SCRIPT, 'tsbuild-sandbox', this.bwrapPath, ...bwrapArgs(spec)]]
+        : [this.bwrapPath, bwrapArgs(spec)];
+      const child = spawn(cmd, args, {
         stdio: options.inheritStdio ? 'inherit' : ['ignore', 'pipe', 'pipe'],
         env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
         detached: true,
