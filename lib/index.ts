@@ -1,5 +1,5 @@
 // The public facade: build(), plan() and the pieces the CLI wires together.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { loadConfig, type LoadOptions, type WerfConfig } from './config/index.js';
 import { LayoutStore, acquireLease } from './content/index.js';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import {
   type BuildContext,
   type ImageReport,
   type PullPolicy,
+  resolveMounts,
 } from './conveyor/index.js';
 import { TsbuildError } from './errors.js';
 import type { EventSink } from './events.js';
@@ -87,31 +88,38 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
   });
   const finals = new Map<string, { image: StoredImage; signature: string }>();
   const result: BuildResult = { project: config.project, images: [] };
-  for (const image of buildOrder(config, options.images)) {
-    const ctx: BuildContext = {
-      project: config.project,
-      image,
-      store,
-      sandbox: runtime.sandbox,
-      snapshotter: runtime.snapshotter,
-      resolveBase,
-      finalSignatureOf: (n) => mustGet(finals, n).signature,
-      finalImageOf: (n) => mustGet(finals, n).image,
-      tmpDir: options.home.tmp,
-      onEvent,
-      ...(options.signal ? { signal: options.signal } : {}),
-    };
-    const built = await buildImage(ctx, storage, finalRefName(config.project, image.name));
-    finals.set(image.name, { image: built.final, signature: built.finalSignature });
-    const entry: BuildResult['images'][number] = built.report;
-    if (options.push && options.repo && !image.isArtifact && image.final) {
-      const dest = destinationFor(options.repo, image.name);
-      onEvent({ type: 'push.start', image: image.name, ref: dest });
-      const pushed = await pushImage(options.registry, store, built.final.descriptor, parseReference(dest), options.signal ? { signal: options.signal } : {});
-      entry.pushed = { ref: dest, digest: pushed.digest };
-      onEvent({ type: 'push.done', image: image.name, ref: dest, digest: pushed.digest });
+  const buildTmp = await mkdtemp(join(options.home.tmp, 'build-'));
+  try {
+    for (const image of buildOrder(config, options.images)) {
+      const mounts = await resolveMounts(config.project, image, { buildTmp, buildDirRoot: join(options.home.root, 'build_dir'), projectDir: config.projectDir });
+      const ctx: BuildContext = {
+        project: config.project,
+        image,
+        store,
+        sandbox: runtime.sandbox,
+        snapshotter: runtime.snapshotter,
+        resolveBase,
+        finalSignatureOf: (n) => mustGet(finals, n).signature,
+        finalImageOf: (n) => mustGet(finals, n).image,
+        tmpDir: options.home.tmp,
+        mounts,
+        onEvent,
+        ...(options.signal ? { signal: options.signal } : {}),
+      };
+      const built = await buildImage(ctx, storage, finalRefName(config.project, image.name));
+      finals.set(image.name, { image: built.final, signature: built.finalSignature });
+      const entry: BuildResult['images'][number] = built.report;
+      if (options.push && options.repo && !image.isArtifact && image.final) {
+        const dest = destinationFor(options.repo, image.name);
+        onEvent({ type: 'push.start', image: image.name, ref: dest });
+        const pushed = await pushImage(options.registry, store, built.final.descriptor, parseReference(dest), options.signal ? { signal: options.signal } : {});
+        entry.pushed = { ref: dest, digest: pushed.digest };
+        onEvent({ type: 'push.done', image: image.name, ref: dest, digest: pushed.digest });
+      }
+      result.images.push(entry);
     }
-    result.images.push(entry);
+  } finally {
+    await rm(buildTmp, { recursive: true, force: true });
   }
   return result;
 }

@@ -3,7 +3,7 @@
 // upper dir is the diff. Cost of a stage ~ what it changed, not the size of the image.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdir, rename, rm, stat, symlink, readlink, lstat } from 'node:fs/promises';
+import { mkdir, rename, rm, rmdir, stat, symlink, readlink, lstat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { digestHex } from '../lib/digest.js';
@@ -110,10 +110,14 @@ export class OverlaySnapshotter implements Snapshotter {
     return { key, rootfs: a.merged, placeholders: new Set() };
   }
 
-  async commit(key: string, options: { skip: string[]; signal?: AbortSignal; sourceDateEpoch?: number }): Promise<CommittedLayer> {
+  async commit(key: string, options: { skip: string[]; pruneIfEmpty?: string[]; signal?: AbortSignal; sourceDateEpoch?: number }): Promise<CommittedLayer> {
     const a = this.active.get(key);
     if (!a) throw new TsbuildError('TSB_INTERNAL', `no active snapshot ${key}`);
     await this.unmount(a);
+    // Deepest first; rmdir fails (and the directory stays) when the stage wrote into it.
+    for (const p of [...(options.pruneIfEmpty ?? [])].sort((x, y) => y.length - x.length)) {
+      await rmdir(join(a.upper, p)).catch(() => undefined);
+    }
     const res = await writeLayerFromUpperDir(a.upper, this.store, {
       skip: options.skip,
       ...(options.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.sourceDateEpoch } : {}),

@@ -64,7 +64,6 @@ function assertSupported(image: ImageSpec): void {
   const unsupported: string[] = [];
   if (image.git.length) unsupported.push('git');
   if (image.imports.length) unsupported.push('import');
-  if (image.mounts.length) unsupported.push('mount');
   if (image.dependencies.length) unsupported.push('dependencies');
   if (image.fromLatest) unsupported.push('fromLatest');
   if (unsupported.length) {

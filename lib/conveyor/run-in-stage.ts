@@ -2,6 +2,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StageFailedError, TsbuildError } from '../errors.js';
+import { acquireFileLock } from '../internal/file-lock.js';
 import { layerSources, writeDerivedImage, type StoredImage } from '../image/index.js';
 import type { BindMount } from '../sandbox/index.js';
 import type { BuildContext } from './stage.js';
@@ -53,6 +54,17 @@ export async function sandboxMounts(rootfs: string, work: string, network: 'host
   return { mounts, skip };
 }
 
+/** Ancestors of `path` that the image does not have (bwrap creates them for the mount point). */
+async function missingAncestors(rootfs: string, path: string): Promise<string[]> {
+  const parts = path.split('/').filter(Boolean);
+  const out: string[] = [];
+  for (let i = 1; i < parts.length; i++) {
+    const p = `/${parts.slice(0, i).join('/')}`;
+    if ((await inspectPath(rootfs, p)) === 'missing') out.push(p);
+  }
+  return out;
+}
+
 /** What a path is inside the root, never following a symlink on the way. */
 export async function inspectPath(rootfs: string, path: string): Promise<'missing' | 'symlink' | 'dir' | 'other'> {
   let p = rootfs;
@@ -82,6 +94,7 @@ export interface RunStageOptions {
 export async function runShellStage(parent: StoredImage, ctx: BuildContext, opts: RunStageOptions): Promise<StoredImage> {
   const key = `${ctx.project}-${ctx.image.name || 'image'}-${opts.stage}`;
   const work = await mkdtemp(join(ctx.tmpDir, 'stage-'));
+  const releases: Array<() => Promise<void>> = [];
   try {
     const snap = await ctx.snapshotter.prepare(key, layerSources(ctx.store, parent), ctx.signal ? { signal: ctx.signal } : {});
     await mkdir(join(work, 'script'));
@@ -89,6 +102,18 @@ export async function runShellStage(parent: StoredImage, ctx: BuildContext, opts
     await writeFile(join(work, 'script', 'run.sh'), shellScript(opts.commands), { mode: 0o644 });
     const network = ctx.image.network === 'none' ? 'none' : 'host';
     const { mounts, skip } = await sandboxMounts(snap.rootfs, work, network);
+    const pruneIfEmpty: string[] = [...skip];
+    for (const m of ctx.mounts) {
+      const st = await inspectPath(snap.rootfs, m.target);
+      if (st === 'symlink') {
+        throw new TsbuildError('TSB_LAYER_UNSAFE', `mount target ${m.target} is a symlink in the image; tsbuild refuses to mount there`);
+      }
+      // A mount point the image did not have is a placeholder; what is mounted never enters a layer.
+      skip.push(m.target);
+      mounts.push({ source: m.source, target: m.target });
+      if (st === 'missing') pruneIfEmpty.push(m.target, ...(await missingAncestors(snap.rootfs, m.target)));
+      if (m.lock) releases.push(await acquireFileLock(m.lock, ctx.signal ? { signal: ctx.signal } : {}));
+    }
     const tail = new OutputTail(TAIL_LINES);
     const cfg = parent.config.config ?? {};
     const result = await ctx.sandbox.run(
@@ -121,7 +146,7 @@ export async function runShellStage(parent: StoredImage, ctx: BuildContext, opts
         lastLines: tail.lines(),
       });
     }
-    const committed = await ctx.snapshotter.commit(key, { skip, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    const committed = await ctx.snapshotter.commit(key, { skip, pruneIfEmpty, ...(ctx.signal ? { signal: ctx.signal } : {}) });
     return await writeDerivedImage(ctx.store, parent, {
       layer: { descriptor: committed.descriptor, diffId: committed.diffId },
       history: opts.history,
@@ -131,6 +156,7 @@ export async function runShellStage(parent: StoredImage, ctx: BuildContext, opts
     if (err instanceof TsbuildError) throw err;
     throw new TsbuildError('TSB_INTERNAL', `image "${ctx.image.name}", stage ${opts.stage}: ${(err as Error).message}`, { cause: err });
   } finally {
+    for (const release of releases) await release();
     await ctx.snapshotter.remove(key);
     await rm(work, { recursive: true, force: true });
   }

@@ -4,6 +4,7 @@ import type { EventSink } from '../events.js';
 import type { StoredImage } from '../image/index.js';
 import type { ImageSpec } from '../config/index.js';
 import type { Sandbox, Snapshotter } from '../sandbox/index.js';
+import type { StageMount } from './mounts.js';
 
 export type StageName =
   | 'from'
@@ -33,6 +34,8 @@ export interface BuildContext {
   /** The final image of another image of this config (built before this one). */
   finalImageOf(imageName: string): StoredImage;
   tmpDir: string;
+  /** The image's `mount:` directives, resolved to host directories. */
+  mounts: StageMount[];
   onEvent: EventSink;
   signal?: AbortSignal;
 }

@@ -67,8 +67,12 @@ export interface CommittedLayer {
 export interface Snapshotter {
   readonly name: string;
   prepare(key: string, parents: LayerSource[], options?: { signal?: AbortSignal }): Promise<PreparedSnapshot>;
-  /** Turn what changed in the snapshot into a layer stored in the content store. */
-  commit(key: string, options: { skip: string[]; signal?: AbortSignal; sourceDateEpoch?: number }): Promise<CommittedLayer>;
+  /**
+   * Turn what changed in the snapshot into a layer stored in the content store. `skip` paths are left
+   * out entirely; `pruneIfEmpty` directories (mount-point parents the image did not have) are dropped
+   * when nothing was written into them.
+   */
+  commit(key: string, options: { skip: string[]; pruneIfEmpty?: string[]; signal?: AbortSignal; sourceDateEpoch?: number }): Promise<CommittedLayer>;
   /** Unmount and delete; idempotent. */
   remove(key: string): Promise<void>;
 }

@@ -1,0 +1,78 @@
+// `mount:` directives: bound into every user stage, never part of a layer; build_dir persists.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { readFile, writeFile, mkdir, access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli, tempDir } from '../support/cli.js';
+import { busyboxTree, storeLocalImage } from '../support/local-image.js';
+
+const exec = promisify(execFile);
+
+describe('mounts', () => {
+  let home: { path: string; cleanup(): Promise<void> };
+  let project: { path: string; cleanup(): Promise<void> };
+
+  before(async () => {
+    home = await tempDir('mnt-home');
+    project = await tempDir('mnt-project');
+    const tree = await busyboxTree();
+    try {
+      await storeLocalImage(join(home.path, 'store'), 'local.test/base:1', tree.dir);
+    } finally {
+      await tree.cleanup();
+    }
+    await mkdir(join(project.path, 'hostdata'));
+    await writeFile(join(project.path, 'hostdata', 'input.txt'), 'from the host\n');
+  });
+  after(async () => {
+    await home?.cleanup();
+    await project?.cleanup();
+  });
+
+  const yaml = (version: string): string => `project: mnt
+configVersion: 1
+---
+image: app
+from: local.test/base:1
+fromCacheVersion: "${version}"
+mount:
+- from: tmp_dir
+  to: /var/tmpcache
+- from: build_dir
+  to: /var/buildcache
+- fromPath: hostdata
+  to: /hostdata
+shell:
+  install:
+  - echo scratch > /var/tmpcache/scratch
+  - echo "run ${version}" >> /var/buildcache/runs.log
+  - cat /hostdata/input.txt > /copied.txt
+  - echo written-back > /hostdata/output.txt
+`;
+
+  test('tmp_dir, build_dir and fromPath are mounted in stages and never end up in a layer', async () => {
+    await writeFile(join(project.path, 'werf.yaml'), yaml('1'));
+    let res = await runCli(['build', '--dir', project.path, '--pull', 'never'], { home: home.path });
+    assert.equal(res.code, 0, res.stderr);
+    await writeFile(join(project.path, 'werf.yaml'), yaml('2'));
+    res = await runCli(['build', '--dir', project.path, '--pull', 'never'], { home: home.path });
+    assert.equal(res.code, 0, res.stderr);
+    // build_dir persists across builds of the project.
+    assert.equal(await readFile(join(home.path, 'build_dir', 'mnt', 'var-buildcache', 'runs.log'), 'utf8'), 'run 1\nrun 2\n');
+    assert.equal(await readFile(join(project.path, 'hostdata', 'output.txt'), 'utf8'), 'written-back\n');
+    // tmp_dir is gone after the build.
+    const out = await tempDir('mnt-out');
+    try {
+      await exec('umoci', ['unpack', '--image', `${join(home.path, 'store')}:mnt/app:latest`, join(out.path, 'bundle')]);
+      const rootfs = join(out.path, 'bundle', 'rootfs');
+      assert.equal(await readFile(join(rootfs, 'copied.txt'), 'utf8'), 'from the host\n');
+      for (const p of ['var', 'hostdata', '.tsbuild']) {
+        await assert.rejects(access(join(rootfs, p)), `${p} must not be in the image`);
+      }
+    } finally {
+      await out.cleanup();
+    }
+  });
+});
