@@ -86,8 +86,18 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
     ...(options.platform ? { platform: options.platform } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const finals = new Map<string, { image: StoredImage; signature: string }>();
+  const finals = new Map<string, { image: StoredImage; signature: string; stages: Map<string, string> }>();
   const result: BuildResult = { project: config.project, images: [] };
+  const finalRefOf = (n: string): string => (options.push && options.repo ? destinationFor(options.repo, n) : finalRefName(config.project, n));
+  const stageOf = async (n: string, stage?: string): Promise<{ image: StoredImage; signature: string }> => {
+    const f = mustGet(finals, n);
+    if (stage === undefined) return { image: f.image, signature: f.signature };
+    const sig = f.stages.get(stage);
+    if (sig === undefined) throw new TsbuildError('TSB_CONFIG_SCHEMA', `image "${n}" has no ${stage} stage to import from`, { hint: 'import from a stage that has instructions, or omit `stage`' });
+    const image = await storage.get(sig);
+    if (!image) throw new TsbuildError('TSB_STORE_NOT_FOUND', `stage ${stage} of image "${n}" (${sig.slice(0, 12)}) is not in the store`, { hint: 'rebuild without --dry-run; the stage was removed by gc' });
+    return { image, signature: sig };
+  };
   const buildTmp = await mkdtemp(join(options.home.tmp, 'build-'));
   try {
     for (const image of buildOrder(config, options.images)) {
@@ -101,13 +111,16 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
         resolveBase,
         finalSignatureOf: (n) => mustGet(finals, n).signature,
         finalImageOf: (n) => mustGet(finals, n).image,
+        stageOf,
+        finalRefOf,
+        cacheDir: join(options.home.root, 'cache'),
         tmpDir: options.home.tmp,
         mounts,
         onEvent,
         ...(options.signal ? { signal: options.signal } : {}),
       };
       const built = await buildImage(ctx, storage, finalRefName(config.project, image.name));
-      finals.set(image.name, { image: built.final, signature: built.finalSignature });
+      finals.set(image.name, { image: built.final, signature: built.finalSignature, stages: new Map(built.report.stages.map((st) => [st.name, st.signature])) });
       const entry: BuildResult['images'][number] = built.report;
       if (options.push && options.repo && !image.isArtifact && image.final) {
         const dest = destinationFor(options.repo, image.name);
@@ -146,9 +159,17 @@ export async function plan(options: Omit<BuildOptions, 'createRuntime' | 'regist
     const ctx = {
       project: config.project,
       image,
+      store,
       finalSignatureOf: (n: string) => sigs.get(n)!,
+      finalRefOf: (n: string) => finalRefName(config.project, n),
+      cacheDir: join(options.home.root, 'cache'),
+      stageOf: () => {
+        throw new TsbuildError('TSB_USAGE', `image "${image.name}" imports files: its signature needs the source image built first`, {
+          hint: 'run `tsbuild build` for the source images, then plan again',
+        });
+      },
     } as unknown as BuildContext;
-    const stages = planImage(ctx);
+    const stages = await planImage(ctx);
     const rows: PlanResult['images'][number]['stages'] = [];
     let cachedUpTo = -1;
     for (let i = stages.length - 1; i >= 0; i--) {

@@ -1,5 +1,5 @@
 // tsbuild run IMAGE [-- CMD...]: run a built final image in the sandbox; exit with its exit code.
-import { lstat, mkdir, readFile } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../lib/config/index.js';
@@ -7,7 +7,7 @@ import { homePaths, openStore } from '../../lib/index.js';
 import { TsbuildError } from '../../lib/errors.js';
 import { layerSources, readStoredImage } from '../../lib/image/index.js';
 import { finalRefName } from '../../lib/storage/index.js';
-import { stageEnv, inspectPath } from '../../lib/conveyor/index.js';
+import { stageEnv, inspectPath, resolveUser } from '../../lib/conveyor/index.js';
 import { createRuntime } from '../runtime-factory.js';
 import { withAbort } from '../shared.js';
 
@@ -76,46 +76,4 @@ async function ensureWorkdir(rootfs: string, cwd: string): Promise<void> {
       await mkdir(p);
     }
   }
-}
-
-/** USER as name or uid[:gid], resolved against the image's /etc/passwd and /etc/group (never following symlinks out). */
-export async function resolveUser(rootfs: string, user: string): Promise<{ uid: number; gid: number }> {
-  if (!user) return { uid: 0, gid: 0 };
-  const [u, g] = user.split(':') as [string, string | undefined];
-  const passwd = await readImageFile(rootfs, '/etc/passwd');
-  const group = await readImageFile(rootfs, '/etc/group');
-  let uid: number | undefined;
-  let gid: number | undefined;
-  if (/^\d+$/.test(u)) uid = Number(u);
-  for (const line of passwd.split('\n')) {
-    const f = line.split(':');
-    if (f[0] === u || (uid !== undefined && f[2] === String(uid))) {
-      uid = Number(f[2]);
-      gid = Number(f[3]);
-      break;
-    }
-  }
-  if (uid === undefined) throw new TsbuildError('TSB_USAGE', `USER "${user}": no such user in the image's /etc/passwd`);
-  if (g !== undefined) {
-    if (/^\d+$/.test(g)) gid = Number(g);
-    else {
-      const line = group.split('\n').find((l) => l.split(':')[0] === g);
-      if (!line) throw new TsbuildError('TSB_USAGE', `USER "${user}": no such group in the image's /etc/group`);
-      gid = Number(line.split(':')[2]);
-    }
-  }
-  return { uid, gid: gid ?? uid };
-}
-
-async function readImageFile(rootfs: string, path: string): Promise<string> {
-  let p = rootfs;
-  for (const part of path.split('/').filter(Boolean)) {
-    p = join(p, part);
-    try {
-      if ((await lstat(p)).isSymbolicLink()) return '';
-    } catch {
-      return '';
-    }
-  }
-  return readFile(p, 'utf8').catch(() => '');
 }

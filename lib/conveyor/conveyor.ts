@@ -10,13 +10,18 @@ import type { BuildContext, Stage, StageName } from './stage.js';
 import { fromStage } from './stages/from.js';
 import { userStage } from './stages/user-stage.js';
 import { dockerInstructionsStage } from './stages/docker-instructions.js';
+import { importsStage } from './stages/imports.js';
 
 export const IMAGE_CONVEYOR: readonly Stage[] = [
   fromStage,
   userStage('beforeInstall'),
+  importsStage('importsBeforeInstall', { before: 'install' }),
   userStage('install'),
+  importsStage('importsAfterInstall', { after: 'install' }),
   userStage('beforeSetup'),
+  importsStage('importsBeforeSetup', { before: 'setup' }),
   userStage('setup'),
+  importsStage('importsAfterSetup', { after: 'setup' }),
   dockerInstructionsStage,
 ];
 
@@ -46,12 +51,12 @@ export interface ImageReport {
 export type ContextFactory = (image: ImageSpec) => BuildContext;
 
 /** The non-empty stages of an image with their signatures (pure: nothing is run or fetched). */
-export function planImage(ctx: BuildContext): PlannedStage[] {
+export async function planImage(ctx: BuildContext): Promise<PlannedStage[]> {
   assertSupported(ctx.image);
   const planned: PlannedStage[] = [];
   let parent: string | null = null;
   for (const stage of IMAGE_CONVEYOR) {
-    const inputs = stage.inputs(ctx);
+    const inputs = await stage.inputs(ctx);
     if (inputs === undefined) continue;
     const signature = computeSignature(stage.name, parent, inputs);
     planned.push({ name: stage.name, signature, parent, inputs, stage });
@@ -63,8 +68,6 @@ export function planImage(ctx: BuildContext): PlannedStage[] {
 function assertSupported(image: ImageSpec): void {
   const unsupported: string[] = [];
   if (image.git.length) unsupported.push('git');
-  if (image.imports.length) unsupported.push('import');
-  if (image.dependencies.length) unsupported.push('dependencies');
   if (image.fromLatest) unsupported.push('fromLatest');
   if (unsupported.length) {
     throw new TsbuildError('TSB_CONFIG_SCHEMA', `image "${image.name}" uses ${unsupported.join(', ')}, which this version of tsbuild does not build yet`, {
@@ -106,7 +109,7 @@ export interface ImageBuildResult {
 }
 
 export async function buildImage(ctx: BuildContext, storage: LocalStagesStorage, finalRef: string): Promise<ImageBuildResult> {
-  const plan = planImage(ctx);
+  const plan = await planImage(ctx);
   ctx.onEvent({ type: 'image.start', image: ctx.image.name });
   // Walk back from the last stage: the newest stored stage is where building resumes.
   let resumeAt = -1;

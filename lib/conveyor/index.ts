@@ -5,3 +5,4 @@ export { baseImageResolver, type PullPolicy } from './base-image.js';
 export { applyDocker, commandForm } from './docker-config.js';
 export { stageEnv, BASH_STATIC, inspectPath } from './run-in-stage.js';
 export { resolveMounts, type StageMount } from './mounts.js';
+export { resolveUser, resolveGroup } from './image-users.js';

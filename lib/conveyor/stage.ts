@@ -33,6 +33,12 @@ export interface BuildContext {
   finalSignatureOf(imageName: string): string;
   /** The final image of another image of this config (built before this one). */
   finalImageOf(imageName: string): StoredImage;
+  /** A given stage (or the last stage) of another image of this config, built before this one. */
+  stageOf(imageName: string, stage?: string): Promise<{ image: StoredImage; signature: string }>;
+  /** Final reference names of other images (for `dependencies` env injection). */
+  finalRefOf(imageName: string): string;
+  /** Directory for small caches that survive builds (import checksums). */
+  cacheDir: string;
   tmpDir: string;
   /** The image's `mount:` directives, resolved to host directories. */
   mounts: StageMount[];
@@ -43,7 +49,7 @@ export interface BuildContext {
 export interface Stage {
   readonly name: StageName;
   /** The typed input record, or undefined when the stage is empty (skipped; the chain continues). */
-  inputs(ctx: BuildContext): Record<string, unknown> | undefined;
+  inputs(ctx: BuildContext): Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined;
   /** Build the stage image on top of `parent` (undefined only for `from`). */
   build(parent: StoredImage | undefined, ctx: BuildContext): Promise<StoredImage>;
 }

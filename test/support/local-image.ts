@@ -2,17 +2,22 @@
 // reference name, as if it had been pulled: builds then use it without any network access.
 import { cp, mkdtemp, rm, symlink, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { LayoutStore } from '../../lib/content/index.js';
 import { writeLayerFromDir } from '../../lib/layer/index.js';
 import { MediaType, formatReference, parseReference, type ContainerConfig } from '../../lib/oci/index.js';
+
+const exec = promisify(execFile);
 
 /** A busybox root (binary + sh/ls/cat… links) in a fresh temp dir; the caller adds to it. */
 export async function busyboxTree(): Promise<{ dir: string; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'tsbuild-tree-'));
   await mkdir(join(dir, 'bin'));
   await cp('/bin/busybox', join(dir, 'bin', 'busybox'));
-  for (const a of ['sh', 'ls', 'cat', 'echo', 'env', 'pwd', 'id', 'sort', 'mkdir', 'touch', 'rm', 'ln', 'readlink', 'test']) {
+  const { stdout } = await exec('/bin/busybox', ['--list']);
+  for (const a of stdout.split('\n').filter((x) => /^[a-z0-9_.[-]+$/.test(x) && x !== 'busybox')) {
     await symlink('busybox', join(dir, 'bin', a));
   }
   for (const d of ['etc', 'tmp', 'root']) await mkdir(join(dir, d));
