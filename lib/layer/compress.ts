@@ -23,6 +23,13 @@ const DICT_SIZE = 32 * 1024;
  */
 export type GzipMode = 'parallel' | 'adaptive' | 'single';
 
+/**
+ * The layer format tsbuild writes. Adaptive measured 1.7x faster than parallel on a typical layer
+ * (random data is stored, not deflated) for 0.01% more bytes; it is part of the layer format, so
+ * changing it changes every layer digest.
+ */
+export const DEFAULT_LAYER_GZIP: GzipMode = 'adaptive';
+
 export interface GzipOptions {
   mode?: GzipMode;
   /** Use this pool instead of the shared one (tests, benchmarks). */

@@ -8,7 +8,7 @@ import type { Digest } from '../digest.js';
 import type { LayoutStore } from '../content/index.js';
 import { MediaType, type Descriptor } from '../oci/index.js';
 import { TsbuildError } from '../errors.js';
-import { createLayerGzip, type GzipMode } from './compress.js';
+import { DEFAULT_LAYER_GZIP, createLayerGzip, type GzipMode } from './compress.js';
 import { treeTarStream } from './tree-tar-stream.js';
 import type { TreeTarOptions } from './tree-tar.js';
 import { END_OF_ARCHIVE, TarChunker, encodeEntryHeader, padding, type TarEntry } from './tar-writer.js';
@@ -138,7 +138,7 @@ export async function storeTarStream(tar: Readable, store: LayoutStore, options:
   });
   const writer = await store.createWriter();
   try {
-    await pipeline(tar, tap, createLayerGzip({ mode: options.gzip ?? 'parallel' }), writer.stream, options.signal ? { signal: options.signal } : {});
+    await pipeline(tar, tap, createLayerGzip({ mode: options.gzip ?? DEFAULT_LAYER_GZIP }), writer.stream, options.signal ? { signal: options.signal } : {});
   } catch (err) {
     await writer.abort();
     if ((err as Error).name === 'AbortError') throw new TsbuildError('TSB_ABORTED', 'layer creation was cancelled', { cause: err });
