@@ -12,7 +12,9 @@ import {
   type ImageReport,
   type PullPolicy,
   resolveMounts,
+  imageDependencies,
 } from './conveyor/index.js';
+import type { ImageSpec } from './config/index.js';
 import { TsbuildError } from './errors.js';
 import type { EventSink } from './events.js';
 import type { StoredImage } from './image/index.js';
@@ -30,6 +32,8 @@ export interface Runtime {
 export interface BuildOptions extends LoadOptions {
   home: HomePaths;
   images?: string[];
+  /** Images built at the same time (default 2). */
+  parallel?: number;
   push?: boolean;
   repo?: string;
   pull?: PullPolicy;
@@ -100,7 +104,15 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
   };
   const buildTmp = await mkdtemp(join(options.home.tmp, 'build-'));
   try {
-    for (const image of buildOrder(config, options.images)) {
+    const order = buildOrder(config, options.images);
+    const byName = new Map(config.images.map((i) => [i.name, i]));
+    const reports = new Map<string, BuildResult['images'][number]>();
+    // Independent images build concurrently (--parallel); an image waits for the images it needs.
+    const failure = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, failure.signal]) : failure.signal;
+    const slots = semaphore(Math.max(1, options.parallel ?? 2));
+    const running = new Map<string, Promise<void>>();
+    const buildOne = async (image: ImageSpec): Promise<void> => {
       const mounts = await resolveMounts(config.project, image, { buildTmp, buildDirRoot: join(options.home.root, 'build_dir'), projectDir: config.projectDir });
       const ctx: BuildContext = {
         project: config.project,
@@ -117,7 +129,7 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
         tmpDir: options.home.tmp,
         mounts,
         onEvent,
-        ...(options.signal ? { signal: options.signal } : {}),
+        signal,
       };
       const built = await buildImage(ctx, storage, finalRefName(config.project, image.name));
       finals.set(image.name, { image: built.final, signature: built.finalSignature, stages: new Map(built.report.stages.map((st) => [st.name, st.signature])) });
@@ -125,16 +137,57 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
       if (options.push && options.repo && !image.isArtifact && image.final) {
         const dest = destinationFor(options.repo, image.name);
         onEvent({ type: 'push.start', image: image.name, ref: dest });
-        const pushed = await pushImage(options.registry, store, built.final.descriptor, parseReference(dest), options.signal ? { signal: options.signal } : {});
+        const pushed = await pushImage(options.registry, store, built.final.descriptor, parseReference(dest), { signal });
         entry.pushed = { ref: dest, digest: pushed.digest };
         onEvent({ type: 'push.done', image: image.name, ref: dest, digest: pushed.digest });
       }
-      result.images.push(entry);
+      reports.set(image.name, entry);
+    };
+    for (const image of order) {
+      const deps = imageDependencies(image, byName).map((d) => running.get(d)!);
+      running.set(
+        image.name,
+        (async () => {
+          await Promise.all(deps);
+          await slots(() => buildOne(image));
+        })().catch((err: unknown) => {
+          failure.abort();
+          throw err;
+        }),
+      );
     }
+    const settled = await Promise.allSettled(running.values());
+    const firstError = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !isAbortFallout(r.reason, options.signal));
+    if (firstError) throw firstError.reason;
+    const aborted = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (aborted) throw aborted.reason;
+    for (const image of order) result.images.push(reports.get(image.name)!);
   } finally {
     await rm(buildTmp, { recursive: true, force: true });
   }
   return result;
+}
+
+/** At most `n` tasks at a time. */
+function semaphore(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: Array<() => void> = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((resolve) => queue.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
+}
+
+/** Errors of images stopped because another image failed (not the cause worth reporting). */
+function isAbortFallout(err: unknown, userSignal: AbortSignal | undefined): boolean {
+  if (userSignal?.aborted) return false;
+  return (err instanceof TsbuildError && err.code === 'TSB_ABORTED') || (err as Error)?.name === 'AbortError';
 }
 
 function mustGet<T>(m: Map<string, T>, name: string): T {

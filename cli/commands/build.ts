@@ -22,6 +22,13 @@ interface BuildFlags {
   logFormat: string;
   dryRun?: boolean;
   insecureRegistry: string[];
+  parallel: string;
+}
+
+function parseParallel(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new TsbuildError('TSB_USAGE', `--parallel must be a positive integer (got "${v}")`);
+  return n;
 }
 
 function pullPolicy(v: string): PullPolicy {
@@ -57,6 +64,7 @@ export function registerBuild(program: Command): void {
     .option('--repo <registry/name>', 'repository for final images: REPO/<image>:latest')
     .option('--report-path <file>', 'write a JSON report of images and stages')
     .option('--dry-run', 'show the plan without building (same as `tsbuild plan`)')
+    .option('--parallel <n>', 'build up to N independent images at the same time', '2')
     .action(async (images: string[], flags: BuildFlags) => {
       if (flags.dryRun) return runPlan(images, flags);
       const home = homePaths();
@@ -71,6 +79,7 @@ export function registerBuild(program: Command): void {
             ...(flags.env ? { werfEnv: flags.env } : {}),
             home,
             images,
+            parallel: parseParallel(flags.parallel),
             push: !!flags.push,
             ...(flags.repo ? { repo: flags.repo } : {}),
             pull: pullPolicy(flags.pull),

@@ -92,14 +92,19 @@ export function buildOrder(config: WerfConfig, only: string[] = []): ImageSpec[]
   const visit = (img: ImageSpec): void => {
     if (seen.has(img.name)) return;
     seen.add(img.name);
-    const deps = [img.fromImage, img.fromArtifact, ...img.imports.map((i) => i.image ?? i.artifact), ...img.dependencies.map((d) => d.image)];
-    if (img.from !== undefined && byName.has(img.from) && img.from !== img.name) deps.push(img.from);
-    for (const d of deps) if (d !== undefined && byName.has(d)) visit(byName.get(d)!);
+    for (const d of imageDependencies(img, byName)) visit(byName.get(d)!);
     order.push(img);
   };
   const roots = only.length ? only.map((n) => byName.get(n)!) : config.images;
   for (const img of roots) visit(img);
   return order;
+}
+
+/** Names of the images of this config that `img` needs built first. */
+export function imageDependencies(img: ImageSpec, byName: ReadonlyMap<string, ImageSpec>): string[] {
+  const deps = [img.fromImage, img.fromArtifact, ...img.imports.map((i) => i.image ?? i.artifact), ...img.dependencies.map((d) => d.image)];
+  if (img.from !== undefined && byName.has(img.from) && img.from !== img.name) deps.push(img.from);
+  return [...new Set(deps.filter((d): d is string => d !== undefined && byName.has(d)))];
 }
 
 export interface ImageBuildResult {
