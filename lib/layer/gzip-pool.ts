@@ -50,7 +50,7 @@ export class GzipPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(new URL('./gzip-worker.js', import.meta.url));
+    const worker = new Worker(new URL('./gzip-worker.js', import.meta.url), { execArgv: [] });
     const slot: Slot = { worker, busy: 0 };
     worker.unref();
     worker.on('message', (r: Reply) => {

@@ -55,7 +55,7 @@ export function treeTarStream(options: TreeTarOptions): TreeTarStream {
   }) as TreeTarStream;
   Object.defineProperty(stream, 'result', { value: result });
 
-  worker = new Worker(new URL('./pack-worker.js', import.meta.url), { workerData: { options, control } });
+  worker = new Worker(new URL('./pack-worker.js', import.meta.url), { workerData: { options, control }, execArgv: [] });
   worker.on('message', (m: Msg) => {
     if (m.t === 'chunk') {
       if (stream.push(Buffer.from(m.buf, m.off, m.len))) grant();

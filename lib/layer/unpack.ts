@@ -87,7 +87,7 @@ export async function unpackLayer(source: Readable, destDir: string, options: Un
     chown: options.chown ?? process.geteuid?.() === 0,
     xattrs: options.xattrs ?? true,
   };
-  const worker = new Worker(new URL('./unpack-worker.js', import.meta.url), { workerData: { apply: applyOpts, limits } });
+  const worker = new Worker(new URL('./unpack-worker.js', import.meta.url), { workerData: { apply: applyOpts, limits }, execArgv: [] });
   const sink = workerSink(worker, options.onWarning);
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [source, compressedTap];
   if (options.compression === 'gzip') stages.push(createLayerGunzip());
