@@ -6,6 +6,8 @@ import { registerRun } from './commands/run.js';
 import { registerConfig } from './commands/config.js';
 import { registerStages } from './commands/stages.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerImage } from './commands/image.js';
+import { registerLogin } from './commands/login.js';
 import { reportError } from './output.js';
 
 function version(): string {
@@ -27,6 +29,8 @@ export function createProgram(): Command {
   registerConfig(program);
   registerStages(program);
   registerDoctor(program);
+  registerImage(program);
+  registerLogin(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

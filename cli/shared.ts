@@ -1,8 +1,35 @@
 // Small pieces every command shares: the registry client and Ctrl-C handling.
-import { RegistryClient } from '../lib/registry/index.js';
+import {
+  RegistryClient,
+  authFileCredentials,
+  chainCredentials,
+  parseCredsFlag,
+  staticCredentials,
+  type CredentialProvider,
+} from '../lib/registry/index.js';
 
-export function registryClient(insecureRegistries: string[] = []): RegistryClient {
-  return new RegistryClient({ insecureRegistries });
+export interface RegistryClientFlags {
+  /** USER:PASS from --creds; used before the auth files. */
+  creds?: string | undefined;
+  /** Registries --creds applies to (default: every registry the command talks to). */
+  credsFor?: string[] | undefined;
+  /** Extra CA bundle (--ca-cert). */
+  caCert?: string | undefined;
+}
+
+/**
+ * A registry client whose credentials come from --creds, then the auth files and credential
+ * helpers (REGISTRY_AUTH_FILE, containers auth.json, Docker config.json) — the files `tsbuild login` writes.
+ */
+export function registryClient(insecureRegistries: string[] = [], flags: RegistryClientFlags = {}): RegistryClient {
+  const providers: CredentialProvider[] = [];
+  if (flags.creds !== undefined) providers.push(staticCredentials(parseCredsFlag(flags.creds), flags.credsFor));
+  providers.push(authFileCredentials());
+  return new RegistryClient({
+    insecureRegistries,
+    credentials: chainCredentials(...providers),
+    ...(flags.caCert ? { caFile: flags.caCert } : {}),
+  });
 }
 
 /** Run `fn` with a signal that aborts on SIGINT/SIGTERM, so sandboxes are killed and mounts removed. */

@@ -31,3 +31,7 @@ export type { PullImageOptions, PulledImage } from './pull-image.js';
 export { pushImage } from './push-image.js';
 export type { PushImageOptions, PushedImage } from './push-image.js';
 export type { RepositoryRef, TransferProgress } from './transfer-types.js';
+export { fetchBlobBytes } from './blob-bytes.js';
+export { checkCredentials } from './check-credentials.js';
+export { authFilesWithEntry, loginAuthFile, loginKey, removeAuthFileCredential, saveAuthFileCredential } from './auth-file-store.js';
+export type { SaveResult } from './auth-file-store.js';

@@ -48,6 +48,11 @@ export class RegistryAuth {
 
   constructor(private readonly ctx: RegistryAuthContext) {}
 
+  /** How the registry authenticates, as learnt from its /v2/ challenge ('unknown' before the first request). */
+  get scheme(): 'unknown' | 'anonymous' | 'basic' | 'bearer' {
+    return this.mode;
+  }
+
   private getCredential(repository?: string): Promise<Credential | undefined> {
     const key = repository ?? '';
     let p = this.credentialCache.get(key);

@@ -136,12 +136,18 @@ export class RegistryClient {
     return a;
   }
 
+  /** The authentication scheme learnt for `registry` ('unknown' before any request to it). */
+  authScheme(registry: string): RegistryAuth['scheme'] {
+    return this.auths.get(registry)?.scheme ?? 'unknown';
+  }
+
   /** Send a request with auth, retries and error mapping; the caller consumes or discards the body. */
   async send(req: RegistryRequest): Promise<RegistryResponse> {
     const url = req.url ?? `${this.baseUrl(req.registry)}/v2/${req.repository}/${req.path ?? ''}`;
     const origin = new URL(url).origin;
     const registryOrigin = new URL(this.baseUrl(req.registry)).origin;
-    const scopes = [repositoryScope(req.repository, req.actions), ...(req.extraScopes ?? [])];
+    // No actions (a /v2/ ping, e.g. to check credentials at login) asks for a token without scope.
+    const scopes = [...(req.actions.length > 0 ? [repositoryScope(req.repository, req.actions)] : []), ...(req.extraScopes ?? [])];
     const auth = this.auth(req.registry);
     const follow = req.followRedirects ?? (req.method === 'GET' || req.method === 'HEAD');
     const policy = req.retry === false ? { ...this.retryPolicy, attempts: 1 } : this.retryPolicy;

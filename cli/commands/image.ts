@@ -1,0 +1,308 @@
+// tsbuild image pull|push|inspect|save|load|list: move images between registries, archives and the
+// local store. Pulled and loaded images are named by their normalised reference with kind=base, the
+// convention builds use to find base images without network access.
+import { resolve as resolvePath, join } from 'node:path';
+import type { Command } from 'commander';
+import { homePaths, openStore } from '../../lib/index.js';
+import { acquireLease, type LayoutStore } from '../../lib/content/index.js';
+import type { Digest } from '../../lib/digest.js';
+import { TsbuildError } from '../../lib/errors.js';
+import { loadImageArchive, parseArchiveFormat, saveImageArchive, type ArchiveImage } from '../../lib/image/index.js';
+import {
+  MediaType,
+  formatPlatform,
+  formatReference,
+  hostPlatform,
+  isIndexMediaType,
+  parsePlatform,
+  parseReference,
+  platformMatches,
+  withDigest,
+  type Descriptor,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+  type Reference,
+} from '../../lib/oci/index.js';
+import { CONFIG_LIMIT, fetchBlobBytes, getManifest, pullImage, pushImage, selectPlatform, type TransferProgress } from '../../lib/registry/index.js';
+import { formatSize, table } from '../output.js';
+import { registryClient, withAbort } from '../shared.js';
+
+const KIND = 'dev.tsbuild.kind';
+
+interface RemoteFlags {
+  creds?: string;
+  insecureRegistry: string[];
+  caCert?: string;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function remoteOptions(c: Command): Command {
+  return c
+    .option('--creds <user:pass>', 'credentials for this registry (default: saved by `tsbuild login`, Docker/containers auth files)')
+    .option('--insecure-registry <host>', 'reach this registry over plain http (repeatable)', collect, [] as string[])
+    .option('--ca-cert <file>', 'extra CA certificates (PEM) to trust');
+}
+
+function clientFor(flags: RemoteFlags, registry: string): ReturnType<typeof registryClient> {
+  return registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: [registry], caCert: flags.caCert });
+}
+
+/** A name in the store: exactly as given, else as a normalised reference ("busybox" → docker.io/library/busybox:latest). */
+export async function resolveLocal(store: LayoutStore, text: string): Promise<{ name: string; descriptor: Descriptor } | undefined> {
+  const exact = await store.resolve(text);
+  if (exact) return { name: text, descriptor: exact };
+  let name: string;
+  try {
+    name = formatReference(parseReference(text));
+  } catch {
+    return undefined;
+  }
+  const d = await store.resolve(name);
+  return d ? { name, descriptor: d } : undefined;
+}
+
+function notInStore(text: string): TsbuildError {
+  return new TsbuildError('TSB_IMAGE_NOT_FOUND', `image ${text} is not in the local store`, {
+    hint: `fetch it with \`tsbuild image pull ${text}\`, or see what is stored with \`tsbuild image list\``,
+  });
+}
+
+function progressPrinter(): (p: TransferProgress) => void {
+  return (p) => {
+    if (p.phase === 'done' || p.phase === 'skipped' || p.phase === 'mounted') {
+      process.stderr.write(`  ${p.digest.slice(7, 19)} ${formatSize(p.total).padStart(10)} ${p.phase === 'done' ? 'transferred' : p.phase}\n`);
+    }
+  };
+}
+
+async function withLease<T>(fn: (store: LayoutStore) => Promise<T>): Promise<T> {
+  const home = homePaths();
+  const store = await openStore(home);
+  // Blobs written but not yet named are protected from a concurrent `stages gc`.
+  const lease = await acquireLease(join(home.locks, 'leases'));
+  try {
+    return await fn(store);
+  } finally {
+    await lease.release();
+  }
+}
+
+export function registerImage(program: Command): void {
+  const image = program.command('image').description('pull, push, inspect, save and load images');
+
+  remoteOptions(image.command('pull').description('pull an image into the local store (used by builds as a base image)').argument('<ref>', 'image reference'))
+    .option('--platform <os/arch>', 'platform to take from a multi-platform image (default: the host)')
+    .option('-q, --quiet', 'print only the digest')
+    .action(async (text: string, flags: RemoteFlags & { platform?: string; quiet?: boolean }) => {
+      const ref = parseReference(text);
+      const name = formatReference(ref);
+      const client = clientFor(flags, ref.registry);
+      try {
+        const pulled = await withLease((store) =>
+          withAbort(async (signal) => {
+            const p = await pullImage(client, ref, store, {
+              signal,
+              ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
+              ...(flags.quiet ? {} : { onProgress: progressPrinter() }),
+            });
+            await store.setRef(name, p.manifestDescriptor, { [KIND]: 'base' });
+            return p;
+          }),
+        );
+        process.stdout.write(flags.quiet ? `${pulled.manifestDescriptor.digest}\n` : `pulled ${name} ${pulled.manifestDescriptor.digest}\n`);
+      } finally {
+        await client.close();
+      }
+    });
+
+  remoteOptions(
+    image
+      .command('push')
+      .description('push an image of the local store (a final image like project/image:latest, or a pulled/loaded one) to a registry')
+      .argument('<src>', 'name in the local store (see `tsbuild image list`)')
+      .argument('<dest>', 'destination reference, e.g. registry.example.com/team/app:1.0'),
+  )
+    .option('-q, --quiet', 'print only the digest')
+    .action(async (src: string, destText: string, flags: RemoteFlags & { quiet?: boolean }) => {
+      const dest = parseReference(destText);
+      const store = await openStore(homePaths());
+      const found = await resolveLocal(store, src);
+      if (!found) throw notInStore(src);
+      const client = clientFor(flags, dest.registry);
+      try {
+        const pushed = await withAbort((signal) =>
+          pushImage(client, store, found.descriptor, dest, { signal, ...(flags.quiet ? {} : { onProgress: progressPrinter() }) }),
+        );
+        process.stdout.write(flags.quiet ? `${pushed.digest}\n` : `pushed ${formatReference(dest)}@${pushed.digest}\n`);
+      } finally {
+        await client.close();
+      }
+    });
+
+  remoteOptions(
+    image
+      .command('inspect')
+      .description('show manifest digest, config summary and layers as JSON (local store first, else the registry)')
+      .argument('<ref>', 'store name or image reference'),
+  )
+    .option('--platform <os/arch>', 'platform to show from a multi-platform image (default: the host)')
+    .option('--remote', 'ask the registry even if the image is in the local store')
+    .action(async (text: string, flags: RemoteFlags & { platform?: string; remote?: boolean }) => {
+      const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
+      const store = await openStore(homePaths());
+      const local = flags.remote ? undefined : await resolveLocal(store, text);
+      const out = local ? await inspectLocal(store, local.name, local.descriptor, platform) : await inspectRemote(text, flags, platform);
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    });
+
+  image
+    .command('save')
+    .description('write images of the local store to an archive (streamed; oci-archive keeps index.json names, docker-archive is for docker/podman load)')
+    .argument('<refs...>', 'names in the local store')
+    .requiredOption('-o, --output <file>', 'archive file to write')
+    .option('--format <format>', 'oci-archive | docker-archive', 'oci-archive')
+    .action(async (refs: string[], flags: { output: string; format: string }) => {
+      const format = parseArchiveFormat(flags.format);
+      const store = await openStore(homePaths());
+      const images: ArchiveImage[] = [];
+      for (const r of refs) {
+        const found = await resolveLocal(store, r);
+        if (!found) throw notInStore(r);
+        images.push(found);
+      }
+      const file = resolvePath(flags.output);
+      const res = await withAbort((signal) => saveImageArchive(store, images, file, { format, signal }));
+      process.stdout.write(`saved ${images.map((i) => i.name).join(', ')} to ${file} (${format}, ${res.blobs} blobs, ${formatSize(res.bytes)})\n`);
+    });
+
+  image
+    .command('load')
+    .description('load images from an oci-archive or docker-archive (optionally gzipped) into the local store, verifying every blob')
+    .requiredOption('-i, --input <file>', 'archive file to read')
+    .option('--name <ref>', 'name for the image when the archive gives none (or to rename it); single-image archives only')
+    .option('--platform <os/arch>', 'platform to take from a multi-platform image (default: the host)')
+    .action(async (flags: { input: string; name?: string; platform?: string }) => {
+      const name = flags.name !== undefined ? formatReference(parseReference(flags.name)) : undefined;
+      const res = await withLease((store) =>
+        withAbort((signal) =>
+          loadImageArchive(store, resolvePath(flags.input), {
+            name,
+            signal,
+            annotations: { [KIND]: 'base' },
+            ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
+          }),
+        ),
+      );
+      for (const i of res.images) for (const n of i.names) process.stdout.write(`loaded ${n} ${i.descriptor.digest} (${res.format}, ${i.layers} layers)\n`);
+    });
+
+  image
+    .command('list')
+    .description('list named images in the local store (pulled, loaded and final images; --all adds stages)')
+    .option('--all', 'include stage images')
+    .option('--format <format>', 'table | json', 'table')
+    .action(async (flags: { all?: boolean; format: string }) => {
+      if (flags.format !== 'table' && flags.format !== 'json') throw new TsbuildError('TSB_USAGE', `--format must be table or json (got "${flags.format}")`);
+      const store = await openStore(homePaths());
+      const refs = (await store.listRefs()).filter((r) => flags.all || r.descriptor.annotations?.[KIND] !== 'stage');
+      const rows = [];
+      for (const r of refs.sort((a, b) => a.name.localeCompare(b.name))) {
+        rows.push({ name: r.name, kind: r.descriptor.annotations?.[KIND] ?? '', digest: r.descriptor.digest, size: await imageSize(store, r.descriptor) });
+      }
+      if (flags.format === 'json') {
+        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      const lines = [['NAME', 'KIND', 'DIGEST', 'SIZE']];
+      for (const r of rows) lines.push([r.name, r.kind || '-', r.digest.slice(0, 19), r.size === undefined ? '?' : formatSize(r.size)]);
+      process.stdout.write(`${table(lines)}\n`);
+    });
+}
+
+/** Compressed size of manifest + config + layers, or undefined if a blob is unreadable. */
+async function imageSize(store: LayoutStore, d: Descriptor): Promise<number | undefined> {
+  try {
+    const m = await store.readJson<ImageManifest & ImageIndex>(d.digest);
+    if (Array.isArray(m.manifests)) return d.size;
+    return d.size + m.config.size + m.layers.reduce((n, l) => n + l.size, 0);
+  } catch {
+    return undefined;
+  }
+}
+
+function summary(name: string, source: 'local' | 'remote', desc: Descriptor, manifest: ImageManifest, config: ImageConfig, index?: { descriptor: Descriptor; document: ImageIndex }): Record<string, unknown> {
+  const c = config.config ?? {};
+  return {
+    name,
+    source,
+    digest: desc.digest,
+    mediaType: desc.mediaType,
+    size: desc.size,
+    ...(index
+      ? { index: { digest: index.descriptor.digest, mediaType: index.descriptor.mediaType, platforms: index.document.manifests.filter((m) => m.platform).map((m) => formatPlatform(m.platform!)) } }
+      : {}),
+    platform: formatPlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }),
+    config: {
+      digest: manifest.config.digest,
+      mediaType: manifest.config.mediaType,
+      created: config.created,
+      user: c.User,
+      env: c.Env,
+      entrypoint: c.Entrypoint,
+      cmd: c.Cmd,
+      workingDir: c.WorkingDir,
+      exposedPorts: c.ExposedPorts ? Object.keys(c.ExposedPorts) : undefined,
+      volumes: c.Volumes ? Object.keys(c.Volumes) : undefined,
+      labels: c.Labels,
+      stopSignal: c.StopSignal,
+    },
+    layers: manifest.layers.map((l, i) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: config.rootfs.diff_ids[i] })),
+    totalSize: desc.size + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0),
+    ...(manifest.annotations ? { annotations: manifest.annotations } : {}),
+  };
+}
+
+async function inspectLocal(store: LayoutStore, name: string, desc: Descriptor, platform: ReturnType<typeof hostPlatform> | undefined): Promise<Record<string, unknown>> {
+  let index: { descriptor: Descriptor; document: ImageIndex } | undefined;
+  let d = desc;
+  if (isIndexMediaType(desc.mediaType)) {
+    const document = await store.readJson<ImageIndex>(desc.digest);
+    index = { descriptor: desc, document };
+    const want = platform ?? hostPlatform();
+    const chosen = document.manifests.find((m) => platformMatches(want, m.platform));
+    if (!chosen || !(await store.has(chosen.digest))) {
+      throw new TsbuildError('TSB_IMAGE_NO_PLATFORM', `${name}: no ${formatPlatform(want)} image of this index is in the local store`, { hint: 'choose another with --platform' });
+    }
+    d = chosen;
+  }
+  const manifest = await store.readJson<ImageManifest>(d.digest);
+  const config = await store.readJson<ImageConfig>(manifest.config.digest, CONFIG_LIMIT);
+  return summary(name, 'local', d, manifest, config, index);
+}
+
+async function inspectRemote(text: string, flags: RemoteFlags, platform: ReturnType<typeof hostPlatform> | undefined): Promise<Record<string, unknown>> {
+  const ref: Reference = parseReference(text);
+  const client = clientFor(flags, ref.registry);
+  try {
+    return await withAbort(async (signal) => {
+      let fetched = await getManifest(client, ref, { signal });
+      let index: { descriptor: Descriptor; document: ImageIndex } | undefined;
+      if (isIndexMediaType(fetched.descriptor.mediaType)) {
+        const document = fetched.document as ImageIndex;
+        index = { descriptor: fetched.descriptor, document };
+        const chosen = selectPlatform(document, platform ?? hostPlatform(), formatReference(ref));
+        fetched = await getManifest(client, withDigest(ref, chosen.digest as Digest), { signal });
+      }
+      const manifest = fetched.document as ImageManifest;
+      if (manifest.config.mediaType !== MediaType.OciConfig && manifest.config.mediaType !== MediaType.DockerConfig) {
+        throw new TsbuildError('TSB_REGISTRY_UNSUPPORTED', `${formatReference(ref)}: config media type ${manifest.config.mediaType} is not an image config`);
+      }
+      const config = JSON.parse((await fetchBlobBytes(client, ref, manifest.config, CONFIG_LIMIT, { signal })).toString('utf8')) as ImageConfig;
+      return summary(formatReference(ref), 'remote', fetched.descriptor, manifest, config, index);
+    });
+  } finally {
+    await client.close();
+  }
+}
