@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { build, plan, homePaths } from '../../lib/index.js';
-import { parsePlatform } from '../../lib/oci/index.js';
+import { parsePlatform, parseRepository } from '../../lib/oci/index.js';
 import { shortSignature } from '../../lib/conveyor/index.js';
 import { TsbuildError } from '../../lib/errors.js';
 import { eventPrinter, table, type LogFormat } from '../output.js';
@@ -23,6 +23,7 @@ interface BuildFlags {
   dryRun?: boolean;
   insecureRegistry: string[];
   parallel: string;
+  creds?: string;
 }
 
 function parseParallel(v: string): number {
@@ -52,6 +53,7 @@ export function registerBuild(program: Command): void {
       .option('--pull <policy>', 'base images: missing | always | never', 'missing')
       .option('--platform <os/arch>', 'platform of base images (default: the host)')
       .option('--insecure-registry <host>', 'reach this registry over plain http (repeatable)', collect, [] as string[])
+      .option('--creds <user:pass>', 'registry credentials (for the --repo registry when given, else for every registry); default: saved by `tsbuild login` / auth files')
       .option('--log-format <format>', 'auto | plain | json', 'auto');
 
   common(
@@ -84,7 +86,7 @@ export function registerBuild(program: Command): void {
             ...(flags.repo ? { repo: flags.repo } : {}),
             pull: pullPolicy(flags.pull),
             ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
-            registry: registryClient(flags.insecureRegistry),
+            registry: registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined }),
             createRuntime: (store) => (runtime = createRuntime(home, store)),
             onEvent: print,
             signal,
