@@ -82,7 +82,7 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
   const runtime = options.createRuntime(store);
   const onEvent: EventSink = options.onEvent ?? (() => undefined);
   const storage = new LocalStagesStorage(store, config.project);
-  const resolveBase = baseImageResolver({
+  const bases = baseImageResolver({
     store,
     client: options.registry,
     pull: options.pull ?? 'missing',
@@ -120,7 +120,7 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
         store,
         sandbox: runtime.sandbox,
         snapshotter: runtime.snapshotter,
-        resolveBase,
+        bases,
         finalSignatureOf: (n) => mustGet(finals, n).signature,
         finalImageOf: (n) => mustGet(finals, n).image,
         stageOf,

@@ -68,7 +68,6 @@ export async function planImage(ctx: BuildContext): Promise<PlannedStage[]> {
 function assertSupported(image: ImageSpec): void {
   const unsupported: string[] = [];
   if (image.git.length) unsupported.push('git');
-  if (image.fromLatest) unsupported.push('fromLatest');
   if (unsupported.length) {
     throw new TsbuildError('TSB_CONFIG_SCHEMA', `image "${image.name}" uses ${unsupported.join(', ')}, which this version of tsbuild does not build yet`, {
       hint: 'see the support table in README.md',

@@ -5,6 +5,7 @@ import type { StoredImage } from '../image/index.js';
 import type { ImageSpec } from '../config/index.js';
 import type { Sandbox, Snapshotter } from '../sandbox/index.js';
 import type { StageMount } from './mounts.js';
+import type { BaseImages } from './base-image.js';
 
 export type StageName =
   | 'from'
@@ -27,8 +28,8 @@ export interface BuildContext {
   store: LayoutStore;
   sandbox: Sandbox;
   snapshotter: Snapshotter;
-  /** The base image for an external reference (pulled unless present, per --pull). */
-  resolveBase(ref: string): Promise<StoredImage>;
+  /** Base images for external references (pulled unless present, per --pull). */
+  bases: BaseImages;
   /** Signature of the last stage of another image of this config (planned before this one). */
   finalSignatureOf(imageName: string): string;
   /** The final image of another image of this config (built before this one). */

@@ -179,4 +179,23 @@ describe('tsbuild build (walking skeleton)', () => {
     assert.equal(st.beforeInstall, 'cached');
     assert.equal(st.setup, 'built');
   });
+
+  test('fromLatest puts the registry digest of the base into the from signature', async () => {
+    const latestBase = `${registry.host}/moving/base:latest`;
+    await exec('skopeo', ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${base}`, `docker://${latestBase}`]);
+    const yaml = (from: string): string => `project: latest\nconfigVersion: 1\n---\nimage: app\nfrom: ${from}\nfromLatest: true\nshell:\n  install:\n  - ls /marker || echo no marker\n`;
+    let res = await build(yaml(latestBase));
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(statuses(res.report).from, 'built');
+    res = await build(yaml(latestBase));
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(new Set(Object.values(statuses(res.report))), new Set(['cached']));
+    // Move the tag to another image: the from stage (and everything after it) is rebuilt on it.
+    await exec('skopeo', ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${registry.host}/demo/hello:latest`, `docker://${latestBase}`]);
+    res = await build(yaml(latestBase));
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(statuses(res.report).from, 'built');
+    assert.match(res.report.images[0]!.stages[0]!.reason ?? '', /latestDigest changed/);
+    assert.equal(statuses(res.report).install, 'built');
+  });
 });

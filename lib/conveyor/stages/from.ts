@@ -12,7 +12,7 @@ export function baseImageName(ctx: BuildContext): string | undefined {
 
 export const fromStage: Stage = {
   name: 'from',
-  inputs(ctx) {
+  async inputs(ctx) {
     const img = ctx.image;
     const internal = baseImageName(ctx);
     const base = internal !== undefined
@@ -20,6 +20,8 @@ export const fromStage: Stage = {
       : { ref: img.from ?? 'scratch' };
     return {
       base,
+      // fromLatest: what the tag points to now enters the signature (werf-spec §2.3).
+      latestDigest: img.fromLatest && internal === undefined ? await ctx.bases.latestDigest(img.from!) : null,
       fromCacheVersion: img.fromCacheVersion ?? null,
       cacheVersion: img.cacheVersion ?? null,
       mounts: img.mounts.map((m) => ({ from: m.from ?? null, fromPath: m.fromPath ?? null, to: m.to })),
@@ -28,6 +30,6 @@ export const fromStage: Stage = {
   async build(_parent, ctx): Promise<StoredImage> {
     const internal = baseImageName(ctx);
     if (internal !== undefined) return ctx.finalImageOf(internal);
-    return ctx.resolveBase(ctx.image.from!);
+    return ctx.bases.image(ctx.image.from!);
   },
 };
