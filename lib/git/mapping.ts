@@ -1,0 +1,163 @@
+// A werf git mapping ({add, to, includePaths, excludePaths, …}) applied to a commit: which files it
+// keeps (ls-tree, narrowed by literal pathspecs and filtered by the mask matcher), its stable id,
+// and the uncommitted changes it would miss.
+import { sha256Hex } from '../digest.js';
+import { TsbuildError } from '../errors.js';
+import { canonicalJson } from '../internal/canonical-json.js';
+import { PathMatcher, cleanMask, cleanPath } from './masks.js';
+import type { GitRepo, StatusEntry } from './repo.js';
+
+export type UserStageWithGit = 'install' | 'beforeSetup' | 'setup';
+
+/** A git mapping as written in werf.yaml (structurally compatible with the config module's type). */
+export interface GitMapping {
+  url?: string;
+  branch?: string;
+  tag?: string;
+  commit?: string;
+  /** Absolute path inside the repository, default "/"; a directory or a single file. */
+  add: string;
+  /** Absolute path in the image. */
+  to: string;
+  includePaths?: readonly string[];
+  excludePaths?: readonly string[];
+  stageDependencies?: Partial<Record<UserStageWithGit, readonly string[]>>;
+  owner?: string;
+  group?: string;
+}
+
+export type TreeFileMode = '100644' | '100755' | '120000';
+
+export interface TreeFile {
+  /** Path relative to the mapping's `add`; "" when `add` names a single file. */
+  path: string;
+  /** Path relative to the repository root. */
+  repoPath: string;
+  mode: TreeFileMode;
+  /** Blob id. */
+  oid: string;
+  /** Blob size in bytes (for a symlink: the length of its target). */
+  size: number;
+}
+
+export interface MappingTree {
+  /** What `add` names at the commit. */
+  addKind: 'dir' | 'file' | 'none';
+  files: TreeFile[];
+  /** Repo paths of submodules (gitlinks) inside the mapping: not expanded, not included. */
+  submodules: string[];
+}
+
+/** `add` as a repo-relative path: "/" → "", "/src/" → "src". */
+export function addPath(mapping: Pick<GitMapping, 'add'>): string {
+  return cleanPath((mapping.add || '/').replace(/^\/+/, ''));
+}
+
+/** `to` cleaned, absolute, without a trailing slash ("/" stays "/"). */
+export function toPath(mapping: Pick<GitMapping, 'to'>): string {
+  const cleaned = cleanPath(`/${mapping.to}`);
+  return cleaned === '' ? '/' : cleaned;
+}
+
+/** The mapping's includePaths/excludePaths relative to its `add`. */
+export function mappingMatcher(mapping: GitMapping, extraMasks?: readonly string[]): PathMatcher {
+  const m = new PathMatcher({ basePath: addPath(mapping), includePaths: mapping.includePaths ?? [], excludePaths: mapping.excludePaths ?? [] });
+  return extraMasks ? m.withMasks(extraMasks) : m;
+}
+
+function fileMode(raw: string): TreeFileMode | undefined {
+  if (raw === '120000') return '120000';
+  if (!raw.startsWith('100')) return undefined;
+  return (parseInt(raw.slice(3), 8) & 0o111) !== 0 ? '100755' : '100644'; // old repos store 100664
+}
+
+/**
+ * The files a matcher keeps at a commit. One `ls-tree -r` limited to the literal directories the
+ * masks can reach (so `includePaths: [src/**]` never lists the rest of the repository); each path
+ * is then tested against the compiled masks. Blobs are not read.
+ */
+export async function readTree(repo: GitRepo, commit: string, matcher: PathMatcher): Promise<MappingTree> {
+  const base = matcher.basePath;
+  const prefixes = matcher.literalPrefixes().filter((p) => p !== '');
+  const files: TreeFile[] = [];
+  const submodules: string[] = [];
+  let addKind: MappingTree['addKind'] = base === '' ? 'dir' : 'none';
+  const args = ['ls-tree', '-r', '-z', '--long', '--full-tree', commit, ...(prefixes.length > 0 ? ['--', ...prefixes] : [])];
+  for await (const rec of repo.records(args)) {
+    const tab = rec.indexOf('\t');
+    if (tab < 0) continue;
+    const repoPath = rec.slice(tab + 1);
+    const [rawMode, type, oid, size] = rec.slice(0, tab).split(/ +/);
+    if (base !== '' && addKind === 'none') addKind = repoPath === base ? 'file' : 'dir';
+    if (!matcher.isPathMatched(repoPath)) continue;
+    if (type === 'commit') {
+      submodules.push(repoPath);
+      continue;
+    }
+    const mode = fileMode(rawMode ?? '');
+    if (type !== 'blob' || mode === undefined || oid === undefined) continue;
+    const rel = matcher.relative(repoPath) ?? repoPath;
+    files.push({ path: rel, repoPath, mode, oid, size: Number(size) });
+  }
+  if (addKind === 'none' && prefixes.some((p) => p !== base)) {
+    // The masks narrowed the listing to nothing: ask whether `add` itself exists.
+    const res = await repo.git(['ls-tree', '-z', '--full-tree', commit, '--', base]);
+    const rec = res.stdout.toString('utf8').split('\0')[0] ?? '';
+    if (rec.includes('\t')) addKind = rec.split(' ')[1] === 'tree' ? 'dir' : 'file';
+  }
+  return { addKind, files, submodules };
+}
+
+/** readTree for a mapping. */
+export function readMappingTree(repo: GitRepo, commit: string, mapping: GitMapping): Promise<MappingTree> {
+  return readTree(repo, commit, mappingMatcher(mapping));
+}
+
+/** The files a mapping keeps at a commit (path relative to `add`, mode, blob id, size). */
+export async function listTree(repo: GitRepo, commit: string, mapping: GitMapping): Promise<TreeFile[]> {
+  return (await readMappingTree(repo, commit, mapping)).files;
+}
+
+/**
+ * A stable id of the mapping's configuration (not of any commit): sha256 over canonical JSON of
+ * its source, add, to, masks (cleaned, in order), owner and group. stageDependencies are not part
+ * of it: they feed the user stages' signatures instead (as in werf's "paramshash", werf-spec §2.6).
+ */
+export function mappingParamsHash(mapping: GitMapping): string {
+  return sha256Hex(
+    canonicalJson({
+      v: 'tsbuild.git-mapping/1',
+      url: mapping.url,
+      branch: mapping.branch,
+      tag: mapping.tag,
+      commit: mapping.commit,
+      add: `/${addPath(mapping)}`,
+      to: toPath(mapping),
+      includePaths: (mapping.includePaths ?? []).map(cleanMask),
+      excludePaths: (mapping.excludePaths ?? []).map(cleanMask),
+      owner: mapping.owner,
+      group: mapping.group,
+    }),
+  );
+}
+
+/** Uncommitted changes of the work tree that the mapping would pick up (werf's giterminism check). */
+export async function uncommittedChanges(repo: GitRepo, mapping: GitMapping): Promise<StatusEntry[]> {
+  const matcher = mappingMatcher(mapping);
+  const entries = await repo.status(matcher.basePath === '' ? [] : [matcher.basePath]);
+  return entries.filter((e) => matcher.isPathMatched(e.path));
+}
+
+/** Throws TSB_GIT_UNCOMMITTED naming the changed files when any mapping has uncommitted changes. */
+export async function assertCommitted(repo: GitRepo, mappings: readonly GitMapping[]): Promise<void> {
+  const paths = new Set<string>();
+  for (const mapping of mappings) for (const e of await uncommittedChanges(repo, mapping)) paths.add(e.path);
+  if (paths.size === 0) return;
+  const list = [...paths].sort();
+  const shown = list.slice(0, 10).map((p) => `  ${p}`);
+  if (list.length > 10) shown.push(`  … and ${list.length - 10} more`);
+  throw new TsbuildError('TSB_GIT_UNCOMMITTED', `uncommitted changes in files used by the build:\n${shown.join('\n')}`, {
+    hint: 'commit them (git add -A && git commit), or build the work tree as it is with --dev',
+    details: { paths: list },
+  });
+}
