@@ -46,16 +46,13 @@ async function requireBlob(store: LayoutStore, contents: ArchiveContents, d: Pic
   if (have.size !== d.size) throw corrupt(`${what} ${d.digest} is ${have.size} bytes, the descriptor says ${d.size}`);
 }
 
-/** A store name for an image from its annotations: only full references count, a bare tag does not. */
+/** A store name for an image from its annotations: only references count, a bare tag does not. */
 function nameFromAnnotations(d: Descriptor): string | undefined {
   const a = d.annotations ?? {};
   for (const candidate of [a[CONTAINERD_NAME_ANNOTATION], a[REF_NAME_ANNOTATION]]) {
-    // "latest" alone (what `skopeo copy … oci-archive:F:latest` writes) names no repository.
-    if (!candidate || !/[/:@]/.test(candidate)) continue;
+    if (!candidate) continue;
     const ref = referenceOf(candidate);
     if (ref) return formatReference(ref);
-    // Names tsbuild gives its own images ("project/image:latest") are references too; others are kept verbatim.
-    return candidate;
   }
   return undefined;
 }

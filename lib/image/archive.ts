@@ -20,8 +20,13 @@ export function parseArchiveFormat(text: string): ArchiveFormat {
   throw new TsbuildError('TSB_USAGE', `unknown archive format "${text}"`, { hint: `use one of: ${ARCHIVE_FORMATS.join(', ')}` });
 }
 
-/** A parsed reference, or undefined for names that are not image references (e.g. a bare tag). */
+/**
+ * A parsed reference, or undefined for names that are not image references. A name without '/',
+ * ':' or '@' counts as a bare tag ("latest", what `skopeo copy … oci-archive:F:latest` writes), not
+ * as docker.io/library/<name>, so that tags never turn into made-up repositories.
+ */
 export function referenceOf(name: string): Reference | undefined {
+  if (!/[/:@]/.test(name)) return undefined;
   try {
     return parseReference(name);
   } catch {
