@@ -16,7 +16,7 @@ const allowed = {
   image: [...BASE, 'oci', 'content', 'layer', 'sandbox'],
   registry: [...BASE, 'oci', 'content', 'image'],
   storage: [...BASE, 'oci', 'content', 'image', 'registry'],
-  config: BASE,
+  config: [...BASE, 'git'],
   git: BASE,
   conveyor: [...BASE, 'oci', 'content', 'layer', 'image', 'registry', 'storage', 'config', 'git', 'sandbox'],
 };

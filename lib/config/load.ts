@@ -6,6 +6,7 @@ import { buildConfig } from './schema.js';
 import { splitAndParse } from './yaml-docs.js';
 import type { WerfConfig } from './types.js';
 import { renderTemplate, type RenderOptions } from './render.js';
+import { GitRepo } from '../git/index.js';
 
 export interface LoadOptions extends Partial<RenderOptions> {
   dir?: string;
@@ -31,14 +32,29 @@ export async function renderConfig(options: LoadOptions = {}): Promise<{ file: s
   const projectDir = resolve(options.dir ?? process.cwd());
   const file = await findConfigFile(projectDir, options.config);
   const source = await readFile(file, 'utf8');
+  const commit = options.commit ?? (await headCommit(projectDir));
   const rendered = await renderTemplate(source, {
     file,
     projectDir,
     env: options.env ?? process.env,
     werfEnv: options.werfEnv ?? '',
-    ...(options.commit ? { commit: options.commit } : {}),
+    ...(commit ? { commit } : {}),
   });
   return { file, projectDir, rendered };
+}
+
+/** .Commit for templates: HEAD of the project's repository, if it is one. */
+async function headCommit(projectDir: string): Promise<RenderOptions['commit'] | undefined> {
+  let repo: GitRepo | undefined;
+  try {
+    repo = await GitRepo.open(projectDir);
+    const info = await repo.commitInfo(await repo.headCommit());
+    return { hash: info.hash, unix: info.unixSeconds, human: info.human };
+  } catch {
+    return undefined;
+  } finally {
+    await repo?.close();
+  }
 }
 
 export async function loadConfig(options: LoadOptions = {}): Promise<WerfConfig> {

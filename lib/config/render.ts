@@ -1,7 +1,9 @@
-// Render werf.yaml as a Go template with werf's data (.Files, .Env, .Commit) and functions.
-// WALKING-SKELETON SHORTCUT: until the Go-template engine lands (lib/config/template), a config
-// without template actions is passed through and one with actions is rejected clearly.
+// Render werf.yaml as a Go template with werf's data (.Files, .Env, .Commit) and functions, plus the
+// project's `.werf/**/*.tmpl` templates; template errors become config errors with file and line.
+import { basename, join, relative } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { TemplateError, TemplateSet, type WerfTemplateData } from './template/index.js';
+import { projectFiles, templateFiles } from './project-files.js';
 
 export interface RenderOptions {
   file: string;
@@ -10,13 +12,39 @@ export interface RenderOptions {
   /** werf's --env value, visible as .Env. */
   werfEnv: string;
   commit?: { hash: string; unix: number; human: string };
+  /** Limits against runaway templates. */
+  maxOutputBytes?: number;
+  maxDepth?: number;
 }
 
 export async function renderTemplate(source: string, options: RenderOptions): Promise<string> {
-  const idx = source.indexOf('{{');
-  if (idx >= 0) {
-    const line = source.slice(0, idx).split('\n').length;
-    throw new ConfigError('Go template actions are not supported yet', { file: options.file, line, code: 'TSB_CONFIG_TEMPLATE' });
+  const name = basename(options.file);
+  const set = new TemplateSet({
+    env: options.env,
+    ...(options.maxOutputBytes !== undefined ? { maxOutputBytes: options.maxOutputBytes } : {}),
+    ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
+  });
+  const data: WerfTemplateData = {
+    Files: projectFiles(options.projectDir),
+    Env: options.werfEnv,
+    Commit: {
+      Hash: options.commit?.hash ?? '',
+      Date: { Human: options.commit?.human ?? '', Unix: String(options.commit?.unix ?? 0) },
+    },
+  };
+  const fileOf = (templateName: string): string =>
+    templateName === name ? options.file : join(options.projectDir, '.werf', templateName);
+  try {
+    for (const t of templateFiles(options.projectDir)) set.parse(t.name, t.text);
+    set.parse(name, source);
+    return set.execute(name, data);
+  } catch (err) {
+    if (err instanceof TemplateError) {
+      const file = fileOf(err.templateName);
+      throw new ConfigError(err.message, { file, line: err.line, ...(err.column !== undefined ? { column: err.column + 1 } : {}), code: 'TSB_CONFIG_TEMPLATE' }, {
+        hint: `fix the template in ${relative(options.projectDir, file) || file}; \`tsbuild render\` shows the rendered config`,
+      });
+    }
+    throw err;
   }
-  return source;
 }
