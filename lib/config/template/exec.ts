@@ -231,7 +231,6 @@ export class ExecState {
           if (!one(i, i)) break;
         }
       } else if (val !== undefined && val !== null) {
-        this.at(node);
         this.errorf(`range can't iterate over ${formatValue(val)}`);
       }
       if (!ran && node.elseList) this.walk(dot, node.elseList);
@@ -399,7 +398,11 @@ export class ExecState {
     args: ArgNode[],
     final: Final,
   ): unknown {
-    const fn: TemplateFunc = { params: [], variadic: 'any', fn: (a) => method.apply(receiver, a) };
+    // A declared JS arity is checked like a Go method signature; zero means "any number".
+    const fn: TemplateFunc =
+      method.length > 0
+        ? { params: new Array<'any'>(method.length).fill('any'), fn: (a) => method.apply(receiver, a) }
+        : { params: [], variadic: 'any', fn: (a) => method.apply(receiver, a) };
     return this.evalCall(dot, fn, node, name, args, final);
   }
 

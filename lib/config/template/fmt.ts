@@ -256,10 +256,9 @@ function printArg(arg: unknown, verb: string, f: Flags, depth = 0): string {
   // fmt.Stringer (e.g. a semver version)
   const str = (arg as { String?: unknown }).String;
   if (typeof str === 'function') return fmtString(String(str.call(arg)), verb, f);
-  // A struct pointer: Go prints &{field values}.
+  // A struct: Go prints {field values}.
   const values = Object.values(arg as object).filter((v) => typeof v !== 'function');
-  const body = '{' + values.map((v) => printArg(v, verb, f, depth + 1)).join(' ') + '}';
-  return depth === 0 ? '&' + body : body;
+  return '{' + values.map((v) => printArg(v, verb, f, depth + 1)).join(' ') + '}';
 }
 
 function goSyntax(v: unknown): string {
