@@ -1,0 +1,83 @@
+// End to end: base images in the local store are used without any network access. The registry is
+// stopped before building; --pull=never (and the default --pull=missing) then still build, and a base
+// that is not stored fails naming the image and `tsbuild image pull`. Air-gapped: save -> load -> build.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startRegistry, type RunningRegistry } from '../support/registry.js';
+import { seedBusyboxImage } from '../support/base-image.js';
+import { runCli, tempDir } from '../support/cli.js';
+
+function werfYaml(base: string, marker: string): string {
+  return `project: offline
+configVersion: 1
+---
+image: app
+from: ${base}
+shell:
+  install:
+    - echo ${marker} > /marker.txt
+`;
+}
+
+describe('builds from base images in the local store, with no registry', () => {
+  let reg: RunningRegistry;
+  let ref: string;
+  let work: { path: string; cleanup(): Promise<void> };
+  let home: string;
+  const env = { XDG_RUNTIME_DIR: '', REGISTRY_AUTH_FILE: '' };
+
+  before(async () => {
+    reg = await startRegistry();
+    ref = (await seedBusyboxImage(reg.host)).ref;
+    work = await tempDir('offline');
+    home = join(work.path, 'home');
+    const pull = await runCli(['image', 'pull', ref], { home, env });
+    assert.equal(pull.code, 0, pull.stderr);
+    // From here on nothing answers at the registry's address.
+    await reg.stop();
+  });
+  after(async () => {
+    await reg?.stop();
+    await work?.cleanup();
+  });
+
+  async function build(h: string, base: string, marker: string, extra: string[]): Promise<Awaited<ReturnType<typeof runCli>>> {
+    const dir = join(work.path, `project-${marker}`);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'werf.yaml'), werfYaml(base, marker));
+    return runCli(['build', '--dir', dir, '--log-format', 'plain', ...extra], { home: h, env });
+  }
+
+  test('--pull=never builds from the stored base while the registry is down', async () => {
+    const res = await build(home, ref, 'never', ['--pull=never']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /image app: sha256:[a-f0-9]{64}/);
+    assert.doesNotMatch(res.stderr, /pull /);
+  });
+
+  test('the default --pull=missing also needs no network when the base is stored', async () => {
+    const res = await build(home, ref, 'missing', []);
+    assert.equal(res.code, 0, res.stderr);
+  });
+
+  test('a base that is not stored fails with --pull=never, naming the image and `tsbuild image pull`', async () => {
+    const absent = `${reg.host}/library/busybox:absent`;
+    const res = await build(home, absent, 'absent', ['--pull=never']);
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, new RegExp(`base image ${absent.replace(/[.]/g, '\\.')} is not in the local store and --pull=never forbids fetching it`));
+    assert.match(res.stderr, new RegExp(`hint: fetch it first with: tsbuild image pull ${absent.replace(/[.]/g, '\\.')}`));
+  });
+
+  test('air-gapped: an archive saved on one machine is loaded on another and built from', async () => {
+    const file = join(work.path, 'base.tar');
+    const save = await runCli(['image', 'save', ref, '-o', file], { home, env });
+    assert.equal(save.code, 0, save.stderr);
+    const other = join(work.path, 'home-airgapped');
+    const load = await runCli(['image', 'load', '-i', file], { home: other, env });
+    assert.equal(load.code, 0, load.stderr);
+    const res = await build(other, ref, 'airgapped', ['--pull=never']);
+    assert.equal(res.code, 0, res.stderr);
+  });
+});
