@@ -356,7 +356,7 @@ function fmtFloatVerb(x: number, verb: string, f: Flags): string {
       prec = 6;
       break;
     default:
-      return badVerb(x, verb);
+      return badVerb(new GoFloat(x), verb);
   }
   if (f.precPresent) prec = f.prec;
   let s = formatFloat(x, v === 'F' ? 'f' : v, prec);

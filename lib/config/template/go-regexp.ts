@@ -77,7 +77,8 @@ export function compileGo(expr: string): RegExp {
         const end = src.indexOf(':]', i + 2);
         const name = end < 0 ? '' : src.slice(i + 2, end);
         const neg = name.startsWith('^');
-        const cls = POSIX[neg ? name.slice(1) : name];
+        const key = neg ? name.slice(1) : name;
+        const cls = Object.prototype.hasOwnProperty.call(POSIX, key) ? POSIX[key] : undefined;
         if (!cls || neg) throw compileError(expr, `invalid character class range: \`${src.slice(i, end + 2)}\``);
         out += cls;
         i = end + 1;

@@ -42,7 +42,7 @@ export interface Token {
   pos: number;
 }
 
-const KEYWORDS: Record<string, TokenType> = {
+const KEYWORDS = new Map<string, TokenType>(Object.entries({
   '.': 'dot',
   block: 'block',
   break: 'break',
@@ -55,10 +55,10 @@ const KEYWORDS: Record<string, TokenType> = {
   nil: 'nil',
   template: 'template',
   with: 'with',
-};
+}) as [string, TokenType][]);
 
 export function isKeyword(t: TokenType): boolean {
-  return Object.values(KEYWORDS).includes(t);
+  return t === 'dot' || [...KEYWORDS.values()].includes(t);
 }
 
 const LEFT = '{{';
@@ -284,7 +284,7 @@ export function lex(input: string, opts: { breakOK: boolean; continueOK: boolean
         while (isAlphaNumeric(input[pos])) pos++;
         if (!atTerminator()) return fail(`bad character ${runeDesc(input[pos]!)}`);
         const word = input.slice(start, pos);
-        let kw = KEYWORDS[word];
+        let kw = KEYWORDS.get(word);
         if ((kw === 'break' && !opts.breakOK) || (kw === 'continue' && !opts.continueOK)) kw = undefined;
         if (kw) emit(kw);
         else if (word === 'true' || word === 'false') emit('bool');

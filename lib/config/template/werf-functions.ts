@@ -30,8 +30,12 @@ function goYamlTags(tags: Tags): Tags {
       return {
         ...t,
         resolve: (...args: unknown[]) => {
+          // the float tags answer a number or a Scalar carrying minFractionDigits
           const v = resolve(...args);
-          return typeof v === 'number' && Number.isInteger(v) ? new GoFloat(v) : v;
+          if (typeof v === 'number') return Number.isInteger(v) ? new GoFloat(v) : v;
+          const node = v as { value?: unknown } | null;
+          if (node && typeof node.value === 'number' && Number.isInteger(node.value)) node.value = new GoFloat(node.value);
+          return v;
         },
       };
     }) as unknown as Tags;
