@@ -134,7 +134,7 @@ function check(c: Constraint, v: SemverVersion): boolean {
     if (level === 2) return new SemverVersion(c.v.major, c.v.minor + 1, 0, '', '', '');
     return new SemverVersion(c.v.major, c.v.minor, c.v.patch + 1, '', '', '');
   };
-  const inRange = (level: number): boolean => cmp >= 0 && compareVersions(v, withPre(upper(level))) < 0;
+  const inRange = (level: number): boolean => cmp >= 0 && compareVersions(v, upper(level)) < 0;
   switch (c.op) {
     case '':
     case '=':
@@ -162,11 +162,6 @@ function check(c: Constraint, v: SemverVersion): boolean {
     default:
       return false;
   }
-}
-
-/** Upper bounds exclude their own pre-releases (1.3.0-alpha is not below ~1.2 unless asked for). */
-function withPre(v: SemverVersion): SemverVersion {
-  return v;
 }
 
 /** semver.NewConstraint(c).Check(v) */
