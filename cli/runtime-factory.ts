@@ -1,10 +1,83 @@
-// Wires the concrete runtime (bubblewrap + overlayfs) to the library's contracts.
+// Wires the concrete runtime to the library's contracts: which sandbox (bwrap, runc, crun), which
+// snapshotter (overlayfs, or the copying one where overlayfs does not mount), and — for a normal
+// user — re-running the command as root of a user namespace first (runtime/userns.ts).
+import { join } from 'node:path';
 import type { LayoutStore } from '../lib/content/index.js';
 import type { HomePaths } from '../lib/home.js';
 import type { Runtime } from '../lib/index.js';
+import { TsbuildError } from '../lib/errors.js';
+import type { Sandbox } from '../lib/sandbox/index.js';
 import { BwrapSandbox } from '../runtime/bwrap-sandbox.js';
-import { OverlaySnapshotter } from '../runtime/overlay-snapshotter.js';
+import { NativeSnapshotter } from '../runtime/native-snapshotter.js';
+import { OciRuntimeSandbox } from '../runtime/oci-runtime-sandbox.js';
+import { OverlaySnapshotter, type SnapshotterOptions } from '../runtime/overlay-snapshotter.js';
+import { canMountOverlay, decideIdMode } from '../runtime/probe.js';
+import { currentIdFlavor, currentIdMode, runInUserNamespace, type IdMode } from '../runtime/userns.js';
 
-export function createRuntime(home: HomePaths, store: LayoutStore): Runtime & { snapshotter: OverlaySnapshotter } {
-  return { sandbox: new BwrapSandbox(), snapshotter: new OverlaySnapshotter(home.snapshots, store) };
+export type SandboxName = 'bwrap' | 'runc' | 'crun';
+export type SnapshotterName = 'overlayfs' | 'native';
+
+export interface RuntimeFlags {
+  sandbox?: string;
+  snapshotter?: string;
+}
+
+export interface RuntimeChoice {
+  sandbox: SandboxName;
+  snapshotter: SnapshotterName;
+  idMode: IdMode;
+}
+
+type RuntimeWithCleanup = Runtime & { snapshotter: { removeAll(): Promise<void> } };
+
+export const SANDBOX_FLAG = ['--sandbox <name>', 'sandbox: bwrap | runc | crun', 'bwrap'] as const;
+export const SNAPSHOTTER_FLAG = ['--snapshotter <name>', 'snapshotter: overlayfs | native (default: overlayfs where it mounts)'] as const;
+
+/**
+ * Decide the runtime for this command. As a normal user this re-runs the whole command inside a user
+ * namespace and returns its exit code (`{ exitCode }`: the caller is done); as root, or once inside,
+ * it returns the choice to build the runtime from.
+ */
+export async function prepareRuntime(flags: RuntimeFlags, warn: (message: string) => void = defaultWarn): Promise<{ choice: RuntimeChoice } | { exitCode: number }> {
+  const sandbox = flags.sandbox ?? 'bwrap';
+  if (sandbox !== 'bwrap' && sandbox !== 'runc' && sandbox !== 'crun') throw new TsbuildError('TSB_USAGE', `--sandbox must be bwrap, runc or crun (got "${sandbox}")`);
+  const wanted = flags.snapshotter;
+  if (wanted !== undefined && wanted !== 'overlayfs' && wanted !== 'native') {
+    throw new TsbuildError('TSB_USAGE', `--snapshotter must be overlayfs or native (got "${wanted}")`);
+  }
+  let idMode = currentIdMode();
+  if (idMode === undefined) {
+    const decision = await decideIdMode();
+    if (decision.mode === 'unavailable') {
+      throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `cannot build as a normal user: ${decision.reason}`, { hint: `${decision.fix}; \`tsbuild doctor\` checks everything` });
+    }
+    if (decision.mode === 'root') idMode = 'root';
+    else {
+      if (decision.mode === 'single') warn(decision.warning);
+      const argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
+      return { exitCode: await runInUserNamespace(argv, decision) };
+    }
+  }
+  let snapshotter: SnapshotterName = wanted ?? 'overlayfs';
+  if (wanted === undefined && !(await canMountOverlay(idMode === 'root' ? 'direct' : 'userxattr'))) {
+    snapshotter = 'native';
+    warn('overlayfs cannot be mounted here: using the copying snapshotter (--snapshotter native); stages cost time and disk in proportion to the image size');
+  }
+  return { choice: { sandbox, snapshotter, idMode } };
+}
+
+export function createRuntime(home: HomePaths, store: LayoutStore, choice: RuntimeChoice = { sandbox: 'bwrap', snapshotter: 'overlayfs', idMode: 'root' }): RuntimeWithCleanup {
+  const rootless = choice.idMode !== 'root';
+  const options: SnapshotterOptions = {
+    rootless,
+    chown: choice.idMode !== 'single',
+    ...(rootless ? { flavor: currentIdFlavor() ?? (choice.idMode === 'single' ? 's' : 'u') } : {}),
+  };
+  const snapshotter = choice.snapshotter === 'native' ? new NativeSnapshotter(home.snapshots, store, options) : new OverlaySnapshotter(home.snapshots, store, options);
+  const sandbox: Sandbox = choice.sandbox === 'bwrap' ? new BwrapSandbox() : new OciRuntimeSandbox(choice.sandbox, join(home.root, 'run', choice.sandbox));
+  return { sandbox, snapshotter };
+}
+
+function defaultWarn(message: string): void {
+  process.stderr.write(`tsbuild: warning: ${message}\n`);
 }

@@ -1,6 +1,8 @@
 // Snapshotter on overlayfs: every layer is unpacked once into snapshots/<diffId>/fs (as an overlay
 // lower dir, whiteouts as 0/0 devices); a stage runs on lower=parents, upper=fresh dir, and the
 // upper dir is the diff. Cost of a stage ~ what it changed, not the size of the image.
+// Rootless (inside tsbuild's user namespace) the mount uses `userxattr`: opaque markers and xattr
+// whiteouts live in user.overlay.*, and layers are unpacked with the namespace's ids.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdir, rename, rm, rmdir, stat, symlink, readlink, lstat } from 'node:fs/promises';
@@ -23,6 +25,20 @@ interface Active {
   mounted: boolean;
 }
 
+export interface SnapshotterOptions {
+  /** Running in a user namespace (not real root): userxattr mounts, rootless unpack. */
+  rootless?: boolean;
+  /** Give unpacked files their owners (false when only one id is mapped). Default true. */
+  chown?: boolean;
+  /**
+   * Names the id mapping layers are unpacked with; unpacked layers are cached per flavour, so a home
+   * used as root and rootless (or with another subordinate range) never mixes owners or xattrs.
+   * Keep it short (it is repeated in the mount options for every lower layer): "u100000", "s".
+   */
+  flavor?: string;
+  onWarning?: (message: string) => void;
+}
+
 export class OverlaySnapshotter implements Snapshotter {
   readonly name = 'overlayfs';
   private readonly active = new Map<string, Active>();
@@ -31,10 +47,11 @@ export class OverlaySnapshotter implements Snapshotter {
     /** $TSBUILD_HOME/snapshots */
     private readonly root: string,
     private readonly store: LayoutStore,
+    private readonly options: SnapshotterOptions = {},
   ) {}
 
   private layerDir(diffIdHex: string): string {
-    return join(this.root, 'layers', diffIdHex);
+    return join(this.root, this.options.flavor ? `layers-${this.options.flavor}` : 'layers', diffIdHex);
   }
 
   /** Unpack a layer once (under a per-layer lock; written to a temp dir, then renamed). */
@@ -50,6 +67,9 @@ export class OverlaySnapshotter implements Snapshotter {
       try {
         await unpackLayer(layer.open(), join(tmp, 'fs'), {
           mode: 'overlay',
+          rootless: this.options.rootless ?? false,
+          chown: this.options.chown ?? true,
+          ...(this.options.onWarning ? { onWarning: this.options.onWarning } : {}),
           compression: layerCompression(layer.descriptor.mediaType),
           expected: { diffId: layer.diffId, digest: layer.descriptor.digest, size: layer.descriptor.size },
           ...(signal ? { signal } : {}),
@@ -65,9 +85,9 @@ export class OverlaySnapshotter implements Snapshotter {
 
   /** Short relative names keep the overlay mount options under the kernel's page-size limit. */
   private async shortLink(hex: string): Promise<string> {
-    const name = hex.slice(0, 16);
+    const name = this.options.flavor ? `${this.options.flavor}-${hex.slice(0, 16)}` : hex.slice(0, 16);
     const link = join(this.root, 'l', name);
-    const target = `../layers/${hex}/fs`;
+    const target = posix.relative(join(this.root, 'l'), join(this.layerDir(hex), 'fs'));
     try {
       if ((await readlink(link)) === target) return `l/${name}`;
     } catch {
@@ -95,13 +115,15 @@ export class OverlaySnapshotter implements Snapshotter {
     // overlay wants the topmost layer first.
     const lowerdir = [...lowers].reverse().join(':');
     const rel = posix.relative(this.root, dir);
-    const opts = `lowerdir=${lowerdir},upperdir=${rel}/upper,workdir=${rel}/work,index=off,redirect_dir=off,metacopy=off`;
+    // userxattr refuses redirect_dir=off (which still follows redirects); nofollow neither makes nor follows them.
+    const redirect = this.options.rootless ? 'nofollow' : 'off';
+    const opts = `lowerdir=${lowerdir},upperdir=${rel}/upper,workdir=${rel}/work,index=off,redirect_dir=${redirect},metacopy=off${this.options.rootless ? ',userxattr' : ''}`;
     try {
       await run('mount', ['-t', 'overlay', 'overlay', '-o', opts, a.merged], { cwd: this.root });
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
       throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `cannot mount overlayfs: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`, {
-        hint: 'tsbuild needs overlayfs (run as root, or see `tsbuild doctor`)',
+        hint: 'use --snapshotter native, or see `tsbuild doctor`',
         cause: err,
       });
     }

@@ -32,7 +32,38 @@ export interface ProbeResult {
   overlay: boolean;
   sandboxes: { bwrap: boolean; runc: boolean; crun: boolean };
   bashStatic: boolean;
+  /** How stages get their ids: real root, a user namespace over the subordinate range, or one id. */
+  idMode: IdModeDecision;
+  /** The snapshotter `--snapshotter auto` picks: overlayfs where it mounts, else the copying one. */
+  snapshotter: 'overlayfs' | 'native';
   checks: ProbeCheck[];
+}
+
+export type IdModeDecision =
+  | { mode: 'root' }
+  | { mode: 'subuid'; uid: number; gid: number; subuid: IdRange; subgid: IdRange }
+  | { mode: 'single'; uid: number; gid: number; warning: string }
+  | { mode: 'unavailable'; reason: string; fix: string };
+
+export const SINGLE_ID_WARNING =
+  'no subordinate id range: stages run in a user namespace that maps only your own id to root, so ' +
+  'chown to other users, adduser and packages that create system users fail inside stages, and every ' +
+  'file in the layers belongs to root. Fix: ask an administrator to run `usermod --add-subuids 100000-165535 --add-subgids 100000-165535 <you>`';
+
+/** Decide, cheaply, how this process gets ids for stages (no overlay mount, one `unshare` call when not root). */
+export async function decideIdMode(): Promise<IdModeDecision> {
+  const uid = process.getuid?.() ?? -1;
+  if (uid === 0) return { mode: 'root' };
+  const gid = process.getgid?.() ?? -1;
+  const user = userInfo().username;
+  const [userNamespaces, subuid, subgid] = await Promise.all([canUnshareUser(), readSubIdRange('/etc/subuid', user, uid), readSubIdRange('/etc/subgid', user, uid)]);
+  if (!userNamespaces) {
+    return { mode: 'unavailable', reason: 'unprivileged user namespaces are disabled on this machine', fix: 'sysctl -w kernel.unprivileged_userns_clone=1 user.max_user_namespaces=15000, or run tsbuild as root' };
+  }
+  const tools = existsSync('/usr/bin/newuidmap') && existsSync('/usr/bin/newgidmap');
+  if (subuid && subgid && tools) return { mode: 'subuid', uid, gid, subuid, subgid };
+  const why = subuid && subgid ? 'newuidmap/newgidmap are not installed (apt-get install uidmap)' : SINGLE_ID_WARNING;
+  return { mode: 'single', uid, gid, warning: why };
 }
 
 export async function readSubIdRange(file: string, user: string, uid: number): Promise<IdRange | undefined> {
@@ -53,16 +84,20 @@ async function canUnshareUser(): Promise<boolean> {
   }
 }
 
-async function canMountOverlay(root: boolean): Promise<boolean> {
+/**
+ * Whether overlayfs mounts here: 'direct' as root, 'userxattr' as root of tsbuild's user namespace,
+ * 'unshare' from outside (a throwaway user namespace, as rootless builds will mount it).
+ */
+export async function canMountOverlay(how: 'direct' | 'userxattr' | 'unshare'): Promise<boolean> {
   const dir = await mkdtemp(join(tmpdir(), 'tsbuild-probe-'));
   try {
     for (const d of ['l', 'u', 'w', 'm']) await mkdir(join(dir, d));
     const opts = `lowerdir=${dir}/l,upperdir=${dir}/u,workdir=${dir}/w`;
-    if (root) {
-      await exec('mount', ['-t', 'overlay', 'overlay', '-o', opts, `${dir}/m`], { timeout: 5000 });
-      await exec('umount', [`${dir}/m`]);
-    } else {
+    if (how === 'unshare') {
       await exec('unshare', ['--user', '--map-root-user', '--mount', 'mount', '-t', 'overlay', 'overlay', '-o', `${opts},userxattr`, `${dir}/m`], { timeout: 5000 });
+    } else {
+      await exec('mount', ['-t', 'overlay', 'overlay', '-o', how === 'userxattr' ? `${opts},userxattr` : opts, `${dir}/m`], { timeout: 5000 });
+      await exec('umount', [`${dir}/m`]);
     }
     return true;
   } catch {
@@ -76,11 +111,12 @@ export async function probe(): Promise<ProbeResult> {
   const uid = process.getuid?.() ?? -1;
   const root = uid === 0;
   const user = userInfo().username;
-  const [userNamespaces, subuid, subgid, overlay] = await Promise.all([
+  const [userNamespaces, subuid, subgid, overlay, idMode] = await Promise.all([
     canUnshareUser(),
     readSubIdRange('/etc/subuid', user, uid),
     readSubIdRange('/etc/subgid', user, uid),
-    canMountOverlay(root),
+    canMountOverlay(root ? 'direct' : 'unshare'),
+    decideIdMode(),
   ]);
   const newuidmap = existsSync('/usr/bin/newuidmap') && existsSync('/usr/bin/newgidmap');
   const sandboxes = {
@@ -107,5 +143,22 @@ export async function probe(): Promise<ProbeResult> {
       },
     );
   }
-  return { root, user, uid, userNamespaces, ...(subuid ? { subuid } : {}), ...(subgid ? { subgid } : {}), newuidmap, overlay, sandboxes, bashStatic, checks };
+  const modeDetail =
+    idMode.mode === 'root'
+      ? 'root: stages run directly'
+      : idMode.mode === 'subuid'
+        ? `rootless: uid 0 in a user namespace mapping ${uid} and ${idMode.subuid.start}+${idMode.subuid.count}`
+        : idMode.mode === 'single'
+          ? 'rootless with a single id (see subordinate ids)'
+          : idMode.reason;
+  checks.push({ name: 'id mode', ok: idMode.mode !== 'unavailable', detail: modeDetail, ...(idMode.mode === 'unavailable' ? { fix: idMode.fix } : {}) });
+  const runtimes = (['runc', 'crun'] as const).filter((n) => sandboxes[n]);
+  checks.push({
+    name: 'runc/crun',
+    ok: true,
+    detail: runtimes.length ? `${runtimes.join(', ')} (for --sandbox runc|crun)` : 'not installed (optional: apt-get install runc crun for --sandbox runc|crun)',
+  });
+  if (!overlay) checks.push({ name: 'snapshotter', ok: true, detail: 'overlayfs unavailable: builds use the copying `native` snapshotter (slower, more disk)' });
+  const snapshotter = overlay ? 'overlayfs' : 'native';
+  return { root, user, uid, userNamespaces, ...(subuid ? { subuid } : {}), ...(subgid ? { subgid } : {}), newuidmap, overlay, sandboxes, bashStatic, idMode, snapshotter, checks };
 }

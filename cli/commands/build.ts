@@ -6,7 +6,7 @@ import { parsePlatform, parseRepository } from '../../lib/oci/index.js';
 import { shortSignature } from '../../lib/conveyor/index.js';
 import { TsbuildError } from '../../lib/errors.js';
 import { eventPrinter, table, type LogFormat } from '../output.js';
-import { createRuntime } from '../runtime-factory.js';
+import { createRuntime, prepareRuntime, SANDBOX_FLAG, SNAPSHOTTER_FLAG } from '../runtime-factory.js';
 import { registryClient, withAbort } from '../shared.js';
 import type { PullPolicy } from '../../lib/conveyor/index.js';
 
@@ -24,6 +24,8 @@ interface BuildFlags {
   insecureRegistry: string[];
   parallel: string;
   creds?: string;
+  sandbox?: string;
+  snapshotter?: string;
 }
 
 function parseParallel(v: string): number {
@@ -67,8 +69,13 @@ export function registerBuild(program: Command): void {
     .option('--report-path <file>', 'write a JSON report of images and stages')
     .option('--dry-run', 'show the plan without building (same as `tsbuild plan`)')
     .option('--parallel <n>', 'build up to N independent images at the same time', '2')
+    .option(...SANDBOX_FLAG)
+    .option(...SNAPSHOTTER_FLAG)
     .action(async (images: string[], flags: BuildFlags) => {
       if (flags.dryRun) return runPlan(images, flags);
+      // Rootless: the rest of the command runs again inside a user namespace; its exit code is ours.
+      const prepared = await prepareRuntime(flags);
+      if ('exitCode' in prepared) return void (process.exitCode = prepared.exitCode);
       const home = homePaths();
       const fmt = logFormat(flags.logFormat);
       const print = eventPrinter(fmt);
@@ -87,7 +94,7 @@ export function registerBuild(program: Command): void {
             pull: pullPolicy(flags.pull),
             ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
             registry: registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined }),
-            createRuntime: (store) => (runtime = createRuntime(home, store)),
+            createRuntime: (store) => (runtime = createRuntime(home, store, prepared.choice)),
             onEvent: print,
             signal,
           });

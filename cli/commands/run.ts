@@ -8,7 +8,7 @@ import { TsbuildError } from '../../lib/errors.js';
 import { layerSources, readStoredImage } from '../../lib/image/index.js';
 import { finalRefName } from '../../lib/storage/index.js';
 import { stageEnv, inspectPath, resolveUser } from '../../lib/conveyor/index.js';
-import { createRuntime } from '../runtime-factory.js';
+import { createRuntime, prepareRuntime, SANDBOX_FLAG, SNAPSHOTTER_FLAG } from '../runtime-factory.js';
 import { withAbort } from '../shared.js';
 
 export function registerRun(program: Command): void {
@@ -20,7 +20,9 @@ export function registerRun(program: Command): void {
     .option('--dir <dir>', 'project directory', process.cwd())
     .option('--config <file>', 'config file')
     .option('--network <mode>', 'host | none', 'host')
-    .action(async (imageName: string, command: string[], flags: { dir: string; config?: string; network: string }) => {
+    .option(...SANDBOX_FLAG)
+    .option(...SNAPSHOTTER_FLAG)
+    .action(async (imageName: string, command: string[], flags: { dir: string; config?: string; network: string; sandbox?: string; snapshotter?: string }) => {
       const config = await loadConfig({ dir: flags.dir, ...(flags.config ? { config: flags.config } : {}) });
       const name = imageName === '~' ? '' : imageName;
       if (!config.images.some((i) => i.name === name)) {
@@ -38,7 +40,9 @@ export function registerRun(program: Command): void {
       const cfg = image.config.config ?? {};
       const argv = command.length ? [...(cfg.Entrypoint ?? []), ...command] : [...(cfg.Entrypoint ?? []), ...(cfg.Cmd ?? [])];
       if (argv.length === 0) throw new TsbuildError('TSB_USAGE', `image "${imageName}" has no ENTRYPOINT or CMD`, { hint: 'pass a command: tsbuild run IMAGE -- CMD...' });
-      const runtime = createRuntime(home, store);
+      const prepared = await prepareRuntime(flags);
+      if ('exitCode' in prepared) return void (process.exitCode = prepared.exitCode);
+      const runtime = createRuntime(home, store, prepared.choice);
       const key = `run-${config.project}-${name || 'image'}-${process.pid}`;
       const code = await withAbort(async (signal) => {
         const snap = await runtime.snapshotter.prepare(key, layerSources(store, image), { signal });

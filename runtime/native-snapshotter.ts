@@ -1,0 +1,205 @@
+// Snapshotter for machines without overlayfs: every chain of layers is flattened once into
+// snapshots/native/<chainId>/fs; a stage runs on a full copy of it, and commit walks the copy against
+// the parent (tree-diff.ts). Slower and bigger than overlayfs (the copy and the walk grow with the
+// image), but needs nothing from the kernel.
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, lstatSync, readdirSync, writeFileSync, type Dirent } from 'node:fs';
+import { lstat, mkdir, rename, rm, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Digest } from '../lib/digest.js';
+import { digestHex } from '../lib/digest.js';
+import { TsbuildError } from '../lib/errors.js';
+import { withFileLock } from '../lib/internal/file-lock.js';
+import type { LayoutStore } from '../lib/content/index.js';
+import { unpackLayer, writeLayerFromEntries, type LayerEntrySource } from '../lib/layer/index.js';
+import { layerCompression } from '../lib/oci/index.js';
+import type { CommittedLayer, LayerSource, PreparedSnapshot, Snapshotter } from '../lib/sandbox/index.js';
+import type { SnapshotterOptions } from './overlay-snapshotter.js';
+import { diffTrees } from './tree-diff.js';
+
+const run = promisify(execFile);
+
+interface Active {
+  dir: string;
+  rootfs: string;
+  parent: string | undefined;
+  dirInodes: Map<string, bigint>;
+  copiedAtNs: bigint;
+}
+
+/** OCI chain ids: ChainID(L0) = DiffID(L0), ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)). */
+export function chainIds(diffIds: Digest[]): Digest[] {
+  const out: Digest[] = [];
+  for (const d of diffIds) {
+    const prev = out[out.length - 1];
+    out.push(prev === undefined ? d : `sha256:${createHash('sha256').update(`${prev} ${d}`).digest('hex')}`);
+  }
+  return out;
+}
+
+export class NativeSnapshotter implements Snapshotter {
+  readonly name = 'native';
+  private readonly active = new Map<string, Active>();
+
+  constructor(
+    /** $TSBUILD_HOME/snapshots */
+    private readonly root: string,
+    private readonly store: LayoutStore,
+    private readonly options: SnapshotterOptions = {},
+  ) {}
+
+  private chainDir(chainId: Digest): string {
+    return join(this.root, this.options.flavor ? `native-${this.options.flavor}` : 'native', digestHex(chainId));
+  }
+
+  /** The flattened root filesystem of parents[0..n], made from the one of parents[0..n-1] plus layer n. */
+  async ensureChain(parents: LayerSource[], signal?: AbortSignal): Promise<string | undefined> {
+    const ids = chainIds(parents.map((p) => p.diffId));
+    let prev: string | undefined;
+    for (let i = 0; i < parents.length; i++) {
+      const dir = this.chainDir(ids[i]!);
+      const done = join(dir, 'fs');
+      if (!(await exists(done))) {
+        const layer = parents[i]!;
+        await withFileLock(join(this.root, 'locks', `native-${digestHex(ids[i]!)}.lock`), async () => {
+          if (await exists(done)) return;
+          const tmp = join(this.root, 'tmp', `chain-${digestHex(ids[i]!).slice(0, 16)}-${randomBytes(4).toString('hex')}`);
+          await mkdir(tmp, { recursive: true });
+          try {
+            if (prev) await copyTree(prev, join(tmp, 'fs'));
+            else await mkdir(join(tmp, 'fs'));
+            await unpackLayer(layer.open(), join(tmp, 'fs'), {
+              mode: 'apply',
+              compression: layerCompression(layer.descriptor.mediaType),
+              expected: { diffId: layer.diffId, digest: layer.descriptor.digest, size: layer.descriptor.size },
+              rootless: this.options.rootless ?? false,
+              chown: this.options.chown ?? true,
+              ...(this.options.onWarning ? { onWarning: this.options.onWarning } : {}),
+              ...(signal ? { signal } : {}),
+            });
+            await mkdir(dir, { recursive: true });
+            await rename(join(tmp, 'fs'), done);
+          } finally {
+            await rm(tmp, { recursive: true, force: true });
+          }
+        }, signal ? { signal } : {});
+      }
+      prev = done;
+    }
+    return prev;
+  }
+
+  async prepare(key: string, parents: LayerSource[], options: { signal?: AbortSignal } = {}): Promise<PreparedSnapshot> {
+    const parent = await this.ensureChain(parents, options.signal);
+    const dir = join(this.root, 'active', `${safeKey(key)}-${randomBytes(4).toString('hex')}`);
+    const rootfs = join(dir, 'rootfs');
+    await mkdir(dir, { recursive: true });
+    try {
+      if (parent) await copyTree(parent, rootfs);
+      else await mkdir(rootfs);
+      const dirInodes = recordDirInodes(rootfs);
+      const copiedAtNs = settleClock(join(dir, 'copied'));
+      this.active.set(key, { dir, rootfs, parent, dirInodes, copiedAtNs });
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+    return { key, rootfs, placeholders: new Set() };
+  }
+
+  async commit(key: string, options: { skip: string[]; pruneIfEmpty?: string[]; signal?: AbortSignal; sourceDateEpoch?: number }): Promise<CommittedLayer> {
+    const a = this.active.get(key);
+    if (!a) throw new TsbuildError('TSB_INTERNAL', `no active snapshot ${key}`);
+    for (const p of [...(options.pruneIfEmpty ?? [])].sort((x, y) => y.length - x.length)) {
+      await rmdir(join(a.rootfs, p)).catch(() => undefined);
+    }
+    const items = diffTrees({
+      parent: a.parent,
+      work: a.rootfs,
+      skip: new Set(options.skip.map((p) => p.replace(/^\/+|\/+$/g, '')).filter((p) => p !== '')),
+      dirInodes: a.dirInodes,
+      copiedAtNs: a.copiedAtNs,
+      ...(options.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.sourceDateEpoch } : {}),
+    });
+    const sources: LayerEntrySource[] = items.map((i) => (i.source ? { entry: i.entry, content: fileContent(i.source) } : { entry: i.entry }));
+    const res = await writeLayerFromEntries(sources, this.store, {
+      ...(options.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.sourceDateEpoch } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return { descriptor: res.descriptor, diffId: res.diffId, empty: res.empty };
+  }
+
+  async remove(key: string): Promise<void> {
+    const a = this.active.get(key);
+    if (!a) return;
+    this.active.delete(key);
+    await rm(a.dir, { recursive: true, force: true });
+  }
+
+  async removeAll(): Promise<void> {
+    for (const key of [...this.active.keys()]) await this.remove(key);
+  }
+}
+
+function fileContent(path: string): () => AsyncIterable<Uint8Array> {
+  return () => createReadStream(path, { highWaterMark: 1 << 20 });
+}
+
+/** cp -a keeps owners, modes, times (ns), hardlinks, symlinks, devices and xattrs. */
+async function copyTree(from: string, to: string): Promise<void> {
+  try {
+    await run('cp', ['-a', '--reflink=auto', '--', from, to], { maxBuffer: 1 << 20 });
+  } catch (err) {
+    throw new TsbuildError('TSB_INTERNAL', `cannot copy ${from}: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`, { cause: err });
+  }
+}
+
+function recordDirInodes(rootfs: string): Map<string, bigint> {
+  const map = new Map<string, bigint>();
+  const stack: string[] = [''];
+  while (stack.length) {
+    const rel = stack.pop()!;
+    let ents: Dirent[];
+    try {
+      ents = readdirSync(rel === '' ? rootfs : join(rootfs, rel), { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const d of ents) {
+      if (!d.isDirectory()) continue;
+      const crel = rel === '' ? d.name : `${rel}/${d.name}`;
+      map.set(crel, lstatSync(join(rootfs, crel), { bigint: true }).ino);
+      stack.push(crel);
+    }
+  }
+  return map;
+}
+
+/**
+ * A ctime every change made from now on is later than: the kernel stamps inodes with a coarse clock,
+ * so wait (a few ms at most) until a fresh inode gets a later stamp than the marker.
+ */
+function settleClock(marker: string): bigint {
+  writeFileSync(marker, '');
+  const t = lstatSync(marker, { bigint: true }).ctimeNs;
+  for (let i = 0; i < 10_000; i++) {
+    writeFileSync(marker, String(i));
+    if (lstatSync(marker, { bigint: true }).ctimeNs > t) break;
+  }
+  return t;
+}
+
+function safeKey(key: string): string {
+  return key.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,129 @@
+// Sandbox over an OCI runtime (runc or crun): writes a runtime spec with the same semantics as the
+// bubblewrap sandbox — clean env, fresh /proc and /dev, hostname, only the listed bind mounts, the
+// host network or none, uid/gid and cwd — runs it in the foreground and kills it on abort.
+import { spawn, execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { TsbuildError } from '../lib/errors.js';
+import type { RunOptions, RunResult, RunSpec, Sandbox } from '../lib/sandbox/index.js';
+
+const exec = promisify(execFile);
+
+// What a root build step may do inside its namespaces: Docker's default set (apt-get, chown,
+// setuid binaries, mknod where allowed). Steps as another uid get none.
+const ROOT_CAPS = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
+  'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+];
+
+const MASKED = ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware'];
+const READONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+export type OciRuntimeName = 'runc' | 'crun';
+
+export function runtimeBinary(name: OciRuntimeName): string | undefined {
+  return [`/usr/bin/${name}`, `/usr/sbin/${name}`, `/usr/local/bin/${name}`].find((p) => existsSync(p));
+}
+
+/** The OCI runtime spec (config.json) for one run. */
+export function ociSpec(spec: RunSpec): Record<string, unknown> {
+  const uid = spec.uid ?? 0;
+  const caps = uid === 0 ? ROOT_CAPS : [];
+  const namespaces: Array<{ type: string }> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (spec.network === 'none') namespaces.push({ type: 'network' });
+  const mounts: Array<Record<string, unknown>> = [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    // No gid=5: in a user namespace with a single id the tty group is not mapped.
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+  ];
+  for (const m of spec.mounts) {
+    mounts.push({ destination: m.target, type: 'bind', source: m.source, options: ['rbind', 'nosuid', 'nodev', m.readonly ? 'ro' : 'rw'] });
+  }
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid, gid: spec.gid ?? uid },
+      args: spec.argv,
+      env: spec.env.filter((kv) => kv.indexOf('=') > 0),
+      cwd: spec.cwd || '/',
+      capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
+      noNewPrivileges: true,
+    },
+    root: { path: spec.rootfs, readonly: false },
+    hostname: spec.hostname ?? 'tsbuild',
+    mounts,
+    linux: {
+      namespaces,
+      maskedPaths: MASKED,
+      readonlyPaths: READONLY,
+    },
+  };
+}
+
+export class OciRuntimeSandbox implements Sandbox {
+  readonly name: OciRuntimeName;
+  private readonly bin: string;
+
+  constructor(
+    name: OciRuntimeName,
+    /** Where the runtime keeps container state and we keep bundles (per tsbuild home). */
+    private readonly stateDir: string,
+  ) {
+    this.name = name;
+    const bin = runtimeBinary(name);
+    if (!bin) {
+      throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `${name} is not installed`, { hint: `apt-get install ${name} (or run ./scripts/setup), or use --sandbox bwrap` });
+    }
+    this.bin = bin;
+  }
+
+  async run(spec: RunSpec, options: RunOptions = {}): Promise<RunResult> {
+    const { signal } = options;
+    if (signal?.aborted) throw new TsbuildError('TSB_ABORTED', 'build aborted');
+    const id = `tsbuild-${process.pid}-${randomBytes(6).toString('hex')}`;
+    const root = join(this.stateDir, 'state');
+    const bundle = join(this.stateDir, 'bundles', id);
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    await mkdir(bundle, { recursive: true, mode: 0o700 });
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(ociSpec(spec)));
+    const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+    const runtime = (args: string[]): Promise<unknown> => exec(this.bin, ['--root', root, ...args], { env, timeout: 30_000 }).catch(() => undefined);
+    try {
+      return await new Promise<RunResult>((resolve, reject) => {
+        const child = spawn(this.bin, ['--root', root, 'run', '--bundle', bundle, id], {
+          stdio: options.inheritStdio ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+          env,
+          detached: true,
+        });
+        let started = false;
+        child.once('spawn', () => (started = true));
+        child.stdout?.on('data', (c: Buffer) => options.onOutput?.(c, 'stdout'));
+        child.stderr?.on('data', (c: Buffer) => options.onOutput?.(c, 'stderr'));
+        // Killing the container's init ends its pid namespace, i.e. every process of the step.
+        const kill = (): void => void runtime(['kill', id, 'KILL']);
+        signal?.addEventListener('abort', kill, { once: true });
+        child.once('error', (err) => {
+          signal?.removeEventListener('abort', kill);
+          if (!started) reject(new TsbuildError('TSB_SANDBOX_START', `cannot start ${this.bin}: ${err.message}`, { cause: err }));
+        });
+        child.once('close', (code, sig) => {
+          signal?.removeEventListener('abort', kill);
+          if (signal?.aborted) {
+            reject(new TsbuildError('TSB_ABORTED', 'build aborted; the sandbox was stopped'));
+            return;
+          }
+          resolve(sig ? { exitCode: 128 + 9, signal: sig } : { exitCode: code ?? 1 });
+        });
+      });
+    } finally {
+      await runtime(['delete', '--force', id]);
+      await rm(bundle, { recursive: true, force: true });
+    }
+  }
+}
