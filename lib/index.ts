@@ -15,6 +15,7 @@ import {
   imageDependencies,
 } from './conveyor/index.js';
 import type { ImageSpec } from './config/index.js';
+import { GitSources } from './conveyor/git-sources.js';
 import { TsbuildError } from './errors.js';
 import type { EventSink } from './events.js';
 import type { StoredImage } from './image/index.js';
@@ -32,6 +33,8 @@ export interface Runtime {
 export interface BuildOptions extends LoadOptions {
   home: HomePaths;
   images?: string[];
+  /** Build the git work tree as if committed (uncommitted changes are an error otherwise). */
+  dev?: boolean;
   /** Images built at the same time (default 2). */
   parallel?: number;
   push?: boolean;
@@ -103,6 +106,7 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
     return { image, signature: sig };
   };
   const buildTmp = await mkdtemp(join(options.home.tmp, 'build-'));
+  const gitSources = new GitSources({ projectDir: config.projectDir, cacheDir: join(options.home.root, 'git-cache'), dev: !!options.dev, ...(options.signal ? { signal: options.signal } : {}) });
   try {
     const order = buildOrder(config, options.images);
     const byName = new Map(config.images.map((i) => [i.name, i]));
@@ -117,6 +121,7 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
       const ctx: BuildContext = {
         project: config.project,
         image,
+        git: await gitSources.forImage(image),
         store,
         sandbox: runtime.sandbox,
         snapshotter: runtime.snapshotter,
@@ -163,6 +168,7 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
     if (aborted) throw aborted.reason;
     for (const image of order) result.images.push(reports.get(image.name)!);
   } finally {
+    await gitSources.close();
     await rm(buildTmp, { recursive: true, force: true });
   }
   return result;
@@ -208,10 +214,14 @@ export async function plan(options: Omit<BuildOptions, 'createRuntime' | 'regist
   const storage = new LocalStagesStorage(store, config.project);
   const sigs = new Map<string, string>();
   const out: PlanResult = { project: config.project, images: [] };
+  const gitSources = new GitSources({ projectDir: config.projectDir, cacheDir: join(options.home.root, 'git-cache'), dev: !!options.dev });
+  try {
   for (const image of buildOrder(config, options.images)) {
     const ctx = {
       project: config.project,
       image,
+      git: await gitSources.forImage(image),
+      onEvent: () => undefined,
       store,
       finalSignatureOf: (n: string) => sigs.get(n)!,
       finalRefOf: (n: string) => finalRefName(config.project, n),
@@ -222,11 +232,11 @@ export async function plan(options: Omit<BuildOptions, 'createRuntime' | 'regist
         });
       },
     } as unknown as BuildContext;
-    const stages = await planImage(ctx);
+    const stages = await planImage(ctx, storage);
     const rows: PlanResult['images'][number]['stages'] = [];
     let cachedUpTo = -1;
     for (let i = stages.length - 1; i >= 0; i--) {
-      if (await storage.get(stages[i]!.signature)) {
+      if (stages[i]!.stored) {
         cachedUpTo = i;
         break;
       }
@@ -234,6 +244,9 @@ export async function plan(options: Omit<BuildOptions, 'createRuntime' | 'regist
     stages.forEach((s, i) => rows.push({ name: s.name, signature: s.signature, status: i <= cachedUpTo ? 'cached' : 'to-build' }));
     sigs.set(image.name, stages[stages.length - 1]!.signature);
     out.images.push({ name: image.name, stages: rows });
+  }
+  } finally {
+    await gitSources.close();
   }
   return out;
 }

@@ -24,6 +24,7 @@ interface BuildFlags {
   insecureRegistry: string[];
   parallel: string;
   creds?: string;
+  dev?: boolean;
   sandbox?: string;
   snapshotter?: string;
 }
@@ -56,7 +57,8 @@ export function registerBuild(program: Command): void {
       .option('--platform <os/arch>', 'platform of base images (default: the host)')
       .option('--insecure-registry <host>', 'reach this registry over plain http (repeatable)', collect, [] as string[])
       .option('--creds <user:pass>', 'registry credentials (for the --repo registry when given, else for every registry); default: saved by `tsbuild login` / auth files')
-      .option('--log-format <format>', 'auto | plain | json', 'auto');
+      .option('--log-format <format>', 'auto | plain | json', 'auto')
+      .option('--dev', 'build the git work tree as it is (uncommitted changes included) instead of HEAD');
 
   common(
     program
@@ -88,6 +90,7 @@ export function registerBuild(program: Command): void {
             ...(flags.env ? { werfEnv: flags.env } : {}),
             home,
             images,
+            dev: !!flags.dev,
             parallel: parseParallel(flags.parallel),
             push: !!flags.push,
             ...(flags.repo ? { repo: flags.repo } : {}),
@@ -139,6 +142,7 @@ async function runPlan(images: string[], flags: BuildFlags): Promise<void> {
     ...(flags.env ? { werfEnv: flags.env } : {}),
     home: homePaths(),
     images,
+    dev: !!flags.dev,
   });
   if (logFormat(flags.logFormat) === 'json') {
     process.stdout.write(`${JSON.stringify(result)}\n`);

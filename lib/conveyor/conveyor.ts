@@ -6,22 +6,26 @@ import type { StoredImage } from '../image/index.js';
 import type { LocalStagesStorage } from '../storage/index.js';
 import { explainRebuild } from './explain.js';
 import { computeSignature } from './signature.js';
-import type { BuildContext, Stage, StageName } from './stage.js';
+import type { BuildContext, Stage, StageName, StageState } from './stage.js';
 import { fromStage } from './stages/from.js';
 import { userStage } from './stages/user-stage.js';
 import { dockerInstructionsStage } from './stages/docker-instructions.js';
 import { importsStage } from './stages/imports.js';
+import { gitArchiveStage, gitCacheStage, gitLatestPatchStage } from './stages/git-stages.js';
 
 export const IMAGE_CONVEYOR: readonly Stage[] = [
   fromStage,
   userStage('beforeInstall'),
   importsStage('importsBeforeInstall', { before: 'install' }),
+  gitArchiveStage,
   userStage('install'),
   importsStage('importsAfterInstall', { after: 'install' }),
   userStage('beforeSetup'),
   importsStage('importsBeforeSetup', { before: 'setup' }),
   userStage('setup'),
   importsStage('importsAfterSetup', { after: 'setup' }),
+  gitCacheStage,
+  gitLatestPatchStage,
   dockerInstructionsStage,
 ];
 
@@ -31,6 +35,10 @@ export interface PlannedStage {
   parent: string | null;
   inputs: Record<string, unknown>;
   stage: Stage;
+  /** What the parent carries into this stage. */
+  stateBefore: StageState;
+  /** The same stage already stored (and still usable). */
+  stored?: { image: StoredImage; state: StageState };
 }
 
 export interface StageReport {
@@ -50,30 +58,30 @@ export interface ImageReport {
 
 export type ContextFactory = (image: ImageSpec) => BuildContext;
 
-/** The non-empty stages of an image with their signatures (pure: nothing is run or fetched). */
-export async function planImage(ctx: BuildContext): Promise<PlannedStage[]> {
-  assertSupported(ctx.image);
+/**
+ * The non-empty stages of an image with their signatures and what is already stored; nothing is
+ * run. A stage's signature can depend on what its parent carries (git commits), which is what the
+ * stored parent recorded, or what building the parent will produce.
+ */
+export async function planImage(ctx: BuildContext, storage: LocalStagesStorage): Promise<PlannedStage[]> {
   const planned: PlannedStage[] = [];
   let parent: string | null = null;
+  let state: StageState = {};
   for (const stage of IMAGE_CONVEYOR) {
-    const inputs = await stage.inputs(ctx);
+    const inputs = await stage.inputs(ctx, state);
     if (inputs === undefined) continue;
     const signature = computeSignature(stage.name, parent, inputs);
-    planned.push({ name: stage.name, signature, parent, inputs, stage });
+    const got = await storage.getStage(signature);
+    let stored: PlannedStage['stored'];
+    if (got) {
+      const storedState = (got.record.state ?? {}) as StageState;
+      if (!stage.reusable || (await stage.reusable(ctx, storedState))) stored = { image: got.image, state: storedState };
+    }
+    planned.push({ name: stage.name, signature, parent, inputs, stage, stateBefore: state, ...(stored ? { stored } : {}) });
+    state = stored ? stored.state : (stage.builtState?.(ctx, state) ?? state);
     parent = signature;
   }
   return planned;
-}
-
-function assertSupported(image: ImageSpec): void {
-  const unsupported: string[] = [];
-  if (image.git.length) unsupported.push('git');
-  if (unsupported.length) {
-    throw new TsbuildError('TSB_CONFIG_SCHEMA', `image "${image.name}" uses ${unsupported.join(', ')}, which this version of tsbuild does not build yet`, {
-      hint: 'see the support table in README.md',
-      details: { file: image.position.file, line: image.position.line },
-    });
-  }
 }
 
 /** Images ordered so that every image comes after the images it is based on. */
@@ -113,16 +121,16 @@ export interface ImageBuildResult {
 }
 
 export async function buildImage(ctx: BuildContext, storage: LocalStagesStorage, finalRef: string): Promise<ImageBuildResult> {
-  const plan = await planImage(ctx);
+  const plan = await planImage(ctx, storage);
   ctx.onEvent({ type: 'image.start', image: ctx.image.name });
   // Walk back from the last stage: the newest stored stage is where building resumes.
   let resumeAt = -1;
   let current: StoredImage | undefined;
   for (let i = plan.length - 1; i >= 0; i--) {
-    const got = await storage.get(plan[i]!.signature);
+    const got = plan[i]!.stored;
     if (got) {
       resumeAt = i;
-      current = got;
+      current = got.image;
       break;
     }
   }
@@ -140,13 +148,22 @@ export async function buildImage(ctx: BuildContext, storage: LocalStagesStorage,
     const started = performance.now();
     let built: StoredImage;
     try {
-      built = await p.stage.build(current, ctx);
+      built = await p.stage.build(current, ctx, p.stateBefore);
     } catch (err) {
       ctx.onEvent({ type: 'stage.failed', image: ctx.image.name, stage: p.name, error: (err as Error).message });
       throw err;
     }
     await storage.put(
-      { project: ctx.project, imageName: ctx.image.name, stage: p.name, signature: p.signature, parent: p.parent, inputs: p.inputs, created: new Date().toISOString() },
+      {
+        project: ctx.project,
+        imageName: ctx.image.name,
+        stage: p.name,
+        signature: p.signature,
+        parent: p.parent,
+        inputs: p.inputs,
+        created: new Date().toISOString(),
+        state: { ...(p.stage.builtState?.(ctx, p.stateBefore) ?? p.stateBefore) },
+      },
       built,
     );
     const durationMs = Math.round(performance.now() - started);

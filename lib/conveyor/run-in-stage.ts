@@ -89,6 +89,8 @@ export interface RunStageOptions {
   commands: string[];
   history: string;
   annotations?: Record<string, string>;
+  /** Runs on the prepared root filesystem before the commands (git sources brought up to date). */
+  beforeRun?: (rootfs: string) => Promise<void>;
 }
 
 export async function runShellStage(parent: StoredImage, ctx: BuildContext, opts: RunStageOptions): Promise<StoredImage> {
@@ -97,6 +99,7 @@ export async function runShellStage(parent: StoredImage, ctx: BuildContext, opts
   const releases: Array<() => Promise<void>> = [];
   try {
     const snap = await ctx.snapshotter.prepare(key, layerSources(ctx.store, parent), ctx.signal ? { signal: ctx.signal } : {});
+    if (opts.beforeRun) await opts.beforeRun(snap.rootfs);
     await mkdir(join(work, 'script'));
     await mkdir(join(work, 'status'));
     await writeFile(join(work, 'script', 'run.sh'), shellScript(opts.commands), { mode: 0o644 });

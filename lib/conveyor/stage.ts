@@ -6,6 +6,7 @@ import type { ImageSpec } from '../config/index.js';
 import type { Sandbox, Snapshotter } from '../sandbox/index.js';
 import type { StageMount } from './mounts.js';
 import type { BaseImages } from './base-image.js';
+import type { GitCommits, GitSource } from './git-sources.js';
 
 export type StageName =
   | 'from'
@@ -41,16 +42,33 @@ export interface BuildContext {
   /** Directory for small caches that survive builds (import checksums). */
   cacheDir: string;
   tmpDir: string;
+  /** The image's git mappings resolved to repositories and commits (empty without `git:`). */
+  git: GitSource[];
   /** The image's `mount:` directives, resolved to host directories. */
   mounts: StageMount[];
   onEvent: EventSink;
   signal?: AbortSignal;
 }
 
+/**
+ * What a stage image carries forward besides its files: the git commits its sources are at
+ * (werf's "next stage dependencies": the next stage's signature depends on them).
+ */
+export interface StageState {
+  git?: GitCommits;
+}
+
 export interface Stage {
   readonly name: StageName;
-  /** The typed input record, or undefined when the stage is empty (skipped; the chain continues). */
-  inputs(ctx: BuildContext): Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined;
-  /** Build the stage image on top of `parent` (undefined only for `from`). */
-  build(parent: StoredImage | undefined, ctx: BuildContext): Promise<StoredImage>;
+  /**
+   * The typed input record, or undefined when the stage is empty (skipped; the chain continues).
+   * `state` is what the parent stage carries (the stored parent's, or what building it produces).
+   */
+  inputs(ctx: BuildContext, state: StageState): Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined;
+  /** The state of this stage once built (default: the parent's). */
+  builtState?(ctx: BuildContext, state: StageState): StageState;
+  /** Whether a stored stage can still be used (gitArchive: its recorded commits must still exist). */
+  reusable?(ctx: BuildContext, state: StageState): Promise<boolean>;
+  /** Build the stage image on top of `parent` (undefined only for `from`); `state` is the parent's. */
+  build(parent: StoredImage | undefined, ctx: BuildContext, state: StageState): Promise<StoredImage>;
 }

@@ -12,6 +12,7 @@ export const ANNOTATION = {
   parent: 'dev.tsbuild.parent',
   inputs: 'dev.tsbuild.inputs',
   created: 'dev.tsbuild.created',
+  state: 'dev.tsbuild.state',
   kind: 'dev.tsbuild.kind',
 } as const;
 
@@ -23,6 +24,8 @@ export interface StageRecord {
   parent: string | null;
   inputs: Record<string, unknown>;
   created: string;
+  /** What the stage carries forward (git commits), see StageState in lib/conveyor. */
+  state?: Record<string, unknown>;
 }
 
 export interface StoredStage extends StageRecord {
@@ -49,6 +52,13 @@ export class LocalStagesStorage {
     return readStoredImage(this.store, desc);
   }
 
+  /** The stored stage and what it recorded (state, inputs), or undefined. */
+  async getStage(signature: string): Promise<{ image: StoredImage; record: StoredStage } | undefined> {
+    const desc = await this.store.resolve(stageRefName(this.project, signature));
+    if (!desc) return undefined;
+    return { image: await readStoredImage(this.store, desc), record: recordOf(desc) };
+  }
+
   async put(record: StageRecord, image: StoredImage): Promise<void> {
     await this.store.setRef(stageRefName(record.project, record.signature), image.descriptor, {
       [ANNOTATION.kind]: 'stage',
@@ -59,6 +69,7 @@ export class LocalStagesStorage {
       [ANNOTATION.parent]: record.parent ?? '',
       [ANNOTATION.inputs]: JSON.stringify(record.inputs),
       [ANNOTATION.created]: record.created,
+      ...(record.state && Object.keys(record.state).length > 0 ? { [ANNOTATION.state]: JSON.stringify(record.state) } : {}),
     });
   }
 
@@ -70,22 +81,7 @@ export class LocalStagesStorage {
       const a = descriptor.annotations ?? {};
       if (a[ANNOTATION.kind] !== 'stage') continue;
       if (!allProjects && a[ANNOTATION.project] !== this.project) continue;
-      let inputs: Record<string, unknown> = {};
-      try {
-        inputs = JSON.parse(a[ANNOTATION.inputs] ?? '{}') as Record<string, unknown>;
-      } catch {
-        /* an unreadable record explains nothing but is still a stage */
-      }
-      out.push({
-        project: a[ANNOTATION.project] ?? '',
-        imageName: a[ANNOTATION.image] ?? '',
-        stage: a[ANNOTATION.stage] ?? '',
-        signature: a[ANNOTATION.signature] ?? '',
-        parent: a[ANNOTATION.parent] || null,
-        inputs,
-        created: a[ANNOTATION.created] ?? '',
-        descriptor,
-      });
+      out.push(recordOf(descriptor));
     }
     return out;
   }
@@ -94,4 +90,27 @@ export class LocalStagesStorage {
   async candidates(imageName: string, stage: string): Promise<StoredStage[]> {
     return (await this.list()).filter((s) => s.imageName === imageName && s.stage === stage).sort((a, b) => b.created.localeCompare(a.created));
   }
+}
+
+function parseJson(text: string | undefined): Record<string, unknown> {
+  try {
+    return JSON.parse(text ?? '{}') as Record<string, unknown>;
+  } catch {
+    return {}; // an unreadable record explains nothing but is still a stage
+  }
+}
+
+function recordOf(descriptor: Descriptor): StoredStage {
+  const a = descriptor.annotations ?? {};
+  return {
+    project: a[ANNOTATION.project] ?? '',
+    imageName: a[ANNOTATION.image] ?? '',
+    stage: a[ANNOTATION.stage] ?? '',
+    signature: a[ANNOTATION.signature] ?? '',
+    parent: a[ANNOTATION.parent] || null,
+    inputs: parseJson(a[ANNOTATION.inputs]),
+    created: a[ANNOTATION.created] ?? '',
+    state: parseJson(a[ANNOTATION.state]),
+    descriptor,
+  };
 }

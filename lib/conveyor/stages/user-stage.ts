@@ -1,23 +1,45 @@
 // beforeInstall, install, beforeSetup, setup: the user's shell commands plus cache versions
-// (werf-spec §2.4: a stage exists when it has commands or any cache version applies to it).
+// (werf-spec §2.4: a stage exists when it has commands or any cache version applies to it). With git
+// mappings, install/beforeSetup/setup also depend on the commits of the parent and on the files
+// their stageDependencies select; a rebuilt one first brings the sources up to the current commit.
 import type { UserStageName } from '../../config/index.js';
 import { TsbuildError } from '../../errors.js';
+import { stageDependencies } from '../../git/index.js';
 import type { Stage } from '../stage.js';
 import { runShellStage } from '../run-in-stage.js';
+import { currentCommits } from '../git-sources.js';
+import { applyChanges } from '../git-patch.js';
+
+const GIT_STAGES: readonly UserStageName[] = ['install', 'beforeSetup', 'setup'];
 
 export function userStage(name: UserStageName): Stage {
+  const withGit = GIT_STAGES.includes(name);
   return {
     name,
-    inputs(ctx) {
+    async inputs(ctx, state) {
       const ins = ctx.image.instructions;
       if (!ins) return undefined;
       const stageCacheVersion = ins.stageCacheVersions[name] ?? null;
       const cacheVersion = ins.cacheVersion ?? null;
       const commands = ins.stages[name];
       if (commands.length === 0 && stageCacheVersion === null && cacheVersion === null) return undefined;
-      return { builder: ins.kind, commands, stageCacheVersion, cacheVersion };
+      const inputs: Record<string, unknown> = { builder: ins.kind, commands, stageCacheVersion, cacheVersion };
+      if (withGit && ctx.git.length > 0) {
+        inputs.gitCommits = state.git ?? null;
+        const deps: Array<{ mapping: string; checksum: string }> = [];
+        for (const s of ctx.git) {
+          const masks = s.spec.stageDependencies[name as 'install' | 'beforeSetup' | 'setup'];
+          if (!masks || masks.length === 0) continue;
+          const r = await stageDependencies(s.repo, s.commit, s.mapping, masks);
+          for (const m of r.unmatchedMasks) ctx.onEvent({ type: 'warning', message: `image "${ctx.image.name}", ${name}: stageDependencies mask "${m}" matches no file` });
+          deps.push({ mapping: s.id, checksum: r.checksum });
+        }
+        inputs.stageDependencies = deps;
+      }
+      return inputs;
     },
-    async build(parent, ctx) {
+    builtState: (ctx, state) => (withGit && ctx.git.length > 0 ? { git: currentCommits(ctx.git) } : state),
+    async build(parent, ctx, state) {
       const ins = ctx.image.instructions;
       if (!parent || !ins) throw new TsbuildError('TSB_INTERNAL', `${name} built without a parent stage`);
       if (ins.kind !== 'shell') {
@@ -25,10 +47,12 @@ export function userStage(name: UserStageName): Stage {
           hint: 'use shell instructions for now',
         });
       }
+      const from = state.git;
       return runShellStage(parent, ctx, {
         stage: name,
         commands: ins.stages[name],
         history: `tsbuild ${name}: ${ins.stages[name].join(' && ').slice(0, 200)}`,
+        ...(withGit && ctx.git.length > 0 && from ? { beforeRun: (rootfs: string) => applyChanges(rootfs, ctx.git, from, ctx.signal) } : {}),
       });
     },
   };

@@ -1,0 +1,104 @@
+// The git side of a build: each mapping of an image resolved to a repository and a commit — the
+// project's repository at HEAD (or the work tree with --dev), remote ones cloned into a cache.
+import type { GitMappingSpec, ImageSpec } from '../config/index.js';
+import { TsbuildError } from '../errors.js';
+import { GitRepo, assertCommitted, mappingParamsHash, openRemoteRepo, type GitMapping } from '../git/index.js';
+
+export interface GitSource {
+  /** Stable id of the mapping's configuration. */
+  id: string;
+  mapping: GitMapping;
+  spec: GitMappingSpec;
+  repo: GitRepo;
+  /** The commit this build brings in. */
+  commit: string;
+}
+
+export interface GitSourcesOptions {
+  projectDir: string;
+  /** $TSBUILD_HOME/git-cache for remote clones. */
+  cacheDir: string;
+  /** Build the work tree as if committed. */
+  dev: boolean;
+  signal?: AbortSignal;
+}
+
+/** Commits per mapping id, as recorded on stage images and compared across builds. */
+export type GitCommits = Record<string, string>;
+
+export class GitSources {
+  private local: Promise<{ repo: GitRepo; commit: string }> | undefined;
+  private readonly remotes = new Map<string, Promise<{ repo: GitRepo; commit: string }>>();
+  private readonly opened: GitRepo[] = [];
+  private readonly checked = new Set<string>();
+
+  constructor(private readonly options: GitSourcesOptions) {}
+
+  private openLocal(): Promise<{ repo: GitRepo; commit: string }> {
+    this.local ??= (async () => {
+      let repo: GitRepo;
+      try {
+        repo = await GitRepo.open(this.options.projectDir);
+      } catch (err) {
+        throw new TsbuildError('TSB_CONFIG_SCHEMA', `the config has git mappings but ${this.options.projectDir} is not in a git repository`, {
+          hint: 'run `git init && git add -A && git commit` in the project, or remove the `git:` mappings',
+          cause: err,
+        });
+      }
+      this.opened.push(repo);
+      await repo.assertNotShallow();
+      const commit = this.options.dev ? await repo.workTreeCommit() : await repo.headCommit();
+      return { repo, commit };
+    })();
+    return this.local;
+  }
+
+  private openRemote(spec: GitMappingSpec): Promise<{ repo: GitRepo; commit: string }> {
+    const key = JSON.stringify([spec.url, spec.branch, spec.tag, spec.commit]);
+    let p = this.remotes.get(key);
+    if (!p) {
+      p = (async () => {
+        const source = { url: spec.url!, ...(spec.branch ? { branch: spec.branch } : {}), ...(spec.tag ? { tag: spec.tag } : {}), ...(spec.commit ? { commit: spec.commit } : {}) };
+        const r = await openRemoteRepo(source, { cacheDir: this.options.cacheDir, ...(this.options.signal ? { signal: this.options.signal } : {}) });
+        this.opened.push(r.repo);
+        return { repo: r.repo, commit: r.commit };
+      })();
+      this.remotes.set(key, p);
+    }
+    return p;
+  }
+
+  /** The image's mappings with their commits; local ones checked for uncommitted changes unless --dev. */
+  async forImage(image: ImageSpec): Promise<GitSource[]> {
+    const out: GitSource[] = [];
+    const localMappings: GitMapping[] = [];
+    for (const spec of image.git) {
+      const mapping = toGitMapping(spec);
+      const { repo, commit } = spec.url ? await this.openRemote(spec) : await this.openLocal();
+      if (!spec.url) localMappings.push(mapping);
+      out.push({ id: mappingParamsHash(mapping), mapping, spec, repo, commit });
+    }
+    if (localMappings.length > 0 && !this.options.dev && !this.checked.has(image.name)) {
+      this.checked.add(image.name);
+      await assertCommitted((await this.openLocal()).repo, localMappings);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.opened) await r.close().catch(() => undefined);
+  }
+}
+
+export function toGitMapping(spec: GitMappingSpec): GitMapping {
+  const m: GitMapping = { add: spec.add, to: spec.to, includePaths: spec.includePaths, excludePaths: spec.excludePaths, stageDependencies: spec.stageDependencies };
+  for (const k of ['url', 'branch', 'tag', 'commit', 'owner', 'group'] as const) {
+    const v = spec[k];
+    if (v !== undefined) m[k] = v;
+  }
+  return m;
+}
+
+export function currentCommits(sources: GitSource[]): GitCommits {
+  return Object.fromEntries(sources.map((s) => [s.id, s.commit]));
+}
