@@ -22,7 +22,8 @@ export async function renderTemplate(source: string, options: RenderOptions): Pr
   const set = new TemplateSet({
     env: options.env,
     ...(options.maxOutputBytes !== undefined ? { maxOutputBytes: options.maxOutputBytes } : {}),
-    ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
+    // Real configs nest include/tpl a few levels deep; a template that includes itself ends here.
+    maxDepth: options.maxDepth ?? 100,
   });
   const data: WerfTemplateData = {
     Files: projectFiles(options.projectDir),
@@ -41,10 +42,18 @@ export async function renderTemplate(source: string, options: RenderOptions): Pr
   } catch (err) {
     if (err instanceof TemplateError) {
       const file = fileOf(err.templateName);
-      throw new ConfigError(err.message, { file, line: err.line, ...(err.column !== undefined ? { column: err.column + 1 } : {}), code: 'TSB_CONFIG_TEMPLATE' }, {
+      throw new ConfigError(shorten(err.message), { file, line: err.line, ...(err.column !== undefined ? { column: err.column + 1 } : {}), code: 'TSB_CONFIG_TEMPLATE' }, {
         hint: `fix the template in ${relative(options.projectDir, file) || file}; \`tsbuild render\` shows the rendered config`,
       });
     }
     throw err;
   }
+}
+
+/** Nested include errors repeat themselves; keep the outermost and innermost parts readable. */
+function shorten(message: string, max = 1500): string {
+  if (message.length <= max) return message;
+  const head = message.slice(0, 600);
+  const tail = message.slice(-600);
+  return `${head}\n  … ${message.length - 1200} characters of nested template errors …\n${tail}`;
 }

@@ -1,0 +1,90 @@
+// Bad config gets a clear error with file:line and exit code 2; render and config list work.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli, tempDir } from '../support/cli.js';
+
+describe('config errors and rendering', () => {
+  let home: { path: string; cleanup(): Promise<void> };
+  let project: { path: string; cleanup(): Promise<void> };
+  before(async () => {
+    home = await tempDir('cfg-home');
+    project = await tempDir('cfg-project');
+  });
+  after(async () => {
+    await home?.cleanup();
+    await project?.cleanup();
+  });
+
+  async function cli(yaml: string, args: string[], files: Record<string, string> = {}) {
+    await writeFile(join(project.path, 'werf.yaml'), yaml);
+    for (const [p, text] of Object.entries(files)) {
+      await mkdir(join(project.path, p, '..'), { recursive: true });
+      await writeFile(join(project.path, p), text);
+    }
+    return runCli([...args, '--dir', project.path], { home: home.path, env: { APP_VERSION: '1.2.3' } });
+  }
+
+  test('templates render with env, .Files, include and .werf/*.tmpl; config list shows the images', async () => {
+    const yaml = `project: cfg
+configVersion: 1
+---
+{{- $versions := .Files.Get "versions.yaml" | fromYaml }}
+{{- range $name := list "api" "worker" }}
+---
+image: {{ $name }}
+from: alpine:{{ $versions.alpine }}
+shell:
+  install:
+  {{- include "common/install.tmpl" $ | nindent 2 }}
+  - echo {{ env "APP_VERSION" }} > /version
+{{- end }}
+`;
+    const res = await cli(yaml, ['render'], { 'versions.yaml': 'alpine: "3.20"\n', '.werf/common/install.tmpl': '- apk add --no-cache curl' });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /image: worker\nfrom: alpine:3\.20\nshell:\n  install:\n  - apk add --no-cache curl\n  - echo 1\.2\.3 > \/version/);
+    const list = await cli(yaml, ['config', 'list']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /api\s+image\s+alpine:3\.20/);
+    assert.match(list.stdout, /worker\s+image\s+alpine:3\.20/);
+  });
+
+  test('a template error names werf.yaml and the line, exit code 2', async () => {
+    let res = await cli('project: cfg\nconfigVersion: 1\n---\nimage: a\nfrom: {{ required "base image name needed" .Base }}\n', ['config', 'list']);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /werf\.yaml:5:\d+: template: werf\.yaml:5:\d+: .*base image name needed/);
+    res = await cli('project: cfg\nconfigVersion: 1\n---\n{{ if }}\n', ['render']);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /werf\.yaml:4: template: werf\.yaml:4: missing value for if/);
+  });
+
+  test('env without default fails clearly; .Files.Get outside the project is refused', async () => {
+    let res = await cli('project: cfg\nconfigVersion: 1\n---\nimage: a\nfrom: {{ env "SURELY_UNSET_VAR_X" }}\n', ['render']);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /SURELY_UNSET_VAR_X/);
+    res = await cli('project: cfg\nconfigVersion: 1\n---\nimage: a\nfrom: x\n# {{ .Files.Get "../../etc/passwd" }}\n', ['render']);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /outside the project/);
+    assert.doesNotMatch(res.stderr, /root:x:0/);
+  });
+
+  test('schema errors point at the rendered line with a suggestion; Dockerfile images are named', async () => {
+    let res = await cli('project: cfg\nconfigVersion: 1\n---\nimage: a\nfrom: alpine\nshel:\n  install: x\n', ['build']);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /werf\.yaml:6:1: unknown key "shel" in image "a" — did you mean "shell"\?/);
+    res = await cli('project: cfg\nconfigVersion: 1\n---\nimage: web\ndockerfile: Dockerfile\n', ['build']);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /image "web" is a Dockerfile image/);
+  });
+
+  test('recursion and runaway output end in a clear error', async () => {
+    let res = await cli('{{ define "x" }}{{ include "x" . }}{{ end }}{{ include "x" . }}', ['render']);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /depth|recursion|nested/i);
+    assert.ok(res.stderr.length < 4000, 'the error stays readable');
+    res = await cli('{{ range $i := 100000000 }}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{{ end }}', ['render']);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /output|bytes|too large|limit/i);
+  });
+});
