@@ -42,7 +42,7 @@ export interface UploadBlobOptions {
   mountFrom?: string | undefined;
   /** Blobs up to this size go in one PUT (default 32 MiB); larger ones in PATCH chunks. */
   monolithicMaxBytes?: number;
-  /** PATCH chunk size (default 16 MiB). */
+  /** PATCH chunk size (default 128 MiB). */
   chunkBytes?: number;
 }
 
@@ -76,7 +76,10 @@ export async function uploadBlob(
 ): Promise<'mounted' | 'uploaded'> {
   const { signal } = options;
   const monolithicMax = options.monolithicMaxBytes ?? 32 << 20;
-  const chunkBytes = Math.max(1, options.chunkBytes ?? 16 << 20);
+  // Each PATCH costs a round trip plus the registry's per-chunk bookkeeping: measured with
+  // docker-registry 2.8, a 200 MB blob took 0.85 s in 16 MiB chunks and 0.67 s in one (skopeo and
+  // docker stream a blob in a single PATCH). 128 MiB keeps requests bounded for proxies with body limits.
+  const chunkBytes = Math.max(1, options.chunkBytes ?? 128 << 20);
   const what = `blob ${desc.digest} to ${repo.registry}/${repo.repository}`;
   const progress = (bytes: number, phase: TransferProgress['phase']): void =>
     options.onProgress?.({ digest: desc.digest, mediaType: desc.mediaType ?? '', phase, bytes, total: desc.size });
