@@ -1,7 +1,8 @@
 // Authentication state for one registry: learns the scheme from the /v2/ challenge, then sends
 // Basic credentials or Bearer tokens (fetched from the challenge's realm, cached per scope set,
 // refreshed on expiry or 401). Anonymous tokens work the same way without credentials.
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { request } from './undici-core.js';
 import { TsbuildError } from '../errors.js';
 import { parseChallenges, type Challenge } from './challenge.js';
 import type { Credential, CredentialProvider } from './credentials.js';

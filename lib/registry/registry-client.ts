@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent, redirectInterceptor, request } from './undici-core.js';
 import { TsbuildError } from '../errors.js';
 import { isLoopbackRegistry, registryHost } from '../oci/index.js';
 import { noCredentials, type CredentialProvider } from './credentials.js';
@@ -79,7 +80,7 @@ export class RegistryClient {
   readonly dispatcher: Dispatcher;
   readonly concurrency: number;
   readonly retryPolicy: ResolvedRetry;
-  private readonly agent: Agent;
+  private readonly agent: InstanceType<typeof Agent>;
   private readonly credentials: CredentialProvider;
   private readonly insecure: Set<string>;
   private readonly auths = new Map<string, RegistryAuth>();
@@ -103,7 +104,7 @@ export class RegistryClient {
       keepAliveTimeout: 10_000,
     });
     // compose(a, b) makes b the outer layer: the guard sees every hop the redirect handler makes.
-    this.dispatcher = this.agent.compose(redirectGuard(), interceptors.redirect({ maxRedirections: 0 }));
+    this.dispatcher = this.agent.compose(redirectGuard(), redirectInterceptor({ maxRedirections: 0 }));
     this.credentials = options.credentials ?? noCredentials;
     this.insecure = new Set(options.insecureRegistries ?? []);
     this.retryPolicy = resolveRetry(options.retry);
