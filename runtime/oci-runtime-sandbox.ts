@@ -83,6 +83,17 @@ export class OciRuntimeSandbox implements Sandbox {
     this.bin = bin;
   }
 
+  /**
+   * Steps set no resource limits, so no cgroup is needed. runc copes with any cgroup layout; crun 1.8
+   * refuses hybrid (v1 + v2) hosts even with cgroups disabled, so it runs in a mount namespace where
+   * an empty tmpfs hides /sys/fs/cgroup (we are root, or root of tsbuild's user namespace).
+   */
+  private command(root: string): [string, string[]] {
+    if (this.name === 'runc') return [this.bin, ['--root', root]];
+    const script = 'mount -t tmpfs -o size=4k,mode=755 tsbuild-no-cgroups /sys/fs/cgroup && exec "$@"';
+    return ['unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'crun', this.bin, '--cgroup-manager=disabled', '--root', root]];
+  }
+
   async run(spec: RunSpec, options: RunOptions = {}): Promise<RunResult> {
     const { signal } = options;
     if (signal?.aborted) throw new TsbuildError('TSB_ABORTED', 'build aborted');
@@ -93,10 +104,11 @@ export class OciRuntimeSandbox implements Sandbox {
     await mkdir(bundle, { recursive: true, mode: 0o700 });
     await writeFile(join(bundle, 'config.json'), JSON.stringify(ociSpec(spec)));
     const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
-    const runtime = (args: string[]): Promise<unknown> => exec(this.bin, ['--root', root, ...args], { env, timeout: 30_000 }).catch(() => undefined);
+    const [cmd, prefix] = this.command(root);
+    const runtime = (args: string[]): Promise<unknown> => exec(cmd, [...prefix, ...args], { env, timeout: 30_000 }).catch(() => undefined);
     try {
       return await new Promise<RunResult>((resolve, reject) => {
-        const child = spawn(this.bin, ['--root', root, 'run', '--bundle', bundle, id], {
+        const child = spawn(cmd, [...prefix, 'run', '--bundle', bundle, id], {
           stdio: options.inheritStdio ? 'inherit' : ['ignore', 'pipe', 'pipe'],
           env,
           detached: true,

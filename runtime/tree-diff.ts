@@ -12,7 +12,7 @@ export interface TreeDiffOptions {
   work: string;
   /** In-image paths (no leading '/') left out with everything below them. */
   skip: Set<string>;
-  /** Inode of every directory of `work` right after it was copied: another inode = replaced. */
+  /** Inode of every directory of `work` right after it was copied: another inode (or a birth time after the copy) = replaced. */
   dirInodes: Map<string, bigint>;
   /**
    * ctime (ns) after the copy was complete: an inode whose ctime is not later was not touched since,
@@ -162,7 +162,9 @@ export function diffTrees(o: TreeDiffOptions): DiffItem[] {
       }
       const pst = pabs === undefined ? undefined : lstatOrUndefined(pabs);
       const sameType = pst !== undefined && (Number(pst.mode) & constants.S_IFMT) === (Number(st.mode) & constants.S_IFMT);
-      if (isDir && sameType && o.dirInodes.get(crel) === st.ino) {
+      // Replaced: another inode, or (file systems reuse a freed inode number at once) born after the copy.
+      const replaced = o.dirInodes.get(crel) !== st.ino || (st.birthtimeNs > 0n && st.birthtimeNs > o.copiedAtNs);
+      if (isDir && sameType && !replaced) {
         descend(cabs, pabs!, crel, st, true);
         continue;
       }

@@ -40,7 +40,11 @@ export function currentIdMode(): IdMode | undefined {
 // The child in the new namespaces reports its host pid (from the host procfs, still mounted at
 // /proc), waits until the parent has written the id maps, then execs: capabilities are computed at
 // exec, so the exec must come after the mapping that makes it uid 0.
-const HANDSHAKE = 'read -r pid _ </proc/self/stat; echo "$pid" >&3; read -r go <&3; exec 3<&-; [ "$go" = go ] || exit 125; exec "$@"';
+// Then, as root of the namespaces, it mounts a /proc of the new pid namespace (runc and crun look
+// up their children there) and execs the command.
+const HANDSHAKE =
+  'read -r pid _ </proc/self/stat; echo "$pid" >&3; read -r go <&3; exec 3<&-; [ "$go" = go ] || exit 125; ' +
+  'exec /bin/sh -c \'mount -t proc -o nosuid,nodev,noexec proc /proc && exec "$@"\' tsbuild-userns "$@"';
 
 /**
  * Re-run `argv` (node + script + args) inside a new user, mount and pid namespace and resolve with its
