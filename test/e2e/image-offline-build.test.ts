@@ -3,11 +3,15 @@
 // that is not stored fails naming the image and `tsbuild image pull`. Air-gapped: save -> load -> build.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { seedBusyboxImage } from '../support/base-image.js';
 import { runCli, tempDir } from '../support/cli.js';
+
+const exec = promisify(execFile);
 
 function werfYaml(base: string, marker: string): string {
   return `project: offline
@@ -68,6 +72,24 @@ describe('builds from base images in the local store, with no registry', () => {
     assert.notEqual(res.code, 0);
     assert.match(res.stderr, new RegExp(`base image ${absent.replace(/[.]/g, '\\.')} is not in the local store and --pull=never forbids fetching it`));
     assert.match(res.stderr, new RegExp(`hint: fetch it first with: tsbuild image pull ${absent.replace(/[.]/g, '\\.')}`));
+  });
+
+  test('a final image is listed with kind final and pushed by its store name', async () => {
+    const list = await runCli(['image', 'list', '--format', 'json'], { home, env });
+    const rows = JSON.parse(list.stdout) as Array<{ name: string; kind: string; digest: string }>;
+    const final = rows.find((r) => r.name === 'offline/app:latest');
+    assert.equal(final?.kind, 'final', list.stdout);
+    const target = await startRegistry();
+    try {
+      const dest = `${target.host}/released/app:1.0`;
+      const push = await runCli(['image', 'push', 'offline/app:latest', dest], { home, env });
+      assert.equal(push.code, 0, push.stderr);
+      assert.equal(push.stdout.trim(), `pushed ${dest}@${final!.digest}`);
+      const { stdout } = await exec('skopeo', ['inspect', '--tls-verify=false', `docker://${dest}`]);
+      assert.equal((JSON.parse(stdout) as { Digest: string }).Digest, final!.digest);
+    } finally {
+      await target.stop();
+    }
   });
 
   test('air-gapped: an archive saved on one machine is loaded on another and built from', async () => {
