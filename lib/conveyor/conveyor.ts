@@ -4,7 +4,7 @@ import type { WerfConfig, ImageSpec } from '../config/index.js';
 import { TsbuildError } from '../errors.js';
 import type { StoredImage } from '../image/index.js';
 import type { LocalStagesStorage } from '../storage/index.js';
-import { explainRebuild } from './explain.js';
+import { explainRebuild, explainWithFiles } from './explain.js';
 import { computeSignature } from './signature.js';
 import type { BuildContext, Stage, StageName, StageState } from './stage.js';
 import { fromStage } from './stages/from.js';
@@ -143,7 +143,8 @@ export async function buildImage(ctx: BuildContext, storage: LocalStagesStorage,
   for (let i = resumeAt + 1; i < plan.length; i++) {
     const p = plan[i]!;
     ctx.signal?.throwIfAborted();
-    const reason = explainRebuild(p.name, p.inputs, p.parent, await storage.candidates(ctx.image.name, p.name), plan[i - 1]?.name);
+    const explanation = explainRebuild(p.name, p.inputs, p.parent, await storage.candidates(ctx.image.name, p.name), plan[i - 1]?.name);
+    const reason = await explainWithFiles(p.name, explanation, p.inputs, ctx.git).catch(() => explanation.text);
     ctx.onEvent({ type: 'stage.start', image: ctx.image.name, stage: p.name, signature: p.signature, reason });
     const started = performance.now();
     let built: StoredImage;
