@@ -2,6 +2,7 @@
 // project's repository at HEAD (or the work tree with --dev), remote ones cloned into a cache.
 import type { GitMappingSpec, ImageSpec } from '../config/index.js';
 import { TsbuildError } from '../errors.js';
+import { autoExclude } from './git-overlaps.js';
 import { GitRepo, assertCommitted, mappingParamsHash, openRemoteRepo, type GitMapping } from '../git/index.js';
 
 export interface GitSource {
@@ -72,7 +73,7 @@ export class GitSources {
   async forImage(image: ImageSpec): Promise<GitSource[]> {
     const out: GitSource[] = [];
     const localMappings: GitMapping[] = [];
-    for (const spec of image.git) {
+    for (const spec of autoExclude(image.git, image.name)) {
       const mapping = toGitMapping(spec);
       const { repo, commit } = spec.url ? await this.openRemote(spec) : await this.openLocal();
       if (!spec.url) localMappings.push(mapping);
