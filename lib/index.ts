@@ -16,6 +16,7 @@ import {
 } from './conveyor/index.js';
 import type { ImageSpec } from './config/index.js';
 import { GitSources } from './conveyor/git-sources.js';
+import { explainRebuild, explainWithFiles } from './conveyor/explain.js';
 import { TsbuildError } from './errors.js';
 import type { EventSink } from './events.js';
 import type { StoredImage } from './image/index.js';
@@ -204,7 +205,7 @@ function mustGet<T>(m: Map<string, T>, name: string): T {
 
 export interface PlanResult {
   project: string;
-  images: Array<{ name: string; stages: Array<{ name: string; signature: string; status: 'cached' | 'to-build' }> }>;
+  images: Array<{ name: string; stages: Array<{ name: string; signature: string; status: 'cached' | 'to-build'; reason?: string }> }>;
 }
 
 /** Every stage with its signature and whether it is stored, computed without running anything. */
@@ -241,7 +242,15 @@ export async function plan(options: Omit<BuildOptions, 'createRuntime' | 'regist
         break;
       }
     }
-    stages.forEach((s, i) => rows.push({ name: s.name, signature: s.signature, status: i <= cachedUpTo ? 'cached' : 'to-build' }));
+    for (const [i, s] of stages.entries()) {
+      if (i <= cachedUpTo) {
+        rows.push({ name: s.name, signature: s.signature, status: 'cached' });
+        continue;
+      }
+      const explanation = explainRebuild(s.name, s.inputs, s.parent, await storage.candidates(image.name, s.name), stages[i - 1]?.name);
+      const reason = await explainWithFiles(s.name, explanation, s.inputs, ctx.git).catch(() => explanation.text);
+      rows.push({ name: s.name, signature: s.signature, status: 'to-build', reason });
+    }
     sigs.set(image.name, stages[stages.length - 1]!.signature);
     out.images.push({ name: image.name, stages: rows });
   }

@@ -148,7 +148,7 @@ async function runPlan(images: string[], flags: BuildFlags): Promise<void> {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
-  const rows = [['IMAGE', 'STAGE', 'SIGNATURE', 'STATUS']];
-  for (const img of result.images) for (const s of img.stages) rows.push([img.name || '~', s.name, shortSignature(s.signature), s.status]);
+  const rows = [['IMAGE', 'STAGE', 'SIGNATURE', 'STATUS', 'REASON']];
+  for (const img of result.images) for (const s of img.stages) rows.push([img.name || '~', s.name, shortSignature(s.signature), s.status, s.reason ?? '']);
   process.stdout.write(`${table(rows)}\n`);
 }

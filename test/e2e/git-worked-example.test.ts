@@ -71,6 +71,11 @@ describe('werf-spec §10 worked example', () => {
 
   test('C3 edits package.json: install (patched C1→C3) and setup rebuild; no patch stage', async () => {
     await repo.commit({ 'package.json': '{"dependencies":{}}\n' }, 'C3');
+    // The plan says what will be built and why, without running anything.
+    const plan = await runCli(['plan', '--dir', work.path], { home: home.path });
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, /app\s+install\s+[0-9a-f]{12}\s+to-build\s+install: stageDependencies files changed: package\.json/);
+    assert.match(plan.stdout, /app\s+beforeInstall\s+[0-9a-f]{12}\s+cached/);
     assert.deepEqual(await build(), { from: 'cached', beforeInstall: 'cached', gitArchive: 'cached', install: 'built', setup: 'built', dockerInstructions: 'built' });
   });
 
