@@ -89,12 +89,23 @@ function parentDirs(mapping: GitMapping, rel: string): string[] {
 
 const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
+export interface ArchiveOptions {
+  /**
+   * How many entries ahead small blobs (≤ 256 KiB) are requested from git while the consumer is
+   * busy, pipelining the cat-file round trips. Default 64; 0 reads only when data() is called.
+   */
+  readAhead?: number;
+}
+
+const READ_AHEAD_MAX_BLOB = 256 * 1024;
+
 /**
  * The full copy of a mapping at a commit: every kept file and symlink, plus directory entries for
  * `to` and every directory leading to a kept file (0755, commit time). Ancestors of `to` are not
  * emitted, so directories already in the image keep their owner and mode. Sorted by path.
+ * Throws TSB_GIT_NOT_FOUND when `add` names nothing at the commit (werf v2 does the same).
  */
-export async function* archiveEntries(repo: GitRepo, commit: string, mapping: GitMapping): AsyncGenerator<ArchiveEntry> {
+export async function* archiveEntries(repo: GitRepo, commit: string, mapping: GitMapping, options: ArchiveOptions = {}): AsyncGenerator<ArchiveEntry> {
   const tree = await readTree(repo, commit, mappingMatcher(mapping));
   if (tree.addKind === 'none') {
     throw new TsbuildError('TSB_GIT_NOT_FOUND', `git.add: ${mapping.add} matches no files at commit ${commit.slice(0, 12)}`, {
@@ -113,8 +124,31 @@ export async function* archiveEntries(repo: GitRepo, commit: string, mapping: Gi
   }
   for (const f of tree.files) plan.push({ path: imagePath(mapping, f.path), file: f });
   plan.sort(byPath);
-  for (const item of plan) {
-    yield item.file ? await fileEntry(repo, item.file, item.path, mtime, own) : dirEntry(item.path, mtime, own);
+
+  const readAhead = options.readAhead ?? 64;
+  const ahead = new Map<number, Promise<Buffer>>();
+  let scheduled = 0;
+  for (let i = 0; i < plan.length; i++) {
+    for (; readAhead > 0 && scheduled < plan.length && scheduled <= i + readAhead; scheduled++) {
+      const f = plan[scheduled]?.file;
+      if (f && f.mode !== '120000' && f.size <= READ_AHEAD_MAX_BLOB) {
+        const pending = repo.readBlob(f.oid);
+        pending.catch(() => undefined); // reported by data() if the consumer asks for it
+        ahead.set(scheduled, pending);
+      }
+    }
+    const item = plan[i] as { path: string; file?: TreeFile };
+    if (!item.file) {
+      yield dirEntry(item.path, mtime, own);
+      continue;
+    }
+    const entry = await fileEntry(repo, item.file, item.path, mtime, own);
+    const pending = ahead.get(i);
+    if (pending) {
+      ahead.delete(i);
+      entry.data = () => pending;
+    }
+    yield entry;
   }
 }
 

@@ -30,6 +30,6 @@ export {
   type TreeFileMode,
   type MappingTree,
 } from './mapping.js';
-export { archiveEntries, changedPaths, patchSize, imagePath, type ArchiveEntry, type MappingChanges } from './archive.js';
+export { archiveEntries, changedPaths, patchSize, imagePath, type ArchiveEntry, type ArchiveOptions, type MappingChanges } from './archive.js';
 export { stageDependencies, stageDependenciesChecksum, type StageDependenciesResult } from './stage-dependencies.js';
 export { openRemoteRepo, remoteCachePath, redactUrl, type RemoteSource, type RemoteCheckout, type OpenRemoteOptions } from './remote.js';

@@ -187,8 +187,12 @@ export class GitRepo {
     child.stderr?.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
     child.stdin?.end();
     child.on('error', (e) => out.destroy(e));
+    // A consumer that stops reading (destroy) must not leave git blocked on a full pipe.
+    out.once('close', () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+    });
     child.on('close', (code) => {
-      if (code !== 0) out.destroy(new TsbuildError('TSB_GIT_COMMAND', `git cat-file blob ${oid} failed (exit ${code}): ${stderr.trim()}`));
+      if (code !== 0 && !out.destroyed) out.destroy(new TsbuildError('TSB_GIT_COMMAND', `git cat-file blob ${oid} failed (exit ${code}): ${stderr.trim()}`));
     });
     return out;
   }
