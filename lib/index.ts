@@ -23,7 +23,7 @@ import type { StoredImage } from './image/index.js';
 import { parseRepository, parseReference, formatReference, type Platform } from './oci/index.js';
 import { pushImage, type RegistryClient } from './registry/index.js';
 import type { Sandbox, Snapshotter } from './sandbox/index.js';
-import { LocalStagesStorage, finalRefName } from './storage/index.js';
+import { LocalStagesStorage, RegistryStages, StagesStorage, finalRefName } from './storage/index.js';
 import type { HomePaths } from './home.js';
 
 export interface Runtime {
@@ -39,7 +39,12 @@ export interface BuildOptions extends LoadOptions {
   /** Images built at the same time (default 2). */
   parallel?: number;
   push?: boolean;
+  /** Stages are kept in (and looked up from) this repository as REPO:<signature>; final images are pushed to REPO/<image>:latest with --push. */
   repo?: string;
+  /** Looked up first and written after the build (a faster or closer cache). */
+  cacheRepo?: string;
+  /** Read-only stages repository (e.g. the main branch's cache for a feature branch). */
+  secondaryRepo?: string;
   pull?: PullPolicy;
   platform?: Platform;
   registry: RegistryClient;
@@ -85,7 +90,18 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 async function buildWithStore(config: WerfConfig, store: LayoutStore, options: BuildOptions): Promise<BuildResult> {
   const runtime = options.createRuntime(store);
   const onEvent: EventSink = options.onEvent ?? (() => undefined);
-  const storage = new LocalStagesStorage(store, config.project);
+  const local = new LocalStagesStorage(store, config.project);
+  const registryStages = (repo: string | undefined, readOnly: boolean): RegistryStages | undefined =>
+    repo ? new RegistryStages(options.registry, parseRepository(repo), store, { readOnly, ...(options.signal ? { signal: options.signal } : {}) }) : undefined;
+  const primary = registryStages(options.repo, false);
+  const cache = registryStages(options.cacheRepo, false);
+  const secondary = registryStages(options.secondaryRepo, true);
+  const storage = new StagesStorage(
+    local,
+    [cache, primary, secondary].filter((r): r is RegistryStages => r !== undefined),
+    [primary, cache].filter((r): r is RegistryStages => r !== undefined),
+    { onRemote: (message) => onEvent({ type: 'warning', message }) },
+  );
   const bases = baseImageResolver({
     store,
     client: options.registry,
@@ -99,10 +115,14 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
   const finalRefOf = (n: string): string => (options.push && options.repo ? destinationFor(options.repo, n) : finalRefName(config.project, n));
   const stageOf = async (n: string, stage?: string): Promise<{ image: StoredImage; signature: string }> => {
     const f = mustGet(finals, n);
-    if (stage === undefined) return { image: f.image, signature: f.signature };
+    if (stage === undefined) {
+      await storage.materialize(f.image);
+      return { image: f.image, signature: f.signature };
+    }
     const sig = f.stages.get(stage);
     if (sig === undefined) throw new TsbuildError('TSB_CONFIG_SCHEMA', `image "${n}" has no ${stage} stage to import from`, { hint: 'import from a stage that has instructions, or omit `stage`' });
     const image = await storage.get(sig);
+    if (image) await storage.materialize(image);
     if (!image) throw new TsbuildError('TSB_STORE_NOT_FOUND', `stage ${stage} of image "${n}" (${sig.slice(0, 12)}) is not in the store`, { hint: 'rebuild without --dry-run; the stage was removed by gc' });
     return { image, signature: sig };
   };
@@ -143,7 +163,10 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
       if (options.push && options.repo && !image.isArtifact && image.final) {
         const dest = destinationFor(options.repo, image.name);
         onEvent({ type: 'push.start', image: image.name, ref: dest });
-        const pushed = await pushImage(options.registry, store, built.final.descriptor, parseReference(dest), { signal });
+        const destRef = parseReference(dest);
+        // Blobs already in the stages repository of the same registry are mounted, never re-uploaded.
+        const mountFrom = primary && primary.repo.registry === destRef.registry ? primary.repo.repository : undefined;
+        const pushed = await pushImage(options.registry, store, built.final.descriptor, destRef, { signal, ...(mountFrom ? { mountFrom } : {}) });
         entry.pushed = { ref: dest, digest: pushed.digest };
         onEvent({ type: 'push.done', image: image.name, ref: dest, digest: pushed.digest });
       }

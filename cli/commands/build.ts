@@ -25,6 +25,8 @@ interface BuildFlags {
   parallel: string;
   creds?: string;
   dev?: boolean;
+  cacheRepo?: string;
+  secondaryRepo?: string;
   sandbox?: string;
   snapshotter?: string;
 }
@@ -67,7 +69,9 @@ export function registerBuild(program: Command): void {
       .argument('[images...]', 'image names to build (default: all), with the images they need'),
   )
     .option('--push', 'push final images to --repo')
-    .option('--repo <registry/name>', 'repository for final images: REPO/<image>:latest')
+    .option('--repo <registry/name>', 'stages repository (REPO:<signature>, shared by builders); with --push final images go to REPO/<image>:latest')
+    .option('--cache-repo <registry/name>', 'stages repository looked up first and written after the build')
+    .option('--secondary-repo <registry/name>', 'read-only stages repository (looked up last)')
     .option('--report-path <file>', 'write a JSON report of images and stages')
     .option('--dry-run', 'show the plan without building (same as `tsbuild plan`)')
     .option('--parallel <n>', 'build up to N independent images at the same time', '2')
@@ -94,6 +98,8 @@ export function registerBuild(program: Command): void {
             parallel: parseParallel(flags.parallel),
             push: !!flags.push,
             ...(flags.repo ? { repo: flags.repo } : {}),
+            ...(flags.cacheRepo ? { cacheRepo: flags.cacheRepo } : {}),
+            ...(flags.secondaryRepo ? { secondaryRepo: flags.secondaryRepo } : {}),
             pull: pullPolicy(flags.pull),
             ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
             registry: registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined }),

@@ -3,7 +3,7 @@
 import type { WerfConfig, ImageSpec } from '../config/index.js';
 import { TsbuildError } from '../errors.js';
 import type { StoredImage } from '../image/index.js';
-import type { LocalStagesStorage } from '../storage/index.js';
+import type { StagesStorage } from '../storage/index.js';
 import { explainRebuild, explainWithFiles } from './explain.js';
 import { computeSignature } from './signature.js';
 import type { BuildContext, Stage, StageName, StageState } from './stage.js';
@@ -63,7 +63,7 @@ export type ContextFactory = (image: ImageSpec) => BuildContext;
  * run. A stage's signature can depend on what its parent carries (git commits), which is what the
  * stored parent recorded, or what building the parent will produce.
  */
-export async function planImage(ctx: BuildContext, storage: LocalStagesStorage): Promise<PlannedStage[]> {
+export async function planImage(ctx: BuildContext, storage: StageLookup): Promise<PlannedStage[]> {
   const planned: PlannedStage[] = [];
   let parent: string | null = null;
   let state: StageState = {};
@@ -114,26 +114,37 @@ export function imageDependencies(img: ImageSpec, byName: ReadonlyMap<string, Im
   return [...new Set(deps.filter((d): d is string => d !== undefined && byName.has(d)))];
 }
 
+/** Finding a stored stage by signature (the local store, possibly followed by registries). */
+export interface StageLookup {
+  getStage(signature: string): Promise<{ image: StoredImage; record: { state?: Record<string, unknown> } } | undefined>;
+}
+
 export interface ImageBuildResult {
   report: ImageReport;
   final: StoredImage;
   finalSignature: string;
 }
 
-export async function buildImage(ctx: BuildContext, storage: LocalStagesStorage, finalRef: string): Promise<ImageBuildResult> {
-  const plan = await planImage(ctx, storage);
+export async function buildImage(ctx: BuildContext, storage: StagesStorage, finalRef: string): Promise<ImageBuildResult> {
+  // Without git mappings no signature depends on what a stored stage recorded, so the plan needs
+  // only the local store, and registries are asked from the last stage backwards: a fully cached
+  // image costs one request. With git mappings every stage's signature may depend on its parent's
+  // recorded commits, so stages are looked up (locally, then in registries) in order.
+  const plan = await planImage(ctx, ctx.git.length > 0 ? storage : storage.local);
   ctx.onEvent({ type: 'image.start', image: ctx.image.name });
   // Walk back from the last stage: the newest stored stage is where building resumes.
   let resumeAt = -1;
   let current: StoredImage | undefined;
   for (let i = plan.length - 1; i >= 0; i--) {
-    const got = plan[i]!.stored;
+    const p = plan[i]!;
+    const got = p.stored ?? (ctx.git.length === 0 && storage.remotes.length > 0 ? await storage.getStage(p.signature) : undefined);
     if (got) {
       resumeAt = i;
       current = got.image;
       break;
     }
   }
+  if (current && resumeAt < plan.length - 1) await storage.materialize(current);
   const stages: StageReport[] = [];
   for (let i = 0; i <= resumeAt; i++) {
     const p = plan[i]!;
@@ -146,6 +157,7 @@ export async function buildImage(ctx: BuildContext, storage: LocalStagesStorage,
     const explanation = explainRebuild(p.name, p.inputs, p.parent, await storage.candidates(ctx.image.name, p.name), plan[i - 1]?.name);
     const reason = await explainWithFiles(p.name, explanation, p.inputs, ctx.git).catch(() => explanation.text);
     ctx.onEvent({ type: 'stage.start', image: ctx.image.name, stage: p.name, signature: p.signature, reason });
+    if (current) await storage.materialize(current);
     const started = performance.now();
     let built: StoredImage;
     try {

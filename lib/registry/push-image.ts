@@ -88,17 +88,19 @@ async function pushManifestTree(
 
 async function pushBlob(client: RegistryClient, store: LayoutStore, desc: Descriptor, dest: Reference, options: PushImageOptions): Promise<void> {
   const { signal, onProgress } = options;
-  const have = await store.stat(desc.digest);
-  if (!have || have.size !== desc.size) {
-    throw new TsbuildError('TSB_STORE_NOT_FOUND', `blob ${desc.digest} (${desc.size} bytes) is not in the store ${store.root}; cannot push ${formatReference(dest)}`, {
-      hint: 'pull or rebuild the image first',
-    });
-  }
   if (await blobExists(client, dest, desc.digest, { size: desc.size, signal })) {
     onProgress?.({ digest: desc.digest, mediaType: desc.mediaType, phase: 'skipped', bytes: desc.size, total: desc.size });
     return;
   }
   const mountFrom = typeof options.mountFrom === 'function' ? options.mountFrom(desc.digest) : options.mountFrom;
+  // A blob that only lives in the registry (a stage found there, never pulled) can still be
+  // mounted from another repository; without a mount source it must be local.
+  const have = await store.stat(desc.digest);
+  if ((!have || have.size !== desc.size) && !mountFrom) {
+    throw new TsbuildError('TSB_STORE_NOT_FOUND', `blob ${desc.digest} (${desc.size} bytes) is not in the store ${store.root}; cannot push ${formatReference(dest)}`, {
+      hint: 'pull or rebuild the image first',
+    });
+  }
   const uploadOptions: UploadBlobOptions = { signal, onProgress, mountFrom };
   if (options.monolithicMaxBytes !== undefined) uploadOptions.monolithicMaxBytes = options.monolithicMaxBytes;
   if (options.chunkBytes !== undefined) uploadOptions.chunkBytes = options.chunkBytes;

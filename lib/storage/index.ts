@@ -1,1 +1,3 @@
 export * from './local-stages.js';
+export * from './registry-stages.js';
+export * from './stages-storage.js';

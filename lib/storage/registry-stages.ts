@@ -1,0 +1,105 @@
+// Stages kept in a registry (`--repo R`): each stage image is R:<signature>, its manifest carrying
+// the stage record (inputs, parent, state) as an annotation. Lookup is a manifest request by a
+// predictable tag — nothing is ever listed (DESIGN decision 3).
+import type { LayoutStore } from '../content/index.js';
+import type { Digest } from '../digest.js';
+import { TsbuildError } from '../errors.js';
+import { readStoredImage, type StoredImage } from '../image/index.js';
+import { MediaType, withTag, type Descriptor, type ImageManifest, type Reference } from '../oci/index.js';
+import { RegistryError, getBlob, getManifest, headManifest, pushImage, type RegistryClient } from '../registry/index.js';
+import type { StageRecord } from './local-stages.js';
+
+export const RECORD_ANNOTATION = 'dev.tsbuild.stage-record';
+
+export interface RemoteStage {
+  image: StoredImage;
+  record: StageRecord;
+}
+
+export class RegistryStages {
+  constructor(
+    readonly client: RegistryClient,
+    readonly repo: Reference,
+    readonly store: LayoutStore,
+    readonly options: { readOnly?: boolean; signal?: AbortSignal } = {},
+  ) {}
+
+  get name(): string {
+    return `${this.repo.registry}/${this.repo.repository}`;
+  }
+
+  private ref(signature: string): Reference {
+    return withTag(this.repo, signature);
+  }
+
+  private sig(): { signal?: AbortSignal } {
+    return this.options.signal ? { signal: this.options.signal } : {};
+  }
+
+  /** One manifest request; the manifest and config (not the layers) are copied into the local store. */
+  async fetch(signature: string): Promise<RemoteStage | undefined> {
+    let fetched;
+    try {
+      fetched = await getManifest(this.client, this.ref(signature), this.sig());
+    } catch (err) {
+      if (err instanceof RegistryError && err.status === 404) return undefined;
+      if (err instanceof TsbuildError && err.kind === 'NOT_FOUND') return undefined;
+      throw err;
+    }
+    const manifest = fetched.document as ImageManifest;
+    const recordText = manifest.annotations?.[RECORD_ANNOTATION];
+    if (!recordText || !manifest.config) return undefined; // not a tsbuild stage: ignore rather than trust it
+    let record: StageRecord;
+    try {
+      record = JSON.parse(recordText) as StageRecord;
+    } catch {
+      return undefined;
+    }
+    if (record.signature !== signature) return undefined;
+    await this.store.writeBytes(fetched.bytes, { digest: fetched.descriptor.digest, size: fetched.bytes.length });
+    if (!(await this.store.has(manifest.config.digest))) {
+      await getBlob(this.client, this.repo, manifest.config, this.store, this.sig());
+    }
+    return { image: await readStoredImage(this.store, { mediaType: fetched.descriptor.mediaType, digest: fetched.descriptor.digest, size: fetched.descriptor.size }), record };
+  }
+
+  async exists(signature: string): Promise<boolean> {
+    return (await headManifest(this.client, this.ref(signature), this.sig())) !== undefined;
+  }
+
+  /** Download the layers of `image` that the local store lacks (a stage that must be built on it). */
+  async fetchLayers(image: StoredImage): Promise<void> {
+    for (const layer of image.manifest.layers) {
+      if (!(await this.store.has(layer.digest))) await getBlob(this.client, this.repo, layer, this.store, this.sig());
+    }
+  }
+
+  /**
+   * Publish a stage built here. Re-checks first: when another builder published the same signature
+   * meanwhile, theirs is kept and ours is not pushed ('theirs').
+   */
+  async publish(record: StageRecord, image: StoredImage): Promise<'published' | 'theirs'> {
+    if (this.options.readOnly) throw new TsbuildError('TSB_INTERNAL', `${this.name} is read-only`);
+    if (await this.exists(record.signature)) return 'theirs';
+    const annotated = await annotate(this.store, image, record);
+    await pushImage(this.client, this.store, annotated, this.ref(record.signature), { ...this.sig(), mountFrom: this.repo.repository });
+    return 'published';
+  }
+}
+
+/** The stage image with its record in the manifest annotations (what a registry copy carries). */
+async function annotate(store: LayoutStore, image: StoredImage, record: StageRecord): Promise<Descriptor> {
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.OciManifest,
+    config: { mediaType: MediaType.OciConfig, digest: image.manifest.config.digest, size: image.manifest.config.size },
+    layers: image.manifest.layers.map((l) => ({
+      mediaType: l.mediaType === MediaType.DockerLayerGzip ? MediaType.OciLayerGzip : l.mediaType,
+      digest: l.digest as Digest,
+      size: l.size,
+    })),
+    annotations: { ...(image.manifest.annotations ?? {}), [RECORD_ANNOTATION]: JSON.stringify(record) },
+  };
+  const written = await store.writeJson(manifest);
+  return { mediaType: MediaType.OciManifest, digest: written.info.digest, size: written.info.size };
+}
