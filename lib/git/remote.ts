@@ -44,12 +44,17 @@ export function remoteCachePath(cacheDir: string, url: string): string {
   return join(cacheDir, `${name}-${sha256Hex(url).slice(0, 16)}.git`);
 }
 
+/** Redacts credentials in every URL of a text (git messages quote URLs). */
+function redactText(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@/\s'"]*@/gi, '$1***@');
+}
+
 function remoteError(what: string, url: string, err: unknown): TsbuildError {
   const stderr = err instanceof TsbuildError ? String(err.details.stderr ?? err.message) : String(err);
-  return new TsbuildError('TSB_GIT_REMOTE', `${what} ${redactUrl(url)} failed: ${stderr.split(url).join(redactUrl(url))}`, {
+  // No `cause`: the git error quotes its argv, which holds the URL as written (maybe with a password).
+  return new TsbuildError('TSB_GIT_REMOTE', `${what} ${redactUrl(url)} failed: ${redactText(stderr.split(url).join(redactUrl(url)))}`, {
     hint: `check the URL and your access (ssh-agent, git credential helper); \`git ls-remote ${redactUrl(url)}\` shows the same problem`,
     details: { url: redactUrl(url) },
-    cause: err,
   });
 }
 
