@@ -29,6 +29,15 @@ test('open finds the work-tree root from a subdirectory and refuses a non-reposi
     assert.equal(sub.gitDir, join(t.dir, '.git'));
     await sub.close();
   });
+  const bare = await TestRepo.create({ bare: true });
+  try {
+    const opened = await GitRepo.open(bare.dir);
+    assert.equal(opened.root, undefined);
+    assert.equal(opened.gitDir, bare.dir);
+    await opened.close();
+  } finally {
+    await bare.cleanup();
+  }
   const plain = await mkdtemp(join(tmpdir(), 'tsbuild-nogit-'));
   try {
     await assert.rejects(GitRepo.open(plain), (e: unknown) => isCode('TSB_GIT_NOT_A_REPO')(e) && /not inside a git repository/.test((e as Error).message));
@@ -55,6 +64,8 @@ test('headCommit, commitInfo, commitExists and isAncestor answer from real histo
     assert.equal(await repo.isAncestor(c2, c1), false);
     assert.equal(await repo.isAncestor(c1, c1), true);
     await assert.rejects(repo.resolveCommit('no-such-branch'), isCode('TSB_GIT_NOT_FOUND'));
+    await assert.rejects(repo.resolveCommit('--all'), isCode('TSB_GIT_NOT_FOUND'), 'never read as an option');
+    await assert.rejects(repo.isAncestor('0'.repeat(40), c2), isCode('TSB_GIT_NOT_FOUND'));
     assert.equal(formatCommitTime(0), '1970-01-01 00:00:00 +0000 UTC');
   });
 });

@@ -57,6 +57,7 @@ export class GitRepo {
     } catch (err) {
       if (err instanceof TsbuildError && err.code === 'TSB_GIT_COMMAND') {
         const stderr = String(err.details.stderr ?? '');
+        if (/must be run in a work tree/.test(stderr)) return GitRepo.openGitDir(abs); // a bare repository
         const why = /not a git repository/i.test(stderr) ? 'is not inside a git repository' : stderr || err.message;
         throw new TsbuildError('TSB_GIT_NOT_A_REPO', `${abs} ${why}`, {
           hint: 'tsbuild builds from git commits: run it inside a git work tree (git init && git add -A && git commit), or pass --dir',
@@ -99,9 +100,10 @@ export class GitRepo {
 
   /** Full hash of the commit a revision names; TSB_GIT_NOT_FOUND if it does not name one. */
   async resolveCommit(rev: string): Promise<string> {
-    const res = await this.git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`], { okCodes: [1, 128] });
-    const hash = res.stdout.toString('utf8').trim();
-    if (res.code !== 0 || !OID.test(hash)) {
+    // A revision starting with "-" would be read as an option (rev-parse learnt --end-of-options only in git 2.30).
+    const res = rev.startsWith('-') ? undefined : await this.git(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { okCodes: [1, 128] });
+    const hash = res?.stdout.toString('utf8').trim() ?? '';
+    if (res?.code !== 0 || !OID.test(hash)) {
       throw new TsbuildError('TSB_GIT_NOT_FOUND', `git revision "${rev}" does not name a commit in ${this.root ?? this.gitDir}`, {
         hint: 'check the branch, tag or commit name; for a remote repository make sure it was fetched',
         details: { rev },
@@ -132,7 +134,8 @@ export class GitRepo {
 
   /** Is `ancestor` reachable from `descendant` (a commit is its own ancestor)? */
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
-    const res = await this.git(['merge-base', '--is-ancestor', '--end-of-options', ancestor, descendant], { okCodes: [1] });
+    const [a, d] = [await this.resolveCommit(ancestor), await this.resolveCommit(descendant)];
+    const res = await this.git(['merge-base', '--is-ancestor', a, d], { okCodes: [1] });
     return res.code === 0;
   }
 
