@@ -140,7 +140,7 @@ export function exitCodeFor(err: unknown): number {
   if (!(err instanceof TsbuildError)) return 1;
   if (err.code === 'TSB_STAGE_FAILED') return 1;
   if (err.code === 'TSB_ABORTED') return 130;
-  if (err.code.startsWith('TSB_CONFIG') || err.code === 'TSB_USAGE' || err.code === 'TSB_REF_INVALID') return 2;
+  if (err.code.startsWith('TSB_CONFIG') || err.code === 'TSB_USAGE' || err.code === 'TSB_REF_INVALID' || err.code === 'TSB_GIT_MASK_INVALID') return 2;
   if (err.code.startsWith('TSB_REGISTRY') || err.code === 'TSB_IMAGE_NO_PLATFORM') return 3;
   if (err.code.startsWith('TSB_SANDBOX') || err.code === 'TSB_TOOL_MISSING') return 4;
   return 1;
