@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile, lstat } from 'node:fs/promises
 import { join } from 'node:path';
 import { StageFailedError, TsbuildError } from '../errors.js';
 import { acquireFileLock } from '../internal/file-lock.js';
+import { pathExists as exists } from '../internal/atomic-write.js';
 import { layerSources, writeDerivedImage, type StoredImage } from '../image/index.js';
 import type { BindMount } from '../sandbox/index.js';
 import type { BuildContext } from './stage.js';
@@ -175,14 +176,5 @@ class OutputTail {
   lines(): string[] {
     const ls = this.buf.replace(/\n$/, '').split('\n');
     return ls.slice(-this.max).filter((l, i, a) => !(a.length === 1 && l === ''));
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
   }
 }

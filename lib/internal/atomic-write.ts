@@ -1,12 +1,15 @@
 // Write a file so that readers see either the old or the new content, never a torn one.
-import { open, rename, unlink } from 'node:fs/promises';
+import { chmod, open, rename, unlink, lstat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, basename, join } from 'node:path';
 
-export async function atomicWriteFile(path: string, data: string | Uint8Array): Promise<void> {
+/** `mode` is applied to the temp file before any byte is written (0600 keeps secrets private). */
+export async function atomicWriteFile(path: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+  const mode = options.mode ?? 0o644;
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'w', 0o644);
+  const fh = await open(tmp, 'wx', mode);
   try {
+    await fh.chmod(mode); // the umask may have narrowed it
     await fh.writeFile(data);
     await fh.sync();
   } finally {
@@ -17,5 +20,16 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array): 
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw err;
+  }
+  if (options.mode !== undefined) await chmod(path, mode);
+}
+
+/** Whether anything (even a dangling symlink) exists at `path`. */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
   }
 }

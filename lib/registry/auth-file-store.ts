@@ -2,10 +2,10 @@
 // files the credential chain reads (authFilePaths), so what login writes is what is read first:
 // $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json, else $DOCKER_CONFIG/config.json,
 // else ~/.docker/config.json. Other keys of the file are kept; the write is atomic and mode 0600.
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
+import { atomicWriteFile } from '../internal/atomic-write.js';
 import { TsbuildError } from '../errors.js';
 import { DOCKER_HUB } from '../oci/index.js';
 import { authFilePaths, normalizeAuthKey } from './credentials.js';
@@ -50,22 +50,7 @@ async function readDocument(path: string): Promise<AuthFileDocument | undefined>
 /** Replace the file atomically; credentials never exist on disk with a mode wider than 0600. */
 async function writeDocument(path: string, doc: AuthFileDocument): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.chmod(0o600); // the umask cannot widen it, but an odd umask could narrow it to nothing useful
-    await fh.writeFile(`${JSON.stringify(doc, null, '\t')}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await chmod(path, 0o600);
+  await atomicWriteFile(path, `${JSON.stringify(doc, null, '\t')}\n`, { mode: 0o600 });
 }
 
 /** Docker's own CLI only finds Hub credentials under its legacy URL in config.json. */
