@@ -147,6 +147,8 @@ export class LayoutStore {
     const abort = async (): Promise<void> => {
       if (done) return;
       done = true;
+      // A write still in flight reports ERR_STREAM_DESTROYED after destroy(): expected, not a crash.
+      stream.on('error', () => undefined);
       stream.destroy();
       await unlink(tmp).catch(() => undefined);
     };
