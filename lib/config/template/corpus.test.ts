@@ -4,9 +4,11 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { TemplateSet, type TemplateFiles } from './index.js';
 
-const CORPUS = '/work/shared/corpus/werf-configs';
+// shared/ sits beside the repository (dist/lib/config/template/ → five levels up is its parent).
+const CORPUS = process.env.TSBUILD_CORPUS_DIR ?? fileURLToPath(new URL('../../../../../shared/corpus/werf-configs', import.meta.url));
 
 /** Every base image name the corpus refers to (`.Images.X`, `index $.Images "x/y"`). */
 function baseImageNames(): string[] {
