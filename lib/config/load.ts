@@ -6,6 +6,7 @@ import { buildConfig } from './schema.js';
 import { splitAndParse } from './yaml-docs.js';
 import type { WerfConfig } from './types.js';
 import { renderTemplate, type RenderOptions } from './render.js';
+import type { Locator } from './locate.js';
 import { GitRepo } from '../git/index.js';
 
 export interface LoadOptions extends Partial<RenderOptions> {
@@ -28,19 +29,19 @@ export async function findConfigFile(dir: string, config?: string): Promise<stri
   });
 }
 
-export async function renderConfig(options: LoadOptions = {}): Promise<{ file: string; projectDir: string; rendered: string }> {
+export async function renderConfig(options: LoadOptions = {}): Promise<{ file: string; projectDir: string; rendered: string; locate: Locator }> {
   const projectDir = resolve(options.dir ?? process.cwd());
   const file = await findConfigFile(projectDir, options.config);
   const source = await readFile(file, 'utf8');
   const commit = options.commit ?? (await headCommit(projectDir));
-  const rendered = await renderTemplate(source, {
+  const { text: rendered, locate } = await renderTemplate(source, {
     file,
     projectDir,
     env: options.env ?? process.env,
     werfEnv: options.werfEnv ?? '',
     ...(commit ? { commit } : {}),
   });
-  return { file, projectDir, rendered };
+  return { file, projectDir, rendered, locate };
 }
 
 /** .Commit for templates: HEAD of the project's repository, if it is one. */
@@ -58,7 +59,7 @@ async function headCommit(projectDir: string): Promise<RenderOptions['commit'] |
 }
 
 export async function loadConfig(options: LoadOptions = {}): Promise<WerfConfig> {
-  const { file, projectDir, rendered } = await renderConfig(options);
-  const docs = splitAndParse(rendered, file);
+  const { file, projectDir, rendered, locate } = await renderConfig(options);
+  const docs = splitAndParse(rendered, file, locate);
   return buildConfig(docs, file, projectDir, rendered);
 }

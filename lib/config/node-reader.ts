@@ -1,7 +1,7 @@
 // Typed, position-aware access to a YAML mapping: every error names the file and line.
 import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap } from 'yaml';
-import { ConfigError } from '../errors.js';
 import { closest } from './suggest.js';
+import { configErrorAt } from './locate.js';
 import { nodeLine, type ParsedDoc } from './yaml-docs.js';
 import type { SourcePosition } from './types.js';
 
@@ -29,7 +29,7 @@ export class MapReader {
 
   fail(message: string, key?: string, hint?: string): never {
     const pos = this.position(key);
-    throw new ConfigError(message, { file: pos.file, line: pos.line, ...(pos.column !== undefined ? { column: pos.column } : {}) }, hint ? { hint } : {});
+    throw configErrorAt(message, pos, this.pd.locate, hint ? { hint } : {});
   }
 
   has(key: string): boolean {

@@ -7,7 +7,8 @@ import type { TemplateFiles } from './template/index.js';
 
 const MAX_FILE_BYTES = 64 << 20;
 
-export function projectFiles(projectDir: string): TemplateFiles {
+/** `onRead` sees every file a template reads (path relative to the project, content). */
+export function projectFiles(projectDir: string, onRead?: (path: string, text: string) => void): TemplateFiles {
   const root = realpathSync(projectDir);
   const inside = (p: string): boolean => p === root || p.startsWith(root + sep);
   const locate = (path: string): string => {
@@ -26,7 +27,9 @@ export function projectFiles(projectDir: string): TemplateFiles {
     const st = statSync(real);
     if (!st.isFile()) throw new Error(`${JSON.stringify(path)} is not a regular file`);
     if (st.size > MAX_FILE_BYTES) throw new Error(`${JSON.stringify(path)} is larger than ${MAX_FILE_BYTES} bytes`);
-    return readFileSync(real, 'utf8');
+    const text = readFileSync(real, 'utf8');
+    onRead?.(relative(root, real).split(sep).join('/'), text);
+    return text;
   };
   return {
     Get(path: string): string {

@@ -3,6 +3,7 @@
 import { basename, join, relative } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { TemplateError, TemplateSet, type WerfTemplateData } from './template/index.js';
+import type { Locator } from './locate.js';
 import { projectFiles, templateFiles } from './project-files.js';
 
 export interface RenderOptions {
@@ -17,7 +18,13 @@ export interface RenderOptions {
   maxDepth?: number;
 }
 
-export async function renderTemplate(source: string, options: RenderOptions): Promise<string> {
+export interface Rendered {
+  text: string;
+  /** the file and line that produced each rendered line */
+  locate: Locator;
+}
+
+export async function renderTemplate(source: string, options: RenderOptions): Promise<Rendered> {
   const name = basename(options.file);
   const set = new TemplateSet({
     env: options.env,
@@ -25,8 +32,12 @@ export async function renderTemplate(source: string, options: RenderOptions): Pr
     // Real configs nest include/tpl a few levels deep; a template that includes itself ends here.
     maxDepth: options.maxDepth ?? 100,
   });
+  // tpl templates are named by their content; one that is a project file's text is that file.
+  const filesByText = new Map<string, string>();
   const data: WerfTemplateData = {
-    Files: projectFiles(options.projectDir),
+    Files: projectFiles(options.projectDir, (path, text) => {
+      if (!filesByText.has(text)) filesByText.set(text, path);
+    }),
     Env: options.werfEnv,
     Commit: {
       Hash: options.commit?.hash ?? '',
@@ -38,7 +49,19 @@ export async function renderTemplate(source: string, options: RenderOptions): Pr
   try {
     for (const t of templateFiles(options.projectDir)) set.parse(t.name, t.text);
     set.parse(name, source);
-    return set.execute(name, data);
+    const { text, lineMap } = set.executeWithLineMap(name, data);
+    const locate: Locator = (line) => {
+      const origin = lineMap.origin(line);
+      if (!origin) return undefined;
+      if (origin.name === name) return { file: options.file, line: origin.line };
+      if (origin.name.startsWith('tpl-')) {
+        const tplText = set.source(origin.name);
+        const path = tplText === undefined ? undefined : filesByText.get(tplText);
+        return path === undefined ? undefined : { file: join(options.projectDir, path), line: origin.line };
+      }
+      return { file: join(options.projectDir, '.werf', origin.name), line: origin.line };
+    };
+    return { text, locate };
   } catch (err) {
     if (err instanceof TemplateError) {
       const file = fileOf(err.templateName);

@@ -1,7 +1,7 @@
 // Split a rendered werf.yaml into documents like werf does (a line that is exactly `---`, optionally
 // followed by spaces or a comment) and parse each in YAML 1.1 mode, keeping node positions.
 import { parseDocument, LineCounter, isMap, type Document, type Node } from 'yaml';
-import { ConfigError } from '../errors.js';
+import { configErrorAt, type Locator } from './locate.js';
 
 export interface ParsedDoc {
   doc: Document.Parsed;
@@ -11,11 +11,13 @@ export interface ParsedDoc {
   file: string;
   /** The document's own text (node ranges are offsets into it). */
   text: string;
+  /** Maps rendered lines to the template lines that produced them. */
+  locate?: Locator;
 }
 
 const SEPARATOR = /^---[ \t]*(#.*)?$/;
 
-export function splitAndParse(rendered: string, file: string): ParsedDoc[] {
+export function splitAndParse(rendered: string, file: string, locate?: Locator): ParsedDoc[] {
   const lines = rendered.split('\n');
   const chunks: Array<{ start: number; text: string }> = [];
   let start = 0;
@@ -45,21 +47,16 @@ export function splitAndParse(rendered: string, file: string): ParsedDoc[] {
     const err = doc.errors[0];
     if (err) {
       const pos = err.linePos?.[0];
-      throw new ConfigError(`invalid YAML: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`, {
-        file,
-        line: (pos?.line ?? 1) + chunk.start,
-        ...(pos?.col !== undefined ? { column: pos.col } : {}),
-        code: 'TSB_CONFIG_YAML',
-      });
+      throw configErrorAt(
+        `invalid YAML: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+        { file, line: (pos?.line ?? 1) + chunk.start, ...(pos?.col !== undefined ? { column: pos.col } : {}), code: 'TSB_CONFIG_YAML' },
+        locate,
+      );
     }
     if (doc.contents !== null && !isMap(doc.contents)) {
-      throw new ConfigError('each YAML document must be a mapping (key: value pairs)', {
-        file,
-        line: chunk.start + 1,
-        code: 'TSB_CONFIG_YAML',
-      });
+      throw configErrorAt('each YAML document must be a mapping (key: value pairs)', { file, line: chunk.start + 1, code: 'TSB_CONFIG_YAML' }, locate);
     }
-    docs.push({ doc, lineOffset: chunk.start, lineCounter, file, text: chunk.text });
+    docs.push({ doc, lineOffset: chunk.start, lineCounter, file, text: chunk.text, ...(locate ? { locate } : {}) });
   }
   return docs;
 }

@@ -20,6 +20,7 @@ import { GO_TYPE_NAMES, type CallContext, type ParamType, type TemplateFunc } fr
 import { timeMethod } from './go-time.js';
 import { position, type Tree } from './parser.js';
 import { TemplateError } from './template-error.js';
+import { alignNested, LineMap, type NestedOutput, type WriteOrigin } from './line-map.js';
 import { GoTime, isFloat, isGoMap, isInt, isTrue, sortedKeys, sortedMapEntries, typeName } from './value.js';
 
 /** Marks "no final pipeline value", unlike undefined which is Go's invalid value. */
@@ -38,18 +39,26 @@ export interface ExecHost {
   /** the set's main template name, for "no template ... associated with template ..." */
   readonly rootName: string;
   parseTemplate(text: string): string;
+  /** include/tpl outputs of the current execution, oldest first (only when line maps are kept) */
+  readonly nested: NestedOutput[];
 }
 
-/** Output buffer that fails as soon as the limit is crossed. */
+const MAX_NESTED = 32;
+
+/** Output buffer that fails as soon as the limit is crossed; with a LineMap it records who wrote each line. */
 export class Output {
   private chunks: string[] = [];
   private size = 0;
-  constructor(readonly limit: number) {}
-  write(s: string): boolean {
+  constructor(
+    readonly limit: number,
+    readonly map?: LineMap,
+  ) {}
+  write(s: string, origin?: WriteOrigin): boolean {
     if (s.length === 0) return true;
     this.size += s.length > 64 || /[^\x00-\x7f]/.test(s) ? Buffer.byteLength(s, 'utf8') : s.length;
     if (this.size > this.limit) return false;
     this.chunks.push(s);
+    if (this.map && origin) this.map.record(s, origin);
     return true;
   }
   toString(): string {
@@ -93,10 +102,16 @@ export class ExecState {
     if (this.depth + 1 >= this.host.maxDepth) {
       throw new Error(`exceeded maximum template depth (${this.host.maxDepth})`);
     }
-    const out = new Output(this.host.maxOutputBytes);
+    const out = new Output(this.host.maxOutputBytes, this.out.map ? new LineMap() : undefined);
     const dot = data === null ? undefined : data;
     new ExecState(this.host, tree, out, this.depth + 1, dot).run(dot);
-    return out.toString();
+    const text = out.toString();
+    if (out.map) {
+      const nested = this.host.nested;
+      nested.push({ text, map: out.map });
+      if (nested.length > MAX_NESTED) nested.shift();
+    }
+    return text;
   }
 
   errorf(msg: string): never {
@@ -161,13 +176,13 @@ export class ExecState {
       case 'template':
         return this.walkTemplate(dot, node);
       case 'text':
-        this.write(node.text);
+        this.write(node.text, this.out.map ? { name: this.tree.parseName, line: lineOf(this.tree, node.pos), advance: true } : undefined);
         return;
     }
   }
 
-  private write(s: string): void {
-    if (!this.out.write(s)) {
+  private write(s: string, origin?: WriteOrigin): void {
+    if (!this.out.write(s, origin)) {
       this.errorf(`rendered output exceeds the limit of ${this.out.limit} bytes`);
     }
   }
@@ -250,9 +265,19 @@ export class ExecState {
 
   private printValue(node: AnyNode, v: unknown): void {
     this.at(node);
-    if (v === undefined) return this.write('<no value>');
+    const origin = this.out.map ? { name: this.tree.parseName, line: lineOf(this.tree, node.pos), advance: false } : undefined;
+    if (v === undefined) return this.write('<no value>', origin);
     if (typeof v === 'function') this.errorf(`can't print ${nodeString(node)} of type ${typeName(v)}`);
-    this.write(formatValue(v));
+    const text = formatValue(v);
+    const lines = origin && typeof v === 'string' ? alignNested(text, this.host.nested) : undefined;
+    if (!origin || !lines) return this.write(text, origin);
+    // Text from an earlier include/tpl: each line keeps the origin it had there.
+    let start = 0;
+    lines.forEach((o, i) => {
+      const end = i === lines.length - 1 ? text.length : text.indexOf('\n', start) + 1;
+      this.write(text.slice(start, end), o ? { ...o, advance: false } : origin);
+      start = end;
+    });
   }
 
   // ---- evaluation ----
@@ -529,4 +554,25 @@ export class ExecState {
     }
     return typ === 'float' && typeof value !== 'number' ? (value as { value: number }).value : value;
   }
+}
+
+const lineStarts = new WeakMap<Tree, Int32Array>();
+
+/** 1-based line of an offset in a tree's text (line starts computed once per tree). */
+function lineOf(tree: Tree, pos: number): number {
+  let starts = lineStarts.get(tree);
+  if (!starts) {
+    const list = [0];
+    for (let i = tree.text.indexOf('\n'); i >= 0; i = tree.text.indexOf('\n', i + 1)) list.push(i + 1);
+    starts = Int32Array.from(list);
+    lineStarts.set(tree, starts);
+  }
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= pos) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo + 1;
 }

@@ -5,3 +5,4 @@ export { FuncError } from './template-error.js';
 export { fixed, variadic, withContext, type CallContext, type ParamType, type TemplateFunc } from './func-types.js';
 export { GoFloat, GoTime } from './value.js';
 export type { TemplateFiles, WerfTemplateData } from './werf-data.js';
+export { LineMap, type LineOrigin } from './line-map.js';

@@ -3,6 +3,7 @@
 import { isEmptyTree } from './ast.js';
 import { BUILTINS } from './builtins.js';
 import { ExecState, Output, type ExecHost } from './exec.js';
+import { LineMap, type NestedOutput } from './line-map.js';
 import { fromJsFunction, type TemplateFunc } from './func-types.js';
 import { parse, type Tree } from './parser.js';
 import { adler32 } from './sprig-crypto.js';
@@ -33,6 +34,9 @@ export class TemplateSet {
   private readonly funcs = new Map<string, TemplateFunc>();
   private readonly tplNames = new Map<string, string>();
   private rootName = '';
+  private nested: NestedOutput[] = [];
+  /** source text per parse name (file), for mapping tpl templates back to the files they came from */
+  private readonly sources = new Map<string, string>();
   readonly maxOutputBytes: number;
   readonly maxDepth: number;
   private readonly host: ExecHost;
@@ -50,6 +54,9 @@ export class TemplateSet {
         return set.rootName;
       },
       parseTemplate: (text) => this.parseTpl(text),
+      get nested() {
+        return set.nested;
+      },
     };
     const all: Record<string, TemplateFunc> = { ...BUILTINS };
     if ((options.functions ?? 'werf') === 'werf') {
@@ -68,6 +75,7 @@ export class TemplateSet {
    */
   parse(name: string, text: string): this {
     const trees = parse(name, text, (f) => this.funcs.has(f));
+    this.sources.set(name, text);
     for (const tree of trees) {
       const old = this.trees.get(tree.name);
       if (old && isEmptyTree(tree.root) && !isEmptyTree(old.root)) continue;
@@ -87,6 +95,24 @@ export class TemplateSet {
 
   /** Executes template `name` with `data` as dot and returns the output. Throws TemplateError. */
   execute(name: string, data?: unknown): string {
+    return this.run(name, data, false).text;
+  }
+
+  /**
+   * Like execute, and also returns which template line wrote each output line (through
+   * {{template}}, include and tpl), for errors found later in the rendered text.
+   */
+  executeWithLineMap(name: string, data?: unknown): { text: string; lineMap: LineMap } {
+    const { text, map } = this.run(name, data, true);
+    return { text, lineMap: map! };
+  }
+
+  /** The text parsed under `name` (a file, or a tpl-… template). */
+  source(name: string): string | undefined {
+    return this.sources.get(name);
+  }
+
+  private run(name: string, data: unknown, lines: boolean): { text: string; map: LineMap | undefined } {
     const tree = this.trees.get(name);
     if (!tree) {
       throw new TemplateError(`template: no template ${JSON.stringify(name)} associated with template ${JSON.stringify(name)}`, {
@@ -95,10 +121,15 @@ export class TemplateSet {
       });
     }
     this.rootName = name;
-    const out = new Output(this.maxOutputBytes);
+    this.nested = [];
+    const out = new Output(this.maxOutputBytes, lines ? new LineMap() : undefined);
     const dot = data === null ? undefined : data;
-    new ExecState(this.host, tree, out, 0, dot).run(dot);
-    return out.toString();
+    try {
+      new ExecState(this.host, tree, out, 0, dot).run(dot);
+    } finally {
+      this.nested = [];
+    }
+    return { text: out.toString(), map: out.map };
   }
 
   /** werf's tpl: the text joins the set under a name derived from its content. */
