@@ -8,6 +8,7 @@ import { registerStages } from './commands/stages.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerImage } from './commands/image.js';
 import { registerLogin } from './commands/login.js';
+import { registerBundle } from './commands/bundle.js';
 import { reportError } from './output.js';
 
 function version(): string {
@@ -31,6 +32,7 @@ export function createProgram(): Command {
   registerDoctor(program);
   registerImage(program);
   registerLogin(program);
+  registerBundle(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -1,0 +1,97 @@
+// tsbuild bundle save|load: move a project's final images and every stage needed to rebuild them to
+// a machine without network (or into another registry) as one oci-archive.
+import { join, resolve as resolvePath } from 'node:path';
+import type { Command } from 'commander';
+import { homePaths, loadConfig, openStore, plan } from '../../lib/index.js';
+import { acquireLease } from '../../lib/content/index.js';
+import { buildOrder } from '../../lib/conveyor/index.js';
+import { parseRepository } from '../../lib/oci/index.js';
+import { RegistryStages, loadBundle, saveBundle, selectBundle, type FinalToBundle } from '../../lib/storage/index.js';
+import { formatSize } from '../output.js';
+import { registryClient, withAbort } from '../shared.js';
+
+interface SaveFlags {
+  output: string;
+  dir: string;
+  config?: string;
+  env?: string;
+  dev?: boolean;
+}
+
+interface LoadFlags {
+  input: string;
+  repo?: string;
+  insecureRegistry: string[];
+  creds?: string;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/**
+ * The images to bundle with their final signatures from the current plan. Planning needs the
+ * source images' files when an image imports from another; then the final images of the last
+ * build are taken as they are.
+ */
+async function finalsToBundle(images: string[], flags: SaveFlags): Promise<{ project: string; finals: FinalToBundle[] }> {
+  const load = { dir: flags.dir, ...(flags.config ? { config: flags.config } : {}), ...(flags.env ? { werfEnv: flags.env } : {}) };
+  try {
+    const planned = await plan({ ...load, home: homePaths(), images, dev: !!flags.dev });
+    return { project: planned.project, finals: planned.images.map((i) => ({ imageName: i.name, signature: i.stages[i.stages.length - 1]?.signature })) };
+  } catch (err) {
+    if (!/imports files/.test((err as Error).message)) throw err;
+    const config = await loadConfig(load);
+    return { project: config.project, finals: buildOrder(config, images).map((i) => ({ imageName: i.name })) };
+  }
+}
+
+export function registerBundle(program: Command): void {
+  const bundle = program.command('bundle').description('save and load a project\'s images with every stage needed to rebuild them (air-gapped sites)');
+  bundle
+    .command('save')
+    .description('write the final images of werf.yaml and all their stored stages (with their records) to one oci-archive')
+    .argument('[images...]', 'image names (default: all), with the images they need')
+    .requiredOption('-o, --output <file>', 'bundle file to write')
+    .option('--dir <dir>', 'project directory (where werf.yaml is)', process.cwd())
+    .option('--config <file>', 'config file, relative to --dir')
+    .option('--env <env>', 'werf environment, visible in templates as .Env')
+    .option('--dev', 'plan from the git work tree as it is (as `build --dev` did)')
+    .action(async (images: string[], flags: SaveFlags) => {
+      const { project, finals } = await finalsToBundle(images, flags);
+      const store = await openStore(homePaths());
+      const selection = await selectBundle(store, project, finals);
+      const file = resolvePath(flags.output);
+      const res = await withAbort((signal) => saveBundle(store, selection, file, { signal }));
+      process.stdout.write(
+        `saved ${selection.finals} final images, ${selection.stages} stages and ${selection.bases} base images of ${project} to ${file} (${res.blobs} blobs, ${formatSize(res.bytes)})\n`,
+      );
+    });
+  bundle
+    .command('load')
+    .description('put a bundle\'s images and stages into the local store; with --repo also publish the stages as REPO:<signature>')
+    .requiredOption('-i, --input <file>', 'bundle file to read')
+    .option('--repo <registry/name>', 'stages repository to publish the stages to (as a build with --repo would)')
+    .option('--insecure-registry <host>', 'reach this registry over plain http (repeatable)', collect, [] as string[])
+    .option('--creds <user:pass>', 'credentials for the --repo registry')
+    .action(async (flags: LoadFlags) => {
+      const home = homePaths();
+      const store = await openStore(home);
+      const lease = await acquireLease(join(home.locks, 'leases'));
+      try {
+        const res = await withAbort((signal) => {
+          const publishTo = flags.repo
+            ? new RegistryStages(
+                registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: [parseRepository(flags.repo).registry] }),
+                parseRepository(flags.repo),
+                store,
+                { signal },
+              )
+            : undefined;
+          return loadBundle(store, resolvePath(flags.input), { publishTo, signal });
+        });
+        process.stdout.write(`loaded ${res.finals} final images, ${res.stages} stages and ${res.bases} base images of ${res.project}\n`);
+        if (flags.repo) process.stdout.write(`published ${res.published} stages to ${flags.repo} (${res.alreadyThere} were already there)\n`);
+      } finally {
+        await lease.release();
+      }
+    });
+}

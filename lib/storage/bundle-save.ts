@@ -1,0 +1,187 @@
+// Air-gapped bundles (`tsbuild bundle save`): the final images of a project and every stored stage
+// they were built from, as one oci-archive whose index.json keeps the store names and dev.tsbuild.*
+// annotations, so `bundle load` on another machine recreates the same local stages storage.
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { LayoutStore } from '../content/index.js';
+import { digestHex, type Digest } from '../digest.js';
+import { TsbuildError } from '../errors.js';
+import { TarFileWriter } from '../image/index.js';
+import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/index.js';
+import { LocalStagesStorage, finalRefName, stageRefName, type StoredStage } from './local-stages.js';
+
+/** On the archive's index.json: marks a tsbuild bundle and names its project. */
+export const BUNDLE_ANNOTATION = 'dev.tsbuild.bundle.project';
+
+export interface BundleEntry {
+  /** Store name (ref.name in the archive). */
+  name: string;
+  descriptor: Descriptor;
+  /** The index.json entry's annotations (dev.tsbuild.*), kept through the archive. */
+  annotations: Record<string, string>;
+}
+
+export interface BundleSelection {
+  project: string;
+  entries: BundleEntry[];
+  stages: number;
+  finals: number;
+  bases: number;
+}
+
+export interface FinalToBundle {
+  imageName: string;
+  /** The final stage's signature from the current plan (when it could be computed). */
+  signature?: string | undefined;
+}
+
+const SIGNATURE = /^[a-f0-9]{64}$/;
+const MANIFEST_LIMIT = 4 << 20;
+
+/**
+ * The final images and, walking parent links (and signatures named in inputs: fromImage bases,
+ * import sources) from their final stages, every stored stage of the project they need.
+ */
+export async function selectBundle(store: LayoutStore, project: string, finals: FinalToBundle[]): Promise<BundleSelection> {
+  const local = new LocalStagesStorage(store, project);
+  const all = await local.list();
+  const bySignature = new Map(all.map((s) => [s.signature, s]));
+  const entries: BundleEntry[] = [];
+  const chosen = new Set<string>();
+  const bases = new Set<string>();
+  const visit = (sig: string): void => {
+    if (chosen.has(sig)) return;
+    const s = bySignature.get(sig);
+    if (!s) return; // an older stage is not stored: the bundle still holds every stage after it
+    chosen.add(sig);
+    if (s.parent) visit(s.parent);
+    for (const named of signaturesIn(s.inputs)) visit(named);
+    const base = s.stage === 'from' ? (s.inputs.base as { ref?: unknown } | undefined)?.ref : undefined;
+    if (typeof base === 'string') bases.add(base);
+  };
+  let finalCount = 0;
+  for (const f of finals) {
+    const ref = finalRefName(project, f.imageName);
+    const finalDesc = await store.resolve(ref);
+    const signature = f.signature ?? (finalDesc ? finalStageOf(all, f.imageName, finalDesc.digest)?.signature : undefined);
+    const finalStage = signature ? bySignature.get(signature) : undefined;
+    if (!finalStage) {
+      throw new TsbuildError('TSB_STORE_NOT_FOUND', `image "${f.imageName || '~'}" of project ${project} is not built in the local store (its final stage ${signature?.slice(0, 12) ?? ''} is missing)`, {
+        hint: 'run `tsbuild build` (without --repo, or after it, so every stage is local) and save the bundle again',
+      });
+    }
+    visit(finalStage.signature);
+    if (finalDesc && finalDesc.digest === finalStage.descriptor.digest) {
+      entries.push({ name: ref, descriptor: plain(finalDesc), annotations: annotationsOf(finalDesc) });
+      finalCount++;
+    }
+  }
+  for (const sig of chosen) {
+    const s = bySignature.get(sig)!;
+    entries.push({ name: stageRefName(project, sig), descriptor: plain(s.descriptor), annotations: annotationsOf(s.descriptor) });
+  }
+  let baseCount = 0;
+  for (const name of bases) {
+    const d = await store.resolve(name).catch(() => undefined);
+    if (!d) continue;
+    entries.push({ name, descriptor: plain(d), annotations: annotationsOf(d) });
+    baseCount++;
+  }
+  return { project, entries, stages: chosen.size, finals: finalCount, bases: baseCount };
+}
+
+/** The stage of this image whose manifest the final ref points at (the newest, if several). */
+function finalStageOf(all: StoredStage[], imageName: string, digest: string): StoredStage | undefined {
+  return all.filter((s) => s.imageName === imageName && s.descriptor.digest === digest).sort((a, b) => b.created.localeCompare(a.created))[0];
+}
+
+function signaturesIn(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') {
+    if (SIGNATURE.test(value)) out.push(value);
+  } else if (Array.isArray(value)) {
+    for (const v of value) signaturesIn(v, out);
+  } else if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) signaturesIn(v, out);
+  }
+  return out;
+}
+
+function plain(d: Descriptor): Descriptor {
+  return { mediaType: d.mediaType, digest: d.digest, size: d.size, ...(d.platform ? { platform: d.platform } : {}) };
+}
+
+function annotationsOf(d: Descriptor): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(d.annotations ?? {})) if (k !== REF_NAME_ANNOTATION) out[k] = v;
+  return out;
+}
+
+export interface SaveBundleResult {
+  bytes: number;
+  blobs: number;
+}
+
+/** Write the selection as an oci-archive (temp file + rename: FILE is complete or absent). */
+export async function saveBundle(store: LayoutStore, selection: BundleSelection, file: string, options: { signal?: AbortSignal | undefined } = {}): Promise<SaveBundleResult> {
+  const blobs = new Map<Digest, number>();
+  for (const e of selection.entries) {
+    const manifest = JSON.parse((await store.readBytes(e.descriptor.digest, MANIFEST_LIMIT)).toString('utf8')) as ImageManifest;
+    if (!manifest.config || !Array.isArray(manifest.layers)) {
+      throw new TsbuildError('TSB_STORE_CORRUPT', `${e.name} (${e.descriptor.digest}) is not an image manifest`);
+    }
+    blobs.set(manifest.config.digest, manifest.config.size);
+    for (const l of manifest.layers) blobs.set(l.digest, l.size);
+    blobs.set(e.descriptor.digest, e.descriptor.size);
+  }
+  for (const [digest, size] of blobs) {
+    const have = await store.stat(digest);
+    if (!have || have.size !== size) {
+      const owner = selection.entries.find((e) => e.descriptor.digest === digest)?.name;
+      throw new TsbuildError('TSB_STORE_NOT_FOUND', `blob ${digest} (${size} bytes) is not in the local store${owner ? ` (${owner})` : ''}`, {
+        hint: 'stages found in a registry (--repo) keep their layers there until built on: build once without --repo, or rebuild, then save again',
+      });
+    }
+  }
+  const index: ImageIndex = {
+    schemaVersion: 2,
+    mediaType: MediaType.OciIndex,
+    manifests: selection.entries.map((e) => ({ ...e.descriptor, annotations: { ...e.annotations, [REF_NAME_ANNOTATION]: e.name } })),
+    annotations: { [BUNDLE_ANNOTATION]: selection.project },
+  };
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });
+  let failed: Error | undefined;
+  out.on('error', (err) => (failed ??= err));
+  try {
+    const tar = new TarFileWriter(out);
+    await tar.file('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
+    await tar.file('index.json', Buffer.from(JSON.stringify(index)));
+    await tar.dir('blobs');
+    await tar.dir('blobs/sha256');
+    for (const [digest, size] of blobs) {
+      if (options.signal?.aborted) throw new TsbuildError('TSB_ABORTED', 'bundle save interrupted');
+      await tar.stream(`blobs/sha256/${digestHex(digest)}`, size, store.read(digest, { size }));
+      if (failed) throw failed;
+    }
+    await tar.finish();
+    await new Promise<void>((resolve, reject) => {
+      out.once('error', reject);
+      out.end(() => resolve());
+    });
+    if (failed) throw failed;
+    const fh = await open(tmp, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+    return { bytes: tar.bytes, blobs: blobs.size };
+  } catch (err) {
+    out.destroy();
+    await unlink(tmp).catch(() => undefined);
+    throw failed && !(err instanceof TsbuildError) ? failed : err;
+  }
+}
