@@ -13,6 +13,31 @@ export type BuildEvent =
   | { type: 'stage.failed'; image: string; stage: string; error: string }
   | { type: 'push.start'; image: string; ref: string }
   | { type: 'push.done'; image: string; ref: string; digest: string }
-  | { type: 'warning'; message: string };
+  | { type: 'warning'; message: string }
+  /** Byte progress of one blob of a pull (base image, stage layers) or push (stages, final images); throttled. */
+  | { type: 'transfer'; direction: 'pull' | 'push'; ref: string; digest: string; phase: TransferPhase; bytes: number; total: number };
+
+export type TransferPhase = 'transferring' | 'done' | 'skipped' | 'mounted';
 
 export type EventSink = (event: BuildEvent) => void;
+
+/**
+ * An onProgress callback for the registry client that emits `transfer` events: every phase change,
+ * and while transferring at most one event per blob every `intervalMs`.
+ */
+export function transferEvents(
+  direction: 'pull' | 'push',
+  ref: string,
+  sink: EventSink,
+  intervalMs = 200,
+): (p: { digest: string; phase: TransferPhase; bytes: number; total: number }) => void {
+  const last = new Map<string, number>();
+  return (p) => {
+    if (p.phase === 'transferring') {
+      const now = Date.now();
+      if (now - (last.get(p.digest) ?? 0) < intervalMs) return;
+      last.set(p.digest, now);
+    } else last.delete(p.digest);
+    sink({ type: 'transfer', direction, ref, digest: p.digest, phase: p.phase, bytes: p.bytes, total: p.total });
+  };
+}

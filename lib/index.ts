@@ -11,6 +11,7 @@ import {
   type BuildContext,
   type ImageReport,
   type PullPolicy,
+  type RegistryMirror,
   resolveMounts,
   imageDependencies,
 } from './conveyor/index.js';
@@ -18,7 +19,7 @@ import type { ImageSpec } from './config/index.js';
 import { GitSources } from './conveyor/git-sources.js';
 import { explainRebuild, explainWithFiles } from './conveyor/explain.js';
 import { TsbuildError } from './errors.js';
-import type { EventSink } from './events.js';
+import { transferEvents, type EventSink } from './events.js';
 import type { StoredImage } from './image/index.js';
 import { parseRepository, parseReference, formatReference, type Platform } from './oci/index.js';
 import { pushImage, type RegistryClient } from './registry/index.js';
@@ -46,6 +47,8 @@ export interface BuildOptions extends LoadOptions {
   /** Read-only stages repository (e.g. the main branch's cache for a feature branch). */
   secondaryRepo?: string;
   pull?: PullPolicy;
+  /** --registry-mirror: base images of a registry are fetched from a mirror (names and signatures unchanged). */
+  registryMirrors?: RegistryMirror[];
   platform?: Platform;
   registry: RegistryClient;
   /** Creates the sandbox and snapshotter (runtime/ lives outside lib and is injected). */
@@ -92,7 +95,7 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
   const onEvent: EventSink = options.onEvent ?? (() => undefined);
   const local = new LocalStagesStorage(store, config.project);
   const registryStages = (repo: string | undefined, readOnly: boolean): RegistryStages | undefined =>
-    repo ? new RegistryStages(options.registry, parseRepository(repo), store, { readOnly, ...(options.signal ? { signal: options.signal } : {}) }) : undefined;
+    repo ? new RegistryStages(options.registry, parseRepository(repo), store, { readOnly, onEvent, ...(options.signal ? { signal: options.signal } : {}) }) : undefined;
   const primary = registryStages(options.repo, false);
   const cache = registryStages(options.cacheRepo, false);
   const secondary = registryStages(options.secondaryRepo, true);
@@ -107,6 +110,7 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
     client: options.registry,
     pull: options.pull ?? 'missing',
     onEvent,
+    ...(options.registryMirrors?.length ? { mirrors: options.registryMirrors } : {}),
     ...(options.platform ? { platform: options.platform } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
@@ -143,6 +147,7 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
         project: config.project,
         image,
         git: await gitSources.forImage(image),
+        internalImages: new Set(config.images.map((i) => i.name)),
         store,
         sandbox: runtime.sandbox,
         snapshotter: runtime.snapshotter,
@@ -166,7 +171,7 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
         const destRef = parseReference(dest);
         // Blobs already in the stages repository of the same registry are mounted, never re-uploaded.
         const mountFrom = primary && primary.repo.registry === destRef.registry ? primary.repo.repository : undefined;
-        const pushed = await pushImage(options.registry, store, built.final.descriptor, destRef, { signal, ...(mountFrom ? { mountFrom } : {}) });
+        const pushed = await pushImage(options.registry, store, built.final.descriptor, destRef, { signal, onProgress: transferEvents('push', dest, onEvent), ...(mountFrom ? { mountFrom } : {}) });
         entry.pushed = { ref: dest, digest: pushed.digest };
         onEvent({ type: 'push.done', image: image.name, ref: dest, digest: pushed.digest });
       }
@@ -245,6 +250,7 @@ export async function plan(options: Omit<BuildOptions, 'createRuntime' | 'regist
       project: config.project,
       image,
       git: await gitSources.forImage(image),
+      internalImages: new Set(config.images.map((i) => i.name)),
       onEvent: () => undefined,
       store,
       finalSignatureOf: (n: string) => sigs.get(n)!,

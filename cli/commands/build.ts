@@ -8,7 +8,7 @@ import { TsbuildError } from '../../lib/errors.js';
 import { eventPrinter, table, type LogFormat } from '../output.js';
 import { createRuntime, prepareRuntime, SANDBOX_FLAG, SNAPSHOTTER_FLAG } from '../runtime-factory.js';
 import { registryClient, withAbort } from '../shared.js';
-import type { PullPolicy } from '../../lib/conveyor/index.js';
+import { parseRegistryMirror, type PullPolicy } from '../../lib/conveyor/index.js';
 
 interface BuildFlags {
   dir?: string;
@@ -29,6 +29,7 @@ interface BuildFlags {
   secondaryRepo?: string;
   sandbox?: string;
   snapshotter?: string;
+  registryMirror: string[];
 }
 
 function parseParallel(v: string): number {
@@ -75,6 +76,7 @@ export function registerBuild(program: Command): void {
     .option('--report-path <file>', 'write a JSON report of images and stages')
     .option('--dry-run', 'show the plan without building (same as `tsbuild plan`)')
     .option('--parallel <n>', 'build up to N independent images at the same time', '2')
+    .option('--registry-mirror <registry=mirror>', 'fetch base images of REGISTRY from MIRROR[/PREFIX] (repeatable; names and signatures keep the reference as written)', collect, [] as string[])
     .option(...SANDBOX_FLAG)
     .option(...SNAPSHOTTER_FLAG)
     .action(async (images: string[], flags: BuildFlags) => {
@@ -101,6 +103,7 @@ export function registerBuild(program: Command): void {
             ...(flags.cacheRepo ? { cacheRepo: flags.cacheRepo } : {}),
             ...(flags.secondaryRepo ? { secondaryRepo: flags.secondaryRepo } : {}),
             pull: pullPolicy(flags.pull),
+            registryMirrors: flags.registryMirror.map(parseRegistryMirror),
             ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
             registry: registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined }),
             createRuntime: (store) => (runtime = createRuntime(home, store, prepared.choice)),

@@ -1,10 +1,10 @@
 // Base images: taken from the local store when present (--pull=missing), pulled otherwise.
 import type { LayoutStore } from '../content/index.js';
 import { TsbuildError } from '../errors.js';
-import type { EventSink } from '../events.js';
+import { transferEvents, type EventSink } from '../events.js';
 import { readStoredImage, type StoredImage } from '../image/index.js';
-import { formatReference, parseReference, type Platform } from '../oci/index.js';
-import { pullImage, resolveDigest, type RegistryClient } from '../registry/index.js';
+import { formatReference, parseReference, type Platform, type Reference } from '../oci/index.js';
+import { RegistryError, pullImage, resolveDigest, type RegistryClient } from '../registry/index.js';
 
 export type PullPolicy = 'missing' | 'always' | 'never';
 
@@ -15,6 +15,45 @@ export interface BaseImageOptions {
   platform?: Platform;
   onEvent: EventSink;
   signal?: AbortSignal;
+  /** --registry-mirror: where base images of a registry are fetched from (their names stay as written). */
+  mirrors?: RegistryMirror[];
+}
+
+/** `docker.io=127.0.0.1:5000` or `docker.io=mirror.example/hub` (a repository prefix on the mirror). */
+export interface RegistryMirror {
+  registry: string;
+  mirror: string;
+  prefix: string;
+}
+
+export function parseRegistryMirror(text: string): RegistryMirror {
+  const m = /^([^=\s/]+)=([^=\s/]+)(?:\/([^=\s]+?))?\/?$/.exec(text);
+  if (!m) {
+    throw new TsbuildError('TSB_USAGE', `--registry-mirror "${text}" is not REGISTRY=MIRROR[/PREFIX]`, { hint: 'for example --registry-mirror docker.io=127.0.0.1:5000' });
+  }
+  return { registry: m[1] === 'index.docker.io' ? 'docker.io' : m[1]!, mirror: m[2]!, prefix: m[3] ?? '' };
+}
+
+/** Where to fetch `ref` from: its mirrors in order, then the registry it names. */
+function sourcesOf(ref: Reference, mirrors: RegistryMirror[] = []): Reference[] {
+  const out = mirrors
+    .filter((m) => m.registry === ref.registry)
+    .map((m) => ({ ...ref, registry: m.mirror, repository: m.prefix ? `${m.prefix}/${ref.repository}` : ref.repository }));
+  return [...out, ref];
+}
+
+/** Try each source; a mirror that lacks the image (404) passes to the next, any other failure is final. */
+async function fromSources<T>(ref: Reference, mirrors: RegistryMirror[] | undefined, fn: (source: Reference) => Promise<T>): Promise<T> {
+  const sources = sourcesOf(ref, mirrors);
+  for (const [i, source] of sources.entries()) {
+    try {
+      return await fn(source);
+    } catch (err) {
+      const missing = (err instanceof RegistryError && err.status === 404) || (err instanceof TsbuildError && err.kind === 'NOT_FOUND');
+      if (!missing || i === sources.length - 1) throw err;
+    }
+  }
+  throw new TsbuildError('TSB_INTERNAL', 'no source to fetch from');
 }
 
 const SOURCE_DIGEST = 'dev.tsbuild.source-digest';
@@ -40,7 +79,7 @@ export function baseImageResolver(opts: BaseImageOptions): BaseImages {
           if (!desc) throw notLocal(name);
           return desc.annotations?.[SOURCE_DIGEST] ?? desc.digest;
         }
-        return resolveDigest(opts.client, ref, opts.signal ? { signal: opts.signal } : {});
+        return fromSources(ref, opts.mirrors, (source) => resolveDigest(opts.client, source, opts.signal ? { signal: opts.signal } : {}));
       })();
       latest.set(name, p);
     }
@@ -78,10 +117,13 @@ async function resolve(name: string, ref: ReturnType<typeof parseReference>, opt
     if (opts.pull === 'never') throw notLocal(name);
   }
   opts.onEvent({ type: 'pull.start', ref: name });
-  const pulled = await pullImage(opts.client, ref, opts.store, {
-    ...(opts.platform ? { platform: opts.platform } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-  });
+  const pulled = await fromSources(ref, opts.mirrors, (source) =>
+    pullImage(opts.client, source, opts.store, {
+      ...(opts.platform ? { platform: opts.platform } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      onProgress: transferEvents('pull', name, opts.onEvent),
+    }),
+  );
   await opts.store.setRef(name, pulled.manifestDescriptor, {
     'dev.tsbuild.kind': 'base',
     [SOURCE_DIGEST]: pulled.indexDescriptor?.digest ?? pulled.manifestDescriptor.digest,

@@ -1,7 +1,7 @@
 export * from './conveyor.js';
 export * from './signature.js';
 export * from './stage.js';
-export { baseImageResolver, type PullPolicy, type BaseImages } from './base-image.js';
+export { baseImageResolver, parseRegistryMirror, type PullPolicy, type BaseImages, type RegistryMirror } from './base-image.js';
 export { applyDocker, commandForm } from './docker-config.js';
 export { stageEnv, BASH_STATIC, inspectPath } from './run-in-stage.js';
 export { resolveMounts, type StageMount } from './mounts.js';

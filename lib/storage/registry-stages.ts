@@ -4,6 +4,7 @@
 import type { LayoutStore } from '../content/index.js';
 import type { Digest } from '../digest.js';
 import { TsbuildError } from '../errors.js';
+import { transferEvents, type EventSink } from '../events.js';
 import { readStoredImage, type StoredImage } from '../image/index.js';
 import { MediaType, withTag, type Descriptor, type ImageManifest, type Reference } from '../oci/index.js';
 import { RegistryError, getBlob, getManifest, headManifest, pushImage, type RegistryClient } from '../registry/index.js';
@@ -21,7 +22,7 @@ export class RegistryStages {
     readonly client: RegistryClient,
     readonly repo: Reference,
     readonly store: LayoutStore,
-    readonly options: { readOnly?: boolean; signal?: AbortSignal } = {},
+    readonly options: { readOnly?: boolean; signal?: AbortSignal; onEvent?: EventSink } = {},
   ) {}
 
   get name(): string {
@@ -69,8 +70,9 @@ export class RegistryStages {
 
   /** Download the layers of `image` that the local store lacks (a stage that must be built on it). */
   async fetchLayers(image: StoredImage): Promise<void> {
+    const onProgress = this.options.onEvent ? transferEvents('pull', this.name, this.options.onEvent) : undefined;
     for (const layer of image.manifest.layers) {
-      if (!(await this.store.has(layer.digest))) await getBlob(this.client, this.repo, layer, this.store, this.sig());
+      if (!(await this.store.has(layer.digest))) await getBlob(this.client, this.repo, layer, this.store, { ...this.sig(), ...(onProgress ? { onProgress } : {}) });
     }
   }
 
@@ -82,7 +84,8 @@ export class RegistryStages {
     if (this.options.readOnly) throw new TsbuildError('TSB_INTERNAL', `${this.name} is read-only`);
     if (await this.exists(record.signature)) return 'theirs';
     const annotated = await annotate(this.store, image, record);
-    await pushImage(this.client, this.store, annotated, this.ref(record.signature), { ...this.sig(), mountFrom: this.repo.repository });
+    const onProgress = this.options.onEvent ? transferEvents('push', `${this.name}:${record.signature.slice(0, 12)}`, this.options.onEvent) : undefined;
+    await pushImage(this.client, this.store, annotated, this.ref(record.signature), { ...this.sig(), mountFrom: this.repo.repository, ...(onProgress ? { onProgress } : {}) });
     return 'published';
   }
 }
