@@ -31,6 +31,8 @@ export interface BuildContext {
   snapshotter: Snapshotter;
   /** Base images for external references (pulled unless present, per --pull). */
   bases: BaseImages;
+  /** Names of every image of this config (`from: <name>` may name one of them). */
+  internalImages: ReadonlySet<string>;
   /** Signature of the last stage of another image of this config (planned before this one). */
   finalSignatureOf(imageName: string): string;
   /** The final image of another image of this config (built before this one). */

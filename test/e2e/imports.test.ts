@@ -72,6 +72,11 @@ dependencies:
 shell:
   install:
   - echo installed > /installed.txt
+---
+image: derived
+from: other
+shell:
+  setup: [cat /other.txt > /derived.txt]
 `;
   const baseSetup = ['mkdir -p /out/app/data', 'echo "#!/bin/sh" > /out/app/bin.sh', 'chmod 755 /out/app/bin.sh', 'echo x > /out/app/data/x.txt', 'echo noise > /out/app/skip.log', 'ln -s data/x.txt /out/app/link'];
 
@@ -87,6 +92,8 @@ shell:
   test('imported files follow add/to/includePaths/owner; dependencies set env', async () => {
     const r = await build(baseSetup);
     assert.deepEqual(Object.keys(stagesOf(r, 'app')), ['from', 'install', 'importsAfterInstall', 'importsBeforeSetup', 'importsAfterSetup']);
+    // `from: other` names an image of this file (werf v2), not a registry image.
+    assert.deepEqual(stagesOf(r, 'derived'), { from: 'built', setup: 'built' });
     const out = await tempDir('imp-out');
     try {
       await exec('umoci', ['unpack', '--image', `${join(home.path, 'store')}:imp/app:latest`, join(out.path, 'b')]);

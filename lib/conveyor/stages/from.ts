@@ -7,6 +7,8 @@ export function baseImageName(ctx: BuildContext): string | undefined {
   const img = ctx.image;
   if (img.fromImage) return img.fromImage;
   if (img.fromArtifact) return img.fromArtifact;
+  // werf v2: `from` naming another image of this file means that image (an image may not name itself).
+  if (img.from !== undefined && img.from !== img.name && ctx.internalImages.has(img.from)) return img.from;
   return undefined;
 }
 
