@@ -80,6 +80,23 @@ export class MapReader {
     return v.value as boolean;
   }
 
+  /** A non-negative integer (werf's int fields: healthcheck seconds, limits). */
+  int(key: string): number | undefined {
+    const v = this.valueNode(key);
+    if (v === undefined || (isScalar(v) && v.value === null)) return undefined;
+    if (!isScalar(v) || typeof v.value !== 'number' || !Number.isInteger(v.value) || v.value < 0) {
+      this.fail(`${this.where}: "${key}" must be a non-negative integer`, key);
+    }
+    return v.value as number;
+  }
+
+  /** A list of strings only (werf's []string fields reject a plain string). */
+  strictList(key: string): string[] {
+    const v = this.valueNode(key);
+    if (v !== undefined && isScalar(v) && v.value !== null) this.fail(`${this.where}: "${key}" must be a list of strings`, key);
+    return this.strList(key);
+  }
+
   /** A string or a list of strings (werf accepts both for masks, VOLUME, commands…). */
   strList(key: string): string[] {
     const v = this.valueNode(key);

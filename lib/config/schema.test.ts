@@ -59,7 +59,7 @@ test('Dockerfile images are rejected naming the image', () => {
 });
 
 test('references to unknown images, self references, duplicates and cycles are reported', () => {
-  fails(`${META}image: a\nfromImage: nope\n`, /image "nope" referenced in "fromImage" is not defined/);
+  fails(`${META}image: a\nfromImage: nope\n`, /image "nope" referenced in "fromImage" not found/);
   fails(`${META}image: a\nfrom: x\n---\nimage: a\nfrom: y\n`, /duplicate image name "a"/);
   fails(`${META}image: a\nfromImage: b\n---\nimage: b\nfromImage: a\n`, /infinite loop detected: a -> b -> a/);
   fails(`${META}image: a\nfromImage: a\n`, /references itself/);

@@ -15,11 +15,12 @@ import {
   type WerfConfig,
 } from './types.js';
 import type { ParsedDoc } from './yaml-docs.js';
-import type { YAMLMap } from 'yaml';
+import { isScalar, isSeq, type YAMLMap } from 'yaml';
+import { readMeta } from './schema-meta.js';
+import { effectiveImageSpec, readImageSpec, readPlatforms, readSecrets, readSecretSource } from './schema-image-spec.js';
+import { validateGraph } from './image-graph.js';
+import type { MetaSpec } from './types.js';
 
-const META_KEYS = ['configVersion', 'project', 'build'] as const;
-/** Meta keys not about building: accepted and ignored (werf v1 configs still carry them). */
-const META_IGNORED = ['deploy', 'cleanup', 'gitWorktree'] as const;
 const IMAGE_KEYS = [
   'image', 'artifact', 'final', 'from', 'fromImage', 'fromArtifact', 'fromImageArtifact', 'fromLatest',
   'fromCacheVersion', 'cacheVersion', 'disableGitAfterPatch', 'git', 'shell', 'ansible', 'docker', 'imageSpec',
@@ -30,7 +31,6 @@ const SHELL_KEYS = [...USER_STAGES, 'cacheVersion', ...USER_STAGES.map((s) => `$
 const DOCKER_KEYS = ['VOLUME', 'EXPOSE', 'ENV', 'LABEL', 'ENTRYPOINT', 'CMD', 'WORKDIR', 'USER', 'HEALTHCHECK', 'exactValues'];
 const GIT_KEYS = ['url', 'branch', 'tag', 'commit', 'add', 'to', 'owner', 'group', 'includePaths', 'excludePaths', 'stageDependencies', 'basicAuth', 'herebyIAdmitThatBranchMightBreakReproducibility'];
 const IMPORT_KEYS = ['image', 'artifact', 'from', 'stage', 'add', 'to', 'before', 'after', 'includePaths', 'excludePaths', 'owner', 'group'];
-const PROJECT_RE = /^(?:[a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$/;
 
 export function buildConfig(docs: ParsedDoc[], file: string, projectDir: string, rendered: string): WerfConfig {
   let meta: MapReader | undefined;
@@ -55,50 +55,63 @@ export function buildConfig(docs: ParsedDoc[], file: string, projectDir: string,
       hint: `start werf.yaml with:\nproject: ${posix.basename(projectDir).toLowerCase().replace(/[^a-z0-9-]/g, '-') || 'my-project'}\nconfigVersion: 1\n---`,
     });
   }
-  meta.where = 'meta section';
-  meta.checkKeys(META_KEYS, META_IGNORED);
-  const cv = meta.str('configVersion');
-  if (cv !== '1') meta.fail(`'configVersion: 1' field required (found "${cv}")`, 'configVersion');
-  const project = process.env.WERF_PROJECT_NAME || meta.requireStr('project');
-  if (!PROJECT_RE.test(project) || project.length > 50) {
-    meta.fail(`project name "${project}" is invalid: use lower-case letters, digits and inner dashes, at most 50 characters`, 'project');
-  }
-  const build = meta.map('build', 'meta build');
-  build?.checkKeys(['cacheVersion', 'platform', 'imageSpec', 'staged']);
-  const metaCacheVersion = build?.str('cacheVersion');
+  const { project, spec: metaSpec } = readMeta(meta);
 
   const images: ImageSpec[] = [];
-  for (const r of imageDocs) images.push(readImage(r, metaCacheVersion));
-  validateGraph(images, imageDocs);
-  return { project, configVersion: 1, file, projectDir, images, rendered };
-}
-
-function readImage(r: MapReader, metaCacheVersion: string | undefined): ImageSpec {
-  const isArtifact = r.has('artifact') && !r.isNull('artifact');
-  if (r.has('image') && r.has('artifact')) r.fail('use either "image" or "artifact" in one document, not both', 'artifact');
-  let name: string;
-  if (isArtifact) {
-    name = r.requireStr('artifact');
-  } else {
-    const v = r.valueNode('image');
-    name = r.isNull('image') ? '' : (r.strList('image')[0] ?? '');
-    if (v && !r.isNull('image') && r.strList('image').length !== 1) {
-      r.fail('image lists are not supported yet: give each image its own document', 'image');
+  const readers: MapReader[] = [];
+  for (const r of imageDocs) {
+    // `image: [a, b]` makes several identical images, one per name (werf-spec §3.3).
+    for (const name of imageNames(r)) {
+      images.push(readImage(r, name, metaSpec, project));
+      readers.push(r);
     }
   }
+  validateGraph(images, readers);
+  return { project, configVersion: 1, file, projectDir, images, meta: metaSpec, rendered };
+}
+
+/** The names a stapel document defines: one artifact, one image, a list of images, or `~` (nameless). */
+function imageNames(r: MapReader): string[] {
+  const hasImage = r.has('image');
+  const artifact = r.str('artifact') ?? '';
+  if (hasImage && artifact !== '') r.fail('unknown doc type: one and only one of `image: NAME` or `artifact: NAME` non-empty name required', 'artifact');
+  if (artifact !== '') return [artifact];
+  if (!hasImage) r.fail('unknown doc type: one of `image: NAME` or `artifact: NAME` non-empty name required', 'artifact');
+  const v = r.valueNode('image');
+  if (r.isNull('image')) return [''];
+  if (isScalar(v)) {
+    const name = r.str('image')!;
+    if (name === '') r.fail('unknown doc type: one of `image: NAME` or `artifact: NAME` non-empty name required', 'image');
+    return [name];
+  }
+  if (!isSeq(v)) r.fail('invalid image name: expected a name, a list of names or ~', 'image');
+  const names = r.strList('image');
+  if (names.length === 0) r.fail('unknown doc type: `image: []` names no image', 'image');
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (n === '') r.fail('invalid image name: an item of the `image` list is empty', 'image');
+    if (seen.has(n)) r.fail(`duplicate image name "${n}" in the \`image\` list`, 'image');
+    seen.add(n);
+  }
+  return names;
+}
+
+function readImage(r: MapReader, name: string, meta: MetaSpec, project: string): ImageSpec {
+  const isArtifact = (r.str('artifact') ?? '') !== '';
   r.where = isArtifact ? `artifact "${name}"` : name ? `image "${name}"` : 'nameless image';
   r.checkKeys(IMAGE_KEYS, IMAGE_IGNORED);
   if (isArtifact) {
-    for (const k of ['final', 'disableGitAfterPatch', 'dependencies', 'docker']) {
-      if (r.has(k)) r.fail(`${r.where}: "${k}" is not allowed for artifacts`, k);
-    }
+    if (r.has('docker')) r.fail('`docker` section is not supported for artifact', 'docker');
+    if (r.has('final')) r.fail('`final` directive is not supported for artifact', 'final');
+    if (r.has('disableGitAfterPatch')) r.fail('`disableGitAfterPatch` directive is not supported for artifact', 'disableGitAfterPatch');
+    if (r.has('dependencies')) r.fail(`dependencies directive is specified for "${name}" artifact, but dependencies are not supported for artifacts`, 'dependencies');
   }
 
   const fromKeys = ['from', 'fromImage', 'fromArtifact', 'fromImageArtifact'].filter((k) => r.has(k) && !r.isNull(k));
   if (fromKeys.length === 0) {
     r.fail(`${r.where}: \`from: DOCKER_IMAGE\`, \`fromImage: IMAGE_NAME\` or \`fromArtifact: IMAGE_ARTIFACT_NAME\` required`);
   }
-  if (fromKeys.length > 1) r.fail(`${r.where}: conflict between ${fromKeys.map((k) => `\`${k}\``).join(', ')} directives`, fromKeys[1]);
+  if (fromKeys.length > 1) r.fail(`${r.where}: conflict between \`from\`, \`fromImage\` and \`fromArtifact\` directives (${fromKeys.join(' and ')} given)`, fromKeys[1]);
   if (r.has('shell') && r.has('ansible')) r.fail(`${r.where}: can not use shell and ansible builders at the same time`, 'ansible');
 
   const spec: ImageSpec = {
@@ -111,6 +124,8 @@ function readImage(r: MapReader, metaCacheVersion: string | undefined): ImageSpe
     imports: [],
     mounts: [],
     dependencies: [],
+    platform: r.has('platform') ? readPlatforms(r) : meta.build.platform,
+    secrets: readSecrets(r),
     position: r.position(isArtifact ? 'artifact' : 'image'),
   };
   const from = r.str('from');
@@ -121,7 +136,7 @@ function readImage(r: MapReader, metaCacheVersion: string | undefined): ImageSpe
   if (fromArtifact !== undefined) spec.fromArtifact = fromArtifact;
   const fcv = r.str('fromCacheVersion');
   if (fcv !== undefined) spec.fromCacheVersion = fcv;
-  const icv = r.str('cacheVersion') ?? metaCacheVersion;
+  const icv = r.str('cacheVersion') ?? meta.build.cacheVersion;
   if (icv !== undefined) spec.cacheVersion = icv;
   const network = r.str('network');
   if (network !== undefined) spec.network = network;
@@ -134,6 +149,8 @@ function readImage(r: MapReader, metaCacheVersion: string | undefined): ImageSpe
   spec.imports = r.mapList('import', (i) => `${r.where} import[${i}]`).map(readImport);
   spec.mounts = readMounts(r);
   spec.dependencies = r.mapList('dependencies', (i) => `${r.where} dependencies[${i}]`).map(readDependency);
+  const imageSpec = effectiveImageSpec(readImageSpec(r), meta.build.imageSpec, spec.final, { project, image: name });
+  if (imageSpec) spec.imageSpec = imageSpec;
   return spec;
 }
 
@@ -223,13 +240,22 @@ function readGit(m: MapReader): GitMappingSpec {
     const v = m.str(k);
     if (v !== undefined) spec[k] = v;
   }
+  const auth = m.map('basicAuth', `${m.where} basicAuth`);
+  if (auth) {
+    if (!url) m.fail(`${m.where}: \`basicAuth\` is only for remote git (with \`url\`)`, 'basicAuth');
+    auth.checkKeys(['username', 'password']);
+    const password = auth.map('password', `${auth.where}.password`) ?? auth.fail(`${auth.where}: "password" is required: {env: VAR} | {src: FILE} | {value: TEXT}`);
+    spec.basicAuth = { username: auth.requireStr('username'), password: readSecretSource(password) };
+  }
   return spec;
 }
 
 function readImport(m: MapReader): ImportSpec {
   m.checkKeys(IMPORT_KEYS);
-  const sources = ['image', 'artifact', 'from'].filter((k) => m.has(k));
-  if (sources.length !== 1) m.fail(`${m.where}: artifact name \`artifact: NAME\` or image name \`image: NAME\` required for import (exactly one)`);
+  const sources = ['image', 'artifact', 'from'].filter((k) => (m.str(k) ?? '') !== '');
+  if (m.has('image') && m.has('from')) m.fail(`${m.where}: specify only \`image: NAME\` or \`from: NAME\` for import`, 'from');
+  if (sources.length === 0) m.fail(`${m.where}: artifact name \`artifact: NAME\` or image name \`image: NAME\` required for import`);
+  if (sources.length > 1) m.fail(`${m.where}: specify only one of \`image\`, \`artifact\` or \`from\` for import`, sources[1]);
   const when = ['before', 'after'].filter((k) => m.has(k));
   if (when.length !== 1) m.fail(`${m.where}: specify exactly one of \`before: install|setup\` or \`after: install|setup\``);
   const whenKey = when[0] as 'before' | 'after';
@@ -298,44 +324,3 @@ function readDependency(m: MapReader): DependencySpec {
   return spec;
 }
 
-/** Duplicate names, references to images that do not exist, and cycles (a -> b -> a). */
-function validateGraph(images: ImageSpec[], readers: MapReader[]): void {
-  const byName = new Map<string, number>();
-  images.forEach((img, i) => {
-    if (byName.has(img.name)) readers[i]!.fail(`duplicate image name "${img.name || '~'}"`, img.isArtifact ? 'artifact' : 'image');
-    byName.set(img.name, i);
-  });
-  if (byName.has('') && images.length > 1) {
-    const i = byName.get('')!;
-    readers[i]!.fail('a nameless image (`image: ~`) is only allowed when it is the only image', 'image');
-  }
-  const edges = (img: ImageSpec): Array<{ name: string; key: string }> => {
-    const out: Array<{ name: string; key: string }> = [];
-    const base = img.fromImage ?? img.fromArtifact ?? (img.from !== undefined && byName.has(img.from) && img.from !== img.name ? img.from : undefined);
-    if (base !== undefined) out.push({ name: base, key: img.fromImage ? 'fromImage' : img.fromArtifact ? 'fromArtifact' : 'from' });
-    for (const imp of img.imports) {
-      const n = imp.image ?? imp.artifact;
-      if (n !== undefined) out.push({ name: n, key: 'import' });
-    }
-    for (const d of img.dependencies) out.push({ name: d.image, key: 'dependencies' });
-    return out;
-  };
-  images.forEach((img, i) => {
-    for (const e of edges(img)) {
-      if (e.name === img.name) readers[i]!.fail(`${readers[i]!.where} references itself in "${e.key}"`, e.key);
-      if (!byName.has(e.name)) readers[i]!.fail(`image "${e.name}" referenced in "${e.key}" is not defined in this config`, e.key);
-    }
-  });
-  const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (name: string, path: string[]): void => {
-    if (state.get(name) === 'done') return;
-    if (state.get(name) === 'visiting') {
-      const i = byName.get(name)!;
-      readers[i]!.fail(`infinite loop detected: ${[...path.slice(path.indexOf(name)), name].join(' -> ')}`);
-    }
-    state.set(name, 'visiting');
-    for (const e of edges(images[byName.get(name)!]!)) visit(e.name, [...path, name]);
-    state.set(name, 'done');
-  };
-  for (const img of images) visit(img.name, []);
-}

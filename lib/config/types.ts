@@ -50,7 +50,74 @@ export interface GitMappingSpec {
   includePaths: string[];
   excludePaths: string[];
   stageDependencies: Partial<Record<'install' | 'beforeSetup' | 'setup', string[]>>;
+  /** remote mappings (v2): credentials for https clones */
+  basicAuth?: { username: string; password: SecretSourceSpec };
   position: SourcePosition;
+}
+
+/** Where a secret value comes from: exactly one of an env var, a host file or a literal. */
+export interface SecretSourceSpec {
+  env?: string;
+  src?: string;
+  value?: string;
+}
+
+/** A build secret (v2 `secrets`), mounted at /run/secrets/<id> during user stages. */
+export interface SecretSpec extends SecretSourceSpec {
+  id: string;
+}
+
+export interface HealthcheckSpec {
+  test: string[];
+  /** seconds */
+  interval?: number;
+  timeout?: number;
+  startPeriod?: number;
+  retries?: number;
+}
+
+/** werf v2 `imageSpec` (after merging meta `build.imageSpec` into final images). */
+export interface ImageConfigSpec {
+  author?: string;
+  clearHistory: boolean;
+  config: {
+    user?: string;
+    cmd?: string[];
+    entrypoint?: string[];
+    workingDir?: string;
+    stopSignal?: string;
+    env: Record<string, string>;
+    expose: string[];
+    volumes: string[];
+    /** `%project%` and `%image%` already substituted in keys and values */
+    labels: Record<string, string>;
+    healthcheck?: HealthcheckSpec;
+    removeEnv: string[];
+    /** exact names or `/regex/` */
+    removeLabels: string[];
+    removeVolumes: string[];
+    clearCmd: boolean;
+    clearEntrypoint: boolean;
+    clearUser: boolean;
+    clearWorkingDir: boolean;
+    keepEssentialWerfLabels: boolean;
+    clearWerfLabels: boolean;
+  };
+}
+
+/** Meta `build.imageSpec`: the part of imageSpec that applies to every final image. */
+export interface MetaImageSpec {
+  author?: string;
+  clearHistory: boolean;
+  config: { labels: Record<string, string>; removeLabels: string[]; keepEssentialWerfLabels: boolean; clearWerfLabels: boolean };
+}
+
+/** The meta document beyond project/configVersion. deploy and cleanup are validated and kept, not used. */
+export interface MetaSpec {
+  build: { cacheVersion?: string; platform: string[]; staged: boolean; imageSpec?: MetaImageSpec };
+  gitWorktree: { forceShallowClone?: boolean; allowUnshallow?: boolean; allowFetchOriginBranchesAndTags?: boolean };
+  deploy?: Record<string, unknown>;
+  cleanup?: Record<string, unknown>;
 }
 
 export interface ImportSpec {
@@ -101,6 +168,10 @@ export interface ImageSpec {
   mounts: MountSpec[];
   dependencies: DependencySpec[];
   network?: string;
+  /** target platforms (`os/arch[/variant]`): the image's own, else meta build.platform; [] = the host's */
+  platform: string[];
+  secrets: SecretSpec[];
+  imageSpec?: ImageConfigSpec;
   position: SourcePosition;
 }
 
@@ -112,6 +183,7 @@ export interface WerfConfig {
   /** Directory of the project (where werf.yaml lives). */
   projectDir: string;
   images: ImageSpec[];
+  meta: MetaSpec;
   /** The rendered text, for `tsbuild render` and error excerpts. */
   rendered: string;
 }
