@@ -84,11 +84,19 @@ export function pendingSources(sources: GitSource[], from: GitCommits | undefine
 }
 
 /** The changes of every mapping since `from`: whiteouts for removed paths, then changed entries. */
-export async function* changeLayerEntries(sources: GitSource[], from: GitCommits, owners: OwnerResolver): AsyncGenerator<LayerEntrySource> {
+async function* changeLayerEntries(
+  sources: GitSource[],
+  from: GitCommits,
+  owners: OwnerResolver,
+  onRemoved: (path: string, source: GitSource) => void,
+): AsyncGenerator<LayerEntrySource> {
   for (const s of pendingSources(sources, from)) {
     const changes = await changedPaths(s.repo, from[s.id]!, s.commit, s.mapping);
     const mtime = (await s.repo.commitInfo(s.commit)).unixSeconds;
-    for (const p of changes.removed) yield whiteout(p, mtime);
+    for (const p of changes.removed) {
+      onRemoved(p, s);
+      yield whiteout(p, mtime);
+    }
     for (const e of changes.changed) yield toLayerEntry(e, owners);
   }
 }
@@ -141,22 +149,10 @@ export function tarStream(entries: AsyncIterable<LayerEntrySource>): Readable {
  * removed ones, then remove directories that became empty, up to the mapping's `to` (as werf does).
  */
 export async function applyChanges(rootfs: string, sources: GitSource[], from: GitCommits, signal?: AbortSignal): Promise<void> {
-  const pending = pendingSources(sources, from);
-  if (pending.length === 0) return;
+  if (pendingSources(sources, from).length === 0) return;
   const removed: Array<{ path: string; to: string }> = [];
-  const owners = ownerResolver(rootfs);
-  async function* entries(): AsyncGenerator<LayerEntrySource> {
-    for (const s of pending) {
-      const changes = await changedPaths(s.repo, from[s.id]!, s.commit, s.mapping);
-      const mtime = (await s.repo.commitInfo(s.commit)).unixSeconds;
-      for (const p of changes.removed) {
-        removed.push({ path: p, to: s.mapping.to });
-        yield whiteout(p, mtime);
-      }
-      for (const e of changes.changed) yield toLayerEntry(e, owners);
-    }
-  }
-  await unpackLayer(tarStream(entries()), rootfs, { mode: 'apply', compression: 'none', ...(signal ? { signal } : {}) });
+  const entries = changeLayerEntries(sources, from, ownerResolver(rootfs), (path, s) => removed.push({ path, to: s.mapping.to }));
+  await unpackLayer(tarStream(entries), rootfs, { mode: 'apply', compression: 'none', ...(signal ? { signal } : {}) });
   await pruneEmptyParents(rootfs, removed);
 }
 

@@ -175,6 +175,6 @@ class OutputTail {
   }
   lines(): string[] {
     const ls = this.buf.replace(/\n$/, '').split('\n');
-    return ls.slice(-this.max).filter((l, i, a) => !(a.length === 1 && l === ''));
+    return ls.length === 1 && ls[0] === '' ? [] : ls.slice(-this.max);
   }
 }

@@ -2,7 +2,6 @@
 // version in lib/conveyor/signature.ts and update docs/signatures.md).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { runCli, tempDir } from '../support/cli.js';
 import { GitProject } from '../support/git-project.js';
 
