@@ -5,7 +5,8 @@ import { build, plan, homePaths } from '../../lib/index.js';
 import { parsePlatform, parseRepository } from '../../lib/oci/index.js';
 import { shortSignature } from '../../lib/conveyor/index.js';
 import { TsbuildError } from '../../lib/errors.js';
-import { eventPrinter, table, type LogFormat } from '../output.js';
+import { eventPrinter, formatSize, table, type LogFormat } from '../output.js';
+import { ttyView } from '../tty-view.js';
 import { createRuntime, prepareRuntime, SANDBOX_FLAG, SNAPSHOTTER_FLAG } from '../runtime-factory.js';
 import { registryClient, withAbort } from '../shared.js';
 import { parseRegistryMirror, type PullPolicy } from '../../lib/conveyor/index.js';
@@ -45,8 +46,13 @@ function pullPolicy(v: string): PullPolicy {
 
 function logFormat(v: string): LogFormat {
   if (v === 'json') return 'json';
-  if (v === 'plain' || v === 'auto') return 'plain';
-  throw new TsbuildError('TSB_USAGE', `--log-format must be auto, plain or json (got "${v}")`);
+  if (v === 'plain' || v === 'auto' || v === 'tty') return 'plain';
+  throw new TsbuildError('TSB_USAGE', `--log-format must be auto, plain, tty or json (got "${v}")`);
+}
+
+/** auto: the live view when stderr is a terminal (and TERM is not dumb), plain lines otherwise. */
+function wantsTty(v: string): boolean {
+  return v === 'tty' || (v === 'auto' && !!process.stderr.isTTY && process.env.TERM !== 'dumb');
 }
 
 export function registerBuild(program: Command): void {
@@ -60,7 +66,7 @@ export function registerBuild(program: Command): void {
       .option('--platform <os/arch>', 'platform of base images (default: the host)')
       .option('--insecure-registry <host>', 'reach this registry over plain http (repeatable)', collect, [] as string[])
       .option('--creds <user:pass>', 'registry credentials (for the --repo registry when given, else for every registry); default: saved by `tsbuild login` / auth files')
-      .option('--log-format <format>', 'auto | plain | json', 'auto')
+      .option('--log-format <format>', 'auto (live view on a terminal, plain lines otherwise) | plain | tty | json (one event per line, docs/events.md)', 'auto')
       .option('--dev', 'build the git work tree as it is (uncommitted changes included) instead of HEAD');
 
   common(
@@ -86,7 +92,8 @@ export function registerBuild(program: Command): void {
       if ('exitCode' in prepared) return void (process.exitCode = prepared.exitCode);
       const home = homePaths();
       const fmt = logFormat(flags.logFormat);
-      const print = eventPrinter(fmt);
+      const view = wantsTty(flags.logFormat) ? ttyView() : undefined;
+      const print = view ? view.onEvent : eventPrinter(fmt);
       await withAbort(async (signal) => {
         let runtime: ReturnType<typeof createRuntime> | undefined;
         try {
@@ -121,11 +128,13 @@ export function registerBuild(program: Command): void {
             };
             await writeFile(flags.reportPath, `${JSON.stringify(report, null, 2)}\n`);
           }
+          view?.close();
           if (fmt === 'plain') {
-            const rows = [['IMAGE', 'STAGE', 'SIGNATURE', 'STATUS', 'TIME', 'REASON']];
+            const rows = [['IMAGE', 'STAGE', 'SIGNATURE', 'STATUS', 'TIME', 'SIZE', 'REASON']];
             for (const img of result.images) {
               for (const s of img.stages) {
-                rows.push([img.name || '~', s.name, shortSignature(s.signature), s.status, s.status === 'built' ? `${(s.durationMs / 1000).toFixed(2)}s` : '-', s.reason ?? '']);
+                const built = s.status === 'built';
+                rows.push([img.name || '~', s.name, shortSignature(s.signature), s.status, built ? `${(s.durationMs / 1000).toFixed(2)}s` : '-', built ? formatSize(s.size ?? 0) : '-', s.reason ?? '']);
               }
             }
             process.stdout.write(`${table(rows)}\n`);
@@ -134,6 +143,7 @@ export function registerBuild(program: Command): void {
             }
           }
         } finally {
+          view?.close();
           await runtime?.snapshotter.removeAll();
         }
       });
