@@ -11,6 +11,7 @@ import { fromStage } from './stages/from.js';
 import { userStage } from './stages/user-stage.js';
 import { dockerInstructionsStage } from './stages/docker-instructions.js';
 import { importsStage } from './stages/imports.js';
+import { imageSpecStage } from './stages/image-spec.js';
 import { gitArchiveStage, gitCacheStage, gitLatestPatchStage } from './stages/git-stages.js';
 
 export const IMAGE_CONVEYOR: readonly Stage[] = [
@@ -27,6 +28,7 @@ export const IMAGE_CONVEYOR: readonly Stage[] = [
   gitCacheStage,
   gitLatestPatchStage,
   dockerInstructionsStage,
+  imageSpecStage,
 ];
 
 export interface PlannedStage {

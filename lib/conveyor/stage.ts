@@ -21,7 +21,8 @@ export type StageName =
   | 'importsAfterSetup'
   | 'gitCache'
   | 'gitLatestPatch'
-  | 'dockerInstructions';
+  | 'dockerInstructions'
+  | 'imageSpec';
 
 export interface BuildContext {
   project: string;

@@ -39,6 +39,9 @@ export interface DeriveOptions {
   history?: string;
   annotations?: Record<string, string>;
   created?: string;
+  author?: string;
+  /** Start the history afresh (imageSpec.clearHistory): only this change is recorded. */
+  clearHistory?: boolean;
 }
 
 /** Write a new OCI manifest derived from `parent` (its layers, plus `layer` if given). */
@@ -49,8 +52,11 @@ export async function writeDerivedImage(store: LayoutStore, parent: StoredImage,
     created,
     config: options.config ?? parent.config.config ?? {},
     rootfs: { type: 'layers', diff_ids: [...parent.config.rootfs.diff_ids] },
-    history: [...(parent.config.history ?? [])],
+    history: options.clearHistory ? [] : [...(parent.config.history ?? [])],
   };
+  if (options.author !== undefined) config.author = options.author;
+  // Every layer still needs its history entry count to match; a cleared history describes them once.
+  if (options.clearHistory) config.history!.push(...config.rootfs.diff_ids.map(() => ({ created, created_by: 'tsbuild (history cleared)' })));
   const layers: Descriptor[] = parent.manifest.layers.map(ociLayerDescriptor);
   if (options.layer) {
     config.rootfs.diff_ids.push(options.layer.diffId);
