@@ -13,6 +13,7 @@ import {
   type PullPolicy,
   type RegistryMirror,
   resolveMounts,
+  resolveSecrets,
   imageDependencies,
 } from './conveyor/index.js';
 import type { ImageSpec } from './config/index.js';
@@ -142,7 +143,8 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
     const slots = semaphore(Math.max(1, options.parallel ?? 2));
     const running = new Map<string, Promise<void>>();
     const buildOne = async (image: ImageSpec): Promise<void> => {
-      const mounts = await resolveMounts(config.project, image, { buildTmp, buildDirRoot: join(options.home.root, 'build_dir'), projectDir: config.projectDir });
+      const dirs = { buildTmp, buildDirRoot: join(options.home.root, 'build_dir'), projectDir: config.projectDir };
+      const mounts = [...(await resolveMounts(config.project, image, dirs)), ...(await resolveSecrets(image, dirs))];
       const ctx: BuildContext = {
         project: config.project,
         image,

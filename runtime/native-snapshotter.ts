@@ -2,10 +2,11 @@
 // snapshots/native/<chainId>/fs; a stage runs on a full copy of it, and commit walks the copy against
 // the parent (tree-diff.ts). Slower and bigger than overlayfs (the copy and the walk grow with the
 // image), but needs nothing from the kernel.
+import { prunePlaceholders } from './prune-placeholders.js';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, writeFileSync, type Dirent } from 'node:fs';
-import { lstat, mkdir, rename, rm, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Digest } from '../lib/digest.js';
@@ -112,9 +113,7 @@ export class NativeSnapshotter implements Snapshotter {
   async commit(key: string, options: { skip: string[]; pruneIfEmpty?: string[]; signal?: AbortSignal; sourceDateEpoch?: number }): Promise<CommittedLayer> {
     const a = this.active.get(key);
     if (!a) throw new TsbuildError('TSB_INTERNAL', `no active snapshot ${key}`);
-    for (const p of [...(options.pruneIfEmpty ?? [])].sort((x, y) => y.length - x.length)) {
-      await rmdir(join(a.rootfs, p)).catch(() => undefined);
-    }
+    await prunePlaceholders(a.rootfs, options.pruneIfEmpty ?? []);
     const items = diffTrees({
       parent: a.parent,
       work: a.rootfs,

@@ -3,9 +3,10 @@
 // upper dir is the diff. Cost of a stage ~ what it changed, not the size of the image.
 // Rootless (inside tsbuild's user namespace) the mount uses `userxattr`: opaque markers and xattr
 // whiteouts live in user.overlay.*, and layers are unpacked with the namespace's ids.
+import { prunePlaceholders } from './prune-placeholders.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdir, rename, rm, rmdir, stat, symlink, readlink, lstat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, symlink, readlink, lstat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { digestHex } from '../lib/digest.js';
@@ -137,9 +138,7 @@ export class OverlaySnapshotter implements Snapshotter {
     if (!a) throw new TsbuildError('TSB_INTERNAL', `no active snapshot ${key}`);
     await this.unmount(a);
     // Deepest first; rmdir fails (and the directory stays) when the stage wrote into it.
-    for (const p of [...(options.pruneIfEmpty ?? [])].sort((x, y) => y.length - x.length)) {
-      await rmdir(join(a.upper, p)).catch(() => undefined);
-    }
+    await prunePlaceholders(a.upper, options.pruneIfEmpty ?? []);
     const res = await writeLayerFromUpperDir(a.upper, this.store, {
       skip: options.skip,
       ...(options.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.sourceDateEpoch } : {}),

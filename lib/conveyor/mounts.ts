@@ -1,6 +1,7 @@
 // werf's `mount:` directives: tmp_dir (fresh per build), build_dir (persistent per project, locked
 // while a stage uses it) and fromPath (a host path). Bound into every user stage, never in a layer.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { TsbuildError } from '../errors.js';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ImageSpec } from '../config/index.js';
@@ -39,6 +40,43 @@ export async function resolveMounts(project: string, image: ImageSpec, dirs: Mou
     }
     await mkdir(source, { recursive: true });
     out.push({ source, target: m.to, ...(lock ? { lock } : {}) });
+  }
+  return out;
+}
+
+/**
+ * werf v2 `secrets`: each value (from an env var, a host file or a literal) is written to a private
+ * file of this build and bound read-only at /run/secrets/<id> in user stages. Values are not part
+ * of any signature and never reach a layer.
+ */
+export async function resolveSecrets(image: ImageSpec, dirs: MountDirs, env: NodeJS.ProcessEnv = process.env): Promise<StageMount[]> {
+  if (image.secrets.length === 0) return [];
+  const dir = join(dirs.buildTmp, 'secrets', image.name || 'image');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const out: StageMount[] = [];
+  for (const s of image.secrets) {
+    let value: Buffer;
+    if (s.env !== undefined) {
+      const v = env[s.env];
+      if (v === undefined) {
+        throw new TsbuildError('TSB_CONFIG_SCHEMA', `image "${image.name}": secret "${s.id}" reads the environment variable ${s.env}, which is not set`, {
+          hint: `export ${s.env}=… before the build`,
+        });
+      }
+      value = Buffer.from(v);
+    } else if (s.src !== undefined) {
+      const p = s.src.startsWith('~/') ? join(homedir(), s.src.slice(2)) : isAbsolute(s.src) ? s.src : resolve(dirs.projectDir, s.src);
+      try {
+        value = await readFile(p);
+      } catch (err) {
+        throw new TsbuildError('TSB_CONFIG_SCHEMA', `image "${image.name}": secret "${s.id}": cannot read ${p}: ${(err as Error).message}`);
+      }
+    } else {
+      value = Buffer.from(s.value ?? '');
+    }
+    const file = join(dir, s.id.replace(/[^A-Za-z0-9_.-]/g, '_'));
+    await writeFile(file, value, { mode: 0o400 });
+    out.push({ source: file, target: `/run/secrets/${s.id}`, readonly: true });
   }
   return out;
 }

@@ -114,7 +114,7 @@ export async function runShellStage(parent: StoredImage, ctx: BuildContext, opts
       }
       // A mount point the image did not have is a placeholder; what is mounted never enters a layer.
       skip.push(m.target);
-      mounts.push({ source: m.source, target: m.target });
+      mounts.push({ source: m.source, target: m.target, ...(m.readonly ? { readonly: true } : {}) });
       if (st === 'missing') pruneIfEmpty.push(m.target, ...(await missingAncestors(snap.rootfs, m.target)));
       if (m.lock) releases.push(await acquireFileLock(m.lock, ctx.signal ? { signal: ctx.signal } : {}));
     }

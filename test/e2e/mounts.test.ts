@@ -75,4 +75,37 @@ shell:
       await out.cleanup();
     }
   });
+
+  test('secrets from env, a file and a literal are readable in stages and never in a layer', async () => {
+    await writeFile(
+      join(project.path, 'werf.yaml'),
+      `project: mnt
+configVersion: 1
+---
+image: sec
+from: local.test/base:1
+secrets:
+- id: token
+  env: TSBUILD_TEST_TOKEN
+- id: literal
+  value: s3cret
+- id: file
+  src: hostdata/input.txt
+shell:
+  install:
+  - cat /run/secrets/token /run/secrets/literal /run/secrets/file > /seen
+`,
+    );
+    const res = await runCli(['build', '--dir', project.path, '--pull', 'never'], { home: home.path, env: { TSBUILD_TEST_TOKEN: 'tok' } });
+    assert.equal(res.code, 0, res.stderr);
+    const out = await tempDir('sec-out');
+    try {
+      await exec('umoci', ['unpack', '--image', `${join(home.path, 'store')}:mnt/sec:latest`, join(out.path, 'bundle')]);
+      const rootfs = join(out.path, 'bundle', 'rootfs');
+      assert.equal(await readFile(join(rootfs, 'seen'), 'utf8'), 'toks3cretfrom the host\n');
+      await assert.rejects(access(join(rootfs, 'run')), '/run/secrets must not be in the image');
+    } finally {
+      await out.cleanup();
+    }
+  });
 });
