@@ -1,0 +1,165 @@
+// Maintenance of a stages repository (`tsbuild stages list|purge|gc --repo R`). Unlike builds, these
+// commands list the repository's tags. Deleting removes manifests by digest; blobs stay until the
+// registry's own garbage collection, so a build running meanwhile never loses a layer it uses.
+import { TsbuildError } from '../errors.js';
+import { withTag, type ImageManifest, type Reference } from '../oci/index.js';
+import { RegistryError, getManifest, type RegistryClient } from '../registry/index.js';
+import type { StageRecord } from './local-stages.js';
+import { RECORD_ANNOTATION } from './registry-stages.js';
+
+export interface RegistryStage {
+  tag: string;
+  digest: string;
+  record: StageRecord;
+}
+
+const SIGNATURE = /^[a-f0-9]{64}$/;
+
+/** Every tag of the repository (following Link pagination); none when the repository does not exist. */
+export async function listTags(client: RegistryClient, repo: Reference, options: { signal?: AbortSignal } = {}): Promise<string[]> {
+  const tags: string[] = [];
+  let path: string | undefined = 'tags/list?n=1000';
+  let url: string | undefined;
+  while (path || url) {
+    const res = await client.send({
+      method: 'GET',
+      registry: repo.registry,
+      repository: repo.repository,
+      ...(url ? { url } : { path: path! }),
+      actions: ['pull'],
+      okStatuses: [200, 404],
+      signal: options.signal,
+    });
+    const text = await readText(res.body, 16 << 20, `tags of ${repo.registry}/${repo.repository}`);
+    if (res.status === 404) return [];
+    let body: { tags?: string[] | null };
+    try {
+      body = JSON.parse(text) as { tags?: string[] | null };
+    } catch {
+      throw new TsbuildError('TSB_REGISTRY_UNSUPPORTED', `${repo.registry} answered the tag list of ${repo.repository} with something other than JSON`);
+    }
+    tags.push(...(body?.tags ?? []));
+    const link = [res.headers.link].flat()[0];
+    const next = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link)?.[1] : undefined;
+    path = undefined;
+    url = next ? new URL(next, client.baseUrl(repo.registry)).toString() : undefined;
+  }
+  return tags;
+}
+
+async function readText(body: AsyncIterable<Buffer | Uint8Array>, limit: number, what: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body) {
+    n += c.length;
+    if (n > limit) throw new TsbuildError('TSB_TOO_LARGE', `${what}: more than ${limit} bytes`);
+    chunks.push(Buffer.from(c));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The tsbuild stages of the repository (tags that are signatures, with a stage record); other tags are left alone. */
+export async function listRegistryStages(client: RegistryClient, repo: Reference, options: { signal?: AbortSignal } = {}): Promise<RegistryStage[]> {
+  const tags = (await listTags(client, repo, options)).filter((t) => SIGNATURE.test(t));
+  const out: RegistryStage[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < tags.length) {
+      const tag = tags[next++]!;
+      let fetched;
+      try {
+        fetched = await getManifest(client, withTag(repo, tag), options);
+      } catch (err) {
+        if (err instanceof RegistryError && err.status === 404) continue; // deleted meanwhile
+        throw err;
+      }
+      const text = (fetched.document as ImageManifest).annotations?.[RECORD_ANNOTATION];
+      if (!text) continue;
+      try {
+        const record = JSON.parse(text) as StageRecord;
+        if (record.signature === tag) out.push({ tag, digest: fetched.descriptor.digest, record });
+      } catch {
+        // not a record we wrote: leave it alone
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, client.concurrency * 2) }, worker));
+  return out.sort((a, b) => a.record.created.localeCompare(b.record.created));
+}
+
+/** DELETE a manifest by digest (every tag pointing at it goes with it). */
+export async function deleteManifest(client: RegistryClient, repo: Reference, digest: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+  try {
+    const res = await client.send({
+      method: 'DELETE',
+      registry: repo.registry,
+      repository: repo.repository,
+      path: `manifests/${digest}`,
+      actions: ['pull', 'push'],
+      okStatuses: [200, 202, 404],
+      signal: options.signal,
+    });
+    res.body.resume();
+  } catch (err) {
+    if (err instanceof RegistryError && (err.status === 405 || err.status === 400)) {
+      throw new TsbuildError('TSB_REGISTRY_UNSUPPORTED', `${repo.registry} refused to delete ${repo.repository}@${digest} (HTTP ${err.status})`, {
+        hint: 'enable deletion on the registry (distribution: storage.delete.enabled: true / REGISTRY_STORAGE_DELETE_ENABLED=true; Harbor, GHCR and ECR need a token with delete rights)',
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+export interface GcPlan {
+  keep: RegistryStage[];
+  remove: RegistryStage[];
+}
+
+/**
+ * Stages to keep: those reached from a final stage created in the last `keepDays` days, walking
+ * parent links and signatures named in the records' inputs (fromImage bases, import sources).
+ * A final stage is one no other stage builds on. As with werf's keepImagesBuiltWithinLastNHours,
+ * age is the time a stage was built, not the time a build last reused it.
+ */
+export function planRegistryGc(stages: RegistryStage[], keepDays: number, now = Date.now()): GcPlan {
+  const bySig = new Map(stages.map((s) => [s.tag, s]));
+  const parents = new Set(stages.map((s) => s.record.parent).filter((p): p is string => !!p));
+  const cutoff = now - keepDays * 86_400_000;
+  const keep = new Set<string>();
+  const visit = (sig: string): void => {
+    if (keep.has(sig)) return;
+    const s = bySig.get(sig);
+    if (!s) return;
+    keep.add(sig);
+    if (s.record.parent) visit(s.record.parent);
+    for (const named of signaturesIn(s.record.inputs)) visit(named);
+  };
+  for (const s of stages) {
+    const created = Date.parse(s.record.created);
+    const recent = Number.isNaN(created) || created >= cutoff; // an unreadable date is kept, never guessed old
+    if (!parents.has(s.tag) && recent) visit(s.tag);
+  }
+  return { keep: stages.filter((s) => keep.has(s.tag)), remove: stages.filter((s) => !keep.has(s.tag)) };
+}
+
+function signaturesIn(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') {
+    if (SIGNATURE.test(value)) out.push(value);
+  } else if (Array.isArray(value)) {
+    for (const v of value) signaturesIn(v, out);
+  } else if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) signaturesIn(v, out);
+  }
+  return out;
+}
+
+/** Delete these stages' manifests (each digest once). */
+export async function removeRegistryStages(client: RegistryClient, repo: Reference, stages: RegistryStage[], options: { signal?: AbortSignal } = {}): Promise<number> {
+  const digests = [...new Set(stages.map((s) => s.digest))];
+  for (const d of digests) {
+    options.signal?.throwIfAborted();
+    await deleteManifest(client, repo, d, options);
+  }
+  return digests.length;
+}
