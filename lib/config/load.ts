@@ -9,6 +9,13 @@ import { renderTemplate, type RenderOptions } from './render.js';
 import type { Locator } from './locate.js';
 import { GitRepo } from '../git/index.js';
 
+/** Real werf.yaml files are kilobytes (the corpus' largest is ~40 KB); a huge one is a mistake or an attack. */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+/** The rendered config is parsed as YAML in memory: cap what templates may produce. */
+export const MAX_RENDERED_BYTES = 32 * 1024 * 1024;
+
+const formatMiB = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+
 export interface LoadOptions extends Partial<RenderOptions> {
   dir?: string;
   /** Config file path (absolute or relative to dir). */
@@ -32,6 +39,12 @@ export async function findConfigFile(dir: string, config?: string): Promise<stri
 export async function renderConfig(options: LoadOptions = {}): Promise<{ file: string; projectDir: string; rendered: string; locate: Locator }> {
   const projectDir = resolve(options.dir ?? process.cwd());
   const file = await findConfigFile(projectDir, options.config);
+  const size = (await stat(file)).size;
+  if (size > MAX_CONFIG_BYTES) {
+    throw new ConfigError(`the config is ${formatMiB(size)}, more than the ${formatMiB(MAX_CONFIG_BYTES)} tsbuild reads`, { file, code: 'TSB_CONFIG_YAML' }, {
+      hint: 'generate repetitive images with a template ({{ range }}) instead of a huge file',
+    });
+  }
   const source = await readFile(file, 'utf8');
   const commit = options.commit ?? (await headCommit(projectDir));
   const { text: rendered, locate } = await renderTemplate(source, {
@@ -39,6 +52,7 @@ export async function renderConfig(options: LoadOptions = {}): Promise<{ file: s
     projectDir,
     env: options.env ?? process.env,
     werfEnv: options.werfEnv ?? '',
+    maxOutputBytes: options.maxOutputBytes ?? MAX_RENDERED_BYTES,
     ...(commit ? { commit } : {}),
   });
   return { file, projectDir, rendered, locate };

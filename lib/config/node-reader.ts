@@ -1,8 +1,8 @@
 // Typed, position-aware access to a YAML mapping: every error names the file and line.
-import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap } from 'yaml';
 import { closest } from './suggest.js';
 import { configErrorAt } from './locate.js';
-import { nodeLine, type ParsedDoc } from './yaml-docs.js';
+import { MAX_ALIAS_COUNT, nodeLine, type ParsedDoc } from './yaml-docs.js';
 import type { SourcePosition } from './types.js';
 
 export class MapReader {
@@ -50,8 +50,13 @@ export class MapReader {
   }
 
   valueNode(key: string): Node | undefined {
-    const v = this.pairs.get(key)?.value;
-    return (v ?? undefined) as Node | undefined;
+    return this.deref(this.pairs.get(key)?.value as Node | null | undefined);
+  }
+
+  /** `*name` reads as the anchored node (`from: *base`). */
+  deref(v: Node | null | undefined): Node | undefined {
+    if (v && isAlias(v)) return (v.resolve(this.pd.doc) as Node | undefined) ?? undefined;
+    return v ?? undefined;
   }
 
   isNull(key: string): boolean {
@@ -103,8 +108,9 @@ export class MapReader {
     if (v === undefined || (isScalar(v) && v.value === null)) return [];
     if (isScalar(v)) return [scalarText(this.pd, v)];
     if (isSeq(v)) {
-      return v.items.map((item) => {
-        if (!isScalar(item)) this.fail(`${this.where}: every item of "${key}" must be a string`, key);
+      return v.items.map((raw) => {
+        const item = this.deref(raw as Node);
+        if (!item || !isScalar(item)) this.fail(`${this.where}: every item of "${key}" must be a string`, key);
         return scalarText(this.pd, item);
       });
     }
@@ -123,7 +129,8 @@ export class MapReader {
     const v = this.valueNode(key);
     if (v === undefined || (isScalar(v) && v.value === null)) return [];
     if (!isSeq(v)) this.fail(`${this.where}: "${key}" must be a list`, key);
-    return v.items.map((item, i) => {
+    return v.items.map((raw, i) => {
+      const item = this.deref(raw as Node);
       if (!isMap(item)) this.fail(`${this.where}: item ${i + 1} of "${key}" must be a mapping`, key);
       return new MapReader(this.pd, item as YAMLMap<unknown, unknown>, where(i));
     });
@@ -135,7 +142,7 @@ export class MapReader {
     const out: Record<string, string> = {};
     if (!m) return out;
     for (const [k, pair] of m.pairs) {
-      const v = pair.value as Node | null;
+      const v = m.deref(pair.value as Node | null) ?? null;
       if (v !== null && v !== undefined && !isScalar(v)) m.fail(`${m.where}: value of "${k}" must be a string`, k);
       out[k] = v === null || v === undefined || (isScalar(v) && v.value === null) ? '' : scalarText(this.pd, v);
     }
@@ -145,7 +152,10 @@ export class MapReader {
   /** The plain JS value of a key (for ansible tasks and other free-form data). */
   json(key: string): unknown {
     const v = this.valueNode(key);
-    return v === undefined ? undefined : (v as { toJSON(): unknown }).toJSON();
+    if (v === undefined) return undefined;
+    // With the document as context so aliases resolve (a bare toJSON() leaves them as {source}).
+    const ctx = { doc: this.pd.doc, anchors: new Map(), keep: false, mapAsMap: false, mapKeyWarned: false, maxAliasCount: MAX_ALIAS_COUNT };
+    return (v as unknown as { toJSON(arg: unknown, ctx: unknown): unknown }).toJSON(undefined, ctx);
   }
 }
 

@@ -164,3 +164,10 @@ from: x
   fails(`${META.replace('---\n', '')}gitWorktree:\n  allowUnshalow: true\n---\nimage: a\nfrom: x\n`, /did you mean "allowUnshallow"/);
   fails(`${META.replace('---\n', '')}build:\n  imageSpec:\n    config:\n      user: x\n---\nimage: a\nfrom: x\n`, /unknown key "user" in meta build.imageSpec.config/);
 });
+
+test('aliases resolve inside a document: scalars, lists and ansible tasks', () => {
+  const cfg = load(`${META}image: a\nfrom: &base alpine:3.20\nfromCacheVersion: *base\nansible:\n  install:\n  - &task {name: t, shell: echo}\n  setup:\n  - *task\n`);
+  const img = cfg.images[0]!;
+  assert.equal(img.fromCacheVersion, 'alpine:3.20');
+  assert.deepEqual(img.instructions?.stages.setup, [{ name: 't', shell: 'echo' }]);
+});

@@ -15,6 +15,9 @@ export interface ParsedDoc {
   locate?: Locator;
 }
 
+/** Alias expansions allowed per document (yaml's default is 100; go-yaml v2 also caps aliasing). */
+export const MAX_ALIAS_COUNT = 1000;
+
 const SEPARATOR = /^---[ \t]*(#.*)?$/;
 
 export function splitAndParse(rendered: string, file: string, locate?: Locator): ParsedDoc[] {
@@ -45,6 +48,9 @@ export function splitAndParse(rendered: string, file: string, locate?: Locator):
     });
     // Alias bombs: yaml's toJS() caps alias expansion (maxAliasCount, default 100) when we read values.
     const err = doc.errors[0];
+    if (err && /call stack/i.test(err.message)) {
+      throw configErrorAt('invalid YAML: the document is nested too deeply', { file, line: chunk.start + 1, code: 'TSB_CONFIG_YAML' }, locate);
+    }
     if (err) {
       const pos = err.linePos?.[0];
       throw configErrorAt(
@@ -55,6 +61,19 @@ export function splitAndParse(rendered: string, file: string, locate?: Locator):
     }
     if (doc.contents !== null && !isMap(doc.contents)) {
       throw configErrorAt('each YAML document must be a mapping (key: value pairs)', { file, line: chunk.start + 1, code: 'TSB_CONFIG_YAML' }, locate);
+    }
+    try {
+      // Expands every alias once with a budget: a "billion laughs" document fails here, not later.
+      doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (e) {
+      const message = (e as Error).message;
+      const why =
+        e instanceof RangeError
+          ? 'the document is nested too deeply'
+          : /excessive alias/i.test(message)
+            ? `aliases expand to more than ${MAX_ALIAS_COUNT} nodes (an alias bomb?)`
+            : message;
+      throw configErrorAt(`invalid YAML: ${why}`, { file, line: chunk.start + 1, code: 'TSB_CONFIG_YAML' }, locate);
     }
     docs.push({ doc, lineOffset: chunk.start, lineCounter, file, text: chunk.text, ...(locate ? { locate } : {}) });
   }
