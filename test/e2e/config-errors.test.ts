@@ -78,6 +78,19 @@ shell:
     assert.match(res.stderr, /image "web" is a Dockerfile image/);
   });
 
+  test('errors in rendered text name the template line that produced it', async () => {
+    const yaml = 'project: cfg\nconfigVersion: 1\n{{- range $n := list "a" "b" }}\n---\nimage: {{ $n }}\nfrom: alpine\nshell:\n  install:\n  {{- include "steps.tmpl" . | nindent 2 }}\n{{- end }}\n{{ tpl (.Files.Get "parts/c.yaml") . }}\n';
+    let res = await cli(yaml, ['config', 'list'], { '.werf/steps.tmpl': '- echo one\nshel: x\n', 'parts/c.yaml': '---\nimage: c\nfrom: alpine\n' });
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /\.werf\/steps\.tmpl:2: \(rendered line 9\) unknown key "shel" in image "a" shell/);
+    res = await cli(yaml, ['config', 'list'], { '.werf/steps.tmpl': '- echo one\n', 'parts/c.yaml': '---\nimage: c\nfrom: alpine\nfromImge: a\n' });
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /parts\/c\.yaml:4: \(rendered line \d+\) unknown key "fromImge" in image "c" — did you mean "fromImage"\?/);
+    res = await cli(yaml.replace('from: alpine', 'from: alpine\ndockr: {}'), ['config', 'list'], { 'parts/c.yaml': '' });
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /werf\.yaml:7: \(rendered line 6\) unknown key "dockr" in image "a" — did you mean "docker"\?/);
+  });
+
   test('recursion and runaway output end in a clear error', async () => {
     let res = await cli('{{ define "x" }}{{ include "x" . }}{{ end }}{{ include "x" . }}', ['render']);
     assert.equal(res.code, 2);
