@@ -9,6 +9,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerImage } from './commands/image.js';
 import { registerLogin } from './commands/login.js';
 import { registerBundle } from './commands/bundle.js';
+import { registerStapel } from './commands/stapel.js';
 import { reportError } from './output.js';
 
 function version(): string {
@@ -33,6 +34,7 @@ export function createProgram(): Command {
   registerImage(program);
   registerLogin(program);
   registerBundle(program);
+  registerStapel(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

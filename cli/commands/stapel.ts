@@ -1,0 +1,56 @@
+// tsbuild stapel build: make the ansible toolchain from Debian packages and store it (optionally push it).
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { homePaths, openStore } from '../../lib/index.js';
+import { buildStapel } from '../../lib/stapel/index.js';
+import { formatReference, parseReference } from '../../lib/oci/index.js';
+import { pushImage } from '../../lib/registry/index.js';
+import { DEFAULT_STAPEL_IMAGE } from '../../lib/conveyor/ansible/stapel-layout.js';
+import { formatSize } from '../output.js';
+import { registryClient, withAbort } from '../shared.js';
+
+interface StapelFlags {
+  push?: string;
+  name?: string;
+  debCache?: string;
+  insecureRegistry: string[];
+  creds?: string;
+  quiet?: boolean;
+}
+
+export function registerStapel(program: Command): void {
+  const collect = (v: string, prev: string[]): string[] => [...prev, v];
+  const stapel = program.command('stapel').description('the toolchain ansible stages run with (ansible-core + python from Debian packages)');
+  stapel
+    .command('build')
+    .description('build the toolchain from Debian packages (apt-get download + dpkg -x) and store it as an OCI image')
+    .option('--name <ref>', 'store it under this name', DEFAULT_STAPEL_IMAGE)
+    .option('--push <ref>', 'also push it to a registry (builds elsewhere use it with --stapel-image REF)')
+    .option('--deb-cache <dir>', 'keep downloaded .deb files here (default $TSBUILD_HOME/cache/stapel-debs)')
+    .option('--insecure-registry <host>', 'reach this registry over plain http (repeatable)', collect, [] as string[])
+    .option('--creds <user:pass>', 'credentials for the --push registry')
+    .option('-q, --quiet', 'print only the digest')
+    .action(async (flags: StapelFlags) => {
+      const home = homePaths();
+      const store = await openStore(home);
+      const log = (m: string): void => {
+        if (!flags.quiet) process.stderr.write(`stapel: ${m}\n`);
+      };
+      const started = Date.now();
+      const built = await withAbort((signal) =>
+        buildStapel({ store, debCache: flags.debCache ?? join(home.root, 'cache', 'stapel-debs'), tmpDir: home.tmp, name: flags.name!, onProgress: log, signal }),
+      );
+      log(`stored ${built.name}: ${built.packages.length} packages, layer ${formatSize(built.layerSize)} (${formatSize(built.uncompressedSize)} unpacked) in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+      if (flags.push) {
+        const dest = parseReference(flags.push);
+        const client = registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: [dest.registry] });
+        try {
+          const pushed = await withAbort((signal) => pushImage(client, store, built.descriptor, dest, { signal }));
+          log(`pushed ${formatReference(dest)}@${pushed.digest}`);
+        } finally {
+          await client.close();
+        }
+      }
+      process.stdout.write(flags.quiet ? `${built.descriptor.digest}\n` : `${built.name}@${built.descriptor.digest}\n`);
+    });
+}

@@ -1,0 +1,125 @@
+// `tsbuild stapel build`: Debian's ansible-core and python3 with their library closure, unpacked with
+// dpkg -x into one tree, plus tsbuild's launchers, stored as a one-layer OCI image. The layer is
+// reproducible (sorted entries, mtimes clamped to a fixed epoch, no build time in the config), so
+// the same package versions give the same digest on any host.
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { LayoutStore } from '../content/index.js';
+import { TsbuildError } from '../errors.js';
+import { writeLayerFromDir } from '../layer/index.js';
+import { MediaType, formatReference, parseReference, type Descriptor } from '../oci/index.js';
+import { DEFAULT_STAPEL_IMAGE, STAPEL_FORMAT, STAPEL_PACKAGES_LABEL } from '../conveyor/ansible/stapel-layout.js';
+import { describePackages, resolveClosure, type DebPackage } from './packages.js';
+import { downloadDebs } from './download.js';
+import { PYTHON_VERSION, STAPEL_ANSIBLE_PLAYBOOK, STAPEL_PYTHON, ansiblePlaybookLauncher, pythonLauncher, sitecustomize } from './toolchain-files.js';
+
+const exec = promisify(execFile);
+
+/** Every mtime in the layer is at most this (2024-01-01T00:00:00Z). */
+export const STAPEL_EPOCH = 1704067200;
+
+/** Parts of the packages nothing runs: documentation, man pages, message catalogs. */
+const DROPPED = ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/lintian', 'usr/share/locale', 'usr/share/bug'];
+
+export interface StapelBuildOptions {
+  store: LayoutStore;
+  /** Where .deb files are kept between builds. */
+  debCache: string;
+  tmpDir: string;
+  /** Stored under this name (default tsbuild/stapel:<format>). */
+  name?: string;
+  onProgress?: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface StapelBuildResult {
+  name: string;
+  descriptor: Descriptor;
+  packages: DebPackage[];
+  layerSize: number;
+  uncompressedSize: number;
+}
+
+export async function buildStapel(opts: StapelBuildOptions): Promise<StapelBuildResult> {
+  const progress = opts.onProgress ?? (() => undefined);
+  const names = await resolveClosure();
+  const packages = await describePackages(names);
+  progress(`${packages.length} packages: ${packages.map((p) => p.name).join(' ')}`);
+  const debs = await downloadDebs(packages, opts.debCache, { onProgress: progress, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const work = await mkdtemp(join(opts.tmpDir, 'stapel-'));
+  try {
+    const root = join(work, 'root');
+    await mkdir(root);
+    progress('unpacking with dpkg -x');
+    for (const deb of debs) await exec('dpkg', ['-x', deb, root], { maxBuffer: 16 << 20 });
+    for (const d of DROPPED) await rm(join(root, d), { recursive: true, force: true });
+    await addLaunchers(root, packages);
+    await smokeTest(root);
+    progress('writing the layer');
+    const layer = await writeLayerFromDir(root, opts.store, { sourceDateEpoch: STAPEL_EPOCH, xattrs: false, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const config = await opts.store.writeJson({
+      architecture: 'amd64',
+      os: 'linux',
+      config: {
+        Labels: {
+          'dev.tsbuild.stapel.format': STAPEL_FORMAT,
+          [STAPEL_PACKAGES_LABEL]: packages.map((p) => `${p.name}=${p.version}`).join('\n'),
+        },
+      },
+      rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+      history: [{ created_by: `tsbuild stapel build: ${packages.length} Debian packages (ansible-core, python${PYTHON_VERSION})` }],
+    });
+    const manifest = await opts.store.writeJson({
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      config: { mediaType: MediaType.OciConfig, ...config.info },
+      layers: [layer.descriptor],
+    });
+    const descriptor: Descriptor = { mediaType: MediaType.OciManifest, ...manifest.info };
+    const name = formatReference(parseReference(opts.name ?? DEFAULT_STAPEL_IMAGE));
+    await opts.store.setRef(name, descriptor, { 'dev.tsbuild.kind': 'stapel' });
+    return { name, descriptor, packages, layerSize: layer.descriptor.size, uncompressedSize: layer.uncompressedSize };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function addLaunchers(root: string, packages: DebPackage[]): Promise<void> {
+  for (const [rel, text] of [
+    [STAPEL_PYTHON, pythonLauncher()],
+    [STAPEL_ANSIBLE_PLAYBOOK, ansiblePlaybookLauncher()],
+  ] as const) {
+    await mkdir(join(root, rel, '..'), { recursive: true });
+    await writeFile(join(root, rel), text);
+    await chmod(join(root, rel), 0o755);
+  }
+  // Debian's sitecustomize is a symlink into /etc of the host; ours replaces it.
+  const site = join(root, 'usr', 'lib', `python${PYTHON_VERSION}`, 'sitecustomize.py');
+  await rm(site, { force: true });
+  await writeFile(site, sitecustomize(), { mode: 0o644 });
+  await writeFile(join(root, 'tsbuild', 'packages.txt'), packages.map((p) => `${p.name} ${p.version} ${p.architecture}\n`).join(''));
+  for (const must of ['lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', `usr/bin/python${PYTHON_VERSION}`, 'usr/bin/ansible-playbook', 'usr/lib/locale/C.utf8']) {
+    const dir = join(root, must, '..');
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    if (!entries.includes(must.split('/').pop()!)) {
+      throw new TsbuildError('TSB_TOOL_MISSING', `the unpacked packages lack ${must}`, { hint: 'the toolchain is made from Debian bookworm (amd64) packages; check the host\'s apt sources' });
+    }
+  }
+}
+
+/** Run the toolchain's python on the host the way the launcher does inside a sandbox: ansible must import. */
+async function smokeTest(root: string): Promise<void> {
+  const libs = `${root}/lib/x86_64-linux-gnu:${root}/usr/lib/x86_64-linux-gnu`;
+  try {
+    await exec(join(root, 'lib/x86_64-linux-gnu/ld-linux-x86-64.so.2'), ['--library-path', libs, join(root, `usr/bin/python${PYTHON_VERSION}`), '-c', 'import ansible.release, jinja2, yaml; print(ansible.release.__version__)'], {
+      env: { PYTHONHOME: join(root, 'usr'), LOCPATH: join(root, 'usr/lib/locale'), LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', OPENSSL_CONF: '/dev/null', PYTHONDONTWRITEBYTECODE: '1' },
+    });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new TsbuildError('TSB_TOOL_MISSING', `the toolchain's python does not start: ${(e.stderr ?? e.message).trim().split('\n').slice(-3).join(' ')}`, {
+      hint: 'a package of the closure is probably missing; see STAPEL_PRUNED in lib/stapel/packages.ts', cause: err,
+    });
+  }
+}

@@ -1,0 +1,42 @@
+// The files tsbuild adds to the unpacked Debian packages: launchers that run the toolchain's python
+// through its own dynamic loader (so the image's libc, or its lack of one, does not matter) and a
+// sitecustomize that keeps the launcher's settings away from the processes modules start.
+import { STAPEL_ANSIBLE_PLAYBOOK, STAPEL_IN_SANDBOX, STAPEL_PYTHON } from '../conveyor/ansible/stapel-layout.js';
+import { BASH_IN_SANDBOX } from '../conveyor/shell-script.js';
+
+export const PYTHON_VERSION = '3.11';
+const S = STAPEL_IN_SANDBOX;
+const LIBDIRS = `${S}/lib/x86_64-linux-gnu:${S}/usr/lib/x86_64-linux-gnu`;
+
+/** Variables only the toolchain's python needs; sitecustomize removes them for child processes. */
+const PRIVATE_ENV = ['PYTHONHOME', 'OPENSSL_CONF', 'OPENSSL_MODULES', 'PYTHONDONTWRITEBYTECODE'];
+
+export function pythonLauncher(): string {
+  return `#!${BASH_IN_SANDBOX}
+# tsbuild stapel: python ${PYTHON_VERSION} of the toolchain, started by the toolchain's own loader.
+export PYTHONHOME=${S}/usr LOCPATH=${S}/usr/lib/locale LANG=C.UTF-8 LC_ALL=C.UTF-8 \\
+  OPENSSL_CONF=/dev/null OPENSSL_MODULES=${S}/usr/lib/x86_64-linux-gnu/ossl-modules PYTHONDONTWRITEBYTECODE=1
+exec ${S}/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path ${LIBDIRS} ${S}/usr/bin/python${PYTHON_VERSION} "$@"
+`;
+}
+
+export function ansiblePlaybookLauncher(): string {
+  return `#!${BASH_IN_SANDBOX}
+exec ${S}/${STAPEL_PYTHON} ${S}/usr/bin/ansible-playbook "$@"
+`;
+}
+
+export function sitecustomize(): string {
+  return `# tsbuild stapel: the launcher's settings are for this python only. Modules start the image's own
+# programs (apt, its python for python3-apt, openssl); they must not inherit PYTHONHOME and friends.
+import os
+import sys
+
+for _name in ${JSON.stringify(PRIVATE_ENV)}:
+    os.environ.pop(_name, None)
+# The bare interpreter cannot start without the launcher (it needs the toolchain's loader).
+sys.executable = ${JSON.stringify(`${S}/${STAPEL_PYTHON}`)}
+`;
+}
+
+export { STAPEL_ANSIBLE_PLAYBOOK, STAPEL_PYTHON };
