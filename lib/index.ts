@@ -51,6 +51,8 @@ export interface BuildOptions extends LoadOptions {
   /** --registry-mirror: base images of a registry are fetched from a mirror (names and signatures unchanged). */
   registryMirrors?: RegistryMirror[];
   platform?: Platform;
+  /** --stapel-image: the ansible toolchain (default: tsbuild/stapel:<format> of the local store). */
+  stapelImage?: string;
   registry: RegistryClient;
   /** Creates the sandbox and snapshotter (runtime/ lives outside lib and is injected). */
   createRuntime(store: LayoutStore): Runtime;
@@ -163,6 +165,7 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
         mounts,
         onEvent,
         signal,
+        ...(options.stapelImage ? { stapelImage: options.stapelImage } : {}),
       };
       const built = await buildImage(ctx, storage, finalRefName(config.project, image.name));
       finals.set(image.name, { image: built.final, signature: built.finalSignature, stages: new Map(built.report.stages.map((st) => [st.name, st.signature])) });
@@ -258,6 +261,7 @@ export async function plan(options: Omit<BuildOptions, 'createRuntime' | 'regist
       finalSignatureOf: (n: string) => sigs.get(n)!,
       finalRefOf: (n: string) => finalRefName(config.project, n),
       cacheDir: join(options.home.root, 'cache'),
+      ...(options.stapelImage ? { stapelImage: options.stapelImage } : {}),
       stageOf: () => {
         throw new TsbuildError('TSB_USAGE', `image "${image.name}" imports files: its signature needs the source image built first`, {
           hint: 'run `tsbuild build` for the source images, then plan again',

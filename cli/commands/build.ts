@@ -31,6 +31,7 @@ interface BuildFlags {
   sandbox?: string;
   snapshotter?: string;
   registryMirror: string[];
+  stapelImage?: string;
 }
 
 function parseParallel(v: string): number {
@@ -67,7 +68,8 @@ export function registerBuild(program: Command): void {
       .option('--insecure-registry <host>', 'reach this registry over plain http (repeatable)', collect, [] as string[])
       .option('--creds <user:pass>', 'registry credentials (for the --repo registry when given, else for every registry); default: saved by `tsbuild login` / auth files')
       .option('--log-format <format>', 'auto (live view on a terminal, plain lines otherwise) | plain | tty | json (one event per line, docs/events.md)', 'auto')
-      .option('--dev', 'build the git work tree as it is (uncommitted changes included) instead of HEAD');
+      .option('--dev', 'build the git work tree as it is (uncommitted changes included) instead of HEAD')
+      .option('--stapel-image <ref>', 'ansible toolchain image (default: tsbuild/stapel of the local store, made by `tsbuild stapel build`)');
 
   common(
     program
@@ -111,6 +113,7 @@ export function registerBuild(program: Command): void {
             ...(flags.secondaryRepo ? { secondaryRepo: flags.secondaryRepo } : {}),
             pull: pullPolicy(flags.pull),
             registryMirrors: flags.registryMirror.map(parseRegistryMirror),
+            ...(flags.stapelImage ? { stapelImage: flags.stapelImage } : {}),
             ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
             registry: registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined }),
             createRuntime: (store) => (runtime = createRuntime(home, store, prepared.choice)),
@@ -162,6 +165,7 @@ async function runPlan(images: string[], flags: BuildFlags): Promise<void> {
     home: homePaths(),
     images,
     dev: !!flags.dev,
+    ...(flags.stapelImage ? { stapelImage: flags.stapelImage } : {}),
   });
   if (logFormat(flags.logFormat) === 'json') {
     process.stdout.write(`${JSON.stringify(result)}\n`);

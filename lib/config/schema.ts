@@ -19,6 +19,7 @@ import { isScalar, isSeq, type YAMLMap } from 'yaml';
 import { readMeta } from './schema-meta.js';
 import { effectiveImageSpec, readImageSpec, readPlatforms, readSecrets, readSecretSource } from './schema-image-spec.js';
 import { validateGraph } from './image-graph.js';
+import { readAnsibleTasks } from './ansible-modules.js';
 import type { MetaSpec } from './types.js';
 
 const IMAGE_KEYS = [
@@ -170,13 +171,7 @@ function readInstructions(r: MapReader): InstructionsSpec | undefined {
     const stages = Object.fromEntries(USER_STAGES.map((s) => [s, m.strList(s)])) as Record<UserStageName, string[]>;
     return { kind, stages, stageCacheVersions, ...(cacheVersion !== undefined ? { cacheVersion } : {}) };
   }
-  const stages = Object.fromEntries(
-    USER_STAGES.map((s) => {
-      const v = m.json(s);
-      if (v !== undefined && v !== null && !Array.isArray(v)) m.fail(`${m.where}: "${s}" must be a list of tasks`, s);
-      return [s, (v as unknown[] | null | undefined) ?? []];
-    }),
-  ) as Record<UserStageName, unknown[]>;
+  const stages = Object.fromEntries(USER_STAGES.map((s) => [s, readAnsibleTasks(m, s)])) as Record<UserStageName, unknown[]>;
   return { kind, stages, stageCacheVersions, ...(cacheVersion !== undefined ? { cacheVersion } : {}) };
 }
 

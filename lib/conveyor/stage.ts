@@ -49,6 +49,8 @@ export interface BuildContext {
   git: GitSource[];
   /** The image's `mount:` directives, resolved to host directories. */
   mounts: StageMount[];
+  /** --stapel-image: the ansible toolchain to use instead of the local tsbuild/stapel image. */
+  stapelImage?: string;
   onEvent: EventSink;
   signal?: AbortSignal;
 }

@@ -10,10 +10,10 @@ import type { LayoutStore } from '../content/index.js';
 import { TsbuildError } from '../errors.js';
 import { writeLayerFromDir } from '../layer/index.js';
 import { MediaType, formatReference, parseReference, type Descriptor } from '../oci/index.js';
-import { DEFAULT_STAPEL_IMAGE, STAPEL_FORMAT, STAPEL_PACKAGES_LABEL } from '../conveyor/ansible/stapel-layout.js';
+import { DEFAULT_STAPEL_IMAGE, STAPEL_FORMAT, STAPEL_PACKAGES_LABEL, STAPEL_TOOLS_DIR } from '../conveyor/ansible/stapel-layout.js';
 import { describePackages, resolveClosure, type DebPackage } from './packages.js';
 import { downloadDebs } from './download.js';
-import { PYTHON_VERSION, STAPEL_ANSIBLE_PLAYBOOK, STAPEL_PYTHON, ansiblePlaybookLauncher, pythonLauncher, sitecustomize } from './toolchain-files.js';
+import { PYTHON_VERSION, STAPEL_ANSIBLE_PLAYBOOK, STAPEL_PYTHON, STAPEL_TOOLS, ansiblePlaybookLauncher, pythonLauncher, sitecustomize, toolLauncher } from './toolchain-files.js';
 
 const exec = promisify(execFile);
 
@@ -94,6 +94,11 @@ async function addLaunchers(root: string, packages: DebPackage[]): Promise<void>
     await mkdir(join(root, rel, '..'), { recursive: true });
     await writeFile(join(root, rel), text);
     await chmod(join(root, rel), 0o755);
+  }
+  for (const [tool, rel] of Object.entries(STAPEL_TOOLS)) {
+    await mkdir(join(root, STAPEL_TOOLS_DIR), { recursive: true });
+    await writeFile(join(root, STAPEL_TOOLS_DIR, tool), toolLauncher(rel));
+    await chmod(join(root, STAPEL_TOOLS_DIR, tool), 0o755);
   }
   // Debian's sitecustomize is a symlink into /etc of the host; ours replaces it.
   const site = join(root, 'usr', 'lib', `python${PYTHON_VERSION}`, 'sitecustomize.py');

@@ -6,15 +6,18 @@ import { TsbuildError } from '../errors.js';
 
 const exec = promisify(execFile);
 
-/** What the toolchain is made of; libc-bin brings the C.utf8 locale. */
-export const STAPEL_ROOTS = ['ansible-core', 'python3', 'libc-bin'] as const;
+/**
+ * What the toolchain is made of; libc-bin brings the C.utf8 locale, passwd the useradd/groupadd the
+ * user and group modules need on bases without them (busybox).
+ */
+export const STAPEL_ROOTS = ['ansible-core', 'python3', 'libc-bin', 'passwd'] as const;
 
 /**
  * Packages left out together with everything only they need: maintainer-script machinery and tools
  * ansible's modules take from the image, not from the toolchain (the image's apt, ssh, curl…).
  */
 export const STAPEL_PRUNED = new Set([
-  'perl', 'perl-base', 'perl-modules-5.36', 'libperl5.36', 'debconf', 'cdebconf', 'dpkg', 'adduser', 'passwd',
+  'perl', 'perl-base', 'perl-modules-5.36', 'libperl5.36', 'debconf', 'cdebconf', 'dpkg', 'adduser',
   'install-info', 'ieee-data', 'openssh-client', 'curl', 'wget', 'tar', 'mailcap', 'mime-support', 'media-types',
   'python3-distutils', 'python3-lib2to3', 'gcc-12-base', 'readline-common', 'netbase', 'ca-certificates', 'openssl',
 ]);

@@ -8,8 +8,13 @@ export const PYTHON_VERSION = '3.11';
 const S = STAPEL_IN_SANDBOX;
 const LIBDIRS = `${S}/lib/x86_64-linux-gnu:${S}/usr/lib/x86_64-linux-gnu`;
 
-/** Variables only the toolchain's python needs; sitecustomize removes them for child processes. */
-const PRIVATE_ENV = ['PYTHONHOME', 'OPENSSL_CONF', 'OPENSSL_MODULES', 'PYTHONDONTWRITEBYTECODE'];
+/**
+ * Variables only the toolchain's python needs, removed by sitecustomize once it has started: the
+ * image's own python (python3-apt for the apt module, users' scripts) must not inherit PYTHONHOME.
+ * LOCPATH and the OPENSSL_* variables stay: glibc and OpenSSL read them lazily (a locale set by
+ * ansible, cryptography loading OpenSSL's legacy provider), long after startup.
+ */
+const PRIVATE_ENV = ['PYTHONHOME', 'PYTHONDONTWRITEBYTECODE'];
 
 export function pythonLauncher(): string {
   return `#!${BASH_IN_SANDBOX}
@@ -20,6 +25,23 @@ exec ${S}/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path ${LIBDIRS} ${
 `;
 }
 
+/** Programs of the toolchain that modules may call on bases without them, run through the loader too. */
+export const STAPEL_TOOLS: Readonly<Record<string, string>> = {
+  useradd: 'usr/sbin/useradd',
+  usermod: 'usr/sbin/usermod',
+  userdel: 'usr/sbin/userdel',
+  groupadd: 'usr/sbin/groupadd',
+  groupmod: 'usr/sbin/groupmod',
+  groupdel: 'usr/sbin/groupdel',
+  chpasswd: 'usr/sbin/chpasswd',
+};
+
+export function toolLauncher(relPath: string): string {
+  return `#!${BASH_IN_SANDBOX}
+exec ${S}/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path ${LIBDIRS} ${S}/${relPath} "$@"
+`;
+}
+
 export function ansiblePlaybookLauncher(): string {
   return `#!${BASH_IN_SANDBOX}
 exec ${S}/${STAPEL_PYTHON} ${S}/usr/bin/ansible-playbook "$@"
@@ -27,8 +49,8 @@ exec ${S}/${STAPEL_PYTHON} ${S}/usr/bin/ansible-playbook "$@"
 }
 
 export function sitecustomize(): string {
-  return `# tsbuild stapel: the launcher's settings are for this python only. Modules start the image's own
-# programs (apt, its python for python3-apt, openssl); they must not inherit PYTHONHOME and friends.
+  return `# tsbuild stapel: the launcher's python settings are for this python only. Modules start the image's
+# own programs (its python for python3-apt, users' scripts); they must not inherit PYTHONHOME.
 import os
 import sys
 
@@ -36,6 +58,12 @@ for _name in ${JSON.stringify(PRIVATE_ENV)}:
     os.environ.pop(_name, None)
 # The bare interpreter cannot start without the launcher (it needs the toolchain's loader).
 sys.executable = ${JSON.stringify(`${S}/${STAPEL_PYTHON}`)}
+# Ansible's own temporary files (module payloads) go where the runner says, not to the image's /tmp;
+# tempfile is pointed there directly so the programs modules start still see the image's TMPDIR.
+_tmp = os.environ.get('TSBUILD_PYTHON_TMPDIR')
+if _tmp and os.path.isdir(_tmp):
+    import tempfile
+    tempfile.tempdir = _tmp
 `;
 }
 

@@ -10,6 +10,8 @@ export const ANSIBLE_TMP_IN_SANDBOX = '/.tsbuild/ansible-tmp';
 /** Paths inside the toolchain layer (relative to its root). */
 export const STAPEL_PYTHON = 'tsbuild/bin/python';
 export const STAPEL_ANSIBLE_PLAYBOOK = 'tsbuild/bin/ansible-playbook';
+/** Fallback programs for modules (useradd, groupadd…), last on PATH so the image's own come first. */
+export const STAPEL_TOOLS_DIR = 'tsbuild/tools';
 /** Layout version of the toolchain; bumped when the paths above or the wrappers change meaning. */
 export const STAPEL_FORMAT = '1';
 /** The name `tsbuild stapel build` stores the toolchain under, and the one builds use by default. */

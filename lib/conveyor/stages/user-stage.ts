@@ -9,6 +9,7 @@ import type { Stage } from '../stage.js';
 import { runShellStage } from '../run-in-stage.js';
 import { currentCommits } from '../git-sources.js';
 import { applyChanges } from '../git-patch.js';
+import { normalisedTasks, runAnsibleStage, stapelToolchain } from '../ansible/index.js';
 
 const GIT_STAGES: readonly UserStageName[] = ['install', 'beforeSetup', 'setup'];
 
@@ -24,6 +25,11 @@ export function userStage(name: UserStageName): Stage {
       const commands = ins.stages[name];
       if (commands.length === 0 && stageCacheVersion === null && cacheVersion === null) return undefined;
       const inputs: Record<string, unknown> = { builder: ins.kind, commands, stageCacheVersion, cacheVersion };
+      if (ins.kind === 'ansible') {
+        // Each task as canonical JSON, and the toolchain that runs them (werf-spec §2.4).
+        inputs.commands = normalisedTasks(ins.stages[name]);
+        inputs.stapel = (await stapelToolchain(ctx)).descriptor.digest;
+      }
       if (withGit && ctx.git.length > 0) {
         inputs.gitCommits = state.git ?? null;
         const deps: Array<{ mapping: string; checksum: string }> = [];
@@ -42,12 +48,16 @@ export function userStage(name: UserStageName): Stage {
     async build(parent, ctx, state) {
       const ins = ctx.image.instructions;
       if (!parent || !ins) throw new TsbuildError('TSB_INTERNAL', `${name} built without a parent stage`);
-      if (ins.kind !== 'shell') {
-        throw new TsbuildError('TSB_CONFIG_SCHEMA', `image "${ctx.image.name}": ansible instructions are not supported yet`, {
-          hint: 'use shell instructions for now',
+      const from = state.git;
+      if (ins.kind === 'ansible') {
+        return runAnsibleStage(parent, ctx, {
+          stage: name,
+          tasks: ins.stages[name],
+          toolchain: await stapelToolchain(ctx),
+          history: `tsbuild ${name}: ansible, ${ins.stages[name].length} tasks`,
+          ...(withGit && ctx.git.length > 0 && from ? { beforeRun: (rootfs: string) => applyChanges(rootfs, ctx.git, from, ctx.signal) } : {}),
         });
       }
-      const from = state.git;
       return runShellStage(parent, ctx, {
         stage: name,
         commands: ins.stages[name],

@@ -1,0 +1,5 @@
+// Ansible user stages: playbook generation, the stapel toolchain and the runner.
+export { runAnsibleStage, type AnsibleStageOptions } from './run-ansible-stage.js';
+export { stapelToolchain } from './stapel-toolchain.js';
+export { normalisedTasks, playbookText, taggedTask, inventoryText, ansibleConfigText } from './playbook.js';
+export * from './stapel-layout.js';
