@@ -7,10 +7,12 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import { loadConfig, type UserStageName, type WerfConfig } from './index.js';
 
-const CORPUS = '/work/shared/corpus/werf-configs';
+// shared/ sits beside the repository: dist/lib/config/ → four levels up is its parent.
+const CORPUS = process.env.TSBUILD_CORPUS_DIR ?? fileURLToPath(new URL('../../../../shared/corpus/werf-configs', import.meta.url));
 
 /** Every base image name the corpus refers to (`.Images.X`, `index $.Images "x/y"`). */
 function baseImageNames(): string[] {

@@ -8,24 +8,7 @@ import { join } from 'node:path';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { seedBusyboxImage } from '../support/base-image.js';
 import { runCli, tempDir } from '../support/cli.js';
-
-interface Req {
-  method: string;
-  uri: string;
-}
-
-async function requestsSince(registry: RunningRegistry, offset: number): Promise<Req[]> {
-  const text = (await readFile(registry.logPath, 'utf8')).slice(offset);
-  const out: Req[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.includes('response completed')) continue; // includes 'response completed with error'
-    const method = /http\.request\.method=(\w+)/.exec(line)?.[1];
-    const m = /http\.request\.uri=(?:"([^"]+)"|(\S+))/.exec(line);
-    const uri = m?.[1] ?? m?.[2];
-    if (method && uri) out.push({ method, uri });
-  }
-  return out;
-}
+import { logOffset, requestsSince } from '../support/access-log.js';
 
 describe('stages in a registry (--repo)', () => {
   let registry: RunningRegistry;
@@ -75,7 +58,7 @@ docker:
     const a = await build(await home(), 'echo v1 > /opt/app/setup');
     assert.equal(a.code, 0, a.stderr);
     assert.deepEqual(new Set(Object.values(a.stages)), new Set(['built']));
-    const offset = (await readFile(registry.logPath, 'utf8')).length;
+    const offset = await logOffset(registry);
     const b = await build(await home(), 'echo v1 > /opt/app/setup');
     assert.equal(b.code, 0, b.stderr);
     assert.deepEqual(new Set(Object.values(b.stages)), new Set(['cached']));
@@ -88,7 +71,7 @@ docker:
   });
 
   test('a runner that rebuilds the last stage pulls only the layers it builds on, and publishes it', async () => {
-    const offset = (await readFile(registry.logPath, 'utf8')).length;
+    const offset = await logOffset(registry);
     const c = await build(await home(), 'echo v2 > /opt/app/setup');
     assert.equal(c.code, 0, c.stderr);
     assert.deepEqual(c.stages, { from: 'cached', beforeInstall: 'cached', install: 'cached', setup: 'built', dockerInstructions: 'built' });
@@ -107,7 +90,7 @@ docker:
   });
 
   test('--push publishes the final image by name, mounting blobs from the stages repository', async () => {
-    const offset = (await readFile(registry.logPath, 'utf8')).length;
+    const offset = await logOffset(registry);
     const h = await build(await home(), 'echo v3 > /opt/app/setup', ['--push']);
     assert.equal(h.code, 0, h.stderr);
     const reqs = await requestsSince(registry, offset);
