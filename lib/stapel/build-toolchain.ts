@@ -10,7 +10,7 @@ import type { LayoutStore } from '../content/index.js';
 import { TsbuildError } from '../errors.js';
 import { writeLayerFromDir } from '../layer/index.js';
 import { MediaType, formatReference, parseReference, type Descriptor } from '../oci/index.js';
-import { DEFAULT_STAPEL_IMAGE, STAPEL_FORMAT, STAPEL_PACKAGES_LABEL, STAPEL_TOOLS_DIR } from '../conveyor/ansible/stapel-layout.js';
+import { DEFAULT_STAPEL_IMAGE, STAPEL_FORMAT, STAPEL_IN_SANDBOX, STAPEL_PACKAGES_LABEL, STAPEL_TOOLS_DIR } from '../conveyor/ansible/stapel-layout.js';
 import { describePackages, resolveClosure, type DebPackage } from './packages.js';
 import { downloadDebs } from './download.js';
 import { PYTHON_VERSION, STAPEL_ANSIBLE_PLAYBOOK, STAPEL_PYTHON, STAPEL_TOOLS, ansiblePlaybookLauncher, pythonLauncher, sitecustomize, toolLauncher } from './toolchain-files.js';
@@ -56,6 +56,8 @@ export async function buildStapel(opts: StapelBuildOptions): Promise<StapelBuild
     for (const deb of debs) await exec('dpkg', ['-x', deb, root], { maxBuffer: 16 << 20 });
     for (const d of DROPPED) await rm(join(root, d), { recursive: true, force: true });
     await addLaunchers(root, packages);
+    progress('compiling python bytecode');
+    await compileBytecode(root);
     await smokeTest(root);
     progress('writing the layer');
     const layer = await writeLayerFromDir(root, opts.store, { sourceDateEpoch: STAPEL_EPOCH, xattrs: false, ...(opts.signal ? { signal: opts.signal } : {}) });
@@ -114,13 +116,34 @@ async function addLaunchers(root: string, packages: DebPackage[]): Promise<void>
   }
 }
 
-/** Run the toolchain's python on the host the way the launcher does inside a sandbox: ansible must import. */
-async function smokeTest(root: string): Promise<void> {
+/** The toolchain's python on the host, started the way the launcher starts it inside a sandbox. */
+function hostPython(root: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
   const libs = `${root}/lib/x86_64-linux-gnu:${root}/usr/lib/x86_64-linux-gnu`;
+  return exec(join(root, 'lib/x86_64-linux-gnu/ld-linux-x86-64.so.2'), ['--library-path', libs, join(root, `usr/bin/python${PYTHON_VERSION}`), ...args], {
+    // A fixed hash seed keeps frozenset constants in .pyc files in one order (reproducible layer).
+    env: { PYTHONHOME: join(root, 'usr'), LOCPATH: join(root, 'usr/lib/locale'), LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', OPENSSL_CONF: '/dev/null', PYTHONDONTWRITEBYTECODE: '1', PYTHONHASHSEED: '0' },
+    maxBuffer: 64 << 20,
+  });
+}
+
+/**
+ * Debian compiles .pyc files in maintainer scripts, which dpkg -x does not run; without them every
+ * python start (ansible-playbook, and each module run) compiles its imports again on the read-only
+ * mount. unchecked-hash pycs do not depend on source mtimes (which the layer clamps); file names in
+ * them are the in-sandbox paths, not the temporary build directory.
+ */
+async function compileBytecode(root: string): Promise<void> {
+  const dirs = [`usr/lib/python${PYTHON_VERSION}`, 'usr/lib/python3/dist-packages'].map((d) => join(root, d));
+  await hostPython(root, ['-m', 'compileall', '-q', '-j', '1', '--invalidation-mode', 'unchecked-hash', '-s', root, '-p', STAPEL_IN_SANDBOX, '-x', '/(test|tests|idlelib|lib2to3|tkinter|turtledemo)/', ...dirs]).catch((err: { stdout?: string; stderr?: string }) => {
+    // compileall exits 1 when some file does not compile (python 2 leftovers in tests); the rest is compiled.
+    if (!/Error/.test(err.stdout ?? '') && !/Error/.test(err.stderr ?? '')) throw err;
+  });
+}
+
+/** Ansible must import with the toolchain's own loader and libraries. */
+async function smokeTest(root: string): Promise<void> {
   try {
-    await exec(join(root, 'lib/x86_64-linux-gnu/ld-linux-x86-64.so.2'), ['--library-path', libs, join(root, `usr/bin/python${PYTHON_VERSION}`), '-c', 'import ansible.release, jinja2, yaml; print(ansible.release.__version__)'], {
-      env: { PYTHONHOME: join(root, 'usr'), LOCPATH: join(root, 'usr/lib/locale'), LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', OPENSSL_CONF: '/dev/null', PYTHONDONTWRITEBYTECODE: '1' },
-    });
+    await hostPython(root, ['-c', 'import ansible.release, jinja2, yaml; print(ansible.release.__version__)']);
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new TsbuildError('TSB_TOOL_MISSING', `the toolchain's python does not start: ${(e.stderr ?? e.message).trim().split('\n').slice(-3).join(' ')}`, {

@@ -52,7 +52,6 @@ local_tmp = ${ANSIBLE_TMP_IN_SANDBOX}/local
 remote_tmp = ${ANSIBLE_TMP_IN_SANDBOX}/remote
 callback_plugins = ${ANSIBLE_DIR_IN_SANDBOX}/callback
 stdout_callback = tsbuild
-callbacks_enabled =
 nocows = True
 deprecation_warnings = False
 system_warnings = False
