@@ -55,6 +55,7 @@ export async function buildStapel(opts: StapelBuildOptions): Promise<StapelBuild
     progress('unpacking with dpkg -x');
     for (const deb of debs) await exec('dpkg', ['-x', deb, root], { maxBuffer: 16 << 20 });
     for (const d of DROPPED) await rm(join(root, d), { recursive: true, force: true });
+    await pruneCollections(root);
     await addLaunchers(root, packages);
     progress('compiling python bytecode');
     await compileBytecode(root);
@@ -85,6 +86,22 @@ export async function buildStapel(opts: StapelBuildOptions): Promise<StapelBuild
     return { name, descriptor, packages, layerSize: layer.descriptor.size, uncompressedSize: layer.uncompressedSize };
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Collections holding modules of werf's whitelist; the other ~80 of Debian's ansible package are removed. */
+const KEPT_COLLECTIONS = new Set(['community/general', 'community/crypto', 'ansible/posix']);
+
+async function pruneCollections(root: string): Promise<void> {
+  const base = join(root, 'usr/lib/python3/dist-packages/ansible_collections');
+  for (const ns of await readdir(base).catch(() => [] as string[])) {
+    const nsDir = join(base, ns);
+    const entries = await readdir(nsDir).catch(() => [] as string[]);
+    for (const name of entries) {
+      if (!KEPT_COLLECTIONS.has(`${ns}/${name}`)) await rm(join(nsDir, name), { recursive: true, force: true });
+      else await rm(join(nsDir, name, 'tests'), { recursive: true, force: true });
+    }
+    if ((await readdir(nsDir).catch(() => [] as string[])).length === 0) await rm(nsDir, { recursive: true, force: true });
   }
 }
 

@@ -7,10 +7,11 @@ import { TsbuildError } from '../errors.js';
 const exec = promisify(execFile);
 
 /**
- * What the toolchain is made of; libc-bin brings the C.utf8 locale, passwd the useradd/groupadd the
- * user and group modules need on bases without them (busybox).
+ * What the toolchain is made of: ansible brings the collections werf's whitelisted modules moved to
+ * (apk, npm, openssl_*…; pruned to the few needed), libc-bin the C.utf8 locale, passwd and coreutils
+ * the programs modules and ansible's own shell commands need on bases without them (busybox, distroless).
  */
-export const STAPEL_ROOTS = ['ansible-core', 'python3', 'libc-bin', 'passwd'] as const;
+export const STAPEL_ROOTS = ['ansible-core', 'ansible', 'python3', 'libc-bin', 'passwd', 'coreutils'] as const;
 
 /**
  * Packages left out together with everything only they need: maintainer-script machinery and tools

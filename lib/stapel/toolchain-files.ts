@@ -34,6 +34,10 @@ export const STAPEL_TOOLS: Readonly<Record<string, string>> = {
   groupmod: 'usr/sbin/groupmod',
   groupdel: 'usr/sbin/groupdel',
   chpasswd: 'usr/sbin/chpasswd',
+  // ansible's remote-tmp commands and the file modules' helpers, for bases without a userland
+  ...Object.fromEntries(
+    ['mkdir', 'rm', 'rmdir', 'chmod', 'chown', 'chgrp', 'cp', 'mv', 'ln', 'cat', 'ls', 'touch', 'mktemp', 'stat', 'id', 'head', 'tail', 'sort', 'env', 'true', 'false', 'dirname', 'basename', 'readlink', 'sleep', 'uname', 'sha256sum', 'md5sum'].map((t) => [t, `bin/${t}`]),
+  ),
 };
 
 export function toolLauncher(relPath: string): string {

@@ -70,7 +70,8 @@ export async function runAnsibleStage(parent: StoredImage, ctx: BuildContext, op
     const result = await ctx.sandbox.run(
       {
         rootfs: snap.rootfs,
-        argv: [BASH_IN_SANDBOX, `${STAPEL_IN_SANDBOX}/${STAPEL_ANSIBLE_PLAYBOOK}`, PLAYBOOK_IN_SANDBOX],
+        // ansible's stderr (its ERROR! lines) joins stdout: one stream keeps the order of what it says.
+        argv: [BASH_IN_SANDBOX, '-c', 'exec "$0" "$1" 2>&1', `${STAPEL_IN_SANDBOX}/${STAPEL_ANSIBLE_PLAYBOOK}`, PLAYBOOK_IN_SANDBOX],
         env: [...ansibleEnv(stageEnv(cfg)), `TSBUILD_PYTHON_TMPDIR=${ANSIBLE_TMP_IN_SANDBOX}/py`],
         cwd: cfg.WorkingDir || '/',
         uid: 0,
