@@ -126,6 +126,20 @@ export async function saveImageArchive(store: LayoutStore, images: ArchiveImage[
     }
   }
 
+  return writeLayoutArchive(store, file, meta, blobs, { what: 'save', ...(options.signal ? { signal: options.signal } : {}) });
+}
+
+/**
+ * Stream an archive file: `meta` files, then every blob as blobs/sha256/<hex> read (verified) from
+ * the store. Written to a temp file, fsynced and renamed, so a failed save leaves no file behind.
+ */
+export async function writeLayoutArchive(
+  store: LayoutStore,
+  file: string,
+  meta: Array<[string, Buffer]>,
+  blobs: ReadonlyMap<Digest, number>,
+  options: { signal?: AbortSignal; what: string },
+): Promise<SaveArchiveResult> {
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });
   let failed: Error | undefined;
@@ -136,7 +150,7 @@ export async function saveImageArchive(store: LayoutStore, images: ArchiveImage[
     await tar.dir('blobs');
     await tar.dir('blobs/sha256');
     for (const [digest, size] of blobs) {
-      if (options.signal?.aborted) throw new TsbuildError('TSB_ABORTED', 'save interrupted');
+      if (options.signal?.aborted) throw new TsbuildError('TSB_ABORTED', `${options.what} interrupted`);
       await tar.stream(blobPath(digest), size, store.read(digest, { size }));
       if (failed) throw failed;
     }

@@ -1,14 +1,10 @@
 // Air-gapped bundles (`tsbuild bundle save`): the final images of a project and every stored stage
 // they were built from, as one oci-archive whose index.json keeps the store names and dev.tsbuild.*
 // annotations, so `bundle load` on another machine recreates the same local stages storage.
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import type { LayoutStore } from '../content/index.js';
-import { digestHex, type Digest } from '../digest.js';
+import type { Digest } from '../digest.js';
 import { TsbuildError } from '../errors.js';
-import { TarFileWriter } from '../image/index.js';
+import { writeLayoutArchive } from '../image/index.js';
 import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/index.js';
 import { LocalStagesStorage, finalRefName, stageRefName, type StoredStage } from './local-stages.js';
 
@@ -150,38 +146,9 @@ export async function saveBundle(store: LayoutStore, selection: BundleSelection,
     manifests: selection.entries.map((e) => ({ ...e.descriptor, annotations: { ...e.annotations, [REF_NAME_ANNOTATION]: e.name } })),
     annotations: { [BUNDLE_ANNOTATION]: selection.project },
   };
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });
-  let failed: Error | undefined;
-  out.on('error', (err) => (failed ??= err));
-  try {
-    const tar = new TarFileWriter(out);
-    await tar.file('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
-    await tar.file('index.json', Buffer.from(JSON.stringify(index)));
-    await tar.dir('blobs');
-    await tar.dir('blobs/sha256');
-    for (const [digest, size] of blobs) {
-      if (options.signal?.aborted) throw new TsbuildError('TSB_ABORTED', 'bundle save interrupted');
-      await tar.stream(`blobs/sha256/${digestHex(digest)}`, size, store.read(digest, { size }));
-      if (failed) throw failed;
-    }
-    await tar.finish();
-    await new Promise<void>((resolve, reject) => {
-      out.once('error', reject);
-      out.end(() => resolve());
-    });
-    if (failed) throw failed;
-    const fh = await open(tmp, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-    return { bytes: tar.bytes, blobs: blobs.size };
-  } catch (err) {
-    out.destroy();
-    await unlink(tmp).catch(() => undefined);
-    throw failed && !(err instanceof TsbuildError) ? failed : err;
-  }
+  const meta: Array<[string, Buffer]> = [
+    ['oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}')],
+    ['index.json', Buffer.from(JSON.stringify(index))],
+  ];
+  return writeLayoutArchive(store, file, meta, blobs, { what: 'bundle save', ...(options.signal ? { signal: options.signal } : {}) });
 }
