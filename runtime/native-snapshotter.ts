@@ -3,16 +3,16 @@
 // the parent (tree-diff.ts). Slower and bigger than overlayfs (the copy and the walk grow with the
 // image), but needs nothing from the kernel.
 import { prunePlaceholders } from './prune-placeholders.js';
+import { buildOnce } from './build-once.js';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, writeFileSync, type Dirent } from 'node:fs';
-import { lstat, mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Digest } from '../lib/digest.js';
 import { digestHex } from '../lib/digest.js';
 import { TsbuildError } from '../lib/errors.js';
-import { withFileLock } from '../lib/internal/file-lock.js';
 import type { LayoutStore } from '../lib/content/index.js';
 import { unpackLayer, writeLayerFromEntries, type LayerEntrySource } from '../lib/layer/index.js';
 import { layerCompression } from '../lib/oci/index.js';
@@ -62,31 +62,26 @@ export class NativeSnapshotter implements Snapshotter {
     for (let i = 0; i < parents.length; i++) {
       const dir = this.chainDir(ids[i]!);
       const done = join(dir, 'fs');
-      if (!(await exists(done))) {
-        const layer = parents[i]!;
-        await withFileLock(join(this.root, 'locks', `native-${digestHex(ids[i]!)}.lock`), async () => {
-          if (await exists(done)) return;
-          const tmp = join(this.root, 'tmp', `chain-${digestHex(ids[i]!).slice(0, 16)}-${randomBytes(4).toString('hex')}`);
-          await mkdir(tmp, { recursive: true });
-          try {
-            if (prev) await copyTree(prev, join(tmp, 'fs'));
-            else await mkdir(join(tmp, 'fs'));
-            await unpackLayer(layer.open(), join(tmp, 'fs'), {
-              mode: 'apply',
-              compression: layerCompression(layer.descriptor.mediaType),
-              expected: { diffId: layer.diffId, digest: layer.descriptor.digest, size: layer.descriptor.size },
-              rootless: this.options.rootless ?? false,
-              chown: this.options.chown ?? true,
-              ...(this.options.onWarning ? { onWarning: this.options.onWarning } : {}),
-              ...(signal ? { signal } : {}),
-            });
-            await mkdir(dir, { recursive: true });
-            await rename(join(tmp, 'fs'), done);
-          } finally {
-            await rm(tmp, { recursive: true, force: true });
+      const layer = parents[i]!;
+      const base = prev;
+      await buildOnce(
+        { done, lockFile: join(this.root, 'locks', `native-${digestHex(ids[i]!)}.lock`), tmpRoot: join(this.root, 'tmp'), ...(signal ? { signal } : {}) },
+        async (fs) => {
+          if (base) {
+            await rm(fs, { recursive: true });
+            await copyTree(base, fs);
           }
-        }, signal ? { signal } : {});
-      }
+          await unpackLayer(layer.open(), fs, {
+            mode: 'apply',
+            compression: layerCompression(layer.descriptor.mediaType),
+            expected: { diffId: layer.diffId, digest: layer.descriptor.digest, size: layer.descriptor.size },
+            rootless: this.options.rootless ?? false,
+            chown: this.options.chown ?? true,
+            ...(this.options.onWarning ? { onWarning: this.options.onWarning } : {}),
+            ...(signal ? { signal } : {}),
+          });
+        },
+      );
       prev = done;
     }
     return prev;
@@ -192,13 +187,4 @@ function settleClock(marker: string): bigint {
 
 function safeKey(key: string): string {
   return key.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -4,14 +4,14 @@
 // Rootless (inside tsbuild's user namespace) the mount uses `userxattr`: opaque markers and xattr
 // whiteouts live in user.overlay.*, and layers are unpacked with the namespace's ids.
 import { prunePlaceholders } from './prune-placeholders.js';
+import { buildOnce } from './build-once.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdir, rename, rm, stat, symlink, readlink, lstat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, symlink, readlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { digestHex } from '../lib/digest.js';
 import { TsbuildError } from '../lib/errors.js';
-import { withFileLock } from '../lib/internal/file-lock.js';
 import type { LayoutStore } from '../lib/content/index.js';
 import { unpackLayer, writeLayerFromUpperDir } from '../lib/layer/index.js';
 import type { CommittedLayer, LayerSource, PreparedSnapshot, Snapshotter } from '../lib/sandbox/index.js';
@@ -60,27 +60,17 @@ export class OverlaySnapshotter implements Snapshotter {
     const hex = digestHex(layer.diffId);
     const dir = this.layerDir(hex);
     const done = join(dir, 'fs');
-    if (await exists(done)) return this.shortLink(hex);
-    await withFileLock(join(this.root, 'locks', `${hex}.lock`), async () => {
-      if (await exists(done)) return;
-      const tmp = join(this.root, 'tmp', `${hex}-${randomBytes(4).toString('hex')}`);
-      await mkdir(join(tmp, 'fs'), { recursive: true });
-      try {
-        await unpackLayer(layer.open(), join(tmp, 'fs'), {
-          mode: 'overlay',
-          rootless: this.options.rootless ?? false,
-          chown: this.options.chown ?? true,
-          ...(this.options.onWarning ? { onWarning: this.options.onWarning } : {}),
-          compression: layerCompression(layer.descriptor.mediaType),
-          expected: { diffId: layer.diffId, digest: layer.descriptor.digest, size: layer.descriptor.size },
-          ...(signal ? { signal } : {}),
-        });
-        await mkdir(dir, { recursive: true });
-        await rename(join(tmp, 'fs'), done);
-      } finally {
-        await rm(tmp, { recursive: true, force: true });
-      }
-    }, signal ? { signal } : {});
+    await buildOnce({ done, lockFile: join(this.root, 'locks', `${hex}.lock`), tmpRoot: join(this.root, 'tmp'), ...(signal ? { signal } : {}) }, (fs) =>
+      unpackLayer(layer.open(), fs, {
+        mode: 'overlay',
+        rootless: this.options.rootless ?? false,
+        chown: this.options.chown ?? true,
+        ...(this.options.onWarning ? { onWarning: this.options.onWarning } : {}),
+        compression: layerCompression(layer.descriptor.mediaType),
+        expected: { diffId: layer.diffId, digest: layer.descriptor.digest, size: layer.descriptor.size },
+        ...(signal ? { signal } : {}),
+      }).then(() => undefined),
+    );
     return this.shortLink(hex);
   }
 
@@ -173,15 +163,6 @@ export class OverlaySnapshotter implements Snapshotter {
 
 function safeKey(key: string): string {
   return key.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export async function isDirectory(p: string): Promise<boolean> {

@@ -1,0 +1,43 @@
+// A cache directory built once: under a cross-process lock, into a temp dir that is renamed into
+// place, so concurrent builders never see a half-made directory and never make it twice.
+import { lstat, mkdir, rename, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { withFileLock } from '../lib/internal/file-lock.js';
+
+export interface BuildOnceOptions {
+  /** The finished directory. */
+  done: string;
+  lockFile: string;
+  /** Where temp directories go (same filesystem as `done`). */
+  tmpRoot: string;
+  signal?: AbortSignal;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return lstat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** `fill` gets an empty (existing) directory to populate; it becomes `done`. */
+export async function buildOnce(options: BuildOnceOptions, fill: (dir: string) => Promise<void>): Promise<void> {
+  if (await exists(options.done)) return;
+  await withFileLock(
+    options.lockFile,
+    async () => {
+      if (await exists(options.done)) return;
+      const tmp = join(options.tmpRoot, `once-${randomBytes(6).toString('hex')}`);
+      await mkdir(join(tmp, 'fs'), { recursive: true });
+      try {
+        await fill(join(tmp, 'fs'));
+        await mkdir(dirname(options.done), { recursive: true });
+        await rename(join(tmp, 'fs'), options.done);
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    },
+    options.signal ? { signal: options.signal } : {},
+  );
+}
