@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../support/cli.js';
-import { busyboxTree, storeLocalImage } from '../support/local-image.js';
+import { homeWithLocalBase } from '../support/local-image.js';
 import { GitProject } from '../support/git-project.js';
 
 const exec = promisify(execFile);
@@ -30,15 +30,9 @@ describe('remote git mappings', () => {
   let upstream: GitProject;
 
   before(async () => {
-    home = await tempDir('rg-home');
+    home = await homeWithLocalBase('rg-home');
     served = await tempDir('rg-served');
     project = await tempDir('rg-project');
-    const tree = await busyboxTree();
-    try {
-      await storeLocalImage(join(home.path, 'store'), 'local.test/base:1', tree.dir);
-    } finally {
-      await tree.cleanup();
-    }
     upstream = await GitProject.init(join(served.path, 'work'));
     await upstream.commit({ 'lib/a.txt': 'v1\n' }, 'v1');
     await upstream.git('tag', 'v1');

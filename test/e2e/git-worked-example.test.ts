@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../support/cli.js';
-import { busyboxTree, storeLocalImage } from '../support/local-image.js';
+import { homeWithLocalBase } from '../support/local-image.js';
 import { GitProject } from '../support/git-project.js';
 
 const WERF_YAML = `project: demo
@@ -34,14 +34,8 @@ describe('werf-spec §10 worked example', () => {
   let repo: GitProject;
 
   before(async () => {
-    home = await tempDir('wx-home');
+    home = await homeWithLocalBase('wx-home');
     work = await tempDir('wx-project');
-    const tree = await busyboxTree();
-    try {
-      await storeLocalImage(join(home.path, 'store'), 'local.test/base:1', tree.dir);
-    } finally {
-      await tree.cleanup();
-    }
     repo = await GitProject.init(work.path);
   });
   after(async () => {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../support/cli.js';
-import { busyboxTree, storeLocalImage } from '../support/local-image.js';
+import { homeWithLocalBase } from '../support/local-image.js';
 import { GitProject } from '../support/git-project.js';
 
 const exec = promisify(execFile);
@@ -42,14 +42,8 @@ describe('git stages', () => {
   let repo: GitProject;
 
   before(async () => {
-    home = await tempDir('git-home');
+    home = await homeWithLocalBase('git-home');
     work = await tempDir('git-project');
-    const tree = await busyboxTree();
-    try {
-      await storeLocalImage(join(home.path, 'store'), 'local.test/base:1', tree.dir);
-    } finally {
-      await tree.cleanup();
-    }
     repo = await GitProject.init(work.path);
     await repo.commit({
       'werf.yaml': WERF_YAML,

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { readFile, writeFile, access, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../support/cli.js';
-import { busyboxTree, storeLocalImage } from '../support/local-image.js';
+import { homeWithLocalBase } from '../support/local-image.js';
 
 const exec = promisify(execFile);
 
@@ -19,14 +19,8 @@ describe('imports and dependencies', () => {
   let project: { path: string; cleanup(): Promise<void> };
 
   before(async () => {
-    home = await tempDir('imp-home');
+    home = await homeWithLocalBase('imp-home');
     project = await tempDir('imp-project');
-    const tree = await busyboxTree();
-    try {
-      await storeLocalImage(join(home.path, 'store'), 'local.test/base:1', tree.dir);
-    } finally {
-      await tree.cleanup();
-    }
   });
   after(async () => {
     await home?.cleanup();

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { readFile, writeFile, mkdir, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../support/cli.js';
-import { busyboxTree, storeLocalImage } from '../support/local-image.js';
+import { homeWithLocalBase } from '../support/local-image.js';
 
 const exec = promisify(execFile);
 
@@ -15,14 +15,8 @@ describe('mounts', () => {
   let project: { path: string; cleanup(): Promise<void> };
 
   before(async () => {
-    home = await tempDir('mnt-home');
+    home = await homeWithLocalBase('mnt-home');
     project = await tempDir('mnt-project');
-    const tree = await busyboxTree();
-    try {
-      await storeLocalImage(join(home.path, 'store'), 'local.test/base:1', tree.dir);
-    } finally {
-      await tree.cleanup();
-    }
     await mkdir(join(project.path, 'hostdata'));
     await writeFile(join(project.path, 'hostdata', 'input.txt'), 'from the host\n');
   });

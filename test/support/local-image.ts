@@ -46,3 +46,15 @@ export async function storeLocalImage(storeDir: string, ref: string, tree: strin
   await store.setRef(name, { mediaType: MediaType.OciManifest, ...manifest.info });
   return name;
 }
+
+/** A fresh TSBUILD_HOME whose store already holds a busybox image as `local.test/base:1`. */
+export async function homeWithLocalBase(prefix: string): Promise<{ path: string; cleanup(): Promise<void> }> {
+  const home = await mkdtemp(join(tmpdir(), `tsbuild-${prefix}-`));
+  const tree = await busyboxTree();
+  try {
+    await storeLocalImage(join(home, 'store'), 'local.test/base:1', tree.dir);
+  } finally {
+    await tree.cleanup();
+  }
+  return { path: home, cleanup: () => rm(home, { recursive: true, force: true }) };
+}
