@@ -2,21 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import { TsbuildError } from '../errors.js';
-import { GitRepo, STREAM_BLOB_THRESHOLD } from './repo.js';
+import { STREAM_BLOB_THRESHOLD } from './repo.js';
 import { archiveEntries, changedPaths, patchSize, type ArchiveEntry } from './archive.js';
 import type { GitMapping } from './mapping.js';
-import { TestRepo } from './test-repo.js';
+import { withRepo } from './test-repo.js';
 
-async function withRepo(fn: (t: TestRepo, repo: GitRepo) => Promise<void>): Promise<void> {
-  const t = await TestRepo.create();
-  const repo = await GitRepo.open(t.dir);
-  try {
-    await fn(t, repo);
-  } finally {
-    await repo.close();
-    await t.cleanup();
-  }
-}
 
 async function collect(it: AsyncIterable<ArchiveEntry>): Promise<ArchiveEntry[]> {
   const out: ArchiveEntry[] = [];

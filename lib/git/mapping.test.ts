@@ -4,18 +4,8 @@ import { TsbuildError } from '../errors.js';
 import { GitRepo } from './repo.js';
 import { assertCommitted, listTree, mappingParamsHash, readMappingTree, uncommittedChanges, type GitMapping } from './mapping.js';
 import { stageDependencies, stageDependenciesChecksum } from './stage-dependencies.js';
-import { TestRepo } from './test-repo.js';
+import { TestRepo, withRepo } from './test-repo.js';
 
-async function withRepo(fn: (t: TestRepo, repo: GitRepo) => Promise<void>): Promise<void> {
-  const t = await TestRepo.create();
-  const repo = await GitRepo.open(t.dir);
-  try {
-    await fn(t, repo);
-  } finally {
-    await repo.close();
-    await t.cleanup();
-  }
-}
 
 async function sampleTree(t: TestRepo): Promise<string> {
   await t.write('README.md', '# readme\n');

@@ -6,18 +6,8 @@ import { join } from 'node:path';
 import { TsbuildError } from '../errors.js';
 import { GitRepo } from './repo.js';
 import { formatCommitTime } from './commit-time.js';
-import { TestRepo } from './test-repo.js';
+import { TestRepo, withRepo } from './test-repo.js';
 
-async function withRepo(fn: (t: TestRepo, repo: GitRepo) => Promise<void>): Promise<void> {
-  const t = await TestRepo.create();
-  const repo = await GitRepo.open(t.dir);
-  try {
-    await fn(t, repo);
-  } finally {
-    await repo.close();
-    await t.cleanup();
-  }
-}
 
 const isCode = (code: string) => (e: unknown) => e instanceof TsbuildError && e.code === code && !!e.hint;
 

@@ -5,6 +5,7 @@ import { chmod, mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { GitRepo } from './repo.js';
 
 const exec = promisify(execFile);
 
@@ -73,5 +74,17 @@ export class TestRepo {
 
   async cleanup(): Promise<void> {
     await rm(this.tmp, { recursive: true, force: true });
+  }
+}
+
+/** A fresh test repository opened as a GitRepo; both are closed and removed afterwards. */
+export async function withRepo(fn: (t: TestRepo, repo: GitRepo) => Promise<void>): Promise<void> {
+  const t = await TestRepo.create();
+  const repo = await GitRepo.open(t.dir);
+  try {
+    await fn(t, repo);
+  } finally {
+    await repo.close();
+    await t.cleanup();
   }
 }
