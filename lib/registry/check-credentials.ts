@@ -9,6 +9,7 @@ import type { RegistryClient } from './registry-client.js';
  * Rejects with a RegistryError (TSB_REGISTRY_UNAUTHORIZED for wrong credentials).
  */
 export async function checkCredentials(client: RegistryClient, registry: string, options: { signal?: AbortSignal } = {}): Promise<'authenticated' | 'anonymous'> {
+  await client.ensureScheme(registry, options.signal);
   const res = await client.send({
     method: 'GET',
     registry,

@@ -114,10 +114,53 @@ export class RegistryClient {
     this.userAgent = options.userAgent ?? 'tsbuild/0.1';
   }
 
-  /** scheme://host[:port] for a registry name. */
+  private readonly schemes = new Map<string, 'http' | 'https'>();
+  private readonly probes = new Map<string, Promise<void>>();
+
+  /** Loopback registries and --insecure-registry hosts may serve plain http. */
+  private mayBePlain(registry: string): boolean {
+    return isLoopbackRegistry(registry) || this.insecure.has(registry);
+  }
+
+  /**
+   * Docker's rule for loopback and insecure registries: https when the host speaks it, else plain
+   * http. Probed once per registry with a GET /v2/ over TLS; other registries are always https.
+   */
+  async ensureScheme(registry: string, signal?: AbortSignal): Promise<void> {
+    if (!this.mayBePlain(registry) || this.schemes.has(registry)) return;
+    let p = this.probes.get(registry);
+    if (!p) {
+      p = (async () => {
+        try {
+          const res = await request(`https://${registryHost(registry)}/v2/`, {
+            dispatcher: this.agent,
+            method: 'GET',
+            headersTimeout: 5000,
+            bodyTimeout: 5000,
+            ...(signal ? { signal } : {}),
+          });
+          await res.body.dump();
+          this.schemes.set(registry, 'https');
+        } catch (err) {
+          if (signal?.aborted) {
+            this.probes.delete(registry);
+            throw err;
+          }
+          // A TLS server whose certificate we do not trust is still a TLS server: keep https so the
+          // real request reports the certificate problem with its hint.
+          const code = (err as NodeJS.ErrnoException).code ?? '';
+          this.schemes.set(registry, /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code) ? 'https' : 'http');
+        }
+      })();
+      this.probes.set(registry, p);
+    }
+    await p;
+  }
+
+  /** scheme://host[:port] for a registry name (call ensureScheme first for loopback/insecure hosts). */
   baseUrl(registry: string): string {
-    const plain = isLoopbackRegistry(registry) || this.insecure.has(registry);
-    return `${plain ? 'http' : 'https'}://${registryHost(registry)}`;
+    const scheme = this.schemes.get(registry) ?? (this.mayBePlain(registry) ? 'http' : 'https');
+    return `${scheme}://${registryHost(registry)}`;
   }
 
   private auth(registry: string): RegistryAuth {
@@ -144,6 +187,7 @@ export class RegistryClient {
 
   /** Send a request with auth, retries and error mapping; the caller consumes or discards the body. */
   async send(req: RegistryRequest): Promise<RegistryResponse> {
+    await this.ensureScheme(req.registry, req.signal);
     const url = req.url ?? `${this.baseUrl(req.registry)}/v2/${req.repository}/${req.path ?? ''}`;
     const origin = new URL(url).origin;
     const registryOrigin = new URL(this.baseUrl(req.registry)).origin;

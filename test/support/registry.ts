@@ -8,6 +8,7 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,6 +20,8 @@ export interface StartRegistryOptions {
   htpasswd?: { user: string; password: string };
   /** Extra YAML appended under the top level (e.g. a token auth section replaces htpasswd). */
   authYaml?: string;
+  /** Serve https with a self-signed certificate for 127.0.0.1 (its PEM is RunningRegistry.caFile). */
+  tls?: boolean;
 }
 
 export interface RunningRegistry {
@@ -28,6 +31,8 @@ export interface RunningRegistry {
   /** Temp directory holding config, storage and the log. */
   dir: string;
   logPath: string;
+  /** With tls: the certificate to trust (SSL_CERT_FILE / --ca-cert). */
+  caFile?: string;
 }
 
 const REGISTRY_BIN = process.env.TSBUILD_TEST_REGISTRY_BIN ?? '/usr/bin/docker-registry';
@@ -62,7 +67,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-function configYaml(dir: string, port: number, auth: string): string {
+function configYaml(dir: string, port: number, auth: string, tls = false): string {
   return [
     'version: 0.1',
     'log:',
@@ -81,13 +86,14 @@ function configYaml(dir: string, port: number, auth: string): string {
     `  secret: ${randomBytes(16).toString('hex')}`,
     '  headers:',
     '    X-Content-Type-Options: [nosniff]',
+    ...(tls ? ['  tls:', `    certificate: ${join(dir, 'cert.pem')}`, `    key: ${join(dir, 'key.pem')}`] : []),
     auth,
     '',
   ].join('\n');
 }
 
 /** GET /v2/ until the registry answers (any HTTP status counts: 401 means it is up with auth). */
-async function waitReady(host: string, child: ChildProcess, logPath: string, timeoutMs = 15_000): Promise<void> {
+async function waitReady(host: string, child: ChildProcess, logPath: string, tls = false, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -95,7 +101,7 @@ async function waitReady(host: string, child: ChildProcess, logPath: string, tim
       throw new Error(`docker-registry exited before it was ready (log ${logPath}):\n${log.slice(-2000)}`);
     }
     const status = await new Promise<number | undefined>((resolve) => {
-      const req = httpRequest(`http://${host}/v2/`, { method: 'GET', timeout: 1000 }, (res) => {
+      const req = (tls ? httpsRequest : httpRequest)(`${tls ? 'https' : 'http'}://${host}/v2/`, { method: 'GET', timeout: 1000, ...(tls ? { rejectUnauthorized: false } : {}) }, (res) => {
         res.resume();
         resolve(res.statusCode);
       });
@@ -127,13 +133,16 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Ru
   } else if (opts.authYaml) {
     auth = opts.authYaml;
   }
+  if (opts.tls) {
+    await execFileP('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  }
   let lastErr: unknown;
   // The free port can be taken between probing and binding: retry a few times.
   for (let attempt = 0; attempt < 4; attempt++) {
     const port = await freePort();
     const host = `127.0.0.1:${port}`;
     const configPath = join(dir, 'config.yml');
-    await writeFile(configPath, configYaml(dir, port, auth));
+    await writeFile(configPath, configYaml(dir, port, auth, !!opts.tls));
     const logFd = openSync(logPath, 'a');
     const child = spawn('/bin/sh', ['-c', WRAPPER, 'registry-wrapper', REGISTRY_BIN, configPath, dir], {
       stdio: ['pipe', 'pipe', logFd],
@@ -174,7 +183,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Ru
       if (pid !== undefined) live.delete(pid);
     };
     try {
-      await waitReady(host, child, logPath);
+      await waitReady(host, child, logPath, !!opts.tls);
     } catch (err) {
       lastErr = err;
       const log = await readFile(logPath, 'utf8').catch(() => '');
@@ -193,6 +202,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Ru
       host,
       dir,
       logPath,
+      ...(opts.tls ? { caFile: join(dir, 'cert.pem') } : {}),
       stop: () => {
         stopped ??= (async () => {
           await stopChild();
