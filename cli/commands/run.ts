@@ -6,10 +6,11 @@ import { loadConfig } from '../../lib/config/index.js';
 import { homePaths, openStore } from '../../lib/index.js';
 import { TsbuildError } from '../../lib/errors.js';
 import { layerSources, readStoredImage } from '../../lib/image/index.js';
-import { finalRefName } from '../../lib/storage/index.js';
+import { RegistryStages, finalRefName } from '../../lib/storage/index.js';
+import { parseRepository } from '../../lib/oci/index.js';
 import { stageEnv, inspectPath, resolveUser } from '../../lib/conveyor/index.js';
 import { createRuntime, prepareRuntime, SANDBOX_FLAG, SNAPSHOTTER_FLAG } from '../runtime-factory.js';
-import { withAbort } from '../shared.js';
+import { registryClient, withAbort } from '../shared.js';
 
 export function registerRun(program: Command): void {
   program
@@ -20,9 +21,11 @@ export function registerRun(program: Command): void {
     .option('--dir <dir>', 'project directory', process.cwd())
     .option('--config <file>', 'config file')
     .option('--network <mode>', 'host | none', 'host')
+    .option('--repo <registry/name>', 'stages repository the image was built with: layers missing locally are fetched from it')
+    .option('--insecure-registry <host>', 'reach this registry over plain http (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option(...SANDBOX_FLAG)
     .option(...SNAPSHOTTER_FLAG)
-    .action(async (imageName: string, command: string[], flags: { dir: string; config?: string; network: string; sandbox?: string; snapshotter?: string }) => {
+    .action(async (imageName: string, command: string[], flags: { dir: string; config?: string; network: string; sandbox?: string; snapshotter?: string; repo?: string; insecureRegistry: string[] }) => {
       const config = await loadConfig({ dir: flags.dir, ...(flags.config ? { config: flags.config } : {}) });
       const name = imageName === '~' ? '' : imageName;
       if (!config.images.some((i) => i.name === name)) {
@@ -37,6 +40,17 @@ export function registerRun(program: Command): void {
         throw new TsbuildError('TSB_IMAGE_NOT_FOUND', `image "${imageName}" has not been built yet`, { hint: `run: tsbuild build ${name}` });
       }
       const image = await readStoredImage(store, desc);
+      // An image found in a stages repository (`build --repo`) may have left its layers there.
+      const missing: string[] = [];
+      for (const l of image.manifest.layers) if (!(await store.has(l.digest))) missing.push(l.digest);
+      if (missing.length > 0) {
+        if (!flags.repo) {
+          throw new TsbuildError('TSB_STORE_NOT_FOUND', `${missing.length} layer(s) of image "${imageName}" are not in the local store (it was found in a stages repository and never pulled)`, {
+            hint: 'pass the repository it was built with: tsbuild run --repo REGISTRY/NAME ' + imageName,
+          });
+        }
+        await new RegistryStages(registryClient(flags.insecureRegistry), parseRepository(flags.repo), store).fetchLayers(image);
+      }
       const cfg = image.config.config ?? {};
       const argv = command.length ? [...(cfg.Entrypoint ?? []), ...command] : [...(cfg.Entrypoint ?? []), ...(cfg.Cmd ?? [])];
       if (argv.length === 0) throw new TsbuildError('TSB_USAGE', `image "${imageName}" has no ENTRYPOINT or CMD`, { hint: 'pass a command: tsbuild run IMAGE -- CMD...' });

@@ -59,7 +59,8 @@ docker:
     assert.equal(a.code, 0, a.stderr);
     assert.deepEqual(new Set(Object.values(a.stages)), new Set(['built']));
     const offset = await logOffset(registry);
-    const b = await build(await home(), 'echo v1 > /opt/app/setup');
+    const homeB = await home();
+    const b = await build(homeB, 'echo v1 > /opt/app/setup');
     assert.equal(b.code, 0, b.stderr);
     assert.deepEqual(new Set(Object.values(b.stages)), new Set(['cached']));
     const reqs = (await requestsSince(registry, offset)).filter((r) => r.uri.startsWith('/v2/stages/'));
@@ -68,6 +69,13 @@ docker:
     assert.equal(manifests.length, 1, JSON.stringify(reqs));
     assert.ok(blobs.length <= 1, `only the config blob may be read: ${JSON.stringify(blobs)}`);
     assert.ok(!reqs.some((r) => r.method !== 'GET' && r.method !== 'HEAD'), 'nothing written');
+    // Running that image needs its layers: tsbuild says where to get them, then fetches them.
+    let run = await runCli(['run', '--dir', project.path, 'app'], { home: homeB });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /not in the local store[\s\S]*--repo/);
+    run = await runCli(['run', '--dir', project.path, '--repo', `${registry.host}/stages`, 'app'], { home: homeB });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'v1\n');
   });
 
   test('a runner that rebuilds the last stage pulls only the layers it builds on, and publishes it', async () => {
