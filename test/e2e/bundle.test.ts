@@ -7,19 +7,14 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { seedBusyboxImage } from '../support/base-image.js';
-import { runCli, tempDir } from '../support/cli.js';
+import { runCli, tempDirs } from '../support/cli.js';
 
-type Temp = { path: string; cleanup(): Promise<void> };
 
 describe('bundle save / load', () => {
   let registry: RunningRegistry;
   let target: RunningRegistry;
-  const temps: Temp[] = [];
-  const temp = async (p: string): Promise<string> => {
-    const t = await tempDir(p);
-    temps.push(t);
-    return t.path;
-  };
+  const temps = tempDirs();
+  const temp = temps.make;
   let project: string;
   let bundleFile: string;
 
@@ -51,7 +46,7 @@ docker:
   after(async () => {
     await registry?.stop();
     await target?.stop();
-    for (const t of temps) await t.cleanup();
+    await temps.cleanup();
   });
 
   async function report(home: string, args: string[]): Promise<{ code: number; stderr: string; statuses: string[] }> {

@@ -9,21 +9,16 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { seedBusyboxImage } from '../support/base-image.js';
-import { REPO_ROOT, TSBUILD_BIN, runCli, tempDir } from '../support/cli.js';
+import { REPO_ROOT, TSBUILD_BIN, runCli, tempDirs } from '../support/cli.js';
 
 const exec = promisify(execFile);
-type Temp = { path: string; cleanup(): Promise<void> };
 const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 describe('build output', () => {
   let registry: RunningRegistry;
   let base: string;
-  const temps: Temp[] = [];
-  const temp = async (p: string): Promise<string> => {
-    const t = await tempDir(p);
-    temps.push(t);
-    return t.path;
-  };
+  const temps = tempDirs();
+  const temp = temps.make;
 
   before(async () => {
     registry = await startRegistry();
@@ -31,7 +26,7 @@ describe('build output', () => {
   });
   after(async () => {
     await registry?.stop();
-    for (const t of temps) await t.cleanup();
+    await temps.cleanup();
   });
 
   async function project(install: string, setup = 'dd if=/dev/urandom of=/big bs=1024 count=300 2>/dev/null'): Promise<string> {
@@ -80,7 +75,7 @@ describe('build output', () => {
     assert.match(text, /IMAGE +STAGE +SIGNATURE +STATUS +TIME +SIZE +REASON/);
     assert.ok(text.includes('\x1b[?25h'), 'the cursor is shown again');
     // A rebuild is fully cached and says so.
-    const again = await underPty(['build', '--dir', dir], temps[temps.length - 1]!.path);
+    const again = await underPty(['build', '--dir', dir], temps.last());
     assert.match(again.text, /setup +[0-9a-f]{12} +\x1b\[2mcached/);
   });
 

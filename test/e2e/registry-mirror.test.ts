@@ -7,18 +7,13 @@ import { join } from 'node:path';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { seedBusyboxImage } from '../support/base-image.js';
 import { logOffset, requestsSince } from '../support/access-log.js';
-import { runCli, tempDir } from '../support/cli.js';
+import { runCli, tempDirs } from '../support/cli.js';
 
-type Temp = { path: string; cleanup(): Promise<void> };
 
 describe('--registry-mirror', () => {
   let mirror: RunningRegistry;
-  const temps: Temp[] = [];
-  const temp = async (p: string): Promise<string> => {
-    const t = await tempDir(p);
-    temps.push(t);
-    return t.path;
-  };
+  const temps = tempDirs();
+  const temp = temps.make;
 
   before(async () => {
     mirror = await startRegistry();
@@ -28,7 +23,7 @@ describe('--registry-mirror', () => {
   });
   after(async () => {
     await mirror?.stop();
-    for (const t of temps) await t.cleanup();
+    await temps.cleanup();
   });
 
   async function project(extra = ''): Promise<string> {

@@ -8,20 +8,15 @@ import { join } from 'node:path';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { seedBusyboxImage } from '../support/base-image.js';
 import { logOffset, requestsSince } from '../support/access-log.js';
-import { runCli, tempDir } from '../support/cli.js';
+import { runCli, tempDirs } from '../support/cli.js';
 
-type Temp = { path: string; cleanup(): Promise<void> };
 
 describe('stages repository maintenance (--repo)', () => {
   let registry: RunningRegistry;
   let base: string;
   let repo: string;
-  const temps: Temp[] = [];
-  const temp = async (p: string): Promise<string> => {
-    const t = await tempDir(p);
-    temps.push(t);
-    return t.path;
-  };
+  const temps = tempDirs();
+  const temp = temps.make;
 
   before(async () => {
     registry = await startRegistry();
@@ -32,7 +27,7 @@ describe('stages repository maintenance (--repo)', () => {
   });
   after(async () => {
     await registry?.stop();
-    for (const t of temps) await t.cleanup();
+    await temps.cleanup();
   });
 
   async function build(projectName: string, setup: string): Promise<Record<string, string>> {

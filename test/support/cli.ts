@@ -39,3 +39,19 @@ export async function tempDir(prefix: string): Promise<{ path: string; cleanup()
   const path = await mkdtemp(join(tmpdir(), `tsbuild-${prefix}-`));
   return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
 }
+
+/** Temp dirs made during a suite, all removed by cleanup() in after(). */
+export function tempDirs(): { make(prefix: string): Promise<string>; last(): string; cleanup(): Promise<void> } {
+  const made: Array<{ path: string; cleanup(): Promise<void> }> = [];
+  return {
+    make: async (prefix) => {
+      const t = await tempDir(prefix);
+      made.push(t);
+      return t.path;
+    },
+    last: () => made[made.length - 1]!.path,
+    cleanup: async () => {
+      for (const t of made.splice(0)) await t.cleanup();
+    },
+  };
+}
