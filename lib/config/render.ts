@@ -2,7 +2,7 @@
 // project's `.werf/**/*.tmpl` templates; template errors become config errors with file and line.
 import { basename, join, relative } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { TemplateError, TemplateSet, type WerfTemplateData } from './template/index.js';
+import { MissingEnvError, TemplateError, TemplateSet, type WerfTemplateData } from './template/index.js';
 import type { Locator } from './locate.js';
 import { projectFiles, templateFiles } from './project-files.js';
 
@@ -65,12 +65,26 @@ export async function renderTemplate(source: string, options: RenderOptions): Pr
   } catch (err) {
     if (err instanceof TemplateError) {
       const file = fileOf(err.templateName);
-      throw new ConfigError(shorten(err.message), { file, line: err.line, ...(err.column !== undefined ? { column: err.column + 1 } : {}), code: 'TSB_CONFIG_TEMPLATE' }, {
-        hint: `fix the template in ${relative(options.projectDir, file) || file}; \`tsbuild render\` shows the rendered config`,
-      });
+      // `tsbuild render` runs this same template and fails the same way: hints never send users there.
+      const inner = innermost(err);
+      const where = `${relative(options.projectDir, fileOf(inner.error.templateName)) || file}:${inner.error.line}`;
+      const hint = inner.missingEnv
+        ? `set ${inner.missingEnv} in the environment (\`export ${inner.missingEnv}=VALUE\`), or give it a default in the template: {{ env "${inner.missingEnv}" "DEFAULT" }} (${where})`
+        : `fix the template at ${where}`;
+      throw new ConfigError(shorten(err.message), { file, line: err.line, ...(err.column !== undefined ? { column: err.column + 1 } : {}), code: 'TSB_CONFIG_TEMPLATE' }, { hint });
     }
     throw err;
   }
+}
+
+/** The deepest template error of a chain of include/tpl calls, and the unset variable behind it if any. */
+function innermost(err: TemplateError): { error: TemplateError; missingEnv?: string } {
+  let error = err;
+  for (let c: unknown = err.cause; c instanceof Error; c = c.cause) {
+    if (c instanceof MissingEnvError) return { error, missingEnv: c.variable };
+    if (c instanceof TemplateError) error = c;
+  }
+  return { error };
 }
 
 /** Nested include errors repeat themselves; keep the outermost and innermost parts readable. */

@@ -76,10 +76,12 @@ export function baseImageResolver(opts: BaseImageOptions): BaseImages {
       p = (async () => {
         if (opts.pull === 'never') {
           const desc = await opts.store.resolve(name);
-          if (!desc) throw notLocal(name);
+          if (!desc) throw await notLocal(opts.store, ref);
           return desc.annotations?.[SOURCE_DIGEST] ?? desc.digest;
         }
-        return fromSources(ref, opts.mirrors, (source) => resolveDigest(opts.client, source, opts.signal ? { signal: opts.signal } : {}));
+        return offlineHint(opts.store, ref, () =>
+          fromSources(ref, opts.mirrors, (source) => resolveDigest(opts.client, source, opts.signal ? { signal: opts.signal } : {})),
+        );
       })();
       latest.set(name, p);
     }
@@ -100,13 +102,46 @@ export function baseImageResolver(opts: BaseImageOptions): BaseImages {
   };
 }
 
-function notLocal(name: string): TsbuildError {
+/** Offline sites: the way in is an archive, never a pull (which needs the network --pull=never refuses). */
+async function notLocal(store: LayoutStore, ref: Reference): Promise<TsbuildError> {
+  const name = formatReference(ref);
   return new TsbuildError('TSB_IMAGE_NOT_FOUND', `base image ${name} is not in the local store and --pull=never forbids fetching it`, {
-    hint: `fetch it first with: tsbuild image pull ${name}`,
+    hint: `put it into the store from an archive: \`tsbuild image load -i FILE\` (made with \`tsbuild image save ${name} -o FILE\` where it is stored) or \`tsbuild bundle load -i FILE\`; ${await storedFor(store, ref)}`,
   });
 }
 
-async function resolve(name: string, ref: ReturnType<typeof parseReference>, opts: BaseImageOptions, wantDigest?: string): Promise<StoredImage> {
+/**
+ * A registry that cannot be reached at all (not a TLS or auth problem) gets the offline ways in:
+ * archives, a mirror, or what the local store already holds under that repository.
+ */
+async function offlineHint<T>(store: LayoutStore, ref: Reference, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof RegistryError) || !err.unreachable) throw err;
+    const name = formatReference(ref);
+    throw new TsbuildError(err.code, `cannot reach ${ref.registry} for base image ${name}: ${err.message}`, {
+      cause: err,
+      hint:
+        `without network: load it from an archive (\`tsbuild image load -i FILE\`, or \`tsbuild bundle load -i FILE\` for a whole project), ` +
+        `fetch it from a reachable mirror (--registry-mirror ${ref.registry}=MIRROR), or build from stored images with --pull never; ${await storedFor(store, ref)}`,
+    });
+  }
+}
+
+/** What the local store holds under the repository of `ref` (other tags or digests of the same image). */
+async function storedFor(store: LayoutStore, ref: Reference): Promise<string> {
+  const repo = `${ref.registry}/${ref.repository}`;
+  const names = (await store.listRefs().catch(() => []))
+    .map((r) => r.name)
+    .filter((n) => n.startsWith(`${repo}:`) || n.startsWith(`${repo}@`))
+    .sort();
+  if (names.length === 0) return `nothing is stored locally for ${repo} (see \`tsbuild image list\`)`;
+  const shown = names.slice(0, 5).join(', ');
+  return `stored locally for ${repo}: ${shown}${names.length > 5 ? ` and ${names.length - 5} more` : ''}`;
+}
+
+async function resolve(name: string, ref: Reference, opts: BaseImageOptions, wantDigest?: string): Promise<StoredImage> {
   if (opts.pull !== 'always') {
     const desc = await opts.store.resolve(name);
     const current = desc && (wantDigest === undefined || (desc.annotations?.[SOURCE_DIGEST] ?? desc.digest) === wantDigest);
@@ -114,15 +149,17 @@ async function resolve(name: string, ref: ReturnType<typeof parseReference>, opt
       opts.onEvent({ type: 'pull.done', ref: name, digest: desc.digest, cached: true });
       return readStoredImage(opts.store, desc);
     }
-    if (opts.pull === 'never') throw notLocal(name);
+    if (opts.pull === 'never') throw await notLocal(opts.store, ref);
   }
   opts.onEvent({ type: 'pull.start', ref: name });
-  const pulled = await fromSources(ref, opts.mirrors, (source) =>
-    pullImage(opts.client, source, opts.store, {
-      ...(opts.platform ? { platform: opts.platform } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      onProgress: transferEvents('pull', name, opts.onEvent),
-    }),
+  const pulled = await offlineHint(opts.store, ref, () =>
+    fromSources(ref, opts.mirrors, (source) =>
+      pullImage(opts.client, source, opts.store, {
+        ...(opts.platform ? { platform: opts.platform } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        onProgress: transferEvents('pull', name, opts.onEvent),
+      }),
+    ),
   );
   await opts.store.setRef(name, pulled.manifestDescriptor, {
     'dev.tsbuild.kind': 'base',

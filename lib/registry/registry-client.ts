@@ -283,6 +283,7 @@ export class RegistryClient {
       retryable,
       message: `${code ? `${code}: ` : ''}${e.message ?? String(err)}`,
       cause: err,
+      unreachable: hint === undefined && !req.signal?.aborted,
       ...(hint ? { hint } : {}),
     });
   }

@@ -25,6 +25,7 @@ test('status maps to code, kind, retryability, hint and exit code 3', () => {
   assert.equal(unavailable.retryable, true);
   const network = new RegistryError({ method: 'GET', url: 'https://r.example/v2/', registry: 'r.example' });
   assert.equal(network.code, 'TSB_REGISTRY_NETWORK');
-  assert.match(network.hint ?? '', /--insecure-registry r\.example/);
+  assert.match(network.hint ?? '', /check that r\.example is reachable/);
+  assert.doesNotMatch(network.hint ?? '', /insecure-registry/, 'plain http is a TLS problem, hinted where TLS fails');
   assert.equal(exitCodeFor(unauthorized), 3);
 });

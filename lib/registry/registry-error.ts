@@ -20,6 +20,8 @@ export interface RegistryErrorInit {
   cause?: unknown;
   /** Registry host as the user wrote it, for hints. */
   registry?: string;
+  /** No connection at all (refused, reset, DNS, timeout): not a TLS or redirect problem. */
+  unreachable?: boolean;
 }
 
 // Query parameters that are safe to show; every other value (signatures, tokens) is redacted.
@@ -64,7 +66,8 @@ function defaultHint(code: ErrorCode, status: number | undefined, registry: stri
     case 'TSB_REGISTRY_NOT_FOUND':
       return 'check the repository name and tag; for a private repository, missing access can also look like "not found"';
     case 'TSB_REGISTRY_NETWORK':
-      return `check that ${reg} is reachable; a registry served over plain http needs --insecure-registry ${registry ?? 'HOST:PORT'}`;
+      // TLS problems get their own hint (--insecure-registry, SSL_CERT_FILE) where they are detected.
+      return `check that ${reg} is reachable (address, network, proxy, DNS)`;
     default:
       if (status !== undefined && status >= 500) return `${reg} reported a server error; retry later`;
       return undefined;
@@ -79,6 +82,7 @@ export class RegistryError extends TsbuildError {
   /** Redacted: no credentials or signed query values. */
   readonly url: string;
   readonly retryable: boolean;
+  readonly unreachable: boolean;
 
   constructor(init: RegistryErrorInit) {
     const specErrors = init.specErrors ?? [];
@@ -103,6 +107,7 @@ export class RegistryError extends TsbuildError {
     this.method = init.method;
     this.url = url;
     this.retryable = init.retryable ?? (init.status === undefined ? true : isRetryableStatus(init.status));
+    this.unreachable = init.unreachable ?? false;
   }
 }
 

@@ -59,6 +59,26 @@ shell:
     assert.match(res.stderr, /werf\.yaml:4: template: werf\.yaml:4: missing value for if/);
   });
 
+  test('an unset env variable: the hint says set it or give a default, naming file:line, for build and render alike', async () => {
+    const yaml = 'project: cfg\nconfigVersion: 1\n---\nimage: a\nfrom: alpine\nshell:\n  install:\n  - echo {{ env "TSB_TEST_UNSET_TAG" }}\n';
+    for (const cmd of [['build', '--dry-run'], ['render']]) {
+      const res = await cli(yaml, cmd);
+      assert.equal(res.code, 2, res.stderr);
+      assert.match(res.stderr, /tsbuild: config error: .*werf\.yaml:8:\d+: .*"TSB_TEST_UNSET_TAG" must be set or default must be provided/);
+      assert.match(res.stderr, /^hint: set TSB_TEST_UNSET_TAG in the environment \(`export TSB_TEST_UNSET_TAG=VALUE`\), or give it a default in the template: \{\{ env "TSB_TEST_UNSET_TAG" "DEFAULT" \}\} \(werf\.yaml:8\)$/m);
+      assert.doesNotMatch(res.stderr, /tsbuild render/, `${cmd[0]}: render fails the same way, so the hint does not send the user there`);
+    }
+    // Inside an included .werf template the hint names that file and its line.
+    const res = await cli('project: cfg\nconfigVersion: 1\n---\nimage: a\nfrom: alpine\nshell:\n  install:\n  {{- include "parts/tag.tmpl" . | nindent 2 }}\n', ['render'], {
+      '.werf/parts/tag.tmpl': '# the tag\n- echo {{ env "TSB_TEST_UNSET_TAG" }}\n',
+    });
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /^hint: set TSB_TEST_UNSET_TAG .* \(\.werf\/parts\/tag\.tmpl:2\)$/m);
+    // Any other template error: the line to fix, no pointer to render.
+    const other = await cli('project: cfg\nconfigVersion: 1\n---\n{{ if }}\n', ['render']);
+    assert.match(other.stderr, /^hint: fix the template at werf\.yaml:4$/m);
+  });
+
   test('env without default fails clearly; .Files.Get outside the project is refused', async () => {
     let res = await cli('project: cfg\nconfigVersion: 1\n---\nimage: a\nfrom: {{ env "SURELY_UNSET_VAR_X" }}\n', ['render']);
     assert.equal(res.code, 2);

@@ -1,6 +1,7 @@
 // End to end: base images in the local store are used without any network access. The registry is
 // stopped before building; --pull=never (and the default --pull=missing) then still build, and a base
-// that is not stored fails naming the image and `tsbuild image pull`. Air-gapped: save -> load -> build.
+// that is not stored fails naming the image and the offline ways in (archives, a mirror, what is
+// stored under that name), never a pull. Air-gapped: save -> load -> build.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -66,12 +67,35 @@ describe('builds from base images in the local store, with no registry', () => {
     assert.equal(res.code, 0, res.stderr);
   });
 
-  test('a base that is not stored fails with --pull=never, naming the image and `tsbuild image pull`', async () => {
+  const quoted = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+  test('a base that is not stored fails with --pull=never, pointing at archives and not at a pull', async () => {
     const absent = `${reg.host}/library/busybox:absent`;
     const res = await build(home, absent, 'absent', ['--pull=never']);
-    assert.notEqual(res.code, 0);
-    assert.match(res.stderr, new RegExp(`base image ${absent.replace(/[.]/g, '\\.')} is not in the local store and --pull=never forbids fetching it`));
-    assert.match(res.stderr, new RegExp(`hint: fetch it first with: tsbuild image pull ${absent.replace(/[.]/g, '\\.')}`));
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, new RegExp(`base image ${quoted(absent)} is not in the local store and --pull=never forbids fetching it`));
+    const hint = /^hint: (.*)$/m.exec(res.stderr)?.[1] ?? '';
+    assert.match(hint, /tsbuild image load -i FILE/);
+    assert.match(hint, /tsbuild bundle load -i FILE/);
+    assert.match(hint, new RegExp(`stored locally for ${quoted(`${reg.host}/library/busybox`)}: ${quoted(ref)}$`));
+    assert.doesNotMatch(hint, /image pull/, 'a pull needs the network --pull=never refuses');
+  });
+
+  test('an unreachable registry: the hint names archives, a mirror, --pull never and what is stored, not --insecure-registry', async () => {
+    const absent = `${reg.host}/library/busybox:absent`;
+    const res = await build(home, absent, 'unreachable', []);
+    assert.equal(res.code, 3, res.stderr);
+    assert.match(res.stderr, new RegExp(`tsbuild: error: cannot reach ${quoted(reg.host)} for base image ${quoted(absent)}: .*ECONNREFUSED`));
+    const hint = /^hint: (.*)$/m.exec(res.stderr)?.[1] ?? '';
+    assert.match(hint, /tsbuild image load -i FILE/);
+    assert.match(hint, /tsbuild bundle load -i FILE/);
+    assert.match(hint, new RegExp(`--registry-mirror ${quoted(reg.host)}=MIRROR`));
+    assert.match(hint, /--pull never/);
+    assert.match(hint, new RegExp(`stored locally for ${quoted(`${reg.host}/library/busybox`)}: ${quoted(ref)}$`));
+    assert.doesNotMatch(res.stderr, /insecure-registry/);
+    // Nothing stored under another name: the hint says so instead of listing.
+    const other = await build(home, `${reg.host}/team/nothing:1`, 'nothing', []);
+    assert.match(other.stderr, new RegExp(`nothing is stored locally for ${quoted(`${reg.host}/team/nothing`)}`));
   });
 
   test('a final image is listed with kind final and pushed by its store name', async () => {

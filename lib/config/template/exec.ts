@@ -114,15 +114,16 @@ export class ExecState {
     return text;
   }
 
-  errorf(msg: string): never {
+  /** `cause` keeps a failed function's error (and a nested template's) for callers that explain it. */
+  errorf(msg: string, cause?: unknown): never {
     const name = this.tree.name;
     if (!this.node) {
-      throw new TemplateError(`template: ${name}: ${msg}`, { templateName: this.tree.parseName, line: 0 });
+      throw new TemplateError(`template: ${name}: ${msg}`, { templateName: this.tree.parseName, line: 0, cause });
     }
     const { line, column } = position(this.tree.text, this.node.pos);
     throw new TemplateError(
       `template: ${this.tree.parseName}:${line}:${column}: executing ${JSON.stringify(name)} at <${nodeString(this.node)}>: ${msg}`,
-      { templateName: this.tree.parseName, line, column },
+      { templateName: this.tree.parseName, line, column, cause },
     );
   }
 
@@ -467,7 +468,7 @@ export class ExecState {
       if (e === BREAK || e === CONTINUE) throw e;
       const msg = e instanceof Error ? e.message : String(e);
       this.at(node);
-      this.errorf(`error calling ${name}: ${msg}`);
+      this.errorf(`error calling ${name}: ${msg}`, e);
     }
     return result === undefined ? null : result;
   }

@@ -32,3 +32,13 @@ export class FuncError extends Error {
     this.name = 'FuncError';
   }
 }
+
+/** `env "NAME"` without a default for a variable that is not set: the config can name the fix. */
+export class MissingEnvError extends FuncError {
+  readonly variable: string;
+  constructor(variable: string) {
+    super(`the environment variable ${JSON.stringify(variable)} must be set or default must be provided`);
+    this.name = 'MissingEnvError';
+    this.variable = variable;
+  }
+}

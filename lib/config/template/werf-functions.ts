@@ -4,7 +4,7 @@ import { parseAllDocuments, stringify, type Tags } from 'yaml';
 import { formatValue } from './fmt.js';
 import { fixed, variadic, withContext, type TemplateFunc } from './func-types.js';
 import { formatTime } from './go-time.js';
-import { FuncError } from './template-error.js';
+import { FuncError, MissingEnvError } from './template-error.js';
 import { GoFloat, GoTime, isGoMap } from './value.js';
 
 export interface WerfFunctionOptions {
@@ -105,7 +105,7 @@ export function werfFunctions(opts: WerfFunctionOptions): Record<string, Templat
       if (v === undefined) {
         if (fallback !== undefined) return fallback;
         if (!opts.looseEnv) {
-          throw new FuncError(`the environment variable ${JSON.stringify(name)} must be set or default must be provided`);
+          throw new MissingEnvError(name);
         }
         return '';
       }
