@@ -15,10 +15,11 @@ import {
   resolveMounts,
   resolveSecrets,
   imageDependencies,
+  GitSources,
+  explainRebuild,
+  explainWithFiles,
 } from './conveyor/index.js';
 import type { ImageSpec } from './config/index.js';
-import { GitSources } from './conveyor/git-sources.js';
-import { explainRebuild, explainWithFiles } from './conveyor/explain.js';
 import { TsbuildError } from './errors.js';
 import { transferEvents, type EventSink } from './events.js';
 import type { StoredImage } from './image/index.js';

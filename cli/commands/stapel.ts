@@ -2,10 +2,9 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { homePaths, openStore } from '../../lib/index.js';
-import { buildStapel } from '../../lib/stapel/index.js';
+import { buildStapel, DEFAULT_STAPEL_IMAGE } from '../../lib/stapel/index.js';
 import { formatReference, parseReference } from '../../lib/oci/index.js';
 import { pushImage } from '../../lib/registry/index.js';
-import { DEFAULT_STAPEL_IMAGE } from '../../lib/conveyor/ansible/stapel-layout.js';
 import { formatSize } from '../output.js';
 import { registryClient, withAbort } from '../shared.js';
 

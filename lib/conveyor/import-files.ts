@@ -6,7 +6,7 @@ import { lstat, readdir, readlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join, posix } from 'node:path';
 import type { Stats } from 'node:fs';
-import { PathMatcher } from '../git/masks.js';
+import { PathMatcher } from '../git/index.js';
 import { TsbuildError } from '../errors.js';
 import type { LayerEntrySource, TarEntry } from '../layer/index.js';
 import { inspectPath } from './run-in-stage.js';

@@ -6,3 +6,5 @@ export { applyDocker, commandForm } from './docker-config.js';
 export { stageEnv, BASH_STATIC, inspectPath } from './run-in-stage.js';
 export { resolveMounts, resolveSecrets, type StageMount } from './mounts.js';
 export { resolveUser, resolveGroup } from './image-users.js';
+export { GitSources } from './git-sources.js';
+export { explainRebuild, explainWithFiles } from './explain.js';

@@ -1,7 +1,8 @@
 // The bash script a shell stage runs: werf's `bash -e` semantics, one command per config line, and
 // a trap that records which command failed so the error can name it.
-export const TSBUILD_DIR = '/.tsbuild';
-export const BASH_IN_SANDBOX = `${TSBUILD_DIR}/bin/bash`;
+import { TSBUILD_DIR } from '../sandbox/index.js';
+
+export { TSBUILD_DIR, BASH_IN_SANDBOX } from '../sandbox/index.js';
 export const SCRIPT_IN_SANDBOX = `${TSBUILD_DIR}/script/run.sh`;
 export const STATUS_IN_SANDBOX = `${TSBUILD_DIR}/status`;
 

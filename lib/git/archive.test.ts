@@ -5,7 +5,7 @@ import { TsbuildError } from '../errors.js';
 import { STREAM_BLOB_THRESHOLD } from './repo.js';
 import { archiveEntries, changedPaths, patchSize, type ArchiveEntry } from './archive.js';
 import type { GitMapping } from './mapping.js';
-import { withRepo } from './test-repo.js';
+import { withRepo } from '../../test/support/test-repo.js';
 
 
 async function collect(it: AsyncIterable<ArchiveEntry>): Promise<ArchiveEntry[]> {

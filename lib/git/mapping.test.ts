@@ -4,7 +4,7 @@ import { TsbuildError } from '../errors.js';
 import { GitRepo } from './repo.js';
 import { assertCommitted, listTree, mappingParamsHash, readMappingTree, uncommittedChanges, type GitMapping } from './mapping.js';
 import { stageDependencies, stageDependenciesChecksum } from './stage-dependencies.js';
-import { TestRepo, withRepo } from './test-repo.js';
+import { TestRepo, withRepo } from '../../test/support/test-repo.js';
 
 
 async function sampleTree(t: TestRepo): Promise<string> {

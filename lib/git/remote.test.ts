@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TsbuildError } from '../errors.js';
 import { listTree } from './mapping.js';
 import { openRemoteRepo, redactUrl, remoteCachePath } from './remote.js';
-import { TestRepo, testGitEnv } from './test-repo.js';
+import { TestRepo, testGitEnv } from '../../test/support/test-repo.js';
 
 let upstream: TestRepo; // a work tree we commit in and push from
 let bare: TestRepo; // the "remote": a bare repository

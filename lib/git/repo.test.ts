@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { TsbuildError } from '../errors.js';
 import { GitRepo } from './repo.js';
 import { formatCommitTime } from './commit-time.js';
-import { TestRepo, withRepo } from './test-repo.js';
+import { TestRepo, withRepo } from '../../test/support/test-repo.js';
 
 
 const isCode = (code: string) => (e: unknown) => e instanceof TsbuildError && e.code === code && !!e.hint;

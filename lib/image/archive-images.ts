@@ -19,8 +19,7 @@ import {
   type ImageManifest,
   type Platform,
 } from '../oci/index.js';
-import { CONTAINERD_NAME_ANNOTATION, referenceOf } from './archive.js';
-import type { ArchiveContents, ArchiveFile } from './archive-load.js';
+import { CONTAINERD_NAME_ANNOTATION, referenceOf, type ArchiveContents, type ArchiveFile } from './archive.js';
 
 export interface LoadedImage {
   /** Store names (normalised references) the image is recorded under. */

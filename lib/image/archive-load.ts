@@ -13,7 +13,7 @@ import { isDigest, type Digest } from '../digest.js';
 import { DigestMismatchError, TsbuildError } from '../errors.js';
 import { TarParser, type TarEntry } from '../layer/index.js';
 import { REF_NAME_ANNOTATION, type Descriptor, type Platform } from '../oci/index.js';
-import { type ArchiveFormat } from './archive.js';
+import { type ArchiveContents, type ArchiveFile, type ArchiveFormat } from './archive.js';
 import { dockerArchiveImages, ociArchiveImages, type LoadedImage } from './archive-images.js';
 
 export type { LoadedImage } from './archive-images.js';
@@ -33,22 +33,6 @@ export interface LoadArchiveResult {
   images: LoadedImage[];
 }
 
-/** A file of the archive, stored as a blob. */
-export interface ArchiveFile extends BlobInfo {
-  /** First bytes, to tell gzip/zstd layers from plain tar. */
-  magic: Buffer;
-}
-
-/** What one pass over the archive found. */
-export interface ArchiveContents {
-  /** Small metadata files at the top (index.json, manifest.json, oci-layout, repositories). */
-  meta: Map<string, Buffer>;
-  files: Map<string, ArchiveFile>;
-  /** Symlinks and hardlinks: path -> target path (both archive paths). */
-  links: Map<string, string>;
-  /** Where a path resolves to (following links), or undefined. */
-  lookup(path: string): ArchiveFile | undefined;
-}
 
 const META_FILES = new Set(['index.json', 'manifest.json', 'oci-layout', 'repositories']);
 const META_LIMIT = 4 << 20;

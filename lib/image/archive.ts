@@ -4,6 +4,7 @@
 // `docker load`, `podman load` and skopeo, with its files also under blobs/sha256/ (as Docker 25 writes).
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import type { BlobInfo } from '../content/index.js';
 import { TsbuildError } from '../errors.js';
 import { encodeEntryHeader, END_OF_ARCHIVE, padding } from '../layer/index.js';
 import { DOCKER_HUB, formatReference, parseReference, type Reference } from '../oci/index.js';
@@ -79,4 +80,21 @@ export class TarFileWriter {
   async finish(): Promise<void> {
     await this.put(END_OF_ARCHIVE);
   }
+}
+
+/** A file of the archive, stored as a blob. */
+export interface ArchiveFile extends BlobInfo {
+  /** First bytes, to tell gzip/zstd layers from plain tar. */
+  magic: Buffer;
+}
+
+/** What one pass over the archive found. */
+export interface ArchiveContents {
+  /** Small metadata files at the top (index.json, manifest.json, oci-layout, repositories). */
+  meta: Map<string, Buffer>;
+  files: Map<string, ArchiveFile>;
+  /** Symlinks and hardlinks: path -> target path (both archive paths). */
+  links: Map<string, string>;
+  /** Where a path resolves to (following links), or undefined. */
+  lookup(path: string): ArchiveFile | undefined;
 }

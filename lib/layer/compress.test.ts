@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
 import { createLayerGzip, type GzipMode } from './compress.js';
 import { GzipPool } from './gzip-pool.js';
-import { tempDir } from './tree-fixtures.js';
+import { tempDir } from '../../test/support/tree-fixtures.js';
 
 const pools: GzipPool[] = [];
 after(async () => {

@@ -9,7 +9,7 @@ import { layoutStore } from '../content/index.js';
 import { MediaType } from '../oci/index.js';
 import { writeLayerFromDir, writeLayerFromEntries } from './diff-layer.js';
 import { unpackLayer } from './unpack.js';
-import { CAPABILITY, makeVariedTree, snapshotTree, tempDir } from './tree-fixtures.js';
+import { CAPABILITY, makeVariedTree, snapshotTree, tempDir } from '../../test/support/tree-fixtures.js';
 import { fsx } from './fsx.js';
 
 test('a tree survives tree → layer → unpack with modes, ids, mtimes, links, devices and xattrs', async () => {

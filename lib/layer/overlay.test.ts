@@ -7,7 +7,7 @@ import { layoutStore } from '../content/index.js';
 import { writeLayerFromUpperDir } from './diff-layer.js';
 import { unpackLayer } from './unpack.js';
 import { fsx } from './fsx.js';
-import { tempDir } from './tree-fixtures.js';
+import { tempDir } from '../../test/support/tree-fixtures.js';
 
 function mountOverlay(lower: string[], upper: string, work: string, merged: string): void {
   execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work},redirect_dir=off,metacopy=off`, merged]);

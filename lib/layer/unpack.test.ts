@@ -9,7 +9,7 @@ import { unpackLayer, type UnpackOptions } from './unpack.js';
 import { encodeEntryHeader, END_OF_ARCHIVE, padding, type TarEntry } from './tar-writer.js';
 import { TypeFlag, encodePaxRecords, encodeRawHeader } from './tar-format.js';
 import { fsx } from './fsx.js';
-import { tempDir } from './tree-fixtures.js';
+import { tempDir } from '../../test/support/tree-fixtures.js';
 
 const base = { mode: 0o644, uid: 0, gid: 0, size: 0, mtimeSec: 1_700_000_000, mtimeNsec: 0 };
 

@@ -10,7 +10,7 @@ import type { LayoutStore } from '../content/index.js';
 import { TsbuildError } from '../errors.js';
 import { writeLayerFromDir } from '../layer/index.js';
 import { MediaType, formatReference, parseReference, type Descriptor } from '../oci/index.js';
-import { DEFAULT_STAPEL_IMAGE, STAPEL_FORMAT, STAPEL_IN_SANDBOX, STAPEL_PACKAGES_LABEL, STAPEL_TOOLS_DIR } from '../conveyor/ansible/stapel-layout.js';
+import { DEFAULT_STAPEL_IMAGE, STAPEL_FORMAT, STAPEL_IN_SANDBOX, STAPEL_PACKAGES_LABEL, STAPEL_TOOLS_DIR } from './stapel-layout.js';
 import { describePackages, resolveClosure, type DebPackage } from './packages.js';
 import { downloadDebs } from './download.js';
 import { PYTHON_VERSION, STAPEL_ANSIBLE_PLAYBOOK, STAPEL_PYTHON, STAPEL_TOOLS, ansiblePlaybookLauncher, pythonLauncher, sitecustomize, toolLauncher } from './toolchain-files.js';

@@ -2,3 +2,4 @@
 export { buildStapel, STAPEL_EPOCH, type StapelBuildOptions, type StapelBuildResult } from './build-toolchain.js';
 export { resolveClosure, describePackages, dependencyGroups, STAPEL_ROOTS, STAPEL_PRUNED, type DebPackage } from './packages.js';
 export { downloadDebs, debFileName } from './download.js';
+export * from './stapel-layout.js';

@@ -1,8 +1,8 @@
 // The files tsbuild adds to the unpacked Debian packages: launchers that run the toolchain's python
 // through its own dynamic loader (so the image's libc, or its lack of one, does not matter) and a
 // sitecustomize that keeps the launcher's settings away from the processes modules start.
-import { STAPEL_ANSIBLE_PLAYBOOK, STAPEL_IN_SANDBOX, STAPEL_PYTHON } from '../conveyor/ansible/stapel-layout.js';
-import { BASH_IN_SANDBOX } from '../conveyor/shell-script.js';
+import { STAPEL_ANSIBLE_PLAYBOOK, STAPEL_IN_SANDBOX, STAPEL_PYTHON } from './stapel-layout.js';
+import { BASH_IN_SANDBOX } from '../sandbox/index.js';
 
 export const PYTHON_VERSION = '3.11';
 const S = STAPEL_IN_SANDBOX;

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { LayoutStore } from '../../lib/content/index.js';
 import { withFileLock } from '../../lib/internal/file-lock.js';
-import { DEFAULT_STAPEL_IMAGE } from '../../lib/conveyor/ansible/index.js';
+import { DEFAULT_STAPEL_IMAGE } from '../../lib/stapel/index.js';
 import { formatReference, parseReference, type Descriptor } from '../../lib/oci/index.js';
 import type { Digest } from '../../lib/digest.js';
 import { runCli } from '../support/cli.js';

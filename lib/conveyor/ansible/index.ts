@@ -2,4 +2,3 @@
 export { runAnsibleStage, type AnsibleStageOptions } from './run-ansible-stage.js';
 export { stapelToolchain } from './stapel-toolchain.js';
 export { normalisedTasks, playbookText, taggedTask, inventoryText, ansibleConfigText } from './playbook.js';
-export * from './stapel-layout.js';

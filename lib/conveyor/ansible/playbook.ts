@@ -3,7 +3,7 @@
 // the local connection; ansible.cfg keeping every temporary file inside the sandbox's tmp mount.
 import { canonicalJson } from '../../internal/canonical-json.js';
 import { BASH_IN_SANDBOX } from '../shell-script.js';
-import { ANSIBLE_DIR_IN_SANDBOX, ANSIBLE_TMP_IN_SANDBOX, STAPEL_IN_SANDBOX, STAPEL_PYTHON, STAPEL_TOOLS_DIR } from './stapel-layout.js';
+import { ANSIBLE_DIR_IN_SANDBOX, ANSIBLE_TMP_IN_SANDBOX, STAPEL_IN_SANDBOX, STAPEL_PYTHON, STAPEL_TOOLS_DIR } from '../../stapel/index.js';
 
 export const PLAYBOOK_IN_SANDBOX = `${ANSIBLE_DIR_IN_SANDBOX}/playbook.yml`;
 export const CONFIG_IN_SANDBOX = `${ANSIBLE_DIR_IN_SANDBOX}/ansible.cfg`;

@@ -11,7 +11,7 @@ import type { BindMount } from '../../sandbox/index.js';
 import type { BuildContext } from '../stage.js';
 import { inspectPath, sandboxMounts, stageEnv } from '../run-in-stage.js';
 import { BASH_IN_SANDBOX } from '../shell-script.js';
-import { ANSIBLE_DIR_IN_SANDBOX, ANSIBLE_TMP_IN_SANDBOX, STAPEL_ANSIBLE_PLAYBOOK, STAPEL_IN_SANDBOX } from './stapel-layout.js';
+import { ANSIBLE_DIR_IN_SANDBOX, ANSIBLE_TMP_IN_SANDBOX, STAPEL_ANSIBLE_PLAYBOOK, STAPEL_IN_SANDBOX } from '../../stapel/index.js';
 import { PLAYBOOK_IN_SANDBOX, ansibleConfigText, ansibleEnv, inventoryText, playbookText } from './playbook.js';
 import { CALLBACK_FILE, callbackSource } from './callback.js';
 

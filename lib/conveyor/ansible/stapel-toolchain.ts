@@ -5,7 +5,7 @@ import { TsbuildError } from '../../errors.js';
 import { readStoredImage, type StoredImage } from '../../image/index.js';
 import { formatReference, parseReference } from '../../oci/index.js';
 import type { BuildContext } from '../stage.js';
-import { DEFAULT_STAPEL_IMAGE } from './stapel-layout.js';
+import { DEFAULT_STAPEL_IMAGE } from '../../stapel/index.js';
 
 const resolved = new WeakMap<object, Promise<StoredImage>>();
 

@@ -5,7 +5,7 @@ import { chmod, mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { GitRepo } from './repo.js';
+import { GitRepo } from '../../lib/git/index.js';
 
 const exec = promisify(execFile);
 
