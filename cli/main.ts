@@ -1,16 +1,28 @@
 // argv -> command. The only place that prints results and errors and decides exit codes.
+//
+// Start-up is the floor of every command, so only the command being run is loaded: its module (and
+// through it the library) is imported when argv names it. `--version`, and argv naming no known
+// command, pay for commander alone / for every command (help and "did you mean" need them all).
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { registerBuild } from './commands/build.js';
-import { registerRun } from './commands/run.js';
-import { registerConfig } from './commands/config.js';
-import { registerStages } from './commands/stages.js';
-import { registerDoctor } from './commands/doctor.js';
-import { registerImage } from './commands/image.js';
-import { registerLogin } from './commands/login.js';
-import { registerBundle } from './commands/bundle.js';
-import { registerStapel } from './commands/stapel.js';
-import { reportError } from './output.js';
+
+type Register = (program: Command) => void;
+
+/** Top-level command name -> the module that registers it (some modules register several). */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  build: async () => (await import('./commands/build.js')).registerBuild,
+  plan: async () => (await import('./commands/build.js')).registerBuild,
+  run: async () => (await import('./commands/run.js')).registerRun,
+  config: async () => (await import('./commands/config.js')).registerConfig,
+  render: async () => (await import('./commands/config.js')).registerConfig,
+  stages: async () => (await import('./commands/stages.js')).registerStages,
+  doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
+  image: async () => (await import('./commands/image.js')).registerImage,
+  login: async () => (await import('./commands/login.js')).registerLogin,
+  logout: async () => (await import('./commands/login.js')).registerLogin,
+  bundle: async () => (await import('./commands/bundle.js')).registerBundle,
+  stapel: async () => (await import('./commands/stapel.js')).registerStapel,
+};
 
 function version(): string {
   try {
@@ -20,34 +32,42 @@ function version(): string {
   }
 }
 
-export function createProgram(): Command {
+/** The command argv runs, or undefined when it names none (help, --version, a typo). */
+export function commandOf(argv: string[]): string | undefined {
+  const first = argv[2];
+  return first !== undefined && Object.hasOwn(COMMANDS, first) ? first : undefined;
+}
+
+/**
+ * The program with the commands `only` needs: `only` registers that command's module alone; an
+ * empty list registers none (enough for --version); undefined registers every command.
+ */
+export async function createProgram(only?: string[]): Promise<Command> {
   const program = new Command('tsbuild')
     .description('Daemonless, rootless OCI image builder for werf.yaml (stapel) projects')
     .version(version())
     .showHelpAfterError()
     .exitOverride();
-  registerBuild(program);
-  registerRun(program);
-  registerConfig(program);
-  registerStages(program);
-  registerDoctor(program);
-  registerImage(program);
-  registerLogin(program);
-  registerBundle(program);
-  registerStapel(program);
+  const names = only ?? Object.keys(COMMANDS);
+  const registers = new Set(await Promise.all(names.map((n) => COMMANDS[n]!())));
+  for (const register of registers) register(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = createProgram();
   try {
+    const command = commandOf(argv);
+    const isVersion = argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V');
+    const program = await createProgram(command ? [command] : isVersion ? [] : undefined);
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
+    // Loaded here: the error printer pulls in the library's error and conveyor modules.
+    const { reportError } = await import('./output.js');
     process.exitCode = reportError(err);
   }
 }
