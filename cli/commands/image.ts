@@ -18,17 +18,19 @@ import {
   parseReference,
   platformMatches,
   withDigest,
+  CONFIG_LIMIT,
+  TSBUILD_ANNOTATION,
   type Descriptor,
   type ImageConfig,
   type ImageIndex,
   type ImageManifest,
   type Reference,
 } from '../../lib/oci/index.js';
-import { CONFIG_LIMIT, fetchBlobBytes, getManifest, pullImage, pushImage, selectPlatform, type TransferProgress } from '../../lib/registry/index.js';
+import { fetchBlobBytes, getManifest, pullImage, pushImage, selectPlatform, type TransferProgress } from '../../lib/registry/index.js';
 import { formatSize, table } from '../output.js';
 import { registryClient, withAbort } from '../shared.js';
 
-const KIND = 'dev.tsbuild.kind';
+const KIND = TSBUILD_ANNOTATION.kind;
 
 interface RemoteFlags {
   creds?: string;

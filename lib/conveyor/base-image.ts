@@ -3,7 +3,7 @@ import type { LayoutStore } from '../content/index.js';
 import { TsbuildError } from '../errors.js';
 import { transferEvents, type EventSink } from '../events.js';
 import { readStoredImage, type StoredImage } from '../image/index.js';
-import { formatReference, parseReference, type Platform, type Reference } from '../oci/index.js';
+import { TSBUILD_ANNOTATION, formatReference, parseReference, type Platform, type Reference } from '../oci/index.js';
 import { RegistryError, pullImage, resolveDigest, type RegistryClient } from '../registry/index.js';
 
 export type PullPolicy = 'missing' | 'always' | 'never';
@@ -162,7 +162,7 @@ async function resolve(name: string, ref: Reference, opts: BaseImageOptions, wan
     ),
   );
   await opts.store.setRef(name, pulled.manifestDescriptor, {
-    'dev.tsbuild.kind': 'base',
+    [TSBUILD_ANNOTATION.kind]: 'base',
     [SOURCE_DIGEST]: pulled.indexDescriptor?.digest ?? pulled.manifestDescriptor.digest,
   });
   opts.onEvent({ type: 'pull.done', ref: name, digest: pulled.manifestDescriptor.digest, cached: false });

@@ -18,6 +18,8 @@ import {
   type ImageIndex,
   type ImageManifest,
   type Platform,
+  MANIFEST_LIMIT,
+  CONFIG_LIMIT,
 } from '../oci/index.js';
 import { CONTAINERD_NAME_ANNOTATION, referenceOf, type ArchiveContents, type ArchiveFile } from './archive.js';
 
@@ -28,8 +30,6 @@ export interface LoadedImage {
   layers: number;
 }
 
-const MANIFEST_LIMIT = 4 << 20;
-const CONFIG_LIMIT = 8 << 20;
 
 function corrupt(message: string): TsbuildError {
   return new TsbuildError('TSB_LAYER_INVALID', `the archive is incomplete or inconsistent: ${message}; nothing was loaded`, {

@@ -12,7 +12,7 @@ import type { BlobInfo, BlobWriter, LayoutStore } from '../content/index.js';
 import { isDigest, type Digest } from '../digest.js';
 import { DigestMismatchError, TsbuildError } from '../errors.js';
 import { TarParser, type TarEntry } from '../layer/index.js';
-import { REF_NAME_ANNOTATION, type Descriptor, type Platform } from '../oci/index.js';
+import { MANIFEST_LIMIT, REF_NAME_ANNOTATION, type Descriptor, type Platform } from '../oci/index.js';
 import { type ArchiveContents, type ArchiveFile, type ArchiveFormat } from './archive.js';
 import { dockerArchiveImages, ociArchiveImages, type LoadedImage } from './archive-images.js';
 
@@ -35,7 +35,7 @@ export interface LoadArchiveResult {
 
 
 const META_FILES = new Set(['index.json', 'manifest.json', 'oci-layout', 'repositories']);
-const META_LIMIT = 4 << 20;
+const META_LIMIT = MANIFEST_LIMIT;
 const BLOB_PATH = /^blobs\/([a-z0-9]+)\/([a-f0-9]+)$/;
 
 export function archivePath(p: string): string {

@@ -18,6 +18,7 @@ import {
   type Descriptor,
   type ImageIndex,
   type ImageManifest,
+  MANIFEST_LIMIT,
 } from '../oci/index.js';
 import { CONTAINERD_NAME_ANNOTATION, TarFileWriter, familiarName, referenceOf, type ArchiveFormat } from './archive.js';
 
@@ -37,7 +38,6 @@ export interface SaveArchiveResult {
   blobs: number;
 }
 
-const MANIFEST_LIMIT = 4 << 20;
 
 /** Every blob an image (manifest or index) needs, manifests after their content. */
 async function collectBlobs(store: LayoutStore, desc: Descriptor, into: Map<Digest, number>, depth = 0): Promise<void> {

@@ -11,12 +11,12 @@ import {
   type ImageIndex,
   type ImageManifest,
   type Reference,
+  MANIFEST_LIMIT,
 } from '../oci/index.js';
 import { closeBody, readCapped } from './http-body.js';
 import type { RegistryClient } from './registry-client.js';
 import { RegistryError } from './registry-error.js';
 
-export const MANIFEST_LIMIT = 4 << 20;
 
 export const MANIFEST_ACCEPT = [MediaType.OciManifest, MediaType.OciIndex, MediaType.DockerManifest, MediaType.DockerManifestList].join(', ');
 

@@ -19,14 +19,15 @@ import {
   type ImageManifest,
   type Platform,
   type Reference,
+  MANIFEST_LIMIT,
+  CONFIG_LIMIT,
 } from '../oci/index.js';
 import { getBlob } from './blob-download.js';
 import { mapLimit } from './map-limit.js';
-import { MANIFEST_LIMIT, classifyManifest, getManifest, type FetchedManifest } from './manifests.js';
+import { classifyManifest, getManifest, type FetchedManifest } from './manifests.js';
 import type { RegistryClient } from './registry-client.js';
 import type { TransferProgress } from './transfer-types.js';
 
-export const CONFIG_LIMIT = 4 << 20;
 
 const LAYER_MEDIA_TYPES: readonly string[] = [
   MediaType.OciLayerTar,

@@ -14,10 +14,11 @@ import {
   type ImageIndex,
   type ImageManifest,
   type Reference,
+  MANIFEST_LIMIT,
 } from '../oci/index.js';
 import { blobExists, uploadBlob, type UploadBlobOptions } from './blob-upload.js';
 import { mapLimit } from './map-limit.js';
-import { MANIFEST_LIMIT, classifyManifest, putManifest } from './manifests.js';
+import { classifyManifest, putManifest } from './manifests.js';
 import type { RegistryClient } from './registry-client.js';
 import type { TransferProgress } from './transfer-types.js';
 

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import type { LayoutStore } from '../content/index.js';
 import { TsbuildError } from '../errors.js';
 import { writeLayerFromDir } from '../layer/index.js';
-import { MediaType, formatReference, parseReference, type Descriptor } from '../oci/index.js';
+import { MediaType, TSBUILD_ANNOTATION, formatReference, parseReference, type Descriptor } from '../oci/index.js';
 import { DEFAULT_STAPEL_IMAGE, STAPEL_FORMAT, STAPEL_IN_SANDBOX, STAPEL_PACKAGES_LABEL, STAPEL_TOOLS_DIR } from './stapel-layout.js';
 import { describePackages, resolveClosure, type DebPackage } from './packages.js';
 import { downloadDebs } from './download.js';
@@ -82,7 +82,7 @@ export async function buildStapel(opts: StapelBuildOptions): Promise<StapelBuild
     });
     const descriptor: Descriptor = { mediaType: MediaType.OciManifest, ...manifest.info };
     const name = formatReference(parseReference(opts.name ?? DEFAULT_STAPEL_IMAGE));
-    await opts.store.setRef(name, descriptor, { 'dev.tsbuild.kind': 'stapel' });
+    await opts.store.setRef(name, descriptor, { [TSBUILD_ANNOTATION.kind]: 'stapel' });
     return { name, descriptor, packages, layerSize: layer.descriptor.size, uncompressedSize: layer.uncompressedSize };
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import type { LayoutStore } from '../content/index.js';
 import type { Digest } from '../digest.js';
 import { TsbuildError } from '../errors.js';
 import { writeLayoutArchive } from '../image/index.js';
-import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/index.js';
+import { MANIFEST_LIMIT, MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/index.js';
 import { LocalStagesStorage, finalRefName, stageRefName, type StoredStage } from './local-stages.js';
 
 /** On the archive's index.json: marks a tsbuild bundle and names its project. */
@@ -34,7 +34,6 @@ export interface FinalToBundle {
 }
 
 const SIGNATURE = /^[a-f0-9]{64}$/;
-const MANIFEST_LIMIT = 4 << 20;
 
 /**
  * The final images and, walking parent links (and signatures named in inputs: fromImage bases,

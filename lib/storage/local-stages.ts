@@ -2,19 +2,9 @@
 // identity and signature inputs in the index entry's annotations (for explanations and listing).
 import type { LayoutStore } from '../content/index.js';
 import { readStoredImage, type StoredImage } from '../image/index.js';
-import type { Descriptor } from '../oci/index.js';
+import { TSBUILD_ANNOTATION, type Descriptor } from '../oci/index.js';
 
-export const ANNOTATION = {
-  project: 'dev.tsbuild.project',
-  image: 'dev.tsbuild.image',
-  stage: 'dev.tsbuild.stage',
-  signature: 'dev.tsbuild.signature',
-  parent: 'dev.tsbuild.parent',
-  inputs: 'dev.tsbuild.inputs',
-  created: 'dev.tsbuild.created',
-  state: 'dev.tsbuild.state',
-  kind: 'dev.tsbuild.kind',
-} as const;
+export const ANNOTATION = TSBUILD_ANNOTATION;
 
 export interface StageRecord {
   project: string;

@@ -6,11 +6,11 @@ import type { Digest } from '../digest.js';
 import { TsbuildError } from '../errors.js';
 import { transferEvents, type EventSink } from '../events.js';
 import { readStoredImage, type StoredImage } from '../image/index.js';
-import { MediaType, withTag, type Descriptor, type ImageManifest, type Reference } from '../oci/index.js';
+import { MediaType, TSBUILD_ANNOTATION, withTag, type Descriptor, type ImageManifest, type Reference } from '../oci/index.js';
 import { RegistryError, getBlob, getManifest, headManifest, pushImage, type RegistryClient } from '../registry/index.js';
 import type { StageRecord } from './local-stages.js';
 
-export const RECORD_ANNOTATION = 'dev.tsbuild.stage-record';
+export const RECORD_ANNOTATION = TSBUILD_ANNOTATION.stageRecord;
 
 export interface RemoteStage {
   image: StoredImage;
