@@ -51,6 +51,18 @@ function keepDays(v: string | undefined): number {
   return n;
 }
 
+/**
+ * "Now" for --keep-days. TSBUILD_NOW (an ISO-8601 time) pins it: a test hook, so that a window a
+ * test derives from the stages' recorded times does not move while a loaded machine runs it.
+ */
+function gcNow(): number {
+  const pinned = process.env.TSBUILD_NOW;
+  if (!pinned) return Date.now();
+  const t = Date.parse(pinned);
+  if (Number.isNaN(t)) throw new TsbuildError('TSB_USAGE', `TSBUILD_NOW must be an ISO-8601 time (got "${pinned}")`, { hint: 'unset TSBUILD_NOW: it only pins the current time for tests' });
+  return t;
+}
+
 export function registerStages(program: Command): void {
   const stages = program.command('stages').description('manage stored stages');
   repoOptions(stages
@@ -77,7 +89,7 @@ export function registerStages(program: Command): void {
         const days = keepDays(flags.keepDays);
         const { repo, client } = remote(flags);
         await withAbort(async (signal) => {
-          const plan = planRegistryGc(await listRegistryStages(client, repo, { signal }), days);
+          const plan = planRegistryGc(await listRegistryStages(client, repo, { signal }), days, gcNow());
           const removed = flags.dryRun ? 0 : await removeRegistryStages(client, repo, plan.remove, { signal });
           for (const s of plan.remove) process.stdout.write(`${flags.dryRun ? 'would remove' : 'removed'} ${s.record.project} ${s.record.imageName || '~'} ${s.record.stage} ${shortSignature(s.tag)} (${s.record.created})\n`);
           process.stdout.write(`${flags.dryRun ? `would remove ${plan.remove.length}` : `removed ${removed}`} stages from ${flags.repo}, kept ${plan.keep.length}\n`);

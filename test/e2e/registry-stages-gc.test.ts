@@ -52,22 +52,27 @@ describe('stages repository maintenance (--repo)', () => {
 
   test('list shows every stage with its record; gc keeps what recent final stages need and deletes the rest', async () => {
     await build('gc', 'echo v1 > /setup');
-    await new Promise((r) => setTimeout(r, 2500));
-    const between = Date.now();
-    await new Promise((r) => setTimeout(r, 500));
     await build('gc', 'echo v2 > /setup');
     const rows = await listed();
     assert.equal(rows.length, 6, rows.join('\n')); // from, install, setup x2, dockerInstructions x2
     assert.ok(rows.every((r) => /^gc +app +\w+ +[0-9a-f]{12} +(-|[0-9a-f]{12}) +[0-9a-f]{12} +\d{4}-\d\d-\d\dT/.test(r)), rows.join('\n'));
 
-    const days = (Date.now() - between) / 86_400_000;
-    const dry = await runCli(['stages', 'gc', '--repo', repo, '--keep-days', String(days), '--dry-run'], { home: await temp('home') });
+    // The window comes from the recorded build times, and gc's "now" is pinned (TSBUILD_NOW): the
+    // cutoff falls between the two final stages however long the machine takes to get here.
+    const finals = rows.filter((r) => / dockerInstructions /.test(r)).map((r) => Date.parse(r.split(/ +/)[6]!));
+    assert.equal(finals.length, 2, rows.join('\n'));
+    const [v1, v2] = finals as [number, number]; // listed oldest first
+    assert.ok(v1 < v2, rows.join('\n'));
+    const now = v2 + 3_600_000;
+    const days = (now - (v1 + v2) / 2) / 86_400_000;
+    const pinned = { TSBUILD_NOW: new Date(now).toISOString() };
+    const dry = await runCli(['stages', 'gc', '--repo', repo, '--keep-days', String(days), '--dry-run'], { home: await temp('home'), env: pinned });
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /would remove 2 stages .* kept 4/);
     assert.equal((await listed()).length, 6, 'a dry run deletes nothing');
 
     const offset = await logOffset(registry);
-    const gc = await runCli(['stages', 'gc', '--repo', repo, '--keep-days', String(days)], { home: await temp('home') });
+    const gc = await runCli(['stages', 'gc', '--repo', repo, '--keep-days', String(days)], { home: await temp('home'), env: pinned });
     assert.equal(gc.code, 0, gc.stderr);
     assert.match(gc.stdout, /removed gc app setup [0-9a-f]{12}/);
     assert.match(gc.stdout, /removed gc app dockerInstructions [0-9a-f]{12}/);
@@ -100,6 +105,12 @@ describe('stages repository maintenance (--repo)', () => {
     // The non-stage tag survived.
     const inspect = await runCli(['image', 'inspect', `${repo}:latest`], { home: await temp('home') });
     assert.equal(inspect.code, 0, inspect.stderr);
+  });
+
+  test('a TSBUILD_NOW that is not a time is a usage error', async () => {
+    const res = await runCli(['stages', 'gc', '--repo', repo, '--keep-days', '1'], { home: await temp('home'), env: { TSBUILD_NOW: 'yesterday' } });
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /TSBUILD_NOW must be an ISO-8601 time/);
   });
 
   test('gc without --keep-days on a repository is a usage error with an example', async () => {
