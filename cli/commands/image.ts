@@ -197,12 +197,18 @@ export function registerImage(program: Command): void {
           }),
         ),
       );
-      for (const i of res.images) for (const n of i.names) process.stdout.write(`loaded ${n} ${i.descriptor.digest} (${res.format}, ${i.layers} layers)\n`);
+      // Say which name the archive gave (ref.name / RepoTags) and what it became: "busybox" is docker.io/library/busybox:latest.
+      for (const i of res.images) {
+        i.names.forEach((n, k) => {
+          const origin = i.found?.[k] === undefined ? 'named by --name' : `${res.format === 'docker-archive' ? 'RepoTags' : 'ref name'} "${i.found[k]}" in the archive`;
+          process.stdout.write(`loaded ${n} ${i.descriptor.digest} (${res.format}, ${i.layers} layers, ${origin})\n`);
+        });
+      }
     });
 
   image
     .command('list')
-    .description('list named images in the local store (pulled, loaded and final images; --all adds stages)')
+    .description('list named images in the local store (pulled, loaded and final images, artifacts marked "not final"; --all adds stages)')
     .option('--all', 'include stage images')
     .option('--format <format>', 'table | json', 'table')
     .action(async (flags: { all?: boolean; format: string }) => {
@@ -211,7 +217,7 @@ export function registerImage(program: Command): void {
       const refs = (await store.listRefs()).filter((r) => flags.all || r.descriptor.annotations?.[KIND] !== 'stage');
       const rows = [];
       for (const r of refs.sort((a, b) => a.name.localeCompare(b.name))) {
-        rows.push({ name: r.name, kind: r.descriptor.annotations?.[KIND] ?? '', digest: r.descriptor.digest, size: await imageSize(store, r.descriptor) });
+        rows.push({ name: r.name, kind: kindOf(r.descriptor), digest: r.descriptor.digest, size: await imageSize(store, r.descriptor) });
       }
       if (flags.format === 'json') {
         process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -221,6 +227,14 @@ export function registerImage(program: Command): void {
       for (const r of rows) lines.push([r.name, r.kind || '-', r.digest.slice(0, 19), r.size === undefined ? '?' : formatSize(r.size)]);
       process.stdout.write(`${table(lines)}\n`);
     });
+}
+
+/** base, final, stage…; the result of an artifact or a `final: false` image is marked as not final. */
+function kindOf(d: Descriptor): string {
+  const a = d.annotations ?? {};
+  const kind = a[KIND] ?? '';
+  if (kind !== 'final' || a['dev.tsbuild.final'] !== 'false') return kind;
+  return a['dev.tsbuild.artifact'] === 'true' ? 'artifact (not final)' : 'not final';
 }
 
 /** Compressed size of manifest + config + layers, or undefined if a blob is unreadable. */

@@ -189,7 +189,9 @@ export async function buildImage(ctx: BuildContext, storage: StagesStorage, fina
     current = built;
   }
   if (!current) throw new TsbuildError('TSB_INTERNAL', `image "${ctx.image.name}" has no stages`);
-  await ctx.store.setRef(finalRef, current.descriptor, { 'dev.tsbuild.kind': 'final', 'dev.tsbuild.project': ctx.project, 'dev.tsbuild.image': ctx.image.name });
+  // Artifacts and `final: false` images are stored like final images (imports, run) but are not published.
+  const role: Record<string, string> = ctx.image.isArtifact ? { 'dev.tsbuild.final': 'false', 'dev.tsbuild.artifact': 'true' } : ctx.image.final ? {} : { 'dev.tsbuild.final': 'false' };
+  await ctx.store.setRef(finalRef, current.descriptor, { 'dev.tsbuild.kind': 'final', 'dev.tsbuild.project': ctx.project, 'dev.tsbuild.image': ctx.image.name, ...role });
   ctx.onEvent({ type: 'image.done', image: ctx.image.name, digest: current.descriptor.digest });
   return {
     report: { name: ctx.image.name, final: { digest: current.descriptor.digest, ref: finalRef }, stages },

@@ -1,7 +1,7 @@
 // Why a stage is rebuilt: the inputs that differ from the closest stored stage of the same image,
 // with the files behind a stageDependencies change named from git.
 import { canonicalJson } from '../internal/canonical-json.js';
-import { MaskSet, changedPaths } from '../git/index.js';
+import { MaskSet, addPath, changedPaths } from '../git/index.js';
 import type { StoredStage } from '../storage/index.js';
 import type { GitSource } from './git-sources.js';
 
@@ -34,7 +34,11 @@ export function explainRebuild(
   return { text: `${stage}: stored stage missing`, changed: [], closest: b.c };
 }
 
-/** "setup: stageDependencies files changed: src/app.js, src/new.js" — files diffed since the closest stage's commit. */
+/**
+ * "setup: stageDependencies files changed: src/app.js, src/new.js" — files diffed since the closest
+ * stage's commit, named relative to the repository root (as `add`, `git status` and the uncommitted
+ * changes error name them), whatever the mapping's `add` and `to` are.
+ */
 export async function explainWithFiles(stage: string, e: Explanation, inputs: Record<string, unknown>, git: GitSource[]): Promise<string> {
   if (!e.closest || !e.changed.includes('stageDependencies') || git.length === 0) return e.text;
   const mine = (inputs.stageDependencies ?? []) as Array<{ mapping: string; checksum: string }>;
@@ -50,9 +54,12 @@ export async function explainWithFiles(stage: string, e: Explanation, inputs: Re
     const changes = await changedPaths(src.repo, from, src.commit, src.mapping);
     const set = new MaskSet(masks);
     const to = src.mapping.to.replace(/\/+$/, '');
+    const base = addPath(src.mapping);
     for (const p of [...changes.changed.filter((c) => c.type !== 'dir').map((c) => c.path), ...changes.removed]) {
-      const rel = p.startsWith(`${to}/`) ? p.slice(to.length + 1) : p.replace(/^\/+/, '');
-      if (set.matches(rel)) files.push(rel);
+      // Image path -> path under `add` (what the masks match) -> path in the repository.
+      const rel = p.startsWith(`${to}/`) ? p.slice(to.length + 1) : p === to ? '' : p.replace(/^\/+/, '');
+      if (!set.matches(rel)) continue;
+      files.push(base === '' ? rel : rel === '' ? base : `${base}/${rel}`);
     }
   }
   if (files.length === 0) return e.text;

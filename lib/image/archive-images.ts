@@ -26,6 +26,11 @@ import { CONTAINERD_NAME_ANNOTATION, referenceOf, type ArchiveContents, type Arc
 export interface LoadedImage {
   /** Store names (normalised references) the image is recorded under. */
   names: string[];
+  /**
+   * The names as the archive wrote them (ref.name / RepoTags), parallel to `names`; absent when
+   * --name gave it. An unnamed image may still have one that is only a tag ("latest").
+   */
+  found?: string[];
   descriptor: Descriptor;
   layers: number;
 }
@@ -46,14 +51,16 @@ async function requireBlob(store: LayoutStore, contents: ArchiveContents, d: Pic
 }
 
 /** A store name for an image from its annotations: only references count, a bare tag does not. */
-function nameFromAnnotations(d: Descriptor): string | undefined {
+/** The image's name from the index entry, and the annotation text it came from (also when that is only a tag). */
+function nameFromAnnotations(d: Descriptor): { name?: string; found?: string } {
   const a = d.annotations ?? {};
   for (const candidate of [a[CONTAINERD_NAME_ANNOTATION], a[REF_NAME_ANNOTATION]]) {
     if (!candidate) continue;
     const ref = referenceOf(candidate);
-    if (ref) return formatReference(ref);
+    if (ref) return { name: formatReference(ref), found: candidate };
   }
-  return undefined;
+  const found = a[CONTAINERD_NAME_ANNOTATION] ?? a[REF_NAME_ANNOTATION];
+  return found ? { found } : {};
 }
 
 async function checkManifest(store: LayoutStore, contents: ArchiveContents, desc: Descriptor): Promise<ImageManifest> {
@@ -99,7 +106,7 @@ export async function ociArchiveImages(store: LayoutStore, contents: ArchiveCont
       desc.platform = entry.platform;
     }
     const m = await checkManifest(store, contents, desc);
-    out.push({ names: name ? [name] : [], descriptor: desc, layers: m.layers.length });
+    out.push({ names: name.name ? [name.name] : [], found: name.found ? [name.found] : [], descriptor: desc, layers: m.layers.length });
   }
   return out;
 }
@@ -154,14 +161,13 @@ export async function dockerArchiveImages(store: LayoutStore, contents: ArchiveC
       layers,
     };
     const written = await store.writeJson(manifest);
-    const names = Array.isArray(e.RepoTags)
-      ? e.RepoTags.filter((t): t is string => typeof t === 'string').map((t) => {
-          const ref = referenceOf(t);
-          if (!ref) throw corrupt(`RepoTags entry "${t}" is not an image reference`);
-          return formatReference(ref);
-        })
-      : [];
-    out.push({ names, descriptor: { mediaType: MediaType.OciManifest, digest: written.info.digest, size: written.info.size }, layers: layers.length });
+    const found = Array.isArray(e.RepoTags) ? e.RepoTags.filter((t): t is string => typeof t === 'string') : [];
+    const names = found.map((t) => {
+      const ref = referenceOf(t);
+      if (!ref) throw corrupt(`RepoTags entry "${t}" is not an image reference`);
+      return formatReference(ref);
+    });
+    out.push({ names, found, descriptor: { mediaType: MediaType.OciManifest, digest: written.info.digest, size: written.info.size }, layers: layers.length });
   }
   return out;
 }

@@ -218,11 +218,13 @@ export async function loadImageArchive(store: LayoutStore, file: string, options
     if (images.length > 1) {
       throw new TsbuildError('TSB_USAGE', `--name can only name a single image, but ${file} holds ${images.length}`);
     }
-    images = [{ ...images[0]!, names: [options.name] }];
+    images = [{ names: [options.name], descriptor: images[0]!.descriptor, layers: images[0]!.layers }];
   }
   const unnamed = images.find((i) => i.names.length === 0);
   if (unnamed) {
-    throw new TsbuildError('TSB_USAGE', `image ${unnamed.descriptor.digest} in ${file} has no name (no ref.name/RepoTags); nothing was loaded`, {
+    const found = unnamed.found?.[0];
+    const why = found !== undefined ? `its ref name "${found}" is only a tag, not an image reference` : 'no ref.name/RepoTags';
+    throw new TsbuildError('TSB_USAGE', `image ${unnamed.descriptor.digest} in ${file} has no name (${why}); nothing was loaded`, {
       hint: 'give it one with --name REGISTRY/REPOSITORY:TAG',
     });
   }

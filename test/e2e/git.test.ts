@@ -175,3 +175,57 @@ describe('git stages', () => {
     assert.equal(st(r.report).gitArchive, 'built');
   });
 });
+
+describe('rebuild reasons name files from the repository root', () => {
+  let home: { path: string; cleanup(): Promise<void> };
+  let work: { path: string; cleanup(): Promise<void> };
+  let repo: GitProject;
+  const yaml = `project: gitsub
+configVersion: 1
+---
+image: app
+from: local.test/base:1
+git:
+- add: /services/api
+  to: /srv
+  stageDependencies:
+    setup: ['lib/**/*.js']
+shell:
+  setup: [ls -R /srv > /listing]
+`;
+
+  before(async () => {
+    home = await homeWithLocalBase('gitsub-home');
+    work = await tempDir('gitsub-project');
+    repo = await GitProject.init(work.path);
+    await repo.commit({ 'werf.yaml': yaml, 'services/api/lib/a.js': 'a1\n', 'services/api/main.js': 'm\n' });
+  });
+  after(async () => {
+    await home?.cleanup();
+    await work?.cleanup();
+  });
+
+  async function reasonOf(extra: string[], stage: string): Promise<{ code: number; stderr: string; reason: string }> {
+    const reportPath = join(home.path, 'report.json');
+    const res = await runCli(['build', '--dir', work.path, '--pull', 'never', '--report-path', reportPath, ...extra], { home: home.path });
+    if (res.code !== 0) return { code: res.code, stderr: res.stderr, reason: '' };
+    const r = JSON.parse(await readFile(reportPath, 'utf8')) as Report;
+    return { code: 0, stderr: res.stderr, reason: r.images[0]!.stages.find((s) => s.name === stage)?.reason ?? '' };
+  }
+
+  test('a mapping of a subdirectory: build, plan and the uncommitted error all say services/api/lib/a.js', async () => {
+    assert.equal((await reasonOf([], 'setup')).code, 0);
+    await repo.commit({ 'services/api/lib/a.js': 'a2\n' });
+    const plan = await runCli(['plan', '--dir', work.path], { home: home.path });
+    assert.match(plan.stdout, /setup: stageDependencies files changed: services\/api\/lib\/a\.js$/m);
+    const built = await reasonOf([], 'setup');
+    assert.equal(built.code, 0, built.stderr);
+    assert.equal(built.reason, 'setup: stageDependencies files changed: services/api/lib/a.js');
+    await writeFile(join(work.path, 'services/api/lib/a.js'), 'dirty\n');
+    const dirty = await reasonOf([], 'setup');
+    assert.match(dirty.stderr, /uncommitted changes in files used by the build:\n\s+services\/api\/lib\/a\.js$/m);
+    const dev = await reasonOf(['--dev'], 'setup');
+    assert.equal(dev.code, 0, dev.stderr);
+    assert.equal(dev.reason, 'setup: stageDependencies files changed: services/api/lib/a.js');
+  });
+});

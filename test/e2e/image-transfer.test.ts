@@ -62,6 +62,7 @@ describe('tsbuild image: pull, push, inspect, save, load', () => {
     assert.deepEqual(JSON.parse(list.stdout), [{ name: ref, kind: 'base', digest: layout.manifestDigest, size: JSON.parse(list.stdout)[0].size }]);
     const ins = await cli(['image', 'inspect', ref]);
     assert.equal(ins.code, 0, ins.stderr);
+    assert.ok(ins.stdout.endsWith('}\n'), 'inspect output ends with a newline');
     const j = JSON.parse(ins.stdout) as Inspect;
     assert.equal(j.source, 'local');
     assert.equal(j.digest, layout.manifestDigest);
@@ -147,7 +148,7 @@ describe('tsbuild image: pull, push, inspect, save, load', () => {
     const fresh = join(work.path, 'home-load-own');
     const res = await cli(['image', 'load', '-i', join(work.path, 'busybox.oci.tar')], fresh);
     assert.equal(res.code, 0, res.stderr);
-    assert.equal(res.stdout.trim(), `loaded ${ref} ${layout.manifestDigest} (oci-archive, 1 layers)`);
+    assert.equal(res.stdout.trim(), `loaded ${ref} ${layout.manifestDigest} (oci-archive, 1 layers, ref name "${ref}" in the archive)`);
     const ins = JSON.parse((await cli(['image', 'inspect', ref], fresh)).stdout) as Inspect;
     assert.equal(ins.source, 'local');
     assert.equal(ins.digest, layout.manifestDigest);
@@ -163,13 +164,23 @@ describe('tsbuild image: pull, push, inspect, save, load', () => {
     assert.match(refused.stderr, /hint: give it one with --name/);
     const named = await cli(['image', 'load', '-i', unnamed, '--name', `${reg.host}/loaded/busybox:1`], fresh);
     assert.equal(named.code, 0, named.stderr);
-    assert.match(named.stdout, new RegExp(`loaded ${reg.host}/loaded/busybox:1 ${layout.manifestDigest}`));
+    assert.match(named.stdout, new RegExp(`loaded ${reg.host}/loaded/busybox:1 ${layout.manifestDigest} \\(oci-archive, 1 layers, named by --name\\)`));
 
     const withRef = join(work.path, 'skopeo-named.tar');
     await skopeo('copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci-archive:${withRef}:${reg.host}/named/busybox:2`);
     const res = await cli(['image', 'load', '-i', withRef], fresh);
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, new RegExp(`loaded ${reg.host}/named/busybox:2 ${layout.manifestDigest}`));
+    assert.match(res.stdout, new RegExp(`loaded ${reg.host}/named/busybox:2 ${layout.manifestDigest} \\(oci-archive, 1 layers, ref name "${reg.host}/named/busybox:2" in the archive\\)`));
+    // A short name is reported as found, next to the reference it stands for; a bare tag names no image.
+    const short = join(work.path, 'skopeo-short.tar');
+    await skopeo('copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci-archive:${short}:team/busybox`);
+    const shortRes = await cli(['image', 'load', '-i', short], fresh);
+    assert.equal(shortRes.stdout.trim(), `loaded docker.io/team/busybox:latest ${layout.manifestDigest} (oci-archive, 1 layers, ref name "team/busybox" in the archive)`);
+    const tagOnly = join(work.path, 'skopeo-tag.tar');
+    await skopeo('copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci-archive:${tagOnly}:v1`);
+    const tagRes = await cli(['image', 'load', '-i', tagOnly], fresh);
+    assert.equal(tagRes.code, 2);
+    assert.match(tagRes.stderr, /has no name \(its ref name "v1" is only a tag, not an image reference\); nothing was loaded/);
     // What was loaded can go back to a registry, and skopeo agrees on the result.
     const push = await cli(['image', 'push', `${reg.host}/named/busybox:2`, `${reg.host}/reloaded/oci:1`], fresh);
     assert.equal(push.code, 0, push.stderr);
@@ -182,7 +193,7 @@ describe('tsbuild image: pull, push, inspect, save, load', () => {
     const fresh = join(work.path, 'home-skopeo-docker');
     const res = await cli(['image', 'load', '-i', file], fresh);
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, new RegExp(`loaded ${reg.host}/docker/busybox:3 sha256:[a-f0-9]{64} \\(docker-archive, 1 layers\\)`));
+    assert.match(res.stdout, new RegExp(`loaded ${reg.host}/docker/busybox:3 sha256:[a-f0-9]{64} \\(docker-archive, 1 layers, RepoTags "${reg.host}/docker/busybox:3" in the archive\\)`));
     const ins = JSON.parse((await cli(['image', 'inspect', `${reg.host}/docker/busybox:3`], fresh)).stdout) as Inspect;
     assert.equal(ins.config.digest, layout.configDigest);
     assert.deepEqual(ins.layers.map((l) => l.diffId), [layout.diffId]);

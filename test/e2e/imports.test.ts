@@ -108,6 +108,20 @@ shell:
     void readlink;
   });
 
+  test('image list marks the artifact as not final; images stay final', async () => {
+    const table = await runCli(['image', 'list'], { home: home.path });
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^imp\/builder:latest +artifact \(not final\) +sha256:/m);
+    assert.match(table.stdout, /^imp\/app:latest +final +sha256:/m);
+    const rows = JSON.parse((await runCli(['image', 'list', '--format', 'json'], { home: home.path })).stdout) as Array<{ name: string; kind: string }>;
+    assert.deepEqual(rows.filter((r) => r.name.startsWith('imp/')).map((r) => [r.name, r.kind]), [
+      ['imp/app:latest', 'final'],
+      ['imp/builder:latest', 'artifact (not final)'],
+      ['imp/derived:latest', 'final'],
+      ['imp/other:latest', 'final'],
+    ]);
+  });
+
   test('an artifact rebuilt with identical output does not rebuild the importer; changed output does', async () => {
     let r = await build([...baseSetup, 'echo rebuilt but same output']);
     assert.equal(stagesOf(r, 'builder').setup, 'built');
