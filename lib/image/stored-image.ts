@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { LayoutStore } from '../content/index.js';
 import type { Digest } from '../digest.js';
 import { TsbuildError } from '../errors.js';
-import { MediaType, isManifestMediaType, type Descriptor, type ImageConfig, type ImageManifest } from '../oci/index.js';
+import { MediaType, isManifestMediaType, ociLayerMediaType, type Descriptor, type ImageConfig, type ImageManifest } from '../oci/index.js';
 import type { LayerSource } from '../sandbox/index.js';
 
 export interface StoredImage {
@@ -77,9 +77,7 @@ export async function writeDerivedImage(store: LayoutStore, parent: StoredImage,
 
 /** Docker media types are rewritten to their OCI equivalents so the manifest is consistent. */
 function ociLayerDescriptor(d: Descriptor): Descriptor {
-  const mediaType =
-    d.mediaType === MediaType.DockerLayerGzip ? MediaType.OciLayerGzip : d.mediaType;
-  const out: Descriptor = { mediaType, digest: d.digest, size: d.size };
+  const out: Descriptor = { mediaType: ociLayerMediaType(d.mediaType), digest: d.digest, size: d.size };
   if (d.annotations) out.annotations = d.annotations;
   return out;
 }

@@ -34,3 +34,11 @@ export function layerCompression(mediaType: string): LayerCompression {
   if (mediaType.endsWith('gzip')) return 'gzip';
   return 'none';
 }
+
+/**
+ * The OCI media type for a layer of a Docker schema2 manifest (the rest are OCI already): stage and
+ * final manifests are written as OCI manifests, whose layers must carry OCI media types.
+ */
+export function ociLayerMediaType(mediaType: string): string {
+  return mediaType === MediaType.DockerLayerGzip ? MediaType.OciLayerGzip : mediaType;
+}

@@ -7,6 +7,7 @@ import { TsbuildError } from '../errors.js';
 import { writeLayoutArchive } from '../image/index.js';
 import { MANIFEST_LIMIT, MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/index.js';
 import { LocalStagesStorage, finalRefName, stageRefName, type StoredStage } from './local-stages.js';
+import { signaturesIn } from './signatures-in.js';
 
 /** On the archive's index.json: marks a tsbuild bundle and names its project. */
 export const BUNDLE_ANNOTATION = 'dev.tsbuild.bundle.project';
@@ -33,7 +34,6 @@ export interface FinalToBundle {
   signature?: string | undefined;
 }
 
-const SIGNATURE = /^[a-f0-9]{64}$/;
 
 /**
  * The final images and, walking parent links (and signatures named in inputs: fromImage bases,
@@ -90,17 +90,6 @@ export async function selectBundle(store: LayoutStore, project: string, finals: 
 /** The stage of this image whose manifest the final ref points at (the newest, if several). */
 function finalStageOf(all: StoredStage[], imageName: string, digest: string): StoredStage | undefined {
   return all.filter((s) => s.imageName === imageName && s.descriptor.digest === digest).sort((a, b) => b.created.localeCompare(a.created))[0];
-}
-
-function signaturesIn(value: unknown, out: string[] = []): string[] {
-  if (typeof value === 'string') {
-    if (SIGNATURE.test(value)) out.push(value);
-  } else if (Array.isArray(value)) {
-    for (const v of value) signaturesIn(v, out);
-  } else if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) signaturesIn(v, out);
-  }
-  return out;
 }
 
 function plain(d: Descriptor): Descriptor {

@@ -6,6 +6,7 @@ import { withTag, type ImageManifest, type Reference } from '../oci/index.js';
 import { RegistryError, getManifest, type RegistryClient } from '../registry/index.js';
 import type { StageRecord } from './local-stages.js';
 import { RECORD_ANNOTATION } from './registry-stages.js';
+import { SIGNATURE, signaturesIn } from './signatures-in.js';
 
 export interface RegistryStage {
   tag: string;
@@ -13,7 +14,6 @@ export interface RegistryStage {
   record: StageRecord;
 }
 
-const SIGNATURE = /^[a-f0-9]{64}$/;
 
 /** Every tag of the repository (following Link pagination); none when the repository does not exist. */
 export async function listTags(client: RegistryClient, repo: Reference, options: { signal?: AbortSignal } = {}): Promise<string[]> {
@@ -141,17 +141,6 @@ export function planRegistryGc(stages: RegistryStage[], keepDays: number, now = 
     if (!parents.has(s.tag) && recent) visit(s.tag);
   }
   return { keep: stages.filter((s) => keep.has(s.tag)), remove: stages.filter((s) => !keep.has(s.tag)) };
-}
-
-function signaturesIn(value: unknown, out: string[] = []): string[] {
-  if (typeof value === 'string') {
-    if (SIGNATURE.test(value)) out.push(value);
-  } else if (Array.isArray(value)) {
-    for (const v of value) signaturesIn(v, out);
-  } else if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) signaturesIn(v, out);
-  }
-  return out;
 }
 
 /** Delete these stages' manifests (each digest once). */

@@ -6,7 +6,7 @@ import type { Digest } from '../digest.js';
 import { TsbuildError } from '../errors.js';
 import { transferEvents, type EventSink } from '../events.js';
 import { readStoredImage, type StoredImage } from '../image/index.js';
-import { MediaType, TSBUILD_ANNOTATION, withTag, type Descriptor, type ImageManifest, type Reference } from '../oci/index.js';
+import { MediaType, TSBUILD_ANNOTATION, ociLayerMediaType, withTag, type Descriptor, type ImageManifest, type Reference } from '../oci/index.js';
 import { RegistryError, getBlob, getManifest, headManifest, pushImage, type RegistryClient } from '../registry/index.js';
 import type { StageRecord } from './local-stages.js';
 
@@ -97,7 +97,7 @@ async function annotate(store: LayoutStore, image: StoredImage, record: StageRec
     mediaType: MediaType.OciManifest,
     config: { mediaType: MediaType.OciConfig, digest: image.manifest.config.digest, size: image.manifest.config.size },
     layers: image.manifest.layers.map((l) => ({
-      mediaType: l.mediaType === MediaType.DockerLayerGzip ? MediaType.OciLayerGzip : l.mediaType,
+      mediaType: ociLayerMediaType(l.mediaType),
       digest: l.digest as Digest,
       size: l.size,
     })),
