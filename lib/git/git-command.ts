@@ -38,7 +38,7 @@ export interface GitRunOptions {
   env?: Record<string, string>;
   /** Exit codes that are answers, not failures (e.g. 1 for `merge-base --is-ancestor`). */
   okCodes?: number[];
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface GitResult {

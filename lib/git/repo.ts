@@ -85,7 +85,7 @@ export class GitRepo {
   }
 
   /** Runs a git command in this repository (the escape hatch for the modules of lib/git). */
-  git(args: string[], options: { input?: string | Buffer; env?: Record<string, string>; okCodes?: number[]; signal?: AbortSignal } = {}): Promise<GitResult> {
+  git(args: string[], options: { input?: string | Buffer; env?: Record<string, string>; okCodes?: number[]; signal?: AbortSignal | undefined } = {}): Promise<GitResult> {
     return runGit(args, { ...options, location: this.location });
   }
 

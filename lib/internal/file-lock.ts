@@ -7,8 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TsbuildError } from '../errors.js';
 
 export interface LockOptions {
-  timeoutMs?: number;
-  signal?: AbortSignal;
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 function ownerAlive(text: string): boolean {

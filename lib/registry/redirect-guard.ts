@@ -63,7 +63,8 @@ export function redirectGuard(): Dispatcher.DispatcherComposeInterceptor {
           throw new RedirectRefusedError(`refusing a redirect from https to plain http (${hop.host})`);
         }
         if (hop.origin !== first.origin) {
-          return dispatch({ ...rest, headers: stripSensitive(rest.headers) }, handler);
+          const headers = stripSensitive(rest.headers);
+          return dispatch(headers === undefined ? rest : { ...rest, headers }, handler);
         }
       }
     }

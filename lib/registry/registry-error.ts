@@ -14,8 +14,8 @@ export interface RegistryErrorInit {
   status?: number;
   specErrors?: SpecError[];
   retryable?: boolean;
-  code?: ErrorCode;
-  message?: string;
+  code?: ErrorCode | undefined;
+  message?: string | undefined;
   hint?: string;
   cause?: unknown;
   /** Registry host as the user wrote it, for hints. */
