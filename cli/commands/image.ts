@@ -233,8 +233,8 @@ export function registerImage(program: Command): void {
 function kindOf(d: Descriptor): string {
   const a = d.annotations ?? {};
   const kind = a[KIND] ?? '';
-  if (kind !== 'final' || a['dev.tsbuild.final'] !== 'false') return kind;
-  return a['dev.tsbuild.artifact'] === 'true' ? 'artifact (not final)' : 'not final';
+  if (kind !== 'final' || a[TSBUILD_ANNOTATION.final] !== 'false') return kind;
+  return a[TSBUILD_ANNOTATION.artifact] === 'true' ? 'artifact (not final)' : 'not final';
 }
 
 /** Compressed size of manifest + config + layers, or undefined if a blob is unreadable. */

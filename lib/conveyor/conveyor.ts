@@ -2,6 +2,7 @@
 // the newest stage already stored, and build the rest on top of it.
 import type { WerfConfig, ImageSpec } from '../config/index.js';
 import { TsbuildError } from '../errors.js';
+import { TSBUILD_ANNOTATION } from '../oci/index.js';
 import type { StoredImage } from '../image/index.js';
 import type { StagesStorage } from '../storage/index.js';
 import { explainRebuild, explainWithFiles } from './explain.js';
@@ -190,8 +191,9 @@ export async function buildImage(ctx: BuildContext, storage: StagesStorage, fina
   }
   if (!current) throw new TsbuildError('TSB_INTERNAL', `image "${ctx.image.name}" has no stages`);
   // Artifacts and `final: false` images are stored like final images (imports, run) but are not published.
-  const role: Record<string, string> = ctx.image.isArtifact ? { 'dev.tsbuild.final': 'false', 'dev.tsbuild.artifact': 'true' } : ctx.image.final ? {} : { 'dev.tsbuild.final': 'false' };
-  await ctx.store.setRef(finalRef, current.descriptor, { 'dev.tsbuild.kind': 'final', 'dev.tsbuild.project': ctx.project, 'dev.tsbuild.image': ctx.image.name, ...role });
+  const A = TSBUILD_ANNOTATION;
+  const role: Record<string, string> = ctx.image.isArtifact ? { [A.final]: 'false', [A.artifact]: 'true' } : ctx.image.final ? {} : { [A.final]: 'false' };
+  await ctx.store.setRef(finalRef, current.descriptor, { [A.kind]: 'final', [A.project]: ctx.project, [A.image]: ctx.image.name, ...role });
   ctx.onEvent({ type: 'image.done', image: ctx.image.name, digest: current.descriptor.digest });
   return {
     report: { name: ctx.image.name, final: { digest: current.descriptor.digest, ref: finalRef }, stages },

@@ -11,6 +11,10 @@ export const TSBUILD_ANNOTATION = {
   inputs: 'dev.tsbuild.inputs',
   created: 'dev.tsbuild.created',
   state: 'dev.tsbuild.state',
+  /** "false" on the stored result of an artifact or a `final: false` image (not published). */
+  final: 'dev.tsbuild.final',
+  /** "true" on the stored result of an artifact. */
+  artifact: 'dev.tsbuild.artifact',
   /** The whole stage record (JSON) on a stage manifest pushed to a stages repository. */
   stageRecord: 'dev.tsbuild.stage-record',
 } as const;
