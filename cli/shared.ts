@@ -1,6 +1,8 @@
 // Small pieces every command shares: the registry client and Ctrl-C handling.
+import { homePaths } from '../lib/home.js';
 import {
   RegistryClient,
+  blobInfoCache,
   authFileCredentials,
   chainCredentials,
   parseCredsFlag,
@@ -27,6 +29,8 @@ export function registryClient(insecureRegistries: string[] = [], flags: Registr
   providers.push(authFileCredentials());
   return new RegistryClient({
     insecureRegistries,
+    // Shared by every command and process of this home, as skopeo's cache is per user.
+    blobInfoCache: blobInfoCache(homePaths().blobInfoCache),
     credentials: chainCredentials(...providers),
     ...(flags.caCert ? { caFile: flags.caCert } : {}),
   });

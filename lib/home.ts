@@ -8,8 +8,10 @@ export interface HomePaths {
   snapshots: string;
   tmp: string;
   locks: string;
+  /** Where blobs were seen on registries (see registry/blob-info-cache.ts). */
+  blobInfoCache: string;
 }
 
 export function homePaths(root = process.env.TSBUILD_HOME || join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'tsbuild')): HomePaths {
-  return { root, store: join(root, 'store'), snapshots: join(root, 'snapshots'), tmp: join(root, 'tmp'), locks: join(root, 'locks') };
+  return { root, store: join(root, 'store'), snapshots: join(root, 'snapshots'), tmp: join(root, 'tmp'), locks: join(root, 'locks'), blobInfoCache: join(root, 'blob-info-cache.json') };
 }

@@ -158,6 +158,7 @@ export async function getBlob(
       if (err instanceof DigestMismatchError) throw new DigestMismatchError(what, err.expected, err.actual);
       throw err;
     }
+    client.blobInfo.record(desc.digest, repo);
     progress(desc.size, 'done');
     return info;
   } catch (err) {

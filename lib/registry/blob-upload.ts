@@ -1,4 +1,4 @@
-// Blob existence checks and uploads: cross-repo mount when a source repository is known, POST then
+// Blob existence checks and uploads: cross-repo mount when source repositories are known, POST then
 // one monolithic PUT for small blobs, PATCH chunks then a closing PUT for large ones. A failed
 // session is abandoned and a new one started (a consumed body is never re-sent; the store re-opens it).
 import type { Readable } from 'node:stream';
@@ -38,8 +38,12 @@ export async function blobExists(client: RegistryClient, repo: RepositoryRef, di
 export interface UploadBlobOptions {
   signal?: AbortSignal | undefined;
   onProgress?: ((p: TransferProgress) => void) | undefined;
-  /** Another repository of the same registry that holds the blob: try `?mount=&from=` first. */
-  mountFrom?: string | undefined;
+  /**
+   * Other repositories of the same registry that may hold the blob: `?mount=&from=` is tried with
+   * each, in order, before uploading (mounts that fail are reported through onMountFailed).
+   */
+  mountFrom?: string | readonly string[] | undefined;
+  onMountFailed?: ((from: string) => void) | undefined;
   /** Blobs up to this size go in one PUT (default 32 MiB); larger ones in PATCH chunks. */
   monolithicMaxBytes?: number;
   /** PATCH chunk size (default 128 MiB). */
@@ -66,6 +70,16 @@ function withDigest(location: string, digest: Digest): string {
   return u.toString();
 }
 
+/** Abandon an upload session (best effort: the registry purges stale sessions anyway). */
+async function cancelSession(client: RegistryClient, base: { registry: string; repository: string; signal: AbortSignal | undefined }, location: string): Promise<void> {
+  try {
+    const res = await client.send({ ...base, method: 'DELETE', url: location, actions: ['pull', 'push'], okStatuses: [200, 202, 204, 404], retry: false });
+    closeBody(res.body);
+  } catch {
+    // ignored: an abandoned session costs the registry a little disk until its purge
+  }
+}
+
 /** Upload (or mount) one blob; returns how it got there. */
 export async function uploadBlob(
   client: RegistryClient,
@@ -84,16 +98,17 @@ export async function uploadBlob(
   const progress = (bytes: number, phase: TransferProgress['phase']): void =>
     options.onProgress?.({ digest: desc.digest, mediaType: desc.mediaType ?? '', phase, bytes, total: desc.size });
   const base = { registry: repo.registry, repository: repo.repository, signal } as const;
-  let tryMount = options.mountFrom !== undefined && options.mountFrom !== repo.repository;
+  const mountFrom = typeof options.mountFrom === 'string' ? [options.mountFrom] : (options.mountFrom ?? []);
+  const mounts = [...new Set(mountFrom)].filter((r) => r !== repo.repository);
 
   for (let attempt = 0; ; attempt++) {
     if (signal?.aborted) throw abortedError(signal);
     try {
       // 1. Start a session (or mount).
-      let location: string;
-      if (tryMount) {
-        tryMount = false;
-        const from = options.mountFrom!;
+      let location: string | undefined;
+      // Mounts are tried on the first attempt only; a retry goes straight to an upload.
+      while (attempt === 0 && mounts.length > 0) {
+        const from = mounts.shift()!;
         const res = await client.send({
           ...base,
           method: 'POST',
@@ -108,9 +123,15 @@ export async function uploadBlob(
           progress(desc.size, 'mounted');
           return 'mounted';
         }
-        // 202: the registry could not mount and opened an ordinary upload session instead.
+        options.onMountFailed?.(from);
+        // 202: the registry could not mount and opened an ordinary upload session instead: use it,
+        // unless another candidate is left (then cancel it, as containers/image does).
         location = nextLocation(res, what);
-      } else {
+        if (mounts.length === 0) break;
+        await cancelSession(client, base, location);
+        location = undefined;
+      }
+      if (location === undefined) {
         const res = await client.send({
           ...base,
           method: 'POST',

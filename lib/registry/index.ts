@@ -32,6 +32,8 @@ export { pushImage } from './push-image.js';
 export type { PushImageOptions, PushedImage } from './push-image.js';
 export type { RepositoryRef, TransferProgress } from './transfer-types.js';
 export { fetchBlobBytes } from './blob-bytes.js';
+export { BlobInfoCache, blobInfoCache } from './blob-info-cache.js';
+export type { BlobInfoCacheOptions } from './blob-info-cache.js';
 export { checkCredentials } from './check-credentials.js';
 export { authFilesWithEntry, loginAuthFile, loginKey, removeAuthFileCredential, saveAuthFileCredential } from './auth-file-store.js';
 export type { SaveResult } from './auth-file-store.js';

@@ -129,6 +129,10 @@ export async function pullImage(client: RegistryClient, reference: Reference | s
 
   await store.writeBytes(fetched.bytes, { digest: fetched.descriptor.digest, size: fetched.descriptor.size });
   if (options.refName) await store.setRef(options.refName, fetched.descriptor);
+  // The registry served a manifest naming these blobs, so the repository holds them: a later push
+  // to another repository of this registry can mount them instead of uploading.
+  for (const d of [configDescriptor, ...unique.values()]) client.blobInfo.record(d.digest, ref);
+  await client.blobInfo.save();
   const result: PulledImage = { manifestDescriptor: fetched.descriptor, manifest, config, configDescriptor };
   if (indexDescriptor) result.indexDescriptor = indexDescriptor;
   return result;

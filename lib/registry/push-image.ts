@@ -1,6 +1,7 @@
 // Push an image (or an index and its manifests) from the LayoutStore: HEAD each blob to skip what
-// the registry has, upload the rest a few at a time, then PUT child manifests by digest and the
-// top manifest by tag, so a tag never points at something incomplete.
+// the registry has, mount what another repository of the registry is known to hold (the client's
+// blob-info cache, like skopeo's), upload the rest a few at a time, then PUT child manifests by
+// digest and the top manifest by tag, so a tag never points at something incomplete.
 import { createReadStream } from 'node:fs';
 import type { Digest } from '../digest.js';
 import { TsbuildError } from '../errors.js';
@@ -51,8 +52,11 @@ export async function pushImage(
   if (dest.digest && dest.digest !== manifestDescriptor.digest) {
     throw new TsbuildError('TSB_USAGE', `cannot push ${manifestDescriptor.digest} to ${formatReference(dest)}: the reference names another digest`);
   }
-  const pushed = await pushManifestTree(client, store, manifestDescriptor, dest, options, 0);
-  return pushed;
+  try {
+    return await pushManifestTree(client, store, manifestDescriptor, dest, options, 0);
+  } finally {
+    await client.blobInfo.save();
+  }
 }
 
 async function pushManifestTree(
@@ -89,20 +93,31 @@ async function pushManifestTree(
 
 async function pushBlob(client: RegistryClient, store: LayoutStore, desc: Descriptor, dest: Reference, options: PushImageOptions): Promise<void> {
   const { signal, onProgress } = options;
+  const cache = client.blobInfo;
   if (await blobExists(client, dest, desc.digest, { size: desc.size, signal })) {
+    cache.record(desc.digest, dest);
     onProgress?.({ digest: desc.digest, mediaType: desc.mediaType, phase: 'skipped', bytes: desc.size, total: desc.size });
     return;
   }
-  const mountFrom = typeof options.mountFrom === 'function' ? options.mountFrom(desc.digest) : options.mountFrom;
+  const given = typeof options.mountFrom === 'function' ? options.mountFrom(desc.digest) : options.mountFrom;
+  // The caller's hint first, then where this blob was last seen on the destination registry;
+  // a few candidates at most, since each failed mount costs a round trip.
+  const known = await cache.candidates(desc.digest, dest.registry);
+  const mountFrom = [...new Set([...(given ? [given] : []), ...known])].filter((r) => r !== dest.repository).slice(0, 3);
   // A blob that only lives in the registry (a stage found there, never pulled) can still be
   // mounted from another repository; without a mount source it must be local.
   const have = await store.stat(desc.digest);
-  if ((!have || have.size !== desc.size) && !mountFrom) {
+  if ((!have || have.size !== desc.size) && mountFrom.length === 0) {
     throw new TsbuildError('TSB_STORE_NOT_FOUND', `blob ${desc.digest} (${desc.size} bytes) is not in the store ${store.root}; cannot push ${formatReference(dest)}`, {
       hint: 'pull or rebuild the image first',
     });
   }
-  const uploadOptions: UploadBlobOptions = { signal, onProgress, mountFrom };
+  const uploadOptions: UploadBlobOptions = {
+    signal,
+    onProgress,
+    mountFrom,
+    onMountFailed: (from) => cache.forget(desc.digest, { registry: dest.registry, repository: from }),
+  };
   if (options.monolithicMaxBytes !== undefined) uploadOptions.monolithicMaxBytes = options.monolithicMaxBytes;
   if (options.chunkBytes !== undefined) uploadOptions.chunkBytes = options.chunkBytes;
   await uploadBlob(
@@ -114,4 +129,5 @@ async function pushBlob(client: RegistryClient, store: LayoutStore, desc: Descri
     (range) => (range ? createReadStream(store.blobPath(desc.digest), { ...range, highWaterMark: 1 << 20 }) : store.read(desc.digest, { size: desc.size })),
     uploadOptions,
   );
+  cache.record(desc.digest, dest);
 }

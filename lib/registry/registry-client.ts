@@ -2,13 +2,15 @@
 // redirect guard inside it), http for loopback/insecure registries and https otherwise, per-registry
 // authentication, retries with backoff, and spec-shaped errors.
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { isIP } from 'node:net';
+import { connect as tlsConnect, rootCertificates } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { Agent, redirectInterceptor, request } from './undici-core.js';
 import { TsbuildError } from '../errors.js';
 import { isLoopbackRegistry, registryHost } from '../oci/index.js';
+import { BlobInfoCache } from './blob-info-cache.js';
 import { noCredentials, type CredentialProvider } from './credentials.js';
 import { discard, readErrorBody } from './http-body.js';
 import { CREDENTIAL_ORIGIN, RedirectRefusedError, redirectGuard } from './redirect-guard.js';
@@ -38,6 +40,8 @@ export interface RegistryClientOptions {
   /** Independent blobs transferred at once (default 4). */
   concurrency?: number;
   userAgent?: string;
+  /** Where blobs were seen, for cross-repository mounts (default: remembered for this client only). */
+  blobInfoCache?: BlobInfoCache;
   /** Environment consulted for SSL_CERT_FILE (default process.env). */
   env?: NodeJS.ProcessEnv;
 }
@@ -80,6 +84,7 @@ export class RegistryClient {
   readonly dispatcher: Dispatcher;
   readonly concurrency: number;
   readonly retryPolicy: ResolvedRetry;
+  readonly blobInfo: BlobInfoCache;
   private readonly agent: InstanceType<typeof Agent>;
   private readonly credentials: CredentialProvider;
   private readonly insecure: Set<string>;
@@ -112,6 +117,7 @@ export class RegistryClient {
     this.bodyTimeoutMs = options.bodyTimeoutMs ?? 60_000;
     this.concurrency = Math.max(1, options.concurrency ?? 4);
     this.userAgent = options.userAgent ?? 'tsbuild/0.1';
+    this.blobInfo = options.blobInfoCache ?? new BlobInfoCache(undefined);
   }
 
   private readonly schemes = new Map<string, 'http' | 'https'>();
@@ -124,34 +130,21 @@ export class RegistryClient {
 
   /**
    * Docker's rule for loopback and insecure registries: https when the host speaks it, else plain
-   * http. Probed once per registry with a GET /v2/ over TLS; other registries are always https.
+   * http. Probed once per registry with a TLS handshake; other registries are always https.
    */
   async ensureScheme(registry: string, signal?: AbortSignal): Promise<void> {
     if (!this.mayBePlain(registry) || this.schemes.has(registry)) return;
     let p = this.probes.get(registry);
     if (!p) {
-      p = (async () => {
-        try {
-          const res = await request(`https://${registryHost(registry)}/v2/`, {
-            dispatcher: this.agent,
-            method: 'GET',
-            headersTimeout: 5000,
-            bodyTimeout: 5000,
-            ...(signal ? { signal } : {}),
-          });
-          await res.body.dump();
-          this.schemes.set(registry, 'https');
-        } catch (err) {
-          if (signal?.aborted) {
-            this.probes.delete(registry);
-            throw err;
-          }
-          // A TLS server whose certificate we do not trust is still a TLS server: keep https so the
-          // real request reports the certificate problem with its hint.
-          const code = (err as NodeJS.ErrnoException).code ?? '';
-          this.schemes.set(registry, /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code) ? 'https' : 'http');
-        }
-      })();
+      p = speaksTls(registryHost(registry), signal).then(
+        (tls) => {
+          this.schemes.set(registry, tls ? 'https' : 'http');
+        },
+        (err: unknown) => {
+          this.probes.delete(registry);
+          throw err;
+        },
+      );
       this.probes.set(registry, p);
     }
     await p;
@@ -289,8 +282,38 @@ export class RegistryClient {
   }
 
   async close(): Promise<void> {
+    await this.blobInfo.save();
     await this.agent.close();
   }
+}
+
+/**
+ * Whether host:port completes a TLS handshake. The certificate is not checked here (an untrusted
+ * TLS server is still a TLS server: the real request then reports the certificate problem with its
+ * hint), so no CA store is built: building one with the system roots took ~45 ms of synchronous CPU,
+ * blocking every other request of a pull or push, which is the whole of skopeo's time for a push
+ * of mounted blobs.
+ */
+function speaksTls(hostPort: string, signal: AbortSignal | undefined): Promise<boolean> {
+  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostPort);
+  const host = (m?.[1] ?? hostPort).replace(/^\[|\]$/g, '');
+  const port = Number(m?.[2] ?? 443);
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortedError(signal));
+    const socket = tlsConnect({ host, port, rejectUnauthorized: false, ca: [], ...(isIP(host) ? {} : { servername: host }) });
+    const done = (result: boolean | Error): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.destroy();
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    const onAbort = (): void => done(abortedError(signal!));
+    const timer = setTimeout(() => done(false), 5000);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 export function registryClient(options: RegistryClientOptions = {}): RegistryClient {

@@ -191,7 +191,9 @@ describe('registry faults (anonymous registry behind a fault proxy)', () => {
     const pulled = await pullImage(client, ref, store);
     let uploadPuts = 0;
     proxy.setRule((req) => (req.method === 'PUT' && req.url.includes('/blobs/uploads/') && uploadPuts++ === 0 ? { kind: 'drop' } : undefined));
-    await pushImage(client, store, pulled.manifestDescriptor, `${proxy.host}/retry/session:v1`);
+    // A client that has not seen the pull: it uploads (the pulling one would mount from the source repository).
+    const fresh = registryClient({ retry: FAST_RETRY });
+    await pushImage(fresh, store, pulled.manifestDescriptor, `${proxy.host}/retry/session:v1`).finally(() => fresh.close());
     const posts = proxy.requests.filter((r) => r.method === 'POST' && r.url.includes('/blobs/uploads/'));
     assert.equal(posts.length, 3, 'two blobs, one of them needing a second session');
   });

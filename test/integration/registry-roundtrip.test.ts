@@ -143,11 +143,13 @@ describe('registry round trips (anonymous docker-registry)', () => {
     const pulled = await pullImage(client, seededRef, store);
     const dest = `${reg.host}/team/chunked:v1`;
     const progress: TransferProgress[] = [];
-    await pushImage(client, store, pulled.manifestDescriptor, dest, {
+    // A client that has not seen the pull: it uploads (the pulling one would mount from the source repository).
+    const fresh = registryClient();
+    await pushImage(fresh, store, pulled.manifestDescriptor, dest, {
       monolithicMaxBytes: 1024,
       chunkBytes: 100_000,
       onProgress: (p) => progress.push(p),
-    });
+    }).finally(() => fresh.close());
     const layer = pulled.manifest.layers[0]!;
     const steps = progress.filter((p) => p.digest === layer.digest && p.phase === 'transferring' && p.bytes > 0);
     assert.ok(steps.length >= Math.floor(layer.size / 100_000), `expected several chunks, saw ${steps.length}`);
