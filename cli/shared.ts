@@ -1,5 +1,6 @@
 // Small pieces every command shares: the registry client and Ctrl-C handling.
 import { homePaths } from '../lib/home.js';
+import { TsbuildError } from '../lib/errors.js';
 import {
   RegistryClient,
   blobInfoCache,
@@ -17,6 +18,35 @@ export interface RegistryClientFlags {
   credsFor?: string[] | undefined;
   /** Extra CA bundle (--ca-cert). */
   caCert?: string | undefined;
+  /** --transfer-timeout SECONDS (else $TSBUILD_TRANSFER_TIMEOUT, else 60). */
+  transferTimeout?: string | undefined;
+}
+
+function positiveNumber(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new TsbuildError('TSB_USAGE', `${name} must be a positive number (got "${value}")`);
+  return n;
+}
+
+/**
+ * Transfer deadlines: no byte for TIMEOUT seconds fails a request (or stalls a blob download, which
+ * is resumed TSBUILD_TRANSFER_RESUMES times, default 3, then fails with exit 3).
+ */
+export function transferLimits(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): { headersTimeoutMs?: number; bodyTimeoutMs?: number; maxStallResumes?: number } {
+  const out: { headersTimeoutMs?: number; bodyTimeoutMs?: number; maxStallResumes?: number } = {};
+  const timeout = flag ?? env.TSBUILD_TRANSFER_TIMEOUT;
+  if (timeout !== undefined && timeout !== '') {
+    const ms = Math.round(positiveNumber(flag !== undefined ? '--transfer-timeout' : 'TSBUILD_TRANSFER_TIMEOUT', timeout) * 1000);
+    out.headersTimeoutMs = ms;
+    out.bodyTimeoutMs = ms;
+  }
+  const resumes = env.TSBUILD_TRANSFER_RESUMES;
+  if (resumes !== undefined && resumes !== '') {
+    const n = Number(resumes);
+    if (!Number.isInteger(n) || n < 0) throw new TsbuildError('TSB_USAGE', `TSBUILD_TRANSFER_RESUMES must be a whole number (got "${resumes}")`);
+    out.maxStallResumes = n;
+  }
+  return out;
 }
 
 /**
@@ -33,6 +63,7 @@ export function registryClient(insecureRegistries: string[] = [], flags: Registr
     blobInfoCache: blobInfoCache(homePaths().blobInfoCache),
     credentials: chainCredentials(...providers),
     ...(flags.caCert ? { caFile: flags.caCert } : {}),
+    ...transferLimits(flags.transferTimeout),
   });
 }
 

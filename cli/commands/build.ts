@@ -32,6 +32,7 @@ interface BuildFlags {
   snapshotter?: string;
   registryMirror: string[];
   stapelImage?: string;
+  transferTimeout?: string;
 }
 
 function parseParallel(v: string): number {
@@ -66,6 +67,7 @@ export function registerBuild(program: Command): void {
       .option('--pull <policy>', 'base images: missing | always | never', 'missing')
       .option('--platform <os/arch>', 'platform of base images (default: the host)')
       .option('--insecure-registry <host>', 'reach this registry over plain http (repeatable)', collect, [] as string[])
+      .option('--transfer-timeout <seconds>', 'fail a registry transfer that makes no progress for this long (default: $TSBUILD_TRANSFER_TIMEOUT or 60)')
       .option('--creds <user:pass>', 'registry credentials (for the --repo registry when given, else for every registry); default: saved by `tsbuild login` / auth files')
       .option('--log-format <format>', 'auto (live view on a terminal, plain lines otherwise) | plain | tty | json (one event per line, docs/events.md)', 'auto')
       .option('--dev', 'build the git work tree as it is (uncommitted changes included) instead of HEAD')
@@ -115,7 +117,7 @@ export function registerBuild(program: Command): void {
             registryMirrors: flags.registryMirror.map(parseRegistryMirror),
             ...(flags.stapelImage ? { stapelImage: flags.stapelImage } : {}),
             ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
-            registry: registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined }),
+            registry: registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined, transferTimeout: flags.transferTimeout }),
             createRuntime: (store) => (runtime = createRuntime(home, store, prepared.choice)),
             onEvent: print,
             signal,

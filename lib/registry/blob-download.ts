@@ -79,6 +79,13 @@ function acceptableContentRange(header: string | string[] | undefined, offset: n
   return Number(m[1]) === offset && Number(m[2]) === size - 1 && (m[3] === '*' || Number(m[3]) === size);
 }
 
+function isStall(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++, e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === 'UND_ERR_BODY_TIMEOUT') return true;
+  }
+  return false;
+}
+
 /** Download a blob into the store, verified against the descriptor's digest and size. */
 export async function getBlob(
   client: RegistryClient,
@@ -94,6 +101,9 @@ export async function getBlob(
   let writer = await store.createWriter();
   let offset = 0;
   let failures = 0;
+  // Stalls (no byte for the client's idle timeout) are counted apart from resets: a server that
+  // hangs at the same point every time must end in an error, not in attempts × timeout of silence.
+  let stalls = 0;
   try {
     for (;;) {
       if (signal?.aborted) throw abortedError(signal);
@@ -134,6 +144,21 @@ export async function getBlob(
       } catch (err) {
         if (signal?.aborted) throw abortedError(signal);
         if (err instanceof TsbuildError || !isRetryableNetworkError(err)) throw err;
+        if (isStall(err)) {
+          stalls++;
+          if (stalls > client.maxStallResumes) {
+            const seconds = client.idleTimeoutMs / 1000;
+            throw new RegistryError({
+              method: 'GET',
+              url: res.url,
+              registry: repo.registry,
+              message: `${what} stalled: no data for ${seconds} s at ${offset} of ${desc.size} bytes, ${stalls} times (resumed ${stalls - 1}); nothing was stored`,
+              hint: `the registry stopped sending; retry later, or raise the no-progress deadline with TSBUILD_TRANSFER_TIMEOUT=SECONDS (now ${seconds}) / TSBUILD_TRANSFER_RESUMES=N (now ${client.maxStallResumes})`,
+              cause: err,
+            });
+          }
+          continue;
+        }
         failures++;
         if (failures >= client.retryPolicy.attempts) {
           throw new RegistryError({ method: 'GET', url: res.url, registry: repo.registry, message: `connection lost after ${offset} of ${desc.size} bytes`, cause: err });

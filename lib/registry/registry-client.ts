@@ -34,9 +34,11 @@ export interface RegistryClientOptions {
   /** Extra CA bundle (PEM) trusted in addition to the system roots and $SSL_CERT_FILE. */
   caFile?: string;
   retry?: RetryOptions;
-  /** Time to wait for response headers and between body chunks (no-progress timeout). */
+  /** Time to wait for response headers and between body chunks (no-progress timeout, default 60 s). */
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
+  /** A blob download that stalls (no byte for bodyTimeoutMs) is resumed this many times, then fails (default 3). */
+  maxStallResumes?: number;
   /** Independent blobs transferred at once (default 4). */
   concurrency?: number;
   userAgent?: string;
@@ -85,6 +87,9 @@ export class RegistryClient {
   readonly concurrency: number;
   readonly retryPolicy: ResolvedRetry;
   readonly blobInfo: BlobInfoCache;
+  /** No-progress deadline of a transfer, and how many stalls of one blob are resumed before giving up. */
+  readonly idleTimeoutMs: number;
+  readonly maxStallResumes: number;
   private readonly agent: InstanceType<typeof Agent>;
   private readonly credentials: CredentialProvider;
   private readonly insecure: Set<string>;
@@ -115,6 +120,8 @@ export class RegistryClient {
     this.retryPolicy = resolveRetry(options.retry);
     this.headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
     this.bodyTimeoutMs = options.bodyTimeoutMs ?? 60_000;
+    this.idleTimeoutMs = this.bodyTimeoutMs;
+    this.maxStallResumes = Math.max(0, options.maxStallResumes ?? 3);
     this.concurrency = Math.max(1, options.concurrency ?? 4);
     this.userAgent = options.userAgent ?? 'tsbuild/0.1';
     this.blobInfo = options.blobInfoCache ?? new BlobInfoCache(undefined);

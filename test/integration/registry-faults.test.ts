@@ -4,7 +4,7 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { readFile, readdir, mkdtemp, rm } from 'node:fs/promises';
+import { readFile, readdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DigestMismatchError, TsbuildError } from '../../lib/errors.js';
@@ -101,6 +101,46 @@ describe('registry faults (anonymous registry behind a fault proxy)', () => {
     assert.equal((await store.stat(layer.digest))?.size, layer.size);
     // read() verifies the digest at the end of the stream
     for await (const _ of store.read(layer.digest, { size: layer.size })) void _;
+  });
+
+  test('a blob that stalls at the same point every time fails after the configured resumes, naming registry and blob', async () => {
+    const layerGet = isLayerGet(layout);
+    const layerSize = (await stat(join(layout.dir, 'blobs', 'sha256', layout.layerDigest.slice('sha256:'.length)))).size;
+    const half = Math.floor(layerSize / 2);
+    // A server that hangs at 50 %: the first GET sends half and then nothing; every resume hangs at once.
+    proxy.setRule((req) => (layerGet(req.method, req.url) ? { kind: 'stall-after', bytes: req.headers.range ? 0 : half } : undefined));
+    const stallClient = registryClient({ retry: FAST_RETRY, headersTimeoutMs: 300, bodyTimeoutMs: 300, maxStallResumes: 2 });
+    const store = freshStore();
+    try {
+      await assert.rejects(pullImage(stallClient, ref, store), (err: unknown) => {
+        assert.ok(err instanceof RegistryError, String(err));
+        assert.equal(err.code, 'TSB_REGISTRY_NETWORK');
+        assert.match(err.message, new RegExp(`blob ${layout.layerDigest} from ${proxy.host}/library/busybox stalled: no data for 0.3 s at ${half} of ${layerSize} bytes, 3 times`));
+        assert.match(err.hint ?? '', /TSBUILD_TRANSFER_TIMEOUT/);
+        return true;
+      });
+    } finally {
+      await stallClient.close();
+    }
+    const gets = proxy.requests.filter((r) => layerGet(r.method, r.url));
+    assert.equal(gets.length, 3, 'the first GET and two resumes');
+    assert.deepEqual(gets.slice(1).map((g) => g.headers.range), [`bytes=${half}-`, `bytes=${half}-`]);
+    assert.equal(await store.has(layout.layerDigest as `sha256:${string}`), false, 'nothing stored');
+  });
+
+  test('a single stall is resumed and the blob verifies', async () => {
+    const layerGet = isLayerGet(layout);
+    proxy.setRule((req, nth) => (layerGet(req.method, req.url) && nth === 0 ? { kind: 'stall-after', bytes: 100_000 } : undefined));
+    const stallClient = registryClient({ retry: FAST_RETRY, headersTimeoutMs: 300, bodyTimeoutMs: 300, maxStallResumes: 1 });
+    const store = freshStore();
+    try {
+      const pulled = await pullImage(stallClient, ref, store);
+      const layer = pulled.manifest.layers[0]!;
+      for await (const _ of store.read(layer.digest, { size: layer.size })) void _;
+    } finally {
+      await stallClient.close();
+    }
+    assert.equal(proxy.requests.filter((r) => layerGet(r.method, r.url)).length, 2);
   });
 
   test('a server that ignores Range gets a full restart, never misaligned bytes', async () => {

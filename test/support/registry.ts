@@ -233,6 +233,8 @@ export type FaultAction =
   | { kind: 'respond'; status: number; headers?: Record<string, string>; body?: Buffer | string }
   /** Forward, send headers and the first `bytes` of the body, then destroy the socket. */
   | { kind: 'reset-after'; bytes: number }
+  /** Forward, send headers and the first `bytes` of the body, then send nothing more, ever. */
+  | { kind: 'stall-after'; bytes: number }
   /** Forward with the last byte of the body flipped (length unchanged). */
   | { kind: 'corrupt' }
   /** Forward, then override (or with undefined, remove) response headers. */
@@ -306,6 +308,18 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
             }
           });
           upRes.on('end', () => res.socket?.destroy());
+          return;
+        }
+        if (action.kind === 'stall-after') {
+          res.flushHeaders();
+          let sent = 0;
+          upRes.on('data', (chunk: Buffer) => {
+            if (sent >= action.bytes) return;
+            const part = chunk.subarray(0, action.bytes - sent);
+            sent += part.length;
+            res.write(part);
+            if (sent >= action.bytes) upRes.destroy();
+          });
           return;
         }
         if (action.kind === 'corrupt') {
