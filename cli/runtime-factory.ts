@@ -11,6 +11,7 @@ import { BwrapSandbox } from '../runtime/bwrap-sandbox.js';
 import { NativeSnapshotter } from '../runtime/native-snapshotter.js';
 import { OciRuntimeSandbox } from '../runtime/oci-runtime-sandbox.js';
 import { OverlaySnapshotter, type SnapshotterOptions } from '../runtime/overlay-snapshotter.js';
+import { maxLayerBytes } from '../runtime/layer-size-limit.js';
 import { canMountOverlay, decideIdMode } from '../runtime/probe.js';
 import { currentIdFlavor, currentIdMode, runInUserNamespace, type IdMode } from '../runtime/userns.js';
 
@@ -20,18 +21,23 @@ export type SnapshotterName = 'overlayfs' | 'native';
 export interface RuntimeFlags {
   sandbox?: string;
   snapshotter?: string;
+  /** --max-layer-size SIZE */
+  maxLayerSize?: string;
 }
 
 export interface RuntimeChoice {
   sandbox: SandboxName;
   snapshotter: SnapshotterName;
   idMode: IdMode;
+  /** Cap on a layer's uncompressed size when unpacked (flag, TSBUILD_MAX_LAYER_SIZE, default). */
+  maxLayerBytes?: number;
 }
 
 type RuntimeWithCleanup = Runtime & { snapshotter: { removeAll(): Promise<void> } };
 
 export const SANDBOX_FLAG = ['--sandbox <name>', 'sandbox: bwrap | runc | crun', 'bwrap'] as const;
 export const SNAPSHOTTER_FLAG = ['--snapshotter <name>', 'snapshotter: overlayfs | native (default: overlayfs where it mounts)'] as const;
+export const MAX_LAYER_SIZE_FLAG = ['--max-layer-size <size>', 'refuse a layer that unpacks to more than SIZE, e.g. 8G (default: $TSBUILD_MAX_LAYER_SIZE or 32G)'] as const;
 
 /**
  * Decide the runtime for this command. As a normal user this re-runs the whole command inside a user
@@ -45,6 +51,7 @@ export async function prepareRuntime(flags: RuntimeFlags, warn: (message: string
   if (wanted !== undefined && wanted !== 'overlayfs' && wanted !== 'native') {
     throw new TsbuildError('TSB_USAGE', `--snapshotter must be overlayfs or native (got "${wanted}")`);
   }
+  const layerLimit = maxLayerBytes(flags.maxLayerSize);
   let idMode = currentIdMode();
   if (idMode === undefined) {
     const decision = await decideIdMode();
@@ -63,7 +70,7 @@ export async function prepareRuntime(flags: RuntimeFlags, warn: (message: string
     snapshotter = 'native';
     warn('overlayfs cannot be mounted here: using the copying snapshotter (--snapshotter native); stages cost time and disk in proportion to the image size');
   }
-  return { choice: { sandbox, snapshotter, idMode } };
+  return { choice: { sandbox, snapshotter, idMode, maxLayerBytes: layerLimit } };
 }
 
 export function createRuntime(home: HomePaths, store: LayoutStore, choice: RuntimeChoice = { sandbox: 'bwrap', snapshotter: 'overlayfs', idMode: 'root' }): RuntimeWithCleanup {
@@ -71,6 +78,7 @@ export function createRuntime(home: HomePaths, store: LayoutStore, choice: Runti
   const options: SnapshotterOptions = {
     rootless,
     chown: choice.idMode !== 'single',
+    maxLayerBytes: choice.maxLayerBytes ?? maxLayerBytes(undefined),
     ...(rootless ? { flavor: currentIdFlavor() ?? (choice.idMode === 'single' ? 's' : 'u') } : {}),
   };
   const snapshotter = choice.snapshotter === 'native' ? new NativeSnapshotter(home.snapshots, store, options) : new OverlaySnapshotter(home.snapshots, store, options);

@@ -4,6 +4,7 @@
 // image), but needs nothing from the kernel.
 import { prunePlaceholders } from './prune-placeholders.js';
 import { buildOnce } from './build-once.js';
+import { DEFAULT_MAX_LAYER_BYTES, layerTooLarge } from './layer-size-limit.js';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, writeFileSync, type Dirent } from 'node:fs';
@@ -58,6 +59,7 @@ export class NativeSnapshotter implements Snapshotter {
   /** The flattened root filesystem of parents[0..n], made from the one of parents[0..n-1] plus layer n. */
   async ensureChain(parents: LayerSource[], signal?: AbortSignal): Promise<string | undefined> {
     const ids = chainIds(parents.map((p) => p.diffId));
+    const limit = this.options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES;
     let prev: string | undefined;
     for (let i = 0; i < parents.length; i++) {
       const dir = this.chainDir(ids[i]!);
@@ -77,8 +79,11 @@ export class NativeSnapshotter implements Snapshotter {
             expected: { diffId: layer.diffId, digest: layer.descriptor.digest, size: layer.descriptor.size },
             rootless: this.options.rootless ?? false,
             chown: this.options.chown ?? true,
+            limits: { maxTotalBytes: limit },
             ...(this.options.onWarning ? { onWarning: this.options.onWarning } : {}),
             ...(signal ? { signal } : {}),
+          }).catch((err: unknown) => {
+            throw layerTooLarge(err, layer.descriptor.digest, limit);
           });
         },
       );

@@ -5,6 +5,7 @@
 // whiteouts live in user.overlay.*, and layers are unpacked with the namespace's ids.
 import { prunePlaceholders } from './prune-placeholders.js';
 import { buildOnce } from './build-once.js';
+import { DEFAULT_MAX_LAYER_BYTES, layerTooLarge } from './layer-size-limit.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdir, rename, rm, stat, symlink, readlink } from 'node:fs/promises';
@@ -38,6 +39,8 @@ export interface SnapshotterOptions {
    */
   flavor?: string;
   onWarning?: (message: string) => void;
+  /** Uncompressed size a layer may reach when unpacked (default DEFAULT_MAX_LAYER_BYTES). */
+  maxLayerBytes?: number;
 }
 
 export class OverlaySnapshotter implements Snapshotter {
@@ -50,6 +53,10 @@ export class OverlaySnapshotter implements Snapshotter {
     private readonly store: LayoutStore,
     private readonly options: SnapshotterOptions = {},
   ) {}
+
+  private get maxLayerBytes(): number {
+    return this.options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES;
+  }
 
   private layerDir(diffIdHex: string): string {
     return join(this.root, this.options.flavor ? `layers-${this.options.flavor}` : 'layers', diffIdHex);
@@ -68,8 +75,14 @@ export class OverlaySnapshotter implements Snapshotter {
         ...(this.options.onWarning ? { onWarning: this.options.onWarning } : {}),
         compression: layerCompression(layer.descriptor.mediaType),
         expected: { diffId: layer.diffId, digest: layer.descriptor.digest, size: layer.descriptor.size },
+        limits: { maxTotalBytes: this.maxLayerBytes },
         ...(signal ? { signal } : {}),
-      }).then(() => undefined),
+      }).then(
+        () => undefined,
+        (err: unknown) => {
+          throw layerTooLarge(err, layer.descriptor.digest, this.maxLayerBytes);
+        },
+      ),
     );
     return this.shortLink(hex);
   }

@@ -7,7 +7,7 @@ import { shortSignature } from '../../lib/conveyor/index.js';
 import { TsbuildError } from '../../lib/errors.js';
 import { eventPrinter, formatSize, table, type LogFormat } from '../output.js';
 import { ttyView } from '../tty-view.js';
-import { createRuntime, prepareRuntime, SANDBOX_FLAG, SNAPSHOTTER_FLAG } from '../runtime-factory.js';
+import { createRuntime, prepareRuntime, SANDBOX_FLAG, SNAPSHOTTER_FLAG, MAX_LAYER_SIZE_FLAG } from '../runtime-factory.js';
 import { registryClient, withAbort } from '../shared.js';
 import { parseRegistryMirror, type PullPolicy } from '../../lib/conveyor/index.js';
 
@@ -33,6 +33,7 @@ interface BuildFlags {
   registryMirror: string[];
   stapelImage?: string;
   transferTimeout?: string;
+  maxLayerSize?: string;
 }
 
 function parseParallel(v: string): number {
@@ -89,6 +90,7 @@ export function registerBuild(program: Command): void {
     .option('--registry-mirror <registry=mirror>', 'fetch base images of REGISTRY from MIRROR[/PREFIX] (repeatable; names and signatures keep the reference as written)', collect, [] as string[])
     .option(...SANDBOX_FLAG)
     .option(...SNAPSHOTTER_FLAG)
+    .option(...MAX_LAYER_SIZE_FLAG)
     .action(async (images: string[], flags: BuildFlags) => {
       if (flags.dryRun) return runPlan(images, flags);
       // Rootless: the rest of the command runs again inside a user namespace; its exit code is ours.
