@@ -3,7 +3,6 @@
 // user — re-running the command as root of a user namespace first (runtime/userns.ts).
 import { join } from 'node:path';
 import type { LayoutStore } from '../lib/content/index.js';
-import type { HomePaths } from '../lib/home.js';
 import type { Runtime } from '../lib/index.js';
 import { TsbuildError } from '../lib/errors.js';
 import type { Sandbox } from '../lib/sandbox/index.js';
@@ -12,7 +11,9 @@ import { NativeSnapshotter } from '../runtime/native-snapshotter.js';
 import { OciRuntimeSandbox } from '../runtime/oci-runtime-sandbox.js';
 import { OverlaySnapshotter, type SnapshotterOptions } from '../runtime/overlay-snapshotter.js';
 import { maxLayerBytes } from '../runtime/layer-size-limit.js';
-import { canMountOverlay, decideIdMode } from '../runtime/probe.js';
+import { decideIdMode } from '../runtime/probe.js';
+import { canMountOverlayCached } from '../runtime/overlay-probe-cache.js';
+import { homePaths, type HomePaths } from '../lib/home.js';
 import { currentIdFlavor, currentIdMode, runInUserNamespace, type IdMode } from '../runtime/userns.js';
 
 export type SandboxName = 'bwrap' | 'runc' | 'crun';
@@ -66,7 +67,8 @@ export async function prepareRuntime(flags: RuntimeFlags, warn: (message: string
     }
   }
   let snapshotter: SnapshotterName = wanted ?? 'overlayfs';
-  if (wanted === undefined && !(await canMountOverlay(idMode === 'root' ? 'direct' : 'userxattr'))) {
+  const probeCache = join(homePaths().root, 'run', 'overlay-probe.json');
+  if (wanted === undefined && !(await canMountOverlayCached(idMode === 'root' ? 'direct' : 'userxattr', probeCache))) {
     snapshotter = 'native';
     warn('overlayfs cannot be mounted here: using the copying snapshotter (--snapshotter native); stages cost time and disk in proportion to the image size');
   }

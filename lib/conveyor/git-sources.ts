@@ -32,6 +32,8 @@ export class GitSources {
   private readonly remotes = new Map<string, Promise<{ repo: GitRepo; commit: string }>>();
   private readonly opened: GitRepo[] = [];
   private readonly checked = new Set<string>();
+  /** The work tree's status, taken once per build for every image's giterminism check. */
+  private status: ReturnType<GitRepo['status']> | undefined;
 
   constructor(private readonly options: GitSourcesOptions) {}
 
@@ -81,7 +83,9 @@ export class GitSources {
     }
     if (localMappings.length > 0 && !this.options.dev && !this.checked.has(image.name)) {
       this.checked.add(image.name);
-      await assertCommitted((await this.openLocal()).repo, localMappings);
+      const { repo } = await this.openLocal();
+      this.status ??= repo.status();
+      await assertCommitted(repo, localMappings, await this.status);
     }
     return out;
   }

@@ -1,12 +1,22 @@
-// One long-lived `git cat-file --batch` per repository: blob reads are pipelined over its stdin
-// instead of paying a process start per file. Replies come back in request order.
+// One long-lived `git cat-file --batch` per repository: blob reads, commit reads and revision
+// lookups (`HEAD^{commit}`) are pipelined over its stdin instead of paying a process start each.
+// Replies come back in request order.
 import type { ChildProcess } from 'node:child_process';
 import { TsbuildError } from '../errors.js';
 import { spawnGit, type GitRunOptions } from './git-command.js';
 
+/** An object as `cat-file --batch` names it: its id, type and content. */
+export interface GitObject {
+  oid: string;
+  type: string;
+  data: Buffer;
+}
+
 interface Pending {
   oid: string;
-  resolve: (data: Buffer) => void;
+  /** 'blob': resolve the content, reject anything else; 'any': resolve the object, or undefined when missing. */
+  kind: 'blob' | 'any';
+  resolve: (value: Buffer | GitObject | undefined) => void;
   reject: (err: Error) => void;
 }
 
@@ -25,9 +35,23 @@ export class BlobReader {
   read(oid: string): Promise<Buffer> {
     if (this.closed) return Promise.reject(new TsbuildError('TSB_INTERNAL', 'git repository handle used after close()'));
     if (!/^[0-9a-f]{40,64}$/.test(oid)) return Promise.reject(new TsbuildError('TSB_INTERNAL', `not an object id: ${oid}`));
+    return this.request(oid, 'blob') as Promise<Buffer>;
+  }
+
+  /**
+   * Any object by a revision expression (`<oid>`, `HEAD^{commit}`, `v1^{tree}`); undefined when it
+   * names nothing (missing or ambiguous).
+   */
+  object(rev: string): Promise<GitObject | undefined> {
+    if (this.closed) return Promise.reject(new TsbuildError('TSB_INTERNAL', 'git repository handle used after close()'));
+    if (rev === '' || /[\n\r\0]/.test(rev)) return Promise.resolve(undefined);
+    return this.request(rev, 'any') as Promise<GitObject | undefined>;
+  }
+
+  private request(oid: string, kind: Pending['kind']): Promise<Buffer | GitObject | undefined> {
     const child = this.start();
-    return new Promise<Buffer>((resolve, reject) => {
-      this.queue.push({ oid, resolve, reject });
+    return new Promise((resolve, reject) => {
+      this.queue.push({ oid, kind, resolve, reject });
       this.setRef(true);
       child.stdin?.write(`${oid}\n`);
     });
@@ -94,8 +118,13 @@ export class BlobReader {
         this.putBack(buf.subarray(lf + 1));
         const pending = this.queue[0];
         const parts = header.split(' ');
-        if (parts[1] === 'missing' || parts.length !== 3) {
+        if (parts[1] === 'missing' || parts[1] === 'ambiguous' || parts.length !== 3) {
           this.queue.shift();
+          if (pending?.kind === 'any') {
+            pending.resolve(undefined);
+            if (this.queue.length === 0) this.setRef(false);
+            continue;
+          }
           pending?.reject(
             new TsbuildError('TSB_GIT_NOT_FOUND', `git object ${pending?.oid ?? parts[0]} is missing from the repository`, {
               hint: 'the repository is incomplete (shallow or partial clone?); fetch the full history and retry',
@@ -103,7 +132,7 @@ export class BlobReader {
           );
           continue;
         }
-        if (parts[1] !== 'blob') {
+        if (parts[1] !== 'blob' && pending?.kind !== 'any') {
           this.queue.shift();
           pending?.reject(new TsbuildError('TSB_INTERNAL', `git object ${parts[0]} is a ${parts[1]}, not a blob`));
           // Its body still follows: read and drop it.
@@ -112,6 +141,7 @@ export class BlobReader {
           continue;
         }
         this.need = Number(parts[2]) + 1;
+        this.header = { oid: parts[0] ?? '', type: parts[1] ?? '' };
       }
       if (this.buffered < this.need) return;
       const body = this.take(this.need, true);
@@ -122,12 +152,14 @@ export class BlobReader {
         continue;
       }
       const pending = this.queue.shift();
-      pending?.resolve(body.subarray(0, size));
+      const data = body.subarray(0, size);
+      pending?.resolve(pending.kind === 'any' ? { ...this.header, data } : data);
       if (this.queue.length === 0) this.setRef(false);
     }
   }
 
   private dropNext = false;
+  private header = { oid: '', type: '' };
 
   /** Removes `n` bytes from the buffered chunks (all of them when !exact). */
   private take(n: number, exact: boolean): Buffer {

@@ -5,7 +5,7 @@ import { sha256Hex } from '../digest.js';
 import { TsbuildError } from '../errors.js';
 import { canonicalJson } from '../internal/canonical-json.js';
 import { PathMatcher, cleanMask, cleanPath } from './masks.js';
-import type { GitRepo, StatusEntry } from './repo.js';
+import type { GitRepo, StatusEntry, TreeEntry } from './repo.js';
 
 export type UserStageWithGit = 'install' | 'beforeSetup' | 'setup';
 
@@ -72,40 +72,58 @@ function fileMode(raw: string): TreeFileMode | undefined {
 }
 
 /**
- * The files a matcher keeps at a commit. One `ls-tree -r` limited to the literal directories the
- * masks can reach (so `includePaths: [src/**]` never lists the rest of the repository); each path
- * is then tested against the compiled masks. Blobs are not read.
+ * The files a matcher keeps at a commit: the commit's whole tree, listed once per commit by the
+ * repository handle (GitRepo.treeEntries), filtered by the compiled masks. Blobs are not read, and
+ * no git process runs for a commit already listed — a build asks once per mapping and stage.
  */
 export async function readTree(repo: GitRepo, commit: string, matcher: PathMatcher): Promise<MappingTree> {
   const base = matcher.basePath;
-  const prefixes = matcher.literalPrefixes().filter((p) => p !== '');
   const files: TreeFile[] = [];
   const submodules: string[] = [];
-  let addKind: MappingTree['addKind'] = base === '' ? 'dir' : 'none';
-  const args = ['ls-tree', '-r', '-z', '--long', '--full-tree', commit, ...(prefixes.length > 0 ? ['--', ...prefixes] : [])];
-  for await (const rec of repo.records(args)) {
-    const tab = rec.indexOf('\t');
-    if (tab < 0) continue;
-    const repoPath = rec.slice(tab + 1);
-    const [rawMode, type, oid, size] = rec.slice(0, tab).split(/ +/);
-    if (base !== '' && addKind === 'none') addKind = repoPath === base ? 'file' : 'dir';
+  const all = await repo.treeEntries(commit);
+  const inBase = underBase(all, base);
+  // git has no empty directories: `add` is a directory when something lies below it.
+  const addKind: MappingTree['addKind'] = base === '' ? 'dir' : inBase.length === 0 ? 'none' : inBase.some((e) => e.path === base) ? 'file' : 'dir';
+  for (const e of underPrefixes(all, base, matcher.literalPrefixes())) {
+    const repoPath = e.path;
     if (!matcher.isPathMatched(repoPath)) continue;
-    if (type === 'commit') {
+    if (e.type === 'commit') {
       submodules.push(repoPath);
       continue;
     }
-    const mode = fileMode(rawMode ?? '');
-    if (type !== 'blob' || mode === undefined || oid === undefined) continue;
+    const mode = fileMode(e.mode);
+    if (e.type !== 'blob' || mode === undefined) continue;
     const rel = matcher.relative(repoPath) ?? repoPath;
-    files.push({ path: rel, repoPath, mode, oid, size: Number(size) });
-  }
-  if (addKind === 'none' && prefixes.some((p) => p !== base)) {
-    // The masks narrowed the listing to nothing: ask whether `add` itself exists.
-    const res = await repo.git(['ls-tree', '-z', '--full-tree', commit, '--', base]);
-    const rec = res.stdout.toString('utf8').split('\0')[0] ?? '';
-    if (rec.includes('\t')) addKind = rec.split(' ')[1] === 'tree' ? 'dir' : 'file';
+    files.push({ path: rel, repoPath, mode, oid: e.oid, size: e.size });
   }
   return { addKind, files, submodules };
+}
+
+/**
+ * The entries below `prefix` (the entry itself included), filtered once per tree and prefix and kept
+ * with the tree: 64 mappings over a 5k-file monorepo would otherwise test every path 64 times.
+ */
+const subsets = new WeakMap<readonly TreeEntry[], Map<string, TreeEntry[]>>();
+function underBase(all: readonly TreeEntry[], prefix: string): readonly TreeEntry[] {
+  if (prefix === '') return all;
+  let byPrefix = subsets.get(all);
+  if (!byPrefix) subsets.set(all, (byPrefix = new Map()));
+  let subset = byPrefix.get(prefix);
+  if (!subset) {
+    const below = `${prefix}/`;
+    subset = all.filter((e) => e.path === prefix || e.path.startsWith(below));
+    byPrefix.set(prefix, subset);
+  }
+  return subset;
+}
+
+/** Entries below any of the literal prefixes the masks can reach (all of `base` when none narrows it). */
+function underPrefixes(all: readonly TreeEntry[], base: string, prefixes: readonly string[]): readonly TreeEntry[] {
+  const narrowed = prefixes.filter((p) => p !== '' && p !== base);
+  if (narrowed.length === 0 || prefixes.includes(base) || prefixes.includes('')) return underBase(all, base);
+  const seen = new Set<TreeEntry>();
+  for (const p of narrowed) for (const e of underBase(all, p)) seen.add(e);
+  return narrowed.length === 1 ? underBase(all, narrowed[0]!) : underBase(all, base).filter((e) => seen.has(e)); // in tree order
 }
 
 /** readTree for a mapping. */
@@ -141,17 +159,22 @@ export function mappingParamsHash(mapping: GitMapping): string {
   );
 }
 
-/** Uncommitted changes of the work tree that the mapping would pick up (werf's giterminism check). */
-export async function uncommittedChanges(repo: GitRepo, mapping: GitMapping): Promise<StatusEntry[]> {
+/**
+ * Uncommitted changes of the work tree that the mapping would pick up (werf's giterminism check).
+ * `status` is the whole work tree's status when the caller already has it (one `git status` per
+ * build, whatever the number of mappings).
+ */
+export async function uncommittedChanges(repo: GitRepo, mapping: GitMapping, status?: readonly StatusEntry[]): Promise<StatusEntry[]> {
   const matcher = mappingMatcher(mapping);
-  const entries = await repo.status(matcher.basePath === '' ? [] : [matcher.basePath]);
+  const entries = status ?? (await repo.status(matcher.basePath === '' ? [] : [matcher.basePath]));
   return entries.filter((e) => matcher.isPathMatched(e.path));
 }
 
 /** Throws TSB_GIT_UNCOMMITTED naming the changed files when any mapping has uncommitted changes. */
-export async function assertCommitted(repo: GitRepo, mappings: readonly GitMapping[]): Promise<void> {
+export async function assertCommitted(repo: GitRepo, mappings: readonly GitMapping[], status?: readonly StatusEntry[]): Promise<void> {
   const paths = new Set<string>();
-  for (const mapping of mappings) for (const e of await uncommittedChanges(repo, mapping)) paths.add(e.path);
+  const all = status ?? (mappings.length > 1 ? await repo.status() : undefined);
+  for (const mapping of mappings) for (const e of await uncommittedChanges(repo, mapping, all)) paths.add(e.path);
   if (paths.size === 0) return;
   const list = [...paths].sort();
   const shown = list.slice(0, 10).map((p) => `  ${p}`);

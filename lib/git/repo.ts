@@ -1,5 +1,7 @@
 // GitRepo: the questions tsbuild asks a repository (HEAD, commit times, ancestry, status, objects),
-// answered by the git CLI. Blob reads go through one long-lived `cat-file --batch`; close() ends it.
+// answered by the git CLI. Revision lookups, commit and blob reads go through one long-lived
+// `cat-file --batch`; close() ends it. A commit's tree is listed once (`ls-tree -r`) and kept: a
+// build asks about the same commit once per mapping and stage, and the answer never changes.
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -16,6 +18,19 @@ export interface CommitInfo {
   /** Committer time as Go's time.Time.String() prints it, in UTC: "2024-05-01 12:00:00 +0000 UTC". */
   human: string;
   parents: string[];
+}
+
+/** One record of `ls-tree -r --long` of a whole commit. */
+export interface TreeEntry {
+  /** Repo-relative path. */
+  path: string;
+  /** Raw git mode ("100644", "120000", "160000", …). */
+  mode: string;
+  /** "blob" or "commit" (a submodule). */
+  type: string;
+  oid: string;
+  /** Blob size; NaN for a submodule. */
+  size: number;
 }
 
 export interface StatusEntry {
@@ -40,10 +55,13 @@ export class GitRepo {
   private readonly location: string[];
   private readonly blobs: BlobReader;
   private readonly commitCache = new Map<string, Promise<CommitInfo>>();
+  private readonly treeCache = new Map<string, Promise<TreeEntry[]>>();
+  private shallow: boolean | undefined;
 
-  private constructor(root: string | undefined, gitDir: string) {
+  private constructor(root: string | undefined, gitDir: string, shallow?: boolean) {
     this.root = root;
     this.gitDir = gitDir;
+    this.shallow = shallow;
     this.location = root === undefined ? ['--git-dir', gitDir] : ['-C', root];
     this.blobs = new BlobReader(this.location);
   }
@@ -53,7 +71,8 @@ export class GitRepo {
     const abs = resolve(dir);
     let res: GitResult;
     try {
-      res = await runGit(['rev-parse', '--is-bare-repository', '--absolute-git-dir', '--show-toplevel'], { location: ['-C', abs] });
+      // One process answers everything open() and assertNotShallow() need.
+      res = await runGit(['rev-parse', '--is-bare-repository', '--absolute-git-dir', '--is-shallow-repository', '--show-toplevel'], { location: ['-C', abs] });
     } catch (err) {
       if (err instanceof TsbuildError && err.code === 'TSB_GIT_COMMAND') {
         const stderr = String(err.details.stderr ?? '');
@@ -67,9 +86,10 @@ export class GitRepo {
       }
       throw err;
     }
-    const [bare, gitDir, top] = res.stdout.toString('utf8').split('\n');
-    if (bare === 'true' || !top) return new GitRepo(undefined, gitDir ?? abs);
-    return new GitRepo(top, gitDir ?? join(top, '.git'));
+    const [bare, gitDir, shallow, top] = res.stdout.toString('utf8').split('\n');
+    const isShallow = shallow === 'true' ? true : shallow === 'false' ? false : undefined;
+    if (bare === 'true' || !top) return new GitRepo(undefined, gitDir ?? abs, isShallow);
+    return new GitRepo(top, gitDir ?? join(top, '.git'), isShallow);
   }
 
   /** Opens a bare repository (or any git directory) by its path. */
@@ -98,12 +118,18 @@ export class GitRepo {
     await this.blobs.close();
   }
 
+  /** The commit a revision names, read through the shared cat-file process; undefined if none. */
+  private async commitObject(rev: string): Promise<{ oid: string; data: Buffer } | undefined> {
+    // A revision starting with "-" is refused as `rev-parse` would read it as an option.
+    if (rev.startsWith('-')) return undefined;
+    const obj = await this.blobs.object(`${rev}^{commit}`);
+    return obj && obj.type === 'commit' && OID.test(obj.oid) ? obj : undefined;
+  }
+
   /** Full hash of the commit a revision names; TSB_GIT_NOT_FOUND if it does not name one. */
   async resolveCommit(rev: string): Promise<string> {
-    // A revision starting with "-" would be read as an option (rev-parse learnt --end-of-options only in git 2.30).
-    const res = rev.startsWith('-') ? undefined : await this.git(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { okCodes: [1, 128] });
-    const hash = res?.stdout.toString('utf8').trim() ?? '';
-    if (res?.code !== 0 || !OID.test(hash)) {
+    const hash = (await this.commitObject(rev))?.oid;
+    if (hash === undefined) {
       throw new TsbuildError('TSB_GIT_NOT_FOUND', `git revision "${rev}" does not name a commit in ${this.root ?? this.gitDir}`, {
         hint: 'check the branch, tag or commit name; for a remote repository make sure it was fetched',
         details: { rev },
@@ -128,8 +154,7 @@ export class GitRepo {
 
   async commitExists(hash: string): Promise<boolean> {
     if (!OID.test(hash)) return false;
-    const res = await this.git(['cat-file', '-e', `${hash}^{commit}`], { okCodes: [1, 128] });
-    return res.code === 0;
+    return (await this.commitObject(hash)) !== undefined;
   }
 
   /** Is `ancestor` reachable from `descendant` (a commit is its own ancestor)? */
@@ -140,8 +165,11 @@ export class GitRepo {
   }
 
   async isShallow(): Promise<boolean> {
-    const res = await this.git(['rev-parse', '--is-shallow-repository']);
-    return res.stdout.toString('utf8').trim() === 'true';
+    if (this.shallow === undefined) {
+      const res = await this.git(['rev-parse', '--is-shallow-repository']);
+      this.shallow = res.stdout.toString('utf8').trim() === 'true';
+    }
+    return this.shallow;
   }
 
   /** Refuses a shallow clone: patches and ancestry need history (werf-spec §6.1). */
@@ -157,9 +185,11 @@ export class GitRepo {
     let info = this.commitCache.get(hash);
     if (!info) {
       info = (async () => {
-        const full = await this.resolveCommit(hash);
         // The raw object, not `git show`: user config (log.showSignature, …) cannot change it.
-        const raw = (await this.git(['cat-file', 'commit', full])).stdout.toString('utf8');
+        const obj = await this.commitObject(hash);
+        if (obj === undefined) await this.resolveCommit(hash); // throws the not-found error
+        const full = obj!.oid;
+        const raw = obj!.data.toString('utf8');
         const headerEnd = raw.indexOf('\n\n');
         const parents: string[] = [];
         let unixSeconds = 0;
@@ -173,6 +203,31 @@ export class GitRepo {
       this.commitCache.set(hash, info);
     }
     return info;
+  }
+
+  /**
+   * Every file of a commit (`ls-tree -r --long --full-tree`, submodules as "commit" entries), listed
+   * once per commit and kept for the life of this handle: mappings and stageDependencies filter it
+   * in memory instead of each running git.
+   */
+  treeEntries(commit: string): Promise<TreeEntry[]> {
+    let entries = this.treeCache.get(commit);
+    if (!entries) {
+      entries = (async () => {
+        const out: TreeEntry[] = [];
+        for await (const rec of this.records(['ls-tree', '-r', '-z', '--long', '--full-tree', commit])) {
+          const tab = rec.indexOf('\t');
+          if (tab < 0) continue;
+          const [mode, type, oid, size] = rec.slice(0, tab).split(/ +/);
+          if (mode === undefined || type === undefined || oid === undefined) continue;
+          out.push({ path: rec.slice(tab + 1), mode, type, oid, size: size === '-' ? NaN : Number(size) });
+        }
+        return out;
+      })();
+      entries.catch(() => this.treeCache.delete(commit));
+      this.treeCache.set(commit, entries);
+    }
+    return entries;
   }
 
   /** Reads a blob into memory through the shared cat-file process. */
