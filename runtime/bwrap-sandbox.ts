@@ -1,17 +1,26 @@
 // Sandbox over bubblewrap: a clean environment, the given root filesystem as /, /proc and /dev,
 // only the mounts we list, killed with its whole process tree when the builder dies or aborts.
+// Every step runs with Docker's default capabilities at most, under tsbuild's seccomp filter, in a
+// working directory resolved inside the image.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { TsbuildError } from '../lib/errors.js';
 import type { RunOptions, RunResult, RunSpec, Sandbox } from '../lib/sandbox/index.js';
+import { STEP_CAPABILITIES } from './capabilities.js';
+import { resolveWorkdir } from './resolve-workdir.js';
+import { hostSeccompArch, seccompProgram } from './seccomp.js';
 
 export const BWRAP = '/usr/bin/bwrap';
 const CLOSE_FDS_SHELL = '/usr/bin/bash-static';
 // Node (libuv) passes every descriptor it inherited without O_CLOEXEC on to its children, and bwrap
-// passes them into the sandbox. A static bash closes everything above stderr, then execs bwrap.
-const CLOSE_FDS_SCRIPT = 'for f in /proc/self/fd/*; do n=${f##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-"; fi; done 2>/dev/null; exec "$@"';
+// passes them into the sandbox. A static bash closes everything above stderr except the seccomp
+// program on fd 3 (bwrap reads and closes it), then execs bwrap.
+const CLOSE_FDS_SCRIPT = 'for f in /proc/self/fd/*; do n=${f##*/}; if [ "$n" -gt 3 ]; then eval "exec $n>&-"; fi; done 2>/dev/null; exec "$@"';
+const SECCOMP_FD = 3;
 
-export function bwrapArgs(spec: RunSpec): string[] {
+/** bwrap's arguments for one step; `seccomp` says whether the filter comes on fd 3. */
+export function bwrapArgs(spec: RunSpec, options: { seccomp?: boolean } = {}): string[] {
   const args = [
     '--bind', spec.rootfs, '/',
     '--proc', '/proc',
@@ -21,7 +30,11 @@ export function bwrapArgs(spec: RunSpec): string[] {
     '--new-session',
     '--hostname', spec.hostname ?? 'tsbuild',
     '--clearenv',
+    // Capabilities in the sandbox's user namespace (or the host's, as root without one): Docker's set.
+    '--cap-drop', 'ALL',
   ];
+  if ((spec.uid ?? 0) === 0) for (const cap of STEP_CAPABILITIES) args.push('--cap-add', cap);
+  if (options.seccomp) args.push('--seccomp', String(SECCOMP_FD));
   if (spec.network === 'none') args.push('--unshare-net');
   if (spec.uid !== undefined && spec.uid !== 0) {
     args.push('--unshare-user', '--uid', String(spec.uid), '--gid', String(spec.gid ?? spec.uid));
@@ -32,7 +45,7 @@ export function bwrapArgs(spec: RunSpec): string[] {
     if (eq <= 0) continue;
     args.push('--setenv', kv.slice(0, eq), kv.slice(eq + 1));
   }
-  args.push('--chdir', spec.cwd || '/');
+  args.push('--chdir', resolveWorkdir(spec.rootfs, spec.cwd || '/', spec.image));
   args.push('--', ...spec.argv);
   return args;
 }
@@ -55,15 +68,27 @@ export class BwrapSandbox implements Sandbox {
         reject(new TsbuildError('TSB_ABORTED', 'build aborted'));
         return;
       }
+      const arch = hostSeccompArch();
+      let args: string[];
+      try {
+        args = bwrapArgs(spec, { seccomp: arch !== undefined });
+      } catch (err) {
+        reject(err);
+        return;
+      }
       // No inherited fds beyond stdio; nothing of our environment (bwrap --clearenv does the rest).
-      const [cmd, args] = existsSync(CLOSE_FDS_SHELL)
-        ? [CLOSE_FDS_SHELL, ['-c', CLOSE_FDS_SCRIPT, 'tsbuild-sandbox', this.bwrapPath, ...bwrapArgs(spec)]]
-        : [this.bwrapPath, bwrapArgs(spec)];
-      const child = spawn(cmd, args, {
-        stdio: options.inheritStdio ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+      const [cmd, argv] = existsSync(CLOSE_FDS_SHELL) ? [CLOSE_FDS_SHELL, ['-c', CLOSE_FDS_SCRIPT, 'tsbuild-sandbox', this.bwrapPath, ...args]] : [this.bwrapPath, args];
+      const stdio = options.inheritStdio ? ['inherit', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'];
+      const child = spawn(cmd, argv, {
+        stdio: [...stdio, arch ? 'pipe' : 'ignore'] as Array<'inherit' | 'pipe' | 'ignore'>,
         env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
         detached: true,
       });
+      if (arch) {
+        const fd = child.stdio[SECCOMP_FD] as Writable | null;
+        fd?.on('error', () => undefined); // bwrap failed early; its exit status says why
+        fd?.end(seccompProgram(arch));
+      }
       let started = false;
       child.once('spawn', () => {
         started = true;

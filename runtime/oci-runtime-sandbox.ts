@@ -1,6 +1,8 @@
 // Sandbox over an OCI runtime (runc or crun): writes a runtime spec with the same semantics as the
 // bubblewrap sandbox — clean env, fresh /proc and /dev, hostname, only the listed bind mounts, the
-// host network or none, uid/gid and cwd — runs it in the foreground and kills it on abort.
+// host network or none, uid/gid and cwd — runs it in the foreground and kills it on abort. Docker's
+// default capabilities at most, tsbuild's seccomp filter (linux.seccomp), the working directory
+// resolved inside the image.
 import { spawn, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -9,15 +11,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { TsbuildError } from '../lib/errors.js';
 import type { RunOptions, RunResult, RunSpec, Sandbox } from '../lib/sandbox/index.js';
+import { STEP_CAPABILITIES } from './capabilities.js';
+import { resolveWorkdir } from './resolve-workdir.js';
+import { hostSeccompArch, ociSeccomp } from './seccomp.js';
 
 const exec = promisify(execFile);
-
-// What a root build step may do inside its namespaces: Docker's default set (apt-get, chown,
-// setuid binaries, mknod where allowed). Steps as another uid get none.
-const ROOT_CAPS = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
-  'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
-];
 
 const MASKED = ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware'];
 const READONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
@@ -31,7 +29,8 @@ export function runtimeBinary(name: OciRuntimeName): string | undefined {
 /** The OCI runtime spec (config.json) for one run. */
 export function ociSpec(spec: RunSpec): Record<string, unknown> {
   const uid = spec.uid ?? 0;
-  const caps = uid === 0 ? ROOT_CAPS : [];
+  const caps: string[] = uid === 0 ? [...STEP_CAPABILITIES] : [];
+  const arch = hostSeccompArch();
   const namespaces: Array<{ type: string }> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (spec.network === 'none') namespaces.push({ type: 'network' });
   const mounts: Array<Record<string, unknown>> = [
@@ -51,7 +50,7 @@ export function ociSpec(spec: RunSpec): Record<string, unknown> {
       user: { uid, gid: spec.gid ?? uid },
       args: spec.argv,
       env: spec.env.filter((kv) => kv.indexOf('=') > 0),
-      cwd: spec.cwd || '/',
+      cwd: resolveWorkdir(spec.rootfs, spec.cwd || '/', spec.image),
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
       noNewPrivileges: true,
     },
@@ -62,6 +61,7 @@ export function ociSpec(spec: RunSpec): Record<string, unknown> {
       namespaces,
       maskedPaths: MASKED,
       readonlyPaths: READONLY,
+      ...(arch ? { seccomp: ociSeccomp(arch) } : {}),
     },
   };
 }
@@ -97,12 +97,13 @@ export class OciRuntimeSandbox implements Sandbox {
   async run(spec: RunSpec, options: RunOptions = {}): Promise<RunResult> {
     const { signal } = options;
     if (signal?.aborted) throw new TsbuildError('TSB_ABORTED', 'build aborted');
+    const config = JSON.stringify(ociSpec(spec)); // refuses a hostile working directory before anything exists
     const id = `tsbuild-${process.pid}-${randomBytes(6).toString('hex')}`;
     const root = join(this.stateDir, 'state');
     const bundle = join(this.stateDir, 'bundles', id);
     await mkdir(root, { recursive: true, mode: 0o700 });
     await mkdir(bundle, { recursive: true, mode: 0o700 });
-    await writeFile(join(bundle, 'config.json'), JSON.stringify(ociSpec(spec)));
+    await writeFile(join(bundle, 'config.json'), config);
     const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
     const [cmd, prefix] = this.command(root);
     const runtime = (args: string[]): Promise<unknown> => exec(cmd, [...prefix, ...args], { env, timeout: 30_000 }).catch(() => undefined);

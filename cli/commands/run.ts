@@ -11,6 +11,7 @@ import { parseRepository } from '../../lib/oci/index.js';
 import { stageEnv, inspectPath, resolveUser } from '../../lib/conveyor/index.js';
 import { createRuntime, prepareRuntime, SANDBOX_FLAG, SNAPSHOTTER_FLAG } from '../runtime-factory.js';
 import { registryClient, withAbort } from '../shared.js';
+import { resolveWorkdir } from '../../runtime/resolve-workdir.js';
 
 export function registerRun(program: Command): void {
   program
@@ -66,11 +67,12 @@ export function registerRun(program: Command): void {
               throw new TsbuildError('TSB_LAYER_UNSAFE', `the image has a symlink at ${t}; tsbuild refuses to mount there`);
             }
           }
-          const cwd = cfg.WorkingDir || '/';
+          // Resolved inside the image first: a hostile WorkingDir is refused before anything is created.
+          const cwd = resolveWorkdir(snap.rootfs, cfg.WorkingDir || '/', `image "${imageName}"`);
           await ensureWorkdir(snap.rootfs, cwd);
           const user = await resolveUser(snap.rootfs, cfg.User ?? '');
           const res = await runtime.sandbox.run(
-            { rootfs: snap.rootfs, argv, env: stageEnv(cfg), cwd, uid: user.uid, gid: user.gid, network: flags.network === 'none' ? 'none' : 'host', mounts: [] },
+            { rootfs: snap.rootfs, argv, env: stageEnv(cfg), cwd, image: `image "${imageName}"`, uid: user.uid, gid: user.gid, network: flags.network === 'none' ? 'none' : 'host', mounts: [] },
             { signal, inheritStdio: true },
           );
           return res.exitCode;

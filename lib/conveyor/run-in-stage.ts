@@ -126,6 +126,7 @@ export async function runShellStage(parent: StoredImage, ctx: BuildContext, opts
         argv: [BASH_IN_SANDBOX, '-e', SCRIPT_IN_SANDBOX],
         env: stageEnv(cfg),
         cwd: cfg.WorkingDir || '/',
+        image: `image "${ctx.image.name || '~'}"`,
         uid: 0,
         gid: 0,
         network,

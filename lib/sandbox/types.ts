@@ -15,7 +15,10 @@ export interface RunSpec {
   argv: string[];
   /** KEY=VALUE entries: the image's Env and nothing of the builder's environment. */
   env: string[];
+  /** The working directory inside the image; resolved (and refused if it leads outside) by the sandbox. */
   cwd: string;
+  /** Names the image in errors about it, e.g. `image "app"`. */
+  image?: string;
   /** Numeric uid/gid inside the sandbox (0 for build stages). */
   uid?: number;
   gid?: number;

@@ -74,6 +74,7 @@ export async function runAnsibleStage(parent: StoredImage, ctx: BuildContext, op
         argv: [BASH_IN_SANDBOX, '-c', 'exec "$0" "$1" 2>&1', `${STAPEL_IN_SANDBOX}/${STAPEL_ANSIBLE_PLAYBOOK}`, PLAYBOOK_IN_SANDBOX],
         env: [...ansibleEnv(stageEnv(cfg)), `TSBUILD_PYTHON_TMPDIR=${ANSIBLE_TMP_IN_SANDBOX}/py`],
         cwd: cfg.WorkingDir || '/',
+        image: `image "${ctx.image.name || '~'}"`,
         uid: 0,
         gid: 0,
         network,
