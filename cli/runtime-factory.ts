@@ -84,7 +84,8 @@ export function createRuntime(home: HomePaths, store: LayoutStore, choice: Runti
     ...(rootless ? { flavor: currentIdFlavor() ?? (choice.idMode === 'single' ? 's' : 'u') } : {}),
   };
   const snapshotter = choice.snapshotter === 'native' ? new NativeSnapshotter(home.snapshots, store, options) : new OverlaySnapshotter(home.snapshots, store, options);
-  const sandbox: Sandbox = choice.sandbox === 'bwrap' ? new BwrapSandbox() : new OciRuntimeSandbox(choice.sandbox, join(home.root, 'run', choice.sandbox));
+  // TSBUILD_BWRAP: a bubblewrap installed elsewhere (default /usr/bin/bwrap).
+  const sandbox: Sandbox = choice.sandbox === 'bwrap' ? new BwrapSandbox(process.env.TSBUILD_BWRAP || undefined) : new OciRuntimeSandbox(choice.sandbox, join(home.root, 'run', choice.sandbox));
   return { sandbox, snapshotter };
 }
 

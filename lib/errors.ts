@@ -13,6 +13,7 @@ export type ErrorKind =
 
 export const ErrorCodes = {
   TSB_CONFIG_NOT_FOUND: 'INVALID',
+  TSB_CONFIG_UNREADABLE: 'INVALID',
   TSB_CONFIG_TEMPLATE: 'INVALID',
   TSB_CONFIG_YAML: 'INVALID',
   TSB_CONFIG_SCHEMA: 'INVALID',
@@ -38,6 +39,7 @@ export const ErrorCodes = {
   TSB_SANDBOX_UNAVAILABLE: 'PRECONDITION',
   TSB_SANDBOX_START: 'PRECONDITION',
   TSB_TOOL_MISSING: 'PRECONDITION',
+  TSB_NO_SPACE: 'UNAVAILABLE',
   TSB_GIT_NOT_A_REPO: 'PRECONDITION',
   TSB_GIT_NOT_FOUND: 'NOT_FOUND',
   TSB_GIT_UNCOMMITTED: 'PRECONDITION',
@@ -131,17 +133,26 @@ export class DigestMismatchError extends TsbuildError {
   }
 }
 
+/** ENOSPC said with where it happened (the raw error only says "write"); other errors unchanged. */
+export function noSpaceError(err: unknown, where: string): unknown {
+  if ((err as NodeJS.ErrnoException | undefined)?.code !== 'ENOSPC') return err;
+  return new TsbuildError('TSB_NO_SPACE', `no space left on device ${where}`, {
+    hint: 'free space on that file system (`tsbuild stages gc` drops unused stages and blobs), or point TSBUILD_HOME at a bigger one',
+    cause: err,
+  });
+}
+
 export function isTsbuildError(err: unknown): err is TsbuildError {
   return err instanceof TsbuildError;
 }
 
 /** Exit codes of DESIGN.md: 1 build failed, 2 bad config/usage, 3 registry/auth, 4 environment. */
 export function exitCodeFor(err: unknown): number {
-  if (!(err instanceof TsbuildError)) return 1;
+  if (!(err instanceof TsbuildError)) return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC' ? 4 : 1;
   if (err.code === 'TSB_STAGE_FAILED') return 1;
   if (err.code === 'TSB_ABORTED') return 130;
   if (err.code.startsWith('TSB_CONFIG') || err.code === 'TSB_USAGE' || err.code === 'TSB_REF_INVALID' || err.code === 'TSB_GIT_MASK_INVALID') return 2;
   if (err.code.startsWith('TSB_REGISTRY') || err.code === 'TSB_IMAGE_NO_PLATFORM') return 3;
-  if (err.code.startsWith('TSB_SANDBOX') || err.code === 'TSB_TOOL_MISSING') return 4;
+  if (err.code.startsWith('TSB_SANDBOX') || err.code === 'TSB_TOOL_MISSING' || err.code === 'TSB_NO_SPACE') return 4;
   return 1;
 }

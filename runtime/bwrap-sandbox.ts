@@ -3,7 +3,7 @@
 // Every step runs with Docker's default capabilities at most, under tsbuild's seccomp filter, in a
 // working directory resolved inside the image.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { TsbuildError } from '../lib/errors.js';
 import type { RunOptions, RunResult, RunSpec, Sandbox } from '../lib/sandbox/index.js';
@@ -57,6 +57,16 @@ export class BwrapSandbox implements Sandbox {
     if (!existsSync(bwrapPath)) {
       throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `bubblewrap not found at ${bwrapPath}`, {
         hint: 'install it: apt-get install bubblewrap (or run ./scripts/setup)',
+      });
+    }
+    // Checked here: run() starts bwrap through a shell, whose "Permission denied" (126) would
+    // otherwise look like the user's command failing.
+    try {
+      accessSync(bwrapPath, constants.X_OK);
+    } catch (err) {
+      throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `bubblewrap at ${bwrapPath} is not executable (${(err as NodeJS.ErrnoException).code ?? String(err)})`, {
+        hint: `make it executable (chmod 755 ${bwrapPath}) or reinstall it: apt-get install --reinstall bubblewrap`,
+        cause: err,
       });
     }
   }

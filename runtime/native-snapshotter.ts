@@ -4,6 +4,7 @@
 // image), but needs nothing from the kernel.
 import { prunePlaceholders } from './prune-placeholders.js';
 import { buildOnce } from './build-once.js';
+import { packingError } from './packing-error.js';
 import { DEFAULT_MAX_LAYER_BYTES, layerTooLarge } from './layer-size-limit.js';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -126,6 +127,8 @@ export class NativeSnapshotter implements Snapshotter {
     const res = await writeLayerFromEntries(sources, this.store, {
       ...(options.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.sourceDateEpoch } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+    }).catch((err: unknown) => {
+      throw packingError(err, key, a.rootfs);
     });
     return { descriptor: res.descriptor, diffId: res.diffId, empty: res.empty };
   }

@@ -5,6 +5,7 @@
 // whiteouts live in user.overlay.*, and layers are unpacked with the namespace's ids.
 import { prunePlaceholders } from './prune-placeholders.js';
 import { buildOnce } from './build-once.js';
+import { packingError } from './packing-error.js';
 import { DEFAULT_MAX_LAYER_BYTES, layerTooLarge } from './layer-size-limit.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -146,6 +147,8 @@ export class OverlaySnapshotter implements Snapshotter {
       skip: options.skip,
       ...(options.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.sourceDateEpoch } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+    }).catch((err: unknown) => {
+      throw packingError(err, key, a.upper);
     });
     return { descriptor: res.descriptor, diffId: res.diffId, empty: res.empty };
   }

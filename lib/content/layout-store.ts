@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { digestHex, isDigest, type Digest } from '../digest.js';
-import { DigestMismatchError, TsbuildError } from '../errors.js';
+import { DigestMismatchError, TsbuildError, noSpaceError } from '../errors.js';
 import { atomicWriteFile } from '../internal/atomic-write.js';
 import { withFileLock } from '../internal/file-lock.js';
 import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci/index.js';
@@ -131,7 +131,7 @@ export class LayoutStore {
     stream._write = (chunk: Buffer, enc: BufferEncoding, cb: (err?: Error | null) => void) => {
       hash.update(chunk);
       size += chunk.length;
-      origWrite(chunk, enc, cb);
+      origWrite(chunk, enc, (err) => cb(err ? (noSpaceError(err, `writing a blob into the store ${this.root} (${tmp})`) as Error) : err));
     };
     const origWritev = stream._writev?.bind(stream);
     if (origWritev) {
@@ -140,7 +140,7 @@ export class LayoutStore {
           hash.update(c.chunk);
           size += c.chunk.length;
         }
-        origWritev(chunks, cb);
+        origWritev(chunks, (err) => cb(err ? (noSpaceError(err, `writing a blob into the store ${this.root} (${tmp})`) as Error) : err));
       };
     }
     let done = false;
