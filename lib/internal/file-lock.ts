@@ -1,6 +1,6 @@
 // Cross-process exclusive lock on a path: an O_EXCL lock file holding "pid host time".
 // A lock whose owner process is gone (same host) is broken; waiting is bounded.
-import { open, readFile, unlink, mkdir } from 'node:fs/promises';
+import { open, readFile, unlink, mkdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -54,7 +54,7 @@ export async function acquireFileLock(lockPath: string, options: LockOptions = {
     const text = await readFile(lockPath, 'utf8').catch(() => '');
     // An empty file is a lock being written right now; a dead owner's lock is stale.
     if (text && !ownerAlive(text)) {
-      await unlink(lockPath).catch(() => undefined);
+      await breakStaleLock(lockPath, text);
       continue;
     }
     if (Date.now() > deadline) {
@@ -64,5 +64,34 @@ export async function acquireFileLock(lockPath: string, options: LockOptions = {
     }
     await sleep(delay);
     delay = Math.min(delay * 2, 50);
+  }
+}
+
+/**
+ * Remove a dead owner's lock file, but only that one. Between reading the owner and unlinking, the
+ * dead owner's file may already have been removed by another waiter and a live process may hold a
+ * new lock at the same path: unlinking blindly would let two processes in (seen as a lost index.json
+ * update under load). Breakers take a second O_EXCL lock and re-read the file under it: while the
+ * dead owner's text is still there, nobody else can replace it (creators get EEXIST, the owner is
+ * dead, other breakers wait), so the unlink removes exactly the stale lock.
+ */
+async function breakStaleLock(lockPath: string, staleText: string): Promise<void> {
+  const breakPath = `${lockPath}.break`;
+  let fh;
+  try {
+    fh = await open(breakPath, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    // A breaker that died inside this short section leaves its file behind: old ones are removed.
+    const st = await stat(breakPath).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > 10_000) await unlink(breakPath).catch(() => undefined);
+    return;
+  }
+  try {
+    const current = await readFile(lockPath, 'utf8').catch(() => '');
+    if (current === staleText) await unlink(lockPath).catch(() => undefined);
+  } finally {
+    await fh.close();
+    await unlink(breakPath).catch(() => undefined);
   }
 }
