@@ -23,7 +23,7 @@ import type { ImageSpec } from './config/index.js';
 import { TsbuildError } from './errors.js';
 import { transferEvents, type EventSink } from './events.js';
 import type { StoredImage } from './image/index.js';
-import { parseRepository, parseReference, formatReference, type Platform } from './oci/index.js';
+import { parseRepository, parseReference, formatReference, type LayerCompressionSpec, type Platform } from './oci/index.js';
 import { pushImage, type RegistryClient } from './registry/index.js';
 import type { Sandbox, Snapshotter } from './sandbox/index.js';
 import { LocalStagesStorage, RegistryStages, StagesStorage, finalRefName } from './storage/index.js';
@@ -54,6 +54,8 @@ export interface BuildOptions extends LoadOptions {
   platform?: Platform;
   /** --stapel-image: the ansible toolchain (default: tsbuild/stapel:<format> of the local store). */
   stapelImage?: string;
+  /** --layer-compression: how the layers the build writes are compressed (default gzip). */
+  layerCompression?: LayerCompressionSpec;
   registry: RegistryClient;
   /** Creates the sandbox and snapshotter (runtime/ lives outside lib and is injected). */
   createRuntime(store: LayoutStore): Runtime;
@@ -167,6 +169,7 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
         onEvent,
         signal,
         ...(options.stapelImage ? { stapelImage: options.stapelImage } : {}),
+        ...(options.layerCompression ? { layerCompression: options.layerCompression } : {}),
       };
       const built = await buildImage(ctx, storage, finalRefName(config.project, image.name));
       finals.set(image.name, { image: built.final, signature: built.finalSignature, stages: new Map(built.report.stages.map((st) => [st.name, st.signature])) });

@@ -18,7 +18,7 @@ import { TsbuildError } from '../lib/errors.js';
 import type { LayoutStore } from '../lib/content/index.js';
 import { unpackLayer, writeLayerFromEntries, type LayerEntrySource } from '../lib/layer/index.js';
 import { layerCompression } from '../lib/oci/index.js';
-import type { CommittedLayer, LayerSource, PreparedSnapshot, Snapshotter } from '../lib/sandbox/index.js';
+import type { CommitOptions, CommittedLayer, LayerSource, PreparedSnapshot, Snapshotter } from '../lib/sandbox/index.js';
 import type { SnapshotterOptions } from './overlay-snapshotter.js';
 import { diffTrees } from './tree-diff.js';
 
@@ -111,7 +111,7 @@ export class NativeSnapshotter implements Snapshotter {
     return { key, rootfs, placeholders: new Set() };
   }
 
-  async commit(key: string, options: { skip: string[]; pruneIfEmpty?: string[]; signal?: AbortSignal; sourceDateEpoch?: number }): Promise<CommittedLayer> {
+  async commit(key: string, options: CommitOptions): Promise<CommittedLayer> {
     const a = this.active.get(key);
     if (!a) throw new TsbuildError('TSB_INTERNAL', `no active snapshot ${key}`);
     await prunePlaceholders(a.rootfs, options.pruneIfEmpty ?? []);
@@ -125,6 +125,7 @@ export class NativeSnapshotter implements Snapshotter {
     });
     const sources: LayerEntrySource[] = items.map((i) => (i.source ? { entry: i.entry, content: fileContent(i.source) } : { entry: i.entry }));
     const res = await writeLayerFromEntries(sources, this.store, {
+      compression: options.compression,
       ...(options.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.sourceDateEpoch } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     }).catch((err: unknown) => {

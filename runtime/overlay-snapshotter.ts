@@ -16,7 +16,7 @@ import { digestHex } from '../lib/digest.js';
 import { TsbuildError } from '../lib/errors.js';
 import type { LayoutStore } from '../lib/content/index.js';
 import { unpackLayer, writeLayerFromUpperDir } from '../lib/layer/index.js';
-import type { CommittedLayer, LayerSource, PreparedSnapshot, Snapshotter } from '../lib/sandbox/index.js';
+import type { CommitOptions, CommittedLayer, LayerSource, PreparedSnapshot, Snapshotter } from '../lib/sandbox/index.js';
 import { layerCompression } from '../lib/oci/index.js';
 
 const run = promisify(execFile);
@@ -137,7 +137,7 @@ export class OverlaySnapshotter implements Snapshotter {
     return { key, rootfs: a.merged, placeholders: new Set() };
   }
 
-  async commit(key: string, options: { skip: string[]; pruneIfEmpty?: string[]; signal?: AbortSignal; sourceDateEpoch?: number }): Promise<CommittedLayer> {
+  async commit(key: string, options: CommitOptions): Promise<CommittedLayer> {
     const a = this.active.get(key);
     if (!a) throw new TsbuildError('TSB_INTERNAL', `no active snapshot ${key}`);
     await this.unmount(a);
@@ -145,6 +145,7 @@ export class OverlaySnapshotter implements Snapshotter {
     await prunePlaceholders(a.upper, options.pruneIfEmpty ?? []);
     const res = await writeLayerFromUpperDir(a.upper, this.store, {
       skip: options.skip,
+      compression: options.compression,
       ...(options.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.sourceDateEpoch } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     }).catch((err: unknown) => {

@@ -5,6 +5,7 @@ import { build, plan, homePaths } from '../../lib/index.js';
 import { parsePlatform, parseRepository } from '../../lib/oci/index.js';
 import { shortSignature } from '../../lib/conveyor/index.js';
 import { TsbuildError } from '../../lib/errors.js';
+import { parseLayerCompression } from '../../lib/layer/index.js';
 import { eventPrinter, formatSize, table, type LogFormat } from '../output.js';
 import { ttyView } from '../tty-view.js';
 import { createRuntime, prepareRuntime, SANDBOX_FLAG, SNAPSHOTTER_FLAG, MAX_LAYER_SIZE_FLAG } from '../runtime-factory.js';
@@ -34,6 +35,7 @@ interface BuildFlags {
   stapelImage?: string;
   transferTimeout?: string;
   maxLayerSize?: string;
+  layerCompression?: string;
 }
 
 function parseParallel(v: string): number {
@@ -81,6 +83,7 @@ export function registerBuild(program: Command): void {
       .argument('[images...]', 'image names to build (default: all), with the images they need'),
   )
     .option('--push', 'push final images to --repo')
+    .option('--layer-compression <c>', 'compression of the layers this build writes: gzip (default) | zstd | zstd:LEVEL (1-19); does not change stage signatures')
     .option('--repo <registry/name>', 'stages repository (REPO:<signature>, shared by builders); with --push final images go to REPO/<image>:latest')
     .option('--cache-repo <registry/name>', 'stages repository looked up first and written after the build')
     .option('--secondary-repo <registry/name>', 'read-only stages repository (looked up last)')
@@ -93,6 +96,7 @@ export function registerBuild(program: Command): void {
     .option(...MAX_LAYER_SIZE_FLAG)
     .action(async (images: string[], flags: BuildFlags) => {
       if (flags.dryRun) return runPlan(images, flags);
+      const layerCompression = flags.layerCompression !== undefined ? parseLayerCompression(flags.layerCompression) : undefined;
       // Rootless: the rest of the command runs again inside a user namespace; its exit code is ours.
       const prepared = await prepareRuntime(flags);
       if ('exitCode' in prepared) return void (process.exitCode = prepared.exitCode);
@@ -118,6 +122,7 @@ export function registerBuild(program: Command): void {
             pull: pullPolicy(flags.pull),
             registryMirrors: flags.registryMirror.map(parseRegistryMirror),
             ...(flags.stapelImage ? { stapelImage: flags.stapelImage } : {}),
+            ...(layerCompression ? { layerCompression } : {}),
             ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
             registry: registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined, transferTimeout: flags.transferTimeout }),
             createRuntime: (store) => (runtime = createRuntime(home, store, prepared.choice)),

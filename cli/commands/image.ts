@@ -7,7 +7,8 @@ import { homePaths, openStore } from '../../lib/index.js';
 import { acquireLease, type LayoutStore } from '../../lib/content/index.js';
 import type { Digest } from '../../lib/digest.js';
 import { TsbuildError } from '../../lib/errors.js';
-import { loadImageArchive, parseArchiveFormat, saveImageArchive, type ArchiveImage } from '../../lib/image/index.js';
+import { loadImageArchive, parseArchiveFormat, recompressImage, saveImageArchive, type ArchiveImage } from '../../lib/image/index.js';
+import { parseLayerCompression } from '../../lib/layer/index.js';
 import {
   MediaType,
   formatPlatform,
@@ -26,7 +27,7 @@ import {
   type ImageManifest,
   type Reference,
 } from '../../lib/oci/index.js';
-import { fetchBlobBytes, getManifest, pullImage, pushImage, selectPlatform, type TransferProgress } from '../../lib/registry/index.js';
+import { fetchBlobBytes, getManifest, pullImage, pushImage, selectPlatform, type PushedImage, type TransferProgress } from '../../lib/registry/index.js';
 import { formatSize, table } from '../output.js';
 import { registryClient, withAbort } from '../shared.js';
 
@@ -127,16 +128,28 @@ export function registerImage(program: Command): void {
       .argument('<dest>', 'destination reference, e.g. registry.example.com/team/app:1.0'),
   )
     .option('-q, --quiet', 'print only the digest')
-    .action(async (src: string, destText: string, flags: RemoteFlags & { quiet?: boolean }) => {
+    .option('--layer-compression <c>', 'push the layers compressed this way: gzip | zstd | zstd:LEVEL (1-19); others are recompressed first (default: as stored)')
+    .action(async (src: string, destText: string, flags: RemoteFlags & { quiet?: boolean; layerCompression?: string }) => {
       const dest = parseReference(destText);
-      const store = await openStore(homePaths());
-      const found = await resolveLocal(store, src);
-      if (!found) throw notInStore(src);
+      const compression = flags.layerCompression !== undefined ? parseLayerCompression(flags.layerCompression) : undefined;
       const client = clientFor(flags, dest.registry);
+      const push = (store: LayoutStore, descriptor: Descriptor): Promise<PushedImage> =>
+        withAbort((signal) => pushImage(client, store, descriptor, dest, { signal, ...(flags.quiet ? {} : { onProgress: progressPrinter() }) }));
       try {
-        const pushed = await withAbort((signal) =>
-          pushImage(client, store, found.descriptor, dest, { signal, ...(flags.quiet ? {} : { onProgress: progressPrinter() }) }),
-        );
+        const pushed = compression
+          ? // The recompressed copy is not named: the lease keeps a concurrent gc off it until it is pushed.
+            await withLease(async (store) => {
+              const found = await resolveLocal(store, src);
+              if (!found) throw notInStore(src);
+              const r = await withAbort((signal) => recompressImage(store, found.descriptor, compression, { signal }));
+              return push(store, r.descriptor);
+            })
+          : await (async () => {
+              const store = await openStore(homePaths());
+              const found = await resolveLocal(store, src);
+              if (!found) throw notInStore(src);
+              return push(store, found.descriptor);
+            })();
         process.stdout.write(flags.quiet ? `${pushed.digest}\n` : `pushed ${formatReference(dest)}@${pushed.digest}\n`);
       } finally {
         await client.close();

@@ -3,6 +3,7 @@ import type { LayoutStore } from '../content/index.js';
 import type { EventSink } from '../events.js';
 import type { StoredImage } from '../image/index.js';
 import type { ImageSpec } from '../config/index.js';
+import type { LayerCompressionSpec } from '../oci/index.js';
 import type { Sandbox, Snapshotter } from '../sandbox/index.js';
 import type { StageMount } from './mounts.js';
 import type { BaseImages } from './base-image.js';
@@ -51,6 +52,8 @@ export interface BuildContext {
   mounts: StageMount[];
   /** --stapel-image: the ansible toolchain to use instead of the local tsbuild/stapel image. */
   stapelImage?: string;
+  /** --layer-compression: how the layers this build writes are compressed (default gzip; not in signatures). */
+  layerCompression?: LayerCompressionSpec | undefined;
   onEvent: EventSink;
   signal?: AbortSignal;
 }

@@ -6,9 +6,10 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { createHash } from 'node:crypto';
 import type { Digest } from '../digest.js';
 import type { LayoutStore } from '../content/index.js';
-import { MediaType, type Descriptor } from '../oci/index.js';
+import { layerMediaTypeFor, type Descriptor, type LayerCompressionSpec } from '../oci/index.js';
 import { TsbuildError } from '../errors.js';
-import { DEFAULT_LAYER_GZIP, createLayerGzip, type GzipMode } from './compress.js';
+import { type GzipMode } from './compress.js';
+import { DEFAULT_LAYER_COMPRESSION, createLayerCompressor } from './layer-compression.js';
 import { treeTarStream } from './tree-tar-stream.js';
 import type { TreeTarOptions } from './tree-tar.js';
 import { END_OF_ARCHIVE, TarChunker, encodeEntryHeader, padding, type TarEntry } from './tar-writer.js';
@@ -21,13 +22,15 @@ export interface WriteLayerOptions {
   /** Keep xattrs other than overlay's own (default true). */
   xattrs?: boolean;
   excludeXattrPrefixes?: string[];
-  /** Compression of the stored blob; 'parallel' (default) or 'adaptive' are the pigz-style format. */
+  /** gzip (default) or zstd with a level; the layer's media type follows. */
+  compression?: LayerCompressionSpec | undefined;
+  /** How gzip is produced (tests and benchmarks; the default is the layer format's). */
   gzip?: GzipMode;
   signal?: AbortSignal;
 }
 
 export interface LayerResult {
-  /** mediaType application/vnd.oci.image.layer.v1.tar+gzip, digest and size of the compressed blob. */
+  /** mediaType (tar+gzip or tar+zstd), digest and size of the compressed blob. */
   descriptor: Descriptor;
   /** sha256 of the uncompressed tar. */
   diffId: Digest;
@@ -62,7 +65,7 @@ export interface LayerEntrySource {
 export async function writeLayerFromEntries(
   entries: Iterable<LayerEntrySource> | AsyncIterable<LayerEntrySource>,
   store: LayoutStore,
-  options: Pick<WriteLayerOptions, 'gzip' | 'signal' | 'sourceDateEpoch'> = {},
+  options: Pick<WriteLayerOptions, 'gzip' | 'compression' | 'signal' | 'sourceDateEpoch'> = {},
 ): Promise<LayerResult> {
   let count = 0;
   let whiteouts = 0;
@@ -126,7 +129,8 @@ function finish(r: Stored, entries: number, whiteouts: number): LayerResult {
 }
 
 /** Hash (diffId), compress and store an uncompressed tar stream. */
-export async function storeTarStream(tar: Readable, store: LayoutStore, options: Pick<WriteLayerOptions, 'gzip' | 'signal'> = {}): Promise<Stored> {
+export async function storeTarStream(tar: Readable, store: LayoutStore, options: Pick<WriteLayerOptions, 'gzip' | 'compression' | 'signal'> = {}): Promise<Stored> {
+  const compression = options.compression ?? DEFAULT_LAYER_COMPRESSION;
   const hash = createHash('sha256');
   let size = 0;
   const tap = new Transform({
@@ -138,7 +142,7 @@ export async function storeTarStream(tar: Readable, store: LayoutStore, options:
   });
   const writer = await store.createWriter();
   try {
-    await pipeline(tar, tap, createLayerGzip({ mode: options.gzip ?? DEFAULT_LAYER_GZIP }), writer.stream, options.signal ? { signal: options.signal } : {});
+    await pipeline(tar, tap, createLayerCompressor(compression, options.gzip), writer.stream, options.signal ? { signal: options.signal } : {});
   } catch (err) {
     await writer.abort();
     if ((err as Error).name === 'AbortError') throw new TsbuildError('TSB_ABORTED', 'layer creation was cancelled', { cause: err });
@@ -146,7 +150,7 @@ export async function storeTarStream(tar: Readable, store: LayoutStore, options:
   }
   const info = await writer.commit();
   return {
-    descriptor: { mediaType: MediaType.OciLayerGzip, digest: info.digest, size: info.size },
+    descriptor: { mediaType: layerMediaTypeFor(compression), digest: info.digest, size: info.size },
     diffId: `sha256:${hash.digest('hex')}`,
     uncompressedSize: size,
   };

@@ -20,6 +20,14 @@ export {
   type GzipOptions,
 } from './compress.js';
 export { GzipPool, gzipPool } from './gzip-pool.js';
+export {
+  DEFAULT_LAYER_COMPRESSION,
+  parseLayerCompression,
+  formatLayerCompression,
+  createLayerCompressor,
+  createLayerDecompressor,
+} from './layer-compression.js';
+export { createZstdCompress, createZstdDecompress, ZSTD_DEFAULT_LEVEL } from './zstd.js';
 export { encodeEntryHeader, padding, END_OF_ARCHIVE, TarChunker, type TarEntry, type TarEntryType } from './tar-writer.js';
 export { TarParser, DEFAULT_TAR_LIMITS, type TarReadLimits, type TarReadHandler } from './tar-reader.js';
 export { encodeRawHeader, encodePaxRecords, TypeFlag, BLOCK, type RawHeader } from './tar-format.js';

@@ -8,7 +8,7 @@ import { realpathSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Digest } from '../digest.js';
 import { DigestMismatchError, TsbuildError } from '../errors.js';
-import { createLayerGunzip } from './compress.js';
+import { createLayerDecompressor } from './layer-compression.js';
 import { DEFAULT_TAR_LIMITS, type TarReadLimits } from './tar-reader.js';
 import { fromWire, type WireError } from './worker-error.js';
 
@@ -46,10 +46,6 @@ const WINDOW = 8;
 
 /** Extract a layer into destDir (which must exist). On failure destDir is left partial: discard it. */
 export async function unpackLayer(source: Readable, destDir: string, options: UnpackOptions): Promise<UnpackResult> {
-  if (options.compression === 'zstd') {
-    source.destroy();
-    throw new TsbuildError('TSB_LAYER_INVALID', 'zstd layers are not supported yet', { hint: 'use gzip-compressed layers' });
-  }
   if (!statSync(destDir).isDirectory()) throw new TsbuildError('TSB_LAYER_INVALID', `${destDir} is not a directory`);
   const root = realpathSync(destDir);
   const limits: TarReadLimits = { ...DEFAULT_TAR_LIMITS, ...options.limits };
@@ -90,7 +86,8 @@ export async function unpackLayer(source: Readable, destDir: string, options: Un
   const worker = new Worker(new URL('./unpack-worker.js', import.meta.url), { workerData: { apply: applyOpts, limits }, execArgv: [] });
   const sink = workerSink(worker, options.onWarning);
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [source, compressedTap];
-  if (options.compression === 'gzip') stages.push(createLayerGunzip());
+  const decompress = createLayerDecompressor(options.compression);
+  if (decompress) stages.push(decompress);
   stages.push(tarTap, sink.stream);
   try {
     await pipeline(stages, options.signal ? { signal: options.signal } : {});

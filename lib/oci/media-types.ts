@@ -29,6 +29,13 @@ export function isManifestMediaType(mt: string | undefined): boolean {
 
 export type LayerCompression = 'gzip' | 'zstd' | 'none';
 
+/** How tsbuild writes a layer: gzip (level fixed by the layer format) or zstd at a level. */
+export type LayerCompressionSpec = { format: 'gzip' } | { format: 'zstd'; level: number };
+
+export function layerMediaTypeFor(spec: LayerCompressionSpec): string {
+  return spec.format === 'zstd' ? MediaType.OciLayerZstd : MediaType.OciLayerGzip;
+}
+
 export function layerCompression(mediaType: string): LayerCompression {
   if (mediaType.endsWith('+zstd') || mediaType.endsWith('.zstd')) return 'zstd';
   if (mediaType.endsWith('gzip')) return 'gzip';

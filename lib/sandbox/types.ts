@@ -2,7 +2,7 @@
 // a Snapshotter prepares writable root filesystems on top of layers and turns changes into layers.
 import type { Readable } from 'node:stream';
 import type { Digest } from '../digest.js';
-import type { Descriptor } from '../oci/index.js';
+import type { Descriptor, LayerCompressionSpec } from '../oci/index.js';
 
 export interface BindMount {
   source: string;
@@ -67,6 +67,15 @@ export interface CommittedLayer {
   empty: boolean;
 }
 
+export interface CommitOptions {
+  skip: string[];
+  pruneIfEmpty?: string[];
+  signal?: AbortSignal;
+  sourceDateEpoch?: number;
+  /** How the layer is compressed (default gzip); never part of a stage's signature. */
+  compression?: LayerCompressionSpec | undefined;
+}
+
 export interface Snapshotter {
   readonly name: string;
   prepare(key: string, parents: LayerSource[], options?: { signal?: AbortSignal }): Promise<PreparedSnapshot>;
@@ -75,7 +84,7 @@ export interface Snapshotter {
    * out entirely; `pruneIfEmpty` directories (mount-point parents the image did not have) are dropped
    * when nothing was written into them.
    */
-  commit(key: string, options: { skip: string[]; pruneIfEmpty?: string[]; signal?: AbortSignal; sourceDateEpoch?: number }): Promise<CommittedLayer>;
+  commit(key: string, options: CommitOptions): Promise<CommittedLayer>;
   /** Unmount and delete; idempotent. */
   remove(key: string): Promise<void>;
 }

@@ -23,7 +23,7 @@ async function withOwners<T>(ctx: BuildContext, parent: StoredImage, fn: (owners
 }
 
 async function layerStage(ctx: BuildContext, parent: StoredImage, name: string, entries: (owners: OwnerResolver) => AsyncIterable<LayerEntrySource>): Promise<StoredImage> {
-  const layer = await withOwners(ctx, parent, (owners) => writeLayerFromEntries(entries(owners), ctx.store, ctx.signal ? { signal: ctx.signal } : {}));
+  const layer = await withOwners(ctx, parent, (owners) => writeLayerFromEntries(entries(owners), ctx.store, { compression: ctx.layerCompression, ...(ctx.signal ? { signal: ctx.signal } : {}) }));
   return writeDerivedImage(ctx.store, parent, { layer: { descriptor: layer.descriptor, diffId: layer.diffId }, history: `tsbuild ${name}` });
 }
 
@@ -60,7 +60,7 @@ async function patchStage(ctx: BuildContext, parent: StoredImage, name: string, 
   const snap = await ctx.snapshotter.prepare(key, layerSources(ctx.store, parent), ctx.signal ? { signal: ctx.signal } : {});
   try {
     await applyChanges(snap.rootfs, ctx.git, from, ctx.signal);
-    const committed = await ctx.snapshotter.commit(key, { skip: [], ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    const committed = await ctx.snapshotter.commit(key, { skip: [], compression: ctx.layerCompression, ...(ctx.signal ? { signal: ctx.signal } : {}) });
     return await writeDerivedImage(ctx.store, parent, { layer: { descriptor: committed.descriptor, diffId: committed.diffId }, history: `tsbuild ${name}` });
   } finally {
     await ctx.snapshotter.remove(key);

@@ -134,7 +134,7 @@ export function importsStage(name: StageName, when: When): Stage {
               for (let k = 0; k < imps.length; k++) yield* importEntries(roots[k]!, selection(imps[k]!), owners.get(imps[k]!) ?? numericOwnership(imps[k]!));
             })(),
             ctx.store,
-            ctx.signal ? { signal: ctx.signal } : {},
+            { compression: ctx.layerCompression, ...(ctx.signal ? { signal: ctx.signal } : {}) },
           ),
         );
         current = await writeDerivedImage(ctx.store, current, {
