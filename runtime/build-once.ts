@@ -11,6 +11,11 @@ export interface BuildOnceOptions {
   lockFile: string;
   /** Where temp directories go (same filesystem as `done`). */
   tmpRoot: string;
+  /**
+   * Files `fill` writes beside its directory (in its parent) that are moved next to `done`, before
+   * it, so whoever sees `done` also sees them.
+   */
+  beside?: string[];
   signal?: AbortSignal;
 }
 
@@ -21,7 +26,7 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-/** `fill` gets an empty (existing) directory to populate; it becomes `done`. */
+/** `fill` gets an empty (existing) directory `<tmp>/fs` to populate; it becomes `done`. */
 export async function buildOnce(options: BuildOnceOptions, fill: (dir: string) => Promise<void>): Promise<void> {
   if (await exists(options.done)) return;
   await withFileLock(
@@ -33,6 +38,7 @@ export async function buildOnce(options: BuildOnceOptions, fill: (dir: string) =
       try {
         await fill(join(tmp, 'fs'));
         await mkdir(dirname(options.done), { recursive: true });
+        for (const name of options.beside ?? []) await rename(join(tmp, name), join(dirname(options.done), name));
         await rename(join(tmp, 'fs'), options.done);
       } finally {
         await rm(tmp, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { buildOnce } from './build-once.js';
 import { packingError } from './packing-error.js';
 import { DEFAULT_MAX_LAYER_BYTES, layerTooLarge } from './layer-size-limit.js';
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, writeFileSync, type Dirent } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,6 +21,9 @@ import { layerCompression } from '../lib/oci/index.js';
 import type { CommitOptions, CommittedLayer, LayerSource, PreparedSnapshot, Snapshotter } from '../lib/sandbox/index.js';
 import type { SnapshotterOptions } from './overlay-snapshotter.js';
 import { diffTrees } from './tree-diff.js';
+import { chainIds } from './chain-ids.js';
+
+export { chainIds };
 
 const run = promisify(execFile);
 
@@ -30,16 +33,6 @@ interface Active {
   parent: string | undefined;
   dirInodes: Map<string, bigint>;
   copiedAtNs: bigint;
-}
-
-/** OCI chain ids: ChainID(L0) = DiffID(L0), ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)). */
-export function chainIds(diffIds: Digest[]): Digest[] {
-  const out: Digest[] = [];
-  for (const d of diffIds) {
-    const prev = out[out.length - 1];
-    out.push(prev === undefined ? d : `sha256:${createHash('sha256').update(`${prev} ${d}`).digest('hex')}`);
-  }
-  return out;
 }
 
 export class NativeSnapshotter implements Snapshotter {

@@ -1,6 +1,10 @@
-// Snapshotter on overlayfs: every layer is unpacked once into snapshots/<diffId>/fs (as an overlay
-// lower dir, whiteouts as 0/0 devices); a stage runs on lower=parents, upper=fresh dir, and the
-// upper dir is the diff. Cost of a stage ~ what it changed, not the size of the image.
+// Snapshotter on overlayfs: a stage runs on lower=its layers' dirs, upper=fresh dir, and the upper
+// dir is the diff (cost of a stage ~ what it changed, not the size of the image). What the lowers
+// show is what applying the layers in order gives: a layer is unpacked once on its own
+// (snapshots/layers/<diffId>/fs, whiteouts as 0/0 devices) and that dir is used wherever stacking
+// it equals applying it (overlay-fit.ts); otherwise — entries below a parent's symlink (usrmerged
+// /bin), implicit parents, hardlinks into parents — it is applied onto its parents' overlay once per
+// chain (snapshots/chains/<chainId>/fs), as containerd's overlay snapshotter always does.
 // Rootless (inside tsbuild's user namespace) the mount uses `userxattr`: opaque markers and xattr
 // whiteouts live in user.overlay.*, and layers are unpacked with the namespace's ids.
 import { prunePlaceholders } from './prune-placeholders.js';
@@ -9,13 +13,15 @@ import { packingError } from './packing-error.js';
 import { DEFAULT_MAX_LAYER_BYTES, layerTooLarge } from './layer-size-limit.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdir, rename, rm, stat, symlink, readlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, rename, rm, stat, symlink, readlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { digestHex } from '../lib/digest.js';
 import { TsbuildError } from '../lib/errors.js';
 import type { LayoutStore } from '../lib/content/index.js';
-import { unpackLayer, writeLayerFromUpperDir } from '../lib/layer/index.js';
+import { unpackLayer, writeLayerFromUpperDir, type UnpackOptions, type UnpackResult } from '../lib/layer/index.js';
+import { chainIds } from './chain-ids.js';
+import { standaloneFits, type LayerFacts } from './overlay-fit.js';
 import type { CommitOptions, CommittedLayer, LayerSource, PreparedSnapshot, Snapshotter } from '../lib/sandbox/index.js';
 import { layerCompression } from '../lib/oci/index.js';
 
@@ -59,40 +65,118 @@ export class OverlaySnapshotter implements Snapshotter {
     return this.options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES;
   }
 
-  private layerDir(diffIdHex: string): string {
-    return join(this.root, this.options.flavor ? `layers-${this.options.flavor}` : 'layers', diffIdHex);
+  private flavored(kind: string): string {
+    return join(this.root, this.options.flavor ? `${kind}-${this.options.flavor}` : kind);
   }
 
-  /** Unpack a layer once (under a per-layer lock; written to a temp dir, then renamed). */
-  async ensureLayer(layer: LayerSource, signal?: AbortSignal): Promise<string> {
+  private layerDir(diffIdHex: string): string {
+    return join(this.flavored('layers'), diffIdHex);
+  }
+
+  private unpackOptions(layer: LayerSource, mode: 'overlay' | 'apply', signal: AbortSignal | undefined): UnpackOptions {
+    return {
+      mode,
+      rootless: this.options.rootless ?? false,
+      chown: this.options.chown ?? true,
+      ...(this.options.onWarning ? { onWarning: this.options.onWarning } : {}),
+      compression: layerCompression(layer.descriptor.mediaType),
+      expected: { diffId: layer.diffId, digest: layer.descriptor.digest, size: layer.descriptor.size },
+      limits: { maxTotalBytes: this.maxLayerBytes },
+      ...(signal ? { signal } : {}),
+    };
+  }
+
+  private unpack(layer: LayerSource, dest: string, mode: 'overlay' | 'apply', signal: AbortSignal | undefined): Promise<UnpackResult> {
+    return unpackLayer(layer.open(), dest, this.unpackOptions(layer, mode, signal)).catch((err: unknown) => {
+      throw layerTooLarge(err, layer.descriptor.digest, this.maxLayerBytes);
+    });
+  }
+
+  /** Unpack a layer on its own, once (keyed by diffId), with what the unpack found out about it. */
+  private async ensureLayer(layer: LayerSource, signal?: AbortSignal): Promise<{ dir: string; facts: LayerFacts | undefined }> {
     const hex = digestHex(layer.diffId);
-    const dir = this.layerDir(hex);
-    const done = join(dir, 'fs');
-    await buildOnce({ done, lockFile: join(this.root, 'locks', `${hex}.lock`), tmpRoot: join(this.root, 'tmp'), ...(signal ? { signal } : {}) }, (fs) =>
-      unpackLayer(layer.open(), fs, {
-        mode: 'overlay',
-        rootless: this.options.rootless ?? false,
-        chown: this.options.chown ?? true,
-        ...(this.options.onWarning ? { onWarning: this.options.onWarning } : {}),
-        compression: layerCompression(layer.descriptor.mediaType),
-        expected: { diffId: layer.diffId, digest: layer.descriptor.digest, size: layer.descriptor.size },
-        limits: { maxTotalBytes: this.maxLayerBytes },
-        ...(signal ? { signal } : {}),
-      }).then(
-        () => undefined,
-        (err: unknown) => {
-          throw layerTooLarge(err, layer.descriptor.digest, this.maxLayerBytes);
-        },
-      ),
+    const done = join(this.layerDir(hex), 'fs');
+    await buildOnce(
+      { done, lockFile: join(this.root, 'locks', `${hex}.lock`), tmpRoot: join(this.root, 'tmp'), beside: ['facts.json'], ...(signal ? { signal } : {}) },
+      async (fs) => {
+        const r = await this.unpack(layer, fs, 'overlay', signal);
+        const facts: LayerFacts = { v: 1, implicitDirs: r.implicitDirs, dependsOnParents: r.dependsOnParents };
+        await writeFile(join(fs, '..', 'facts.json'), JSON.stringify(facts));
+      },
     );
-    return this.shortLink(hex);
+    // Dirs unpacked before facts were recorded have none: they are used only as a bottom layer.
+    const facts = await readFile(join(this.layerDir(hex), 'facts.json'), 'utf8').then(
+      (t) => JSON.parse(t) as LayerFacts,
+      () => undefined,
+    );
+    return { dir: done, facts };
+  }
+
+  /**
+   * Layer n applied onto the overlay of layers 0..n-1 (containerd's way): keyed by the chain id, as
+   * what it holds depends on the parents. The upper dir of that mount is the layer's dir.
+   */
+  private async ensureApplied(chainHex: string, layer: LayerSource, lowers: string[], signal?: AbortSignal): Promise<string> {
+    const done = join(this.flavored('chains'), chainHex, 'fs');
+    await buildOnce(
+      { done, lockFile: join(this.root, 'locks', `chain-${chainHex}.lock`), tmpRoot: join(this.root, 'tmp'), ...(signal ? { signal } : {}) },
+      async (fs) => {
+        if (lowers.length === 0) {
+          await this.unpack(layer, fs, 'apply', signal);
+          return;
+        }
+        const tmp = join(fs, '..');
+        await mkdir(join(tmp, 'work'));
+        await mkdir(join(tmp, 'merged'));
+        await this.mount(lowers, posix.relative(this.root, fs), posix.relative(this.root, join(tmp, 'work')), join(tmp, 'merged'));
+        try {
+          await this.unpack(layer, join(tmp, 'merged'), 'apply', signal);
+        } finally {
+          await umount(join(tmp, 'merged'));
+        }
+      },
+    );
+    return done;
+  }
+
+  /**
+   * The lowerdirs (short names, bottom first) showing parents[0..n] exactly as applying them in order
+   * would: each layer's own dir where that is the same (keyed by diffId, shared by every chain it
+   * fits), else the layer applied onto its parents (keyed by chain id).
+   */
+  async ensureChain(parents: LayerSource[], signal?: AbortSignal): Promise<string[]> {
+    const ids = chainIds(parents.map((p) => p.diffId));
+    const dirs: string[] = [];
+    const names: string[] = [];
+    for (let i = 0; i < parents.length; i++) {
+      const layer = parents[i]!;
+      const chainHex = digestHex(ids[i]!);
+      const applied = join(this.flavored('chains'), chainHex, 'fs');
+      let dir: string | undefined;
+      if (await exists(applied)) dir = applied;
+      else {
+        const own = await this.ensureLayer(layer, signal);
+        const marker = join(this.flavored('fits'), chainHex);
+        if (own.facts && ((await exists(marker)) || standaloneFits(own.dir, own.facts, [...dirs].reverse()))) {
+          if (i > 0 && !(await exists(marker))) await writeMarker(marker);
+          dir = own.dir;
+        } else {
+          dir = await this.ensureApplied(chainHex, layer, names, signal);
+        }
+      }
+      dirs.push(dir);
+      names.push(await this.shortLink(dir));
+    }
+    return names;
   }
 
   /** Short relative names keep the overlay mount options under the kernel's page-size limit. */
-  private async shortLink(hex: string): Promise<string> {
-    const name = this.options.flavor ? `${this.options.flavor}-${hex.slice(0, 16)}` : hex.slice(0, 16);
+  private async shortLink(dir: string): Promise<string> {
+    const hex = posix.basename(posix.dirname(dir)).slice(0, 16);
+    const kind = posix.basename(posix.dirname(posix.dirname(dir))).startsWith('chains') ? 'c' : '';
+    const name = this.options.flavor ? `${kind}${this.options.flavor}-${hex}` : `${kind}${hex}`;
     const link = join(this.root, 'l', name);
-    const target = posix.relative(join(this.root, 'l'), join(this.layerDir(hex), 'fs'));
+    const target = posix.relative(join(this.root, 'l'), dir);
     try {
       if ((await readlink(link)) === target) return `l/${name}`;
     } catch {
@@ -105,32 +189,43 @@ export class OverlaySnapshotter implements Snapshotter {
     return `l/${name}`;
   }
 
+  /** Mount overlayfs at `merged` (absolute); lowers (bottom first), upper and work relative to the root. */
+  private async mount(lowers: string[], upper: string, work: string, merged: string): Promise<void> {
+    // overlay wants the topmost layer first.
+    const lowerdir = [...lowers].reverse().join(':');
+    // userxattr refuses redirect_dir=off (which still follows redirects); nofollow neither makes nor follows them.
+    const redirect = this.options.rootless ? 'nofollow' : 'off';
+    const opts = `lowerdir=${lowerdir},upperdir=${upper},workdir=${work},index=off,redirect_dir=${redirect},metacopy=off${this.options.rootless ? ',userxattr' : ''}`;
+    try {
+      await run('mount', ['-t', 'overlay', 'overlay', '-o', opts, merged], { cwd: this.root });
+    } catch (err) {
+      throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `cannot mount overlayfs: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`, {
+        hint: 'use --snapshotter native, or see `tsbuild doctor`',
+        cause: err,
+      });
+    }
+  }
+
   async prepare(key: string, parents: LayerSource[], options: { signal?: AbortSignal } = {}): Promise<PreparedSnapshot> {
-    const lowers: string[] = [];
-    for (const p of parents) lowers.push(await this.ensureLayer(p, options.signal));
+    const lowers = await this.ensureChain(parents, options.signal);
     const dir = join(this.root, 'active', `${safeKey(key)}-${randomBytes(4).toString('hex')}`);
     const a: Active = { dir, merged: join(dir, 'merged'), upper: join(dir, 'upper'), mounted: false };
     await mkdir(join(dir, 'work'), { recursive: true });
     await mkdir(a.upper, { recursive: true });
     await mkdir(a.merged, { recursive: true });
+    // The root directory shows the upper dir's mode: 0755 whatever the umask.
+    await chmod(a.upper, 0o755);
     if (lowers.length === 0) {
       await mkdir(join(dir, 'empty'), { recursive: true });
+      await chmod(join(dir, 'empty'), 0o755);
       lowers.push(posix.relative(this.root, join(dir, 'empty')));
     }
-    // overlay wants the topmost layer first.
-    const lowerdir = [...lowers].reverse().join(':');
     const rel = posix.relative(this.root, dir);
-    // userxattr refuses redirect_dir=off (which still follows redirects); nofollow neither makes nor follows them.
-    const redirect = this.options.rootless ? 'nofollow' : 'off';
-    const opts = `lowerdir=${lowerdir},upperdir=${rel}/upper,workdir=${rel}/work,index=off,redirect_dir=${redirect},metacopy=off${this.options.rootless ? ',userxattr' : ''}`;
     try {
-      await run('mount', ['-t', 'overlay', 'overlay', '-o', opts, a.merged], { cwd: this.root });
+      await this.mount(lowers, `${rel}/upper`, `${rel}/work`, a.merged);
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
-      throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `cannot mount overlayfs: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`, {
-        hint: 'use --snapshotter native, or see `tsbuild doctor`',
-        cause: err,
-      });
+      throw err;
     }
     a.mounted = true;
     this.active.set(key, a);
@@ -156,11 +251,7 @@ export class OverlaySnapshotter implements Snapshotter {
 
   private async unmount(a: Active): Promise<void> {
     if (!a.mounted) return;
-    try {
-      await run('umount', [a.merged]);
-    } catch {
-      await run('umount', ['-l', a.merged]).catch(() => undefined);
-    }
+    await umount(a.merged);
     a.mounted = false;
   }
 
@@ -176,6 +267,28 @@ export class OverlaySnapshotter implements Snapshotter {
   async removeAll(): Promise<void> {
     for (const key of [...this.active.keys()]) await this.remove(key);
   }
+}
+
+async function umount(path: string): Promise<void> {
+  try {
+    await run('umount', [path]);
+  } catch {
+    await run('umount', ['-l', path]).catch(() => undefined);
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return lstat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function writeMarker(path: string): Promise<void> {
+  await mkdir(posix.dirname(path), { recursive: true });
+  const tmp = `${path}.${randomBytes(4).toString('hex')}`;
+  await writeFile(tmp, '');
+  await rename(tmp, path);
 }
 
 function safeKey(key: string): string {

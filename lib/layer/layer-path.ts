@@ -1,7 +1,7 @@
 // Path rules for unpacking: entry names are cleaned to components inside the root, and parents are
 // resolved inside the root as if chrooted (symlinks followed only within it, ".." clamped at the
 // root), so nothing can be written through a symlink to outside the destination.
-import { lstatSync, mkdirSync, readlinkSync, type Stats } from 'node:fs';
+import { lstatSync, mkdirSync, readlinkSync, unlinkSync, type Stats } from 'node:fs';
 import { TsbuildError } from '../errors.js';
 
 export function unsafe(message: string): TsbuildError {
@@ -40,14 +40,18 @@ const MAX_LINKS = 40;
 /**
  * Resolves directory components to a real directory under `root` (an absolute, symlink-free path).
  * Missing directories are created (mode 0755) when `create` is set, else undefined is returned.
- * `onCreate` sees each directory made here.
  */
 export class InRootResolver {
   private cache = new Map<string, string>();
 
   constructor(
     private readonly root: string,
-    private readonly onCreate?: (path: string) => void,
+    private readonly hooks: {
+      /** Sees each directory made here. */
+      onCreate?: (path: string) => void;
+      /** When set, an overlay whiteout (char 0/0) on the way is replaced by a new directory, passed here. */
+      onWhiteout?: (path: string) => void;
+    } = {},
   ) {}
 
   /** Forget cached resolutions: call after anything in the tree was removed or a symlink was made. */
@@ -71,10 +75,12 @@ export class InRootResolver {
       }
       const p = `${this.root}/${[...stack, c].join('/')}`;
       const st = lstatOrUndefined(p);
-      if (st === undefined) {
+      if (st === undefined || (st.isCharacterDevice() && st.rdev === 0 && this.hooks.onWhiteout)) {
         if (!create) return undefined;
+        if (st !== undefined) unlinkSync(p);
         mkdirSync(p, 0o755);
-        this.onCreate?.(p);
+        this.hooks.onCreate?.(p);
+        if (st !== undefined) this.hooks.onWhiteout?.(p);
         stack.push(c);
       } else if (st.isDirectory()) {
         stack.push(c);

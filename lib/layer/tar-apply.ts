@@ -4,9 +4,10 @@
 // Spec rules followed: dir over dir merges, anything else is unlink-and-recreate; a whiteout hides
 // only lower layers; an opaque marker applies regardless of its position; each dir is made opaque once.
 import {
-  chmodSync, closeSync, constants, fchmodSync, fchownSync, lchownSync, linkSync, mkdirSync, openSync,
+  chmodSync, closeSync, lstatSync, constants, fchmodSync, fchownSync, lchownSync, linkSync, mkdirSync, openSync,
   readdirSync, rmSync, symlinkSync, unlinkSync, writeSync,
 } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { TsbuildError } from '../errors.js';
 import { fsx, type Fsx } from './fsx.js';
 import { InRootResolver, entryComponents, lstatOrUndefined, unsafe } from './layer-path.js';
@@ -27,6 +28,10 @@ export interface ApplyOptions {
 }
 
 const WH = '.wh.';
+
+function isWhiteoutDevice(st: Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
+}
 const OPAQUE = '.wh..wh..opq';
 const OVERLAY_XATTR = /^(trusted|user)\.overlay\./;
 
@@ -40,18 +45,39 @@ interface DirMeta {
 export class LayerApplier implements TarReadHandler {
   private readonly fx: Fsx;
   private readonly resolver: InRootResolver;
-  /** Paths this layer created ('apply' mode): whiteouts and opaque markers must not hide them. */
-  private readonly created = new Set<string>();
+  /**
+   * 'apply' mode: paths this layer wrote and all their ancestors (umoci's upperPaths). Whiteouts and
+   * opaque markers remove only what is not in it, descending into what is, whatever the order.
+   */
+  private readonly touched = new Set<string>();
   private readonly opaqued = new Set<string>();
-  private readonly dirs: DirMeta[] = [];
+  /** Directory entries' metadata, applied at the end; dropped when the dir is removed meanwhile. */
+  private readonly dirs = new Map<string, DirMeta>();
   private fd = -1;
   private current: { path: string; entry: TarEntry } | undefined;
   private readonly warned = new Set<string>();
+  /**
+   * 'overlay' mode: directories made only because an entry lay below them (root-relative), and
+   * hardlinks whose target is not in this layer. Such a layer dir equals applying the layer only
+   * where the lower layers lack those directories (see runtime/overlay-fit.ts).
+   */
+  readonly implicitDirs = new Set<string>();
+  /** 'overlay' mode: hardlinks to, and whiteouts in, paths this layer does not have (its parents' business). */
+  dependsOnParents = 0;
   entries = 0;
 
   constructor(private readonly opts: ApplyOptions) {
     this.fx = fsx();
-    this.resolver = new InRootResolver(opts.root, (p) => this.track(p));
+    this.resolver = new InRootResolver(opts.root, {
+      onCreate: (p) => {
+        // An explicit mode: mkdir's is cut by the process umask, and containerd/umoci make these 0755
+        // (keeping the setgid bit a setgid parent passes on).
+        chmodSync(p, 0o755 | (lstatSync(p).mode & 0o2000));
+        if (opts.mode === 'overlay') this.implicitDirs.add(p.slice(opts.root.length + 1));
+      },
+      // In a lone layer dir, this layer's own whiteout on the way means "deleted, then recreated".
+      ...(opts.mode === 'overlay' ? { onWhiteout: (p: string) => this.markOpaque(p) } : {}),
+    });
   }
 
   warning(message: string): void {
@@ -67,18 +93,27 @@ export class LayerApplier implements TarReadHandler {
       return;
     }
     if (base.startsWith(WH)) return this.whiteout(comps, base, e.path);
-    const parent = this.resolver.resolveDir(comps, true)!;
+    const parent = this.resolve(comps, true);
+    if (parent === undefined) return;
     const target = `${parent}/${base}`;
     const existing = lstatOrUndefined(target);
     if (e.type === 'dir') {
       if (!existing?.isDirectory()) {
         if (existing) this.remove(target, existing.isDirectory());
         mkdirSync(target, 0o700);
+        // A dir replacing this layer's own whiteout hides the lower one, as deleting and recreating
+        // it does when applied.
+        if (this.opts.mode === 'overlay' && existing && isWhiteoutDevice(existing)) this.markOpaque(target);
       }
+      if (this.opts.mode === 'overlay') this.implicitDirs.delete(target.slice(this.opts.root.length + 1));
       this.track(target);
       this.owner(target, e);
+      // The mode now as well as at the end: directories made below inherit a setgid bit (and group)
+      // the way they do when umoci or containerd apply the entry.
+      chmodSync(target, e.mode);
       this.setXattrs(target, e);
-      this.dirs.push({ path: target, mode: e.mode, mtimeSec: e.mtimeSec, mtimeNsec: e.mtimeNsec });
+      this.dirs.delete(target); // re-inserted last: set after what it contains
+      this.dirs.set(target, { path: target, mode: e.mode, mtimeSec: e.mtimeSec, mtimeNsec: e.mtimeNsec });
       return;
     }
     if (e.type === 'link') return this.hardlink(target, existing !== undefined, existing?.isDirectory() ?? false, e);
@@ -116,6 +151,7 @@ export class LayerApplier implements TarReadHandler {
   }
 
   data(chunk: Buffer): void {
+    if (this.fd < 0) return; // an entry left out ('overlay' mode)
     let off = 0;
     while (off < chunk.length) off += writeSync(this.fd, chunk, off, chunk.length - off);
   }
@@ -139,8 +175,9 @@ export class LayerApplier implements TarReadHandler {
   /** After the last entry: directory modes and mtimes, deepest first (children change parents' mtimes). */
   finish(): void {
     if (this.fd >= 0) closeSync(this.fd);
-    for (let i = this.dirs.length - 1; i >= 0; i--) {
-      const d = this.dirs[i]!;
+    const dirs = [...this.dirs.values()];
+    for (let i = dirs.length - 1; i >= 0; i--) {
+      const d = dirs[i]!;
       chmodSync(d.path, d.mode);
       this.fx.lutimes(d.path, d.mtimeSec, d.mtimeNsec, d.mtimeSec, d.mtimeNsec);
     }
@@ -158,10 +195,16 @@ export class LayerApplier implements TarReadHandler {
     const linkComps = entryComponents(e.linkname ?? '');
     const linkBase = linkComps.pop();
     if (linkBase === undefined) throw unsafe(`hardlink ${JSON.stringify(e.path)} points at the root`);
-    const linkParent = this.resolver.resolveDir(linkComps, false);
+    const linkParent = this.resolve(linkComps, false);
     const source = linkParent === undefined ? undefined : `${linkParent}/${linkBase}`;
     const st = source === undefined ? undefined : lstatOrUndefined(source);
     if (source === undefined || st === undefined) {
+      if (this.opts.mode === 'overlay') {
+        // Its target is in a lower layer: this layer dir alone cannot hold it (the snapshotter then
+        // applies the layer onto its parents instead).
+        this.dependsOnParents++;
+        return;
+      }
       throw new TsbuildError('TSB_LAYER_INVALID', `invalid layer tar: hardlink "${e.path}" points at "${e.linkname}", which does not exist in the layer root`);
     }
     if (st.isDirectory()) throw unsafe(`hardlink "${e.path}" points at a directory "${e.linkname}"`);
@@ -184,9 +227,18 @@ export class LayerApplier implements TarReadHandler {
       throw unsafe(`whiteout ${JSON.stringify(name)} names "${victim}"`);
     }
     if (this.opts.mode === 'overlay') {
-      const parent = this.resolver.resolveDir(dirComps, true)!;
+      const parent = this.resolve(dirComps, false);
+      if (parent === undefined) {
+        this.dependsOnParents++; // only the lower layers have its directory
+        return;
+      }
       const target = `${parent}/${victim}`;
-      if (lstatOrUndefined(target)) return; // same-layer content wins over its whiteout
+      const st = lstatOrUndefined(target);
+      if (st) {
+        // Same-layer content survives its whiteout; a directory loses what the lower layers had in it.
+        if (st.isDirectory()) this.markOpaque(target);
+        return;
+      }
       try {
         this.fx.mknod(target, constants.S_IFCHR, 0, 0);
       } catch (err) {
@@ -199,52 +251,73 @@ export class LayerApplier implements TarReadHandler {
     }
     const parent = this.resolver.resolveDir(dirComps, false);
     if (parent === undefined) return;
-    const target = `${parent}/${victim}`;
-    if (this.created.has(target)) return;
-    const st = lstatOrUndefined(target);
-    if (st) this.remove(target, st.isDirectory());
+    this.removeUntouched(`${parent}/${victim}`, false);
   }
 
   private opaque(dirComps: string[]): void {
     if (this.opts.mode === 'overlay') {
-      const dir = this.resolver.resolveDir(dirComps, true)!;
-      if (this.opaqued.has(dir)) return;
-      this.opaqued.add(dir);
-      this.fx.lsetxattr(dir, this.opts.rootless ? 'user.overlay.opaque' : 'trusted.overlay.opaque', Buffer.from('y'));
+      const dir = this.resolve(dirComps, false);
+      if (dir === undefined) this.dependsOnParents++;
+      else this.markOpaque(dir);
       return;
     }
     const dir = this.resolver.resolveDir(dirComps, false);
-    if (dir === undefined || this.opaqued.has(dir)) return;
-    this.opaqued.add(dir);
-    // Remove everything below `dir` that this layer did not create; descend into dirs it did.
-    const todo = [dir];
-    while (todo.length > 0) {
-      const d = todo.pop()!;
-      for (const name of readdirSync(d)) {
-        const p = `${d}/${name}`;
-        if (!this.created.has(p)) {
-          rmSync(p, { recursive: true, force: true });
-          this.resolver.invalidate();
-        } else if (lstatOrUndefined(p)?.isDirectory()) {
-          todo.push(p);
-        }
-      }
+    if (dir !== undefined) this.removeUntouched(dir, true);
+  }
+
+  /** Remove `path` unless this layer touched it; descend into touched directories. */
+  private removeUntouched(path: string, keepSelf: boolean): void {
+    const st = lstatOrUndefined(path);
+    if (!st) return;
+    if (!keepSelf && !this.touched.has(path)) {
+      this.remove(path, st.isDirectory());
+      return;
+    }
+    if (!st.isDirectory()) return;
+    for (const name of readdirSync(path)) this.removeUntouched(`${path}/${name}`, false);
+  }
+
+  /**
+   * The real directory for `comps`. In 'overlay' mode a path that only makes sense on top of the
+   * parents (a file of this layer in the way, which the parents' symlink would have bypassed) leaves
+   * the entry out and counts it: the snapshotter then applies the layer onto its parents instead.
+   */
+  private resolve(comps: string[], create: boolean): string | undefined {
+    if (this.opts.mode !== 'overlay') return this.resolver.resolveDir(comps, create);
+    try {
+      return this.resolver.resolveDir(comps, create);
+    } catch (err) {
+      if (!(err instanceof TsbuildError) || err.code !== 'TSB_LAYER_INVALID') throw err;
+      this.dependsOnParents++;
+      return undefined;
     }
   }
 
+  /** A removed path's (and its children's) pending directory metadata. */
+  private forget(path: string): void {
+    if (this.dirs.size === 0) return;
+    this.dirs.delete(path);
+    const prefix = `${path}/`;
+    for (const p of this.dirs.keys()) if (p.startsWith(prefix)) this.dirs.delete(p);
+  }
+
+  private markOpaque(dir: string): void {
+    if (this.opaqued.has(dir)) return;
+    this.opaqued.add(dir);
+    this.fx.lsetxattr(dir, this.opts.rootless ? 'user.overlay.opaque' : 'trusted.overlay.opaque', Buffer.from('y'));
+  }
+
+  /** Record a written path and its ancestors ('apply' mode). */
   private track(path: string): void {
-    if (this.opts.mode === 'apply') this.created.add(path);
+    if (this.opts.mode !== 'apply') return;
+    for (let p = path; p.length > this.opts.root.length && !this.touched.has(p); p = p.slice(0, p.lastIndexOf('/'))) this.touched.add(p);
   }
 
   private remove(path: string, isDir: boolean): void {
     if (isDir) rmSync(path, { recursive: true, force: true });
     else unlinkSync(path);
     this.resolver.invalidate();
-    if (isDir && this.opts.mode === 'apply') {
-      // Paths created below it are gone too.
-      const prefix = `${path}/`;
-      for (const p of this.created) if (p.startsWith(prefix)) this.created.delete(p);
-    }
+    this.forget(path);
   }
 
   private owner(path: string, e: TarEntry): void {

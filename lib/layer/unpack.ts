@@ -40,6 +40,10 @@ export interface UnpackResult {
   size: number;
   uncompressedSize: number;
   entries: number;
+  /** 'overlay' mode: directories made only as parents of entries (root-relative paths). */
+  implicitDirs: string[];
+  /** 'overlay' mode: entries left out because they only make sense on the parents (hardlinks to their files, whiteouts in their dirs, paths through their symlinks). */
+  dependsOnParents: number;
 }
 
 const WINDOW = 8;
@@ -108,18 +112,19 @@ export async function unpackLayer(source: Readable, destDir: string, options: Un
     throw new TsbuildError('TSB_SIZE_MISMATCH', `layer ${digest}: expected ${exp.size} bytes, got ${compressedSize}`);
   }
   if (exp?.diffId && exp.diffId !== diffId) throw new DigestMismatchError(`diffId of layer ${digest} unpacked into ${destDir}`, exp.diffId, diffId);
-  return { digest, diffId, size: compressedSize, uncompressedSize: tarSize, entries: sink.entries() };
+  return { digest, diffId, size: compressedSize, uncompressedSize: tarSize, ...sink.facts() };
 }
 
-type Out = { t: 'ack' } | { t: 'warning'; message: string } | { t: 'done'; entries: number } | { t: 'error'; error: WireError };
+type Facts = { entries: number; implicitDirs: string[]; dependsOnParents: number };
+type Out = { t: 'ack' } | { t: 'warning'; message: string } | ({ t: 'done' } & Facts) | { t: 'error'; error: WireError };
 
 /** A Writable that forwards chunks to the worker, at most WINDOW unacknowledged. */
-function workerSink(worker: Worker, onWarning: ((m: string) => void) | undefined): { stream: Writable; entries: () => number } {
+function workerSink(worker: Worker, onWarning: ((m: string) => void) | undefined): { stream: Writable; facts: () => Facts } {
   let inFlight = 0;
   let resume: (() => void) | undefined;
   let done: ((err?: Error) => void) | undefined;
   let failure: Error | undefined;
-  let entries = 0;
+  let facts: Facts = { entries: 0, implicitDirs: [], dependsOnParents: 0 };
   const fail = (err: Error): void => {
     failure ??= err;
     const r = resume;
@@ -143,7 +148,7 @@ function workerSink(worker: Worker, onWarning: ((m: string) => void) | undefined
         onWarning?.(m.message);
         break;
       case 'done': {
-        entries = m.entries;
+        facts = { entries: m.entries, implicitDirs: m.implicitDirs, dependsOnParents: m.dependsOnParents };
         const d = done;
         done = undefined;
         d?.();
@@ -176,5 +181,5 @@ function workerSink(worker: Worker, onWarning: ((m: string) => void) | undefined
       worker.postMessage({ t: 'end' });
     },
   });
-  return { stream, entries: () => entries };
+  return { stream, facts: () => facts };
 }
