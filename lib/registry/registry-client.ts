@@ -7,7 +7,7 @@ import { connect as tlsConnect, rootCertificates } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { Agent, redirectInterceptor, request } from './undici-core.js';
+import { request, undiciCore } from './undici-core.js';
 import { TsbuildError } from '../errors.js';
 import { isLoopbackRegistry, registryHost } from '../oci/index.js';
 import { BlobInfoCache } from './blob-info-cache.js';
@@ -83,14 +83,21 @@ export interface RegistryResponse {
 const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
 
 export class RegistryClient {
-  readonly dispatcher: Dispatcher;
+  /** The redirect-guarded dispatcher over the agent; both made on first use (undici loads then). */
+  get dispatcher(): Dispatcher {
+    return this.transport().dispatcher;
+  }
   readonly concurrency: number;
   readonly retryPolicy: ResolvedRetry;
   readonly blobInfo: BlobInfoCache;
   /** No-progress deadline of a transfer, and how many stalls of one blob are resumed before giving up. */
   readonly idleTimeoutMs: number;
   readonly maxStallResumes: number;
-  private readonly agent: InstanceType<typeof Agent>;
+  private readonly agentOptions: ConstructorParameters<ReturnType<typeof undiciCore>['Agent']>[0];
+  private lazyTransport: { agent: InstanceType<ReturnType<typeof undiciCore>['Agent']>; dispatcher: Dispatcher } | undefined;
+  private get agent(): InstanceType<ReturnType<typeof undiciCore>['Agent']> {
+    return this.transport().agent;
+  }
   private readonly credentials: CredentialProvider;
   private readonly insecure: Set<string>;
   private readonly auths = new Map<string, RegistryAuth>();
@@ -109,12 +116,11 @@ export class RegistryClient {
         throw new TsbuildError('TSB_USAGE', `cannot read the CA bundle ${file}: ${(err as Error).message}`, { cause: err });
       }
     }
-    this.agent = new Agent({
+    this.agentOptions = {
       connect: extraCa.length > 0 ? { ca: [...rootCertificates, ...extraCa] } : {},
       keepAliveTimeout: 10_000,
-    });
-    // compose(a, b) makes b the outer layer: the guard sees every hop the redirect handler makes.
-    this.dispatcher = this.agent.compose(redirectGuard(), redirectInterceptor({ maxRedirections: 0 }));
+    };
+
     this.credentials = options.credentials ?? noCredentials;
     this.insecure = new Set(options.insecureRegistries ?? []);
     this.retryPolicy = resolveRetry(options.retry);
@@ -288,9 +294,19 @@ export class RegistryClient {
     });
   }
 
+  private transport(): { agent: InstanceType<ReturnType<typeof undiciCore>['Agent']>; dispatcher: Dispatcher } {
+    if (!this.lazyTransport) {
+      const { Agent, redirectInterceptor } = undiciCore();
+      const agent = new Agent(this.agentOptions);
+      // compose(a, b) makes b the outer layer: the guard sees every hop the redirect handler makes.
+      this.lazyTransport = { agent, dispatcher: agent.compose(redirectGuard(), redirectInterceptor({ maxRedirections: 0 })) };
+    }
+    return this.lazyTransport;
+  }
+
   async close(): Promise<void> {
     await this.blobInfo.save();
-    await this.agent.close();
+    await this.lazyTransport?.agent.close();
   }
 }
 
