@@ -3,7 +3,7 @@ import type { LayoutStore } from '../content/index.js';
 import { TsbuildError } from '../errors.js';
 import { transferEvents, type EventSink } from '../events.js';
 import { readStoredImage, type StoredImage } from '../image/index.js';
-import { TSBUILD_ANNOTATION, formatReference, parseReference, type Platform, type Reference } from '../oci/index.js';
+import { MediaType, TSBUILD_ANNOTATION, formatReference, hostPlatform, parseReference, type ImageConfig, type ImageManifest, type Platform, type Reference } from '../oci/index.js';
 import { RegistryError, pullImage, resolveDigest, type RegistryClient } from '../registry/index.js';
 
 export type PullPolicy = 'missing' | 'always' | 'never';
@@ -65,10 +65,35 @@ export interface BaseImages {
   latestDigest(ref: string): Promise<string>;
 }
 
+/** `from: scratch` names no image to pull: the empty base of werf v2 and Docker's `FROM scratch`. */
+export const SCRATCH = 'scratch';
+
+/** An image with no layers and an empty config (platform only), written to the store. */
+async function scratchImage(store: LayoutStore, platform: Platform): Promise<StoredImage> {
+  const config: ImageConfig = {
+    architecture: platform.architecture,
+    os: platform.os,
+    ...(platform.variant ? { variant: platform.variant } : {}),
+    config: {},
+    rootfs: { type: 'layers', diff_ids: [] },
+    history: [],
+  };
+  const cfg = await store.writeJson(config);
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.OciManifest,
+    config: { mediaType: MediaType.OciConfig, digest: cfg.info.digest, size: cfg.info.size },
+    layers: [],
+  };
+  const m = await store.writeJson(manifest);
+  return { descriptor: { mediaType: MediaType.OciManifest, digest: m.info.digest, size: m.info.size }, manifest, config };
+}
+
 export function baseImageResolver(opts: BaseImageOptions): BaseImages {
   const inflight = new Map<string, Promise<StoredImage>>();
   const latest = new Map<string, Promise<string>>();
   const latestDigest = (text: string): Promise<string> => {
+    if (text === SCRATCH) return Promise.resolve(SCRATCH);
     const ref = parseReference(text);
     const name = formatReference(ref);
     let p = latest.get(name);
@@ -90,6 +115,7 @@ export function baseImageResolver(opts: BaseImageOptions): BaseImages {
   return {
     latestDigest,
     image: (text: string) => {
+      if (text === SCRATCH) return scratchImage(opts.store, opts.platform ?? hostPlatform());
       const ref = parseReference(text);
       const name = formatReference(ref);
       let p = inflight.get(name);
