@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { join, posix } from 'node:path';
 import { rmdir } from 'node:fs/promises';
 import { inspectPath } from './run-in-stage.js';
+import { resolveImagePath } from './image-path.js';
 import { archiveEntries, changedPaths, patchSize, type ArchiveEntry } from '../git/index.js';
 import { END_OF_ARCHIVE, encodeEntryHeader, padding, unpackLayer, type LayerEntrySource, type TarEntry } from '../layer/index.js';
 import type { GitCommits, GitSource } from './git-sources.js';
@@ -30,10 +31,6 @@ export function ownerResolver(rootfs: string | undefined): OwnerResolver {
     }
     return p;
   };
-}
-
-export function usesOwnerNames(sources: GitSource[]): boolean {
-  return sources.some((s) => (s.spec.owner !== undefined && !/^\d+$/.test(s.spec.owner)) || (s.spec.group !== undefined && !/^\d+$/.test(s.spec.group)));
 }
 
 async function toLayerEntry(e: ArchiveEntry, owners: OwnerResolver): Promise<LayerEntrySource> {
@@ -68,11 +65,22 @@ function whiteout(path: string, mtime: number): LayerEntrySource {
   return { entry: { path: dir === '.' ? name : `${dir}/${name}`, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtimeSec: mtime, mtimeNsec: 0 } };
 }
 
-/** gitArchive: every mapping's files at its commit (the mapping's `to` parents are created by extraction). */
-export async function* archiveLayerEntries(sources: GitSource[], owners: OwnerResolver): AsyncGenerator<LayerEntrySource> {
+/**
+ * gitArchive: every mapping's files at its commit (the mapping's `to` parents are created by
+ * extraction). With the target image's root, `to` is resolved inside it first: entries are placed
+ * where its symlinks point (a directory mapping goes into what `to` points at).
+ */
+export async function* archiveLayerEntries(sources: GitSource[], owners: OwnerResolver, targetRoot?: string): AsyncGenerator<LayerEntrySource> {
   for (const s of sources) {
+    const to = posix.normalize(`/${s.mapping.to}`).replace(/\/+$/, '') || '/';
+    let placed: string | undefined;
     for await (const e of archiveEntries(s.repo, s.commit, s.mapping)) {
       if (e.path === '/') continue;
+      if (targetRoot !== undefined && to !== '/') {
+        placed ??= (await resolveImagePath(targetRoot, to, { followLast: e.path === to && e.type === 'dir' })).path;
+        if (e.path === to) e.path = placed;
+        else if (e.path.startsWith(`${to}/`)) e.path = `${placed}${e.path.slice(to.length)}`;
+      }
       yield toLayerEntry(e, owners);
     }
   }

@@ -1,6 +1,7 @@
 // Selecting files from a source image's root filesystem for `import:` — werf's mask semantics
-// (relative to `add`), never following symlinks — as tar entries placed under `to`, and a content
-// checksum of exactly what is imported (DESIGN decision 7: identical output does not cascade).
+// (relative to `add`), `add` itself resolved inside the source image like Docker's `COPY --from`
+// (usrmerged `/bin/x` is `/usr/bin/x`), nothing below it followed — as tar entries placed under `to`,
+// and a content checksum of exactly what is imported (DESIGN decision 7: identical output does not cascade).
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -9,13 +10,15 @@ import type { Stats } from 'node:fs';
 import { PathMatcher } from '../git/index.js';
 import { TsbuildError } from '../errors.js';
 import type { LayerEntrySource, TarEntry } from '../layer/index.js';
-import { inspectPath } from './run-in-stage.js';
+import { resolveImagePath } from './image-path.js';
 
 export interface ImportSelection {
   add: string;
   to: string;
   includePaths: string[];
   excludePaths: string[];
+  /** Names the import in errors: `image "app", import of artifact "builder"`. */
+  label?: string;
 }
 
 export interface SelectedFile {
@@ -27,10 +30,14 @@ export interface SelectedFile {
 
 /** Walk the selection depth-first in name order; directories come before what they contain. */
 export async function* selectFiles(rootfs: string, sel: ImportSelection): AsyncGenerator<SelectedFile> {
-  const kind = await inspectPath(rootfs, sel.add);
-  if (kind === 'missing') throw new TsbuildError('TSB_CONFIG_SCHEMA', `import: "${sel.add}" does not exist in the source image`);
-  if (kind === 'symlink') throw new TsbuildError('TSB_LAYER_UNSAFE', `import: "${sel.add}" is (or passes through) a symlink in the source image; import its target instead`);
-  const base = join(rootfs, sel.add);
+  const resolved = await resolveImagePath(rootfs, sel.add, { followLast: true });
+  if (resolved.kind === 'missing') {
+    const via = resolved.path === (posix.normalize(`/${sel.add}`).replace(/\/+$/, '') || '/') ? '' : ` (it resolves to "${resolved.path}" there)`;
+    throw new TsbuildError('TSB_CONFIG_SCHEMA', `${sel.label ?? 'import'}: "${sel.add}" does not exist in the source image${via}`, {
+      hint: 'check `add:` against the files the source image really has (`tsbuild run` it and look)',
+    });
+  }
+  const base = join(rootfs, resolved.path);
   const st = await lstat(base);
   if (!st.isDirectory()) {
     yield { rel: '', abs: base, st };

@@ -2,28 +2,29 @@
 // the accumulated change as one layer when it reaches 1 MiB, and the latest change on top.
 import { TsbuildError } from '../../errors.js';
 import { layerSources, writeDerivedImage, type StoredImage } from '../../image/index.js';
-import { writeLayerFromEntries, type LayerEntrySource } from '../../layer/index.js';
+import { writeLayerFromEntries } from '../../layer/index.js';
 import { currentCommits } from '../git-sources.js';
-import { applyChanges, archiveLayerEntries, changesId, ownerResolver, pendingPatchSize, usesOwnerNames, type OwnerResolver } from '../git-patch.js';
+import { applyChanges, archiveLayerEntries, changesId, ownerResolver, pendingPatchSize } from '../git-patch.js';
 import type { GitCommits } from '../git-sources.js';
 import type { BuildContext, Stage, StageState } from '../stage.js';
 
 export const GIT_CACHE_BUCKET = 1024 * 1024;
 
-/** Owner names are resolved in the image being built: mount the parent only when a mapping uses them. */
-async function withOwners<T>(ctx: BuildContext, parent: StoredImage, fn: (owners: OwnerResolver) => Promise<T>): Promise<T> {
-  if (!usesOwnerNames(ctx.git)) return fn(ownerResolver(undefined));
-  const key = `${ctx.project}-owners-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+/**
+ * The parent image is mounted while the archive is written: owner names are resolved in it, and so
+ * is each mapping's `to` (like Docker's COPY destination: `to: /bin/x` on a usrmerged base lands in
+ * /usr/bin, rather than a /bin directory hiding the base's /bin symlink).
+ */
+async function layerStage(ctx: BuildContext, parent: StoredImage, name: string): Promise<StoredImage> {
+  const key = `${ctx.project}-${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const snap = await ctx.snapshotter.prepare(key, layerSources(ctx.store, parent), ctx.signal ? { signal: ctx.signal } : {});
+  let layer;
   try {
-    return await fn(ownerResolver(snap.rootfs));
+    const entries = archiveLayerEntries(ctx.git, ownerResolver(snap.rootfs), snap.rootfs);
+    layer = await writeLayerFromEntries(entries, ctx.store, { compression: ctx.layerCompression, ...(ctx.signal ? { signal: ctx.signal } : {}) });
   } finally {
     await ctx.snapshotter.remove(key);
   }
-}
-
-async function layerStage(ctx: BuildContext, parent: StoredImage, name: string, entries: (owners: OwnerResolver) => AsyncIterable<LayerEntrySource>): Promise<StoredImage> {
-  const layer = await withOwners(ctx, parent, (owners) => writeLayerFromEntries(entries(owners), ctx.store, { compression: ctx.layerCompression, ...(ctx.signal ? { signal: ctx.signal } : {}) }));
   return writeDerivedImage(ctx.store, parent, { layer: { descriptor: layer.descriptor, diffId: layer.diffId }, history: `tsbuild ${name}` });
 }
 
@@ -43,7 +44,7 @@ export const gitArchiveStage: Stage = {
   },
   async build(parent, ctx) {
     if (!parent) throw new TsbuildError('TSB_INTERNAL', 'gitArchive built without a parent stage');
-    return layerStage(ctx, parent, 'gitArchive', (owners) => archiveLayerEntries(ctx.git, owners));
+    return layerStage(ctx, parent, 'gitArchive');
   },
 };
 

@@ -9,6 +9,7 @@ import { layerSources, writeDerivedImage, type StoredImage } from '../../image/i
 import { writeLayerFromEntries } from '../../layer/index.js';
 import { parseReference } from '../../oci/index.js';
 import { importChecksum, importEntries, type ImportSelection, type Ownership } from '../import-files.js';
+import { resolveImagePath } from '../image-path.js';
 import { resolveGroup, resolveUser } from '../image-users.js';
 import type { BuildContext, Stage, StageName } from '../stage.js';
 
@@ -30,6 +31,11 @@ function sourceName(imp: ImportSpec): string {
 
 function selection(imp: ImportSpec): ImportSelection {
   return { add: imp.add, to: imp.to, includePaths: imp.includePaths, excludePaths: imp.excludePaths };
+}
+
+/** `image "app", import of artifact "builder"` (errors name both images). */
+function importLabel(ctx: BuildContext, imp: ImportSpec): string {
+  return `image "${ctx.image.name}", import of ${imp.image !== undefined ? 'image' : 'artifact'} "${sourceName(imp)}"${imp.stage ? ` (stage ${imp.stage})` : ''}`;
 }
 
 /** Run `fn` on a throwaway snapshot of `image` (its root filesystem, read through overlayfs). */
@@ -57,7 +63,9 @@ async function cachedChecksum(ctx: BuildContext, source: StoredImage, imp: Impor
   const file = join(ctx.cacheDir, 'import-checksums', key);
   const hit = await readFile(file, 'utf8').catch(() => undefined);
   if (hit) return hit.trim();
-  const { checksum } = await withRootfs(ctx, source, `import-${name}`, (rootfs) => importChecksum(rootfs, selection(imp), numericOwnership(imp)));
+  const { checksum } = await withRootfs(ctx, source, `import-${name}`, (rootfs) =>
+    importChecksum(rootfs, { ...selection(imp), label: importLabel(ctx, imp) }, numericOwnership(imp)),
+  );
   await mkdir(join(ctx.cacheDir, 'import-checksums'), { recursive: true });
   await writeFile(file, checksum);
   return checksum;
@@ -114,29 +122,36 @@ export function importsStage(name: StageName, when: When): Stage {
       let current = parent;
       const imps = imports(ctx);
       if (imps.length > 0) {
-        // Owner/group names are resolved against the image being built (werf: they must exist there).
-        const needsNames = imps.some((i) => (i.owner && !/^\d+$/.test(i.owner)) || (i.group && !/^\d+$/.test(i.group)));
-        const owners = new Map<ImportSpec, Ownership>();
-        if (needsNames) {
-          await withRootfs(ctx, parent, 'import-owners', async (rootfs) => {
-            for (const i of imps) {
-              const own = numericOwnership(i);
-              if (i.owner && own.uid === undefined) Object.assign(own, await resolveUser(rootfs, i.owner));
-              if (i.group && !/^\d+$/.test(i.group)) own.gid = await resolveGroup(rootfs, i.group);
-              owners.set(i, own);
-            }
-          });
-        }
         const sources = await Promise.all(imps.map(async (i) => (await ctx.stageOf(sourceName(i), i.stage)).image));
-        const layer = await withAllRootfs(ctx, sources, (roots) =>
-          writeLayerFromEntries(
-            (async function* () {
-              for (let k = 0; k < imps.length; k++) yield* importEntries(roots[k]!, selection(imps[k]!), owners.get(imps[k]!) ?? numericOwnership(imps[k]!));
-            })(),
-            ctx.store,
-            { compression: ctx.layerCompression, ...(ctx.signal ? { signal: ctx.signal } : {}) },
-          ),
-        );
+        // The image being built is mounted too: owner/group names are resolved in it (werf: they must
+        // exist there), and so is `to`, like Docker's COPY destination (`/bin` of a usrmerged base is
+        // `/usr/bin`: the layer says so, rather than replacing the symlink with a directory).
+        const layer = await withRootfs(ctx, parent, 'import-target', async (target) => {
+          const owners = new Map<ImportSpec, Ownership>();
+          for (const i of imps) {
+            const own = numericOwnership(i);
+            if (i.owner && own.uid === undefined) Object.assign(own, await resolveUser(target, i.owner));
+            if (i.group && !/^\d+$/.test(i.group)) own.gid = await resolveGroup(target, i.group);
+            owners.set(i, own);
+          }
+          return withAllRootfs(ctx, sources, async (roots) => {
+            const sels: ImportSelection[] = [];
+            for (let k = 0; k < imps.length; k++) {
+              const sel: ImportSelection = { ...selection(imps[k]!), label: importLabel(ctx, imps[k]!) };
+              // A directory is copied into what `to` points at; a file becomes `to` (a symlink there is replaced).
+              const source = await resolveImagePath(roots[k]!, sel.add, { followLast: true });
+              sel.to = (await resolveImagePath(target, sel.to, { followLast: source.kind === 'dir' })).path;
+              sels.push(sel);
+            }
+            return writeLayerFromEntries(
+              (async function* () {
+                for (let k = 0; k < imps.length; k++) yield* importEntries(roots[k]!, sels[k]!, owners.get(imps[k]!)!);
+              })(),
+              ctx.store,
+              { compression: ctx.layerCompression, ...(ctx.signal ? { signal: ctx.signal } : {}) },
+            );
+          });
+        });
         current = await writeDerivedImage(ctx.store, current, {
           layer: { descriptor: layer.descriptor, diffId: layer.diffId },
           history: `tsbuild ${name}: ${imps.map((i) => `${sourceName(i)}:${i.add} -> ${i.to}`).join(', ')}`,
