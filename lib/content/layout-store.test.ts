@@ -119,3 +119,22 @@ test('gc removes unreachable blobs, keeps reachable ones and blobs newer than a 
   });
 });
 
+
+test('re-tagging with the same target does not rewrite index.json; a change by another handle is seen', async () => {
+  await withStore(async (store, dir) => {
+    const blob = await store.writeJson({ hello: 1 });
+    const desc = { mediaType: MediaType.OciManifest, ...blob.info };
+    await store.setRef('a:1', desc, { k: 'v' });
+    const { stat } = await import('node:fs/promises');
+    const index = join(dir, 'store', 'index.json');
+    const before = await stat(index);
+    await store.setRef('a:1', desc, { k: 'v' });
+    assert.equal((await stat(index)).ino, before.ino, 'same target and annotations: no rewrite');
+    await store.setRef('a:1', desc, { k: 'w' });
+    assert.notEqual((await stat(index)).ino, before.ino, 'changed annotations are written');
+    // A second handle (another process) changes the index: the first one's cached parse is not used.
+    await new LayoutStore(join(dir, 'store')).setRef('b:1', desc);
+    assert.deepEqual((await store.listRefs()).map((r) => r.name).sort(), ['a:1', 'b:1']);
+    assert.equal((await store.resolve('a:1'))?.annotations?.k, 'w');
+  });
+});

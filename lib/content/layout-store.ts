@@ -37,6 +37,13 @@ export class LayoutStore {
   private readonly blobDir: string;
   private readonly tmpDir: string;
   private ready: Promise<void> | undefined;
+  /**
+   * index.json as last parsed, with the identity of the file it came from. A build resolves every
+   * stage by name: with hundreds of stages the index is hundreds of KB, and parsing it per lookup
+   * was most of a no-op build of a large project. The file is only ever replaced by an atomic rename
+   * (new inode), so an unchanged (inode, size, mtime) means unchanged content.
+   */
+  private indexCache: { key: string; index: ImageIndex } | undefined;
 
   constructor(root: string) {
     this.root = root;
@@ -234,10 +241,17 @@ export class LayoutStore {
 
   async readIndex(): Promise<ImageIndex> {
     await this.init();
-    const text = await readFile(join(this.root, 'index.json'), 'utf8');
+    const file = join(this.root, 'index.json');
+    const st = await stat(file, { bigint: true }).catch(() => undefined);
+    const key = st ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : undefined;
+    const cached = this.indexCache;
+    // A copy of the list: callers (updateIndex) replace idx.manifests; the entries are never mutated.
+    if (key !== undefined && cached?.key === key) return { ...cached.index, manifests: [...cached.index.manifests] };
+    const text = await readFile(file, 'utf8');
     try {
       const idx = JSON.parse(text) as ImageIndex;
       if (!Array.isArray(idx.manifests)) throw new Error('manifests is not a list');
+      this.indexCache = key !== undefined ? { key, index: { ...idx, manifests: [...idx.manifests] } } : undefined;
       return idx;
     } catch (err) {
       throw new TsbuildError('TSB_STORE_CORRUPT', `${join(this.root, 'index.json')} is not a valid OCI index: ${(err as Error).message}`, {
@@ -274,6 +288,10 @@ export class LayoutStore {
       annotations: { ...annotations, [REF_NAME_ANNOTATION]: name },
     };
     if (desc.platform) entry.platform = desc.platform;
+    // Re-tagging with the same target and annotations (every no-op build tags its final images) must
+    // not rewrite the whole index under the lock once per image.
+    const current = (await this.readIndex()).manifests.find((m) => m.annotations?.[REF_NAME_ANNOTATION] === name);
+    if (current && sameDescriptor(current, entry)) return;
     await this.updateIndex((ms) => [...ms.filter((m) => m.annotations?.[REF_NAME_ANNOTATION] !== name), entry]);
   }
 
@@ -301,6 +319,20 @@ export class LayoutStore {
     }
     return out;
   }
+}
+
+function sameDescriptor(a: Descriptor, b: Descriptor): boolean {
+  const aa = a.annotations ?? {};
+  const ba = b.annotations ?? {};
+  const keys = Object.keys(aa);
+  return (
+    a.mediaType === b.mediaType &&
+    a.digest === b.digest &&
+    a.size === b.size &&
+    JSON.stringify(a.platform) === JSON.stringify(b.platform) &&
+    keys.length === Object.keys(ba).length &&
+    keys.every((k) => aa[k] === ba[k])
+  );
 }
 
 class VerifyingTransform extends Transform {
