@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PATH_BUF 4096
 #define NAME_BUF 256
@@ -37,6 +39,7 @@ static const char *errno_name(int e) {
     case EIO: return "EIO";
     case EBADF: return "EBADF";
     case ENOMEM: return "ENOMEM";
+    case EOVERFLOW: return "EOVERFLOW";
     default: return "EUNKNOWN";
   }
 }
@@ -218,7 +221,15 @@ static napi_value js_mknod(napi_env env, napi_callback_info info) {
   napi_get_value_uint32(env, argv[1], &mode);
   napi_get_value_uint32(env, argv[2], &major);
   napi_get_value_uint32(env, argv[3], &minor);
-  if (mknod(path, (mode_t)mode, makedev(major, minor)) != 0) return throw_errno(env, "mknod", path);
+  /* The system call rather than glibc's mknod: glibc >= 2.33 versions that symbol (mknod@GLIBC_2.33),
+   * which would keep the prebuilt binary from loading on older glibc (Node 20 runs on 2.28).
+   * The kernel takes the device number as 32 bits, as glibc's own wrapper checks. */
+  dev_t dev = makedev(major, minor);
+  if ((dev_t)(unsigned int)dev != dev) {
+    errno = EOVERFLOW;
+    return throw_errno(env, "mknod", path);
+  }
+  if (syscall(SYS_mknodat, AT_FDCWD, path, (mode_t)mode, (unsigned int)dev) != 0) return throw_errno(env, "mknod", path);
   return NULL;
 }
 

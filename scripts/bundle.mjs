@@ -7,7 +7,7 @@
 //
 // The worker threads (lib/layer/*-worker.js) are entry points next to main.js and every chunk sits in
 // the same flat directory: `new URL('./gzip-worker.js', import.meta.url)` in any chunk finds them.
-// The native addon is found by walking up from the chunk to build/Release (lib/layer/fsx.ts).
+// The native addon is found by walking up from the chunk to native/load-fsx.cjs (lib/layer/fsx.ts).
 // bin/tsbuild.js uses the bundle only when it is at least as new as dist/cli/main.js, so a bare `tsc`
 // (without this step) can never run stale code.
 import { build } from 'esbuild';

@@ -140,6 +140,9 @@ export async function storeTarStream(tar: Readable, store: LayoutStore, options:
       cb(null, chunk);
     },
   });
+  // The source may fail while the writer is being created (a tree worker refuses an entry at once):
+  // that must not become an uncaught 'error' event. The stream stays errored; the pipeline reports it.
+  tar.on('error', () => undefined);
   const writer = await store.createWriter();
   try {
     await pipeline(tar, tap, createLayerCompressor(compression, options.gzip), writer.stream, options.signal ? { signal: options.signal } : {});

@@ -1,5 +1,5 @@
 // Loads the native fsx addon (native/fsx.c): xattrs on links, mknod and nanosecond utimensat,
-// which Node's fs lacks. Synchronous calls, meant for worker threads.
+// which Node's fs lacks. Synchronous calls, meant for worker threads (each loads it once).
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,21 +22,39 @@ export interface Fsx {
 
 let loaded: Fsx | undefined;
 
-/** The addon, built by `npm ci` (binding.gyp) into build/Release/fsx.node at the package root. */
+interface AddonLoader {
+  loadFsx(): { addon: Fsx; path: string };
+  platformName(): string;
+}
+
+/**
+ * The addon, through native/load-fsx.cjs (shared with the npm install script): a local build in
+ * build/Release, else the prebuilt binary for this platform shipped in the package. The package root
+ * is found by walking up, so the compiled tree (dist/lib/layer) and the bundle (dist/bundle) both work.
+ */
 export function fsx(): Fsx {
   if (loaded) return loaded;
+  const require = createRequire(import.meta.url);
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'build', 'Release', 'fsx.node');
-    if (existsSync(candidate)) {
-      loaded = createRequire(import.meta.url)(candidate) as Fsx;
-      return loaded;
+    const loader = join(dir, 'native', 'load-fsx.cjs');
+    if (existsSync(loader)) {
+      const { loadFsx, platformName } = require(loader) as AddonLoader;
+      try {
+        loaded = loadFsx().addon;
+        return loaded;
+      } catch (err) {
+        throw new TsbuildError('TSB_TOOL_MISSING', `the native addon fsx is missing for ${platformName()}: ${(err as Error).message}`, {
+          hint: 'reinstall tsbuild on a machine with a C toolchain (g++, make, python3) so npm compiles it; in a checkout run ./scripts/setup',
+          cause: err,
+        });
+      }
     }
     const up = dirname(dir);
     if (up === dir) break;
     dir = up;
   }
-  throw new TsbuildError('TSB_TOOL_MISSING', 'the native addon build/Release/fsx.node is missing', {
-    hint: 'run `npm ci` (or `npx node-gyp rebuild`) in the tsbuild package; it needs g++, make and python3',
+  throw new TsbuildError('TSB_TOOL_MISSING', 'the tsbuild package is incomplete: native/load-fsx.cjs is missing', {
+    hint: 'reinstall tsbuild (npm i -g tsbuild)',
   });
 }

@@ -50,7 +50,7 @@ export async function stagePackage(): Promise<StagedPackage> {
   if ((statSync(tmpdir()).mode & 0o001) === 0) throw new Error(`${tmpdir()} (TMPDIR) is not searchable by other users: rootless tests need a shared temp dir`);
   const root = await mkdtemp(join(tmpdir(), 'tsbuild-staged-'));
   const copy = (rel: string, filter?: (src: string) => boolean): Promise<void> =>
-    existsSync(join(REPO_ROOT, rel)) ? cp(join(REPO_ROOT, rel), join(root, rel), { recursive: true, ...(filter ? { filter } : {}) }) : Promise.resolve();
+    existsSync(join(REPO_ROOT, rel)) ? cp(join(REPO_ROOT, rel), join(root, rel), { recursive: true, preserveTimestamps: true, ...(filter ? { filter } : {}) }) : Promise.resolve();
   const notTest = (src: string): boolean => !src.endsWith('.test.js') && !src.endsWith('.test.js.map') && !src.startsWith(join(REPO_ROOT, 'dist', 'test'));
   await copy('package.json');
   await copy('bin');
