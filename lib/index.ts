@@ -18,6 +18,7 @@ import {
   GitSources,
   explainRebuild,
   explainWithFiles,
+  projectCommitTime,
 } from './conveyor/index.js';
 import type { ImageSpec } from './config/index.js';
 import { TsbuildError } from './errors.js';
@@ -56,6 +57,8 @@ export interface BuildOptions extends LoadOptions {
   stapelImage?: string;
   /** --layer-compression: how the layers the build writes are compressed (default gzip). */
   layerCompression?: LayerCompressionSpec;
+  /** SOURCE_DATE_EPOCH: what files written by stages are clamped to (default: the project's HEAD commit time). */
+  sourceDateEpoch?: number;
   registry: RegistryClient;
   /** Creates the sandbox and snapshotter (runtime/ lives outside lib and is injected). */
   createRuntime(store: LayoutStore): Runtime;
@@ -136,6 +139,7 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
     if (!image) throw new TsbuildError('TSB_STORE_NOT_FOUND', `stage ${stage} of image "${n}" (${sig.slice(0, 12)}) is not in the store`, { hint: 'rebuild without --dry-run; the stage was removed by gc' });
     return { image, signature: sig };
   };
+  const sourceDateEpoch = options.sourceDateEpoch ?? (await projectCommitTime(config.projectDir));
   const buildTmp = await mkdtemp(join(options.home.tmp, 'build-'));
   const gitSources = new GitSources({ projectDir: config.projectDir, cacheDir: join(options.home.root, 'git-cache'), dev: !!options.dev, ...(options.signal ? { signal: options.signal } : {}) });
   try {
@@ -170,6 +174,7 @@ async function buildWithStore(config: WerfConfig, store: LayoutStore, options: B
         signal,
         ...(options.stapelImage ? { stapelImage: options.stapelImage } : {}),
         ...(options.layerCompression ? { layerCompression: options.layerCompression } : {}),
+        ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
       };
       const built = await buildImage(ctx, storage, finalRefName(config.project, image.name));
       finals.set(image.name, { image: built.final, signature: built.finalSignature, stages: new Map(built.report.stages.map((st) => [st.name, st.signature])) });

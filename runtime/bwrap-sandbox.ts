@@ -15,8 +15,9 @@ export const BWRAP = '/usr/bin/bwrap';
 const CLOSE_FDS_SHELL = '/usr/bin/bash-static';
 // Node (libuv) passes every descriptor it inherited without O_CLOEXEC on to its children, and bwrap
 // passes them into the sandbox. A static bash closes everything above stderr except the seccomp
-// program on fd 3 (bwrap reads and closes it), then execs bwrap.
-const CLOSE_FDS_SCRIPT = 'for f in /proc/self/fd/*; do n=${f##*/}; if [ "$n" -gt 3 ]; then eval "exec $n>&-"; fi; done 2>/dev/null; exec "$@"';
+// program on fd 3 (bwrap reads and closes it), then execs bwrap. The step gets Docker's umask 022,
+// not the builder's: files a step makes must not depend on who runs the build (reproducible layers).
+const CLOSE_FDS_SCRIPT = 'umask 022; for f in /proc/self/fd/*; do n=${f##*/}; if [ "$n" -gt 3 ]; then eval "exec $n>&-"; fi; done 2>/dev/null; exec "$@"';
 const SECCOMP_FD = 3;
 
 /** bwrap's arguments for one step; `seccomp` says whether the filter comes on fd 3. */

@@ -47,7 +47,8 @@ export function ociSpec(spec: RunSpec): Record<string, unknown> {
     ociVersion: '1.0.2',
     process: {
       terminal: false,
-      user: { uid, gid: spec.gid ?? uid },
+      // Docker's umask, not the builder's (runtime-spec 1.1 process.user.umask).
+      user: { uid, gid: spec.gid ?? uid, umask: 0o022 },
       args: spec.argv,
       env: spec.env.filter((kv) => kv.indexOf('=') > 0),
       cwd: resolveWorkdir(spec.rootfs, spec.cwd || '/', spec.image),

@@ -10,7 +10,7 @@ import { eventPrinter, formatSize, table, type LogFormat } from '../output.js';
 import { ttyView } from '../tty-view.js';
 import { createRuntime, prepareRuntime, SANDBOX_FLAG, SNAPSHOTTER_FLAG, MAX_LAYER_SIZE_FLAG } from '../runtime-factory.js';
 import { registryClient, withAbort } from '../shared.js';
-import { parseRegistryMirror, type PullPolicy } from '../../lib/conveyor/index.js';
+import { parseRegistryMirror, parseSourceDateEpoch, type PullPolicy } from '../../lib/conveyor/index.js';
 
 interface BuildFlags {
   dir?: string;
@@ -97,6 +97,7 @@ export function registerBuild(program: Command): void {
     .action(async (images: string[], flags: BuildFlags) => {
       if (flags.dryRun) return runPlan(images, flags);
       const layerCompression = flags.layerCompression !== undefined ? parseLayerCompression(flags.layerCompression) : undefined;
+      const sourceDateEpoch = process.env.SOURCE_DATE_EPOCH ? parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH) : undefined;
       // Rootless: the rest of the command runs again inside a user namespace; its exit code is ours.
       const prepared = await prepareRuntime(flags);
       if ('exitCode' in prepared) return void (process.exitCode = prepared.exitCode);
@@ -123,6 +124,7 @@ export function registerBuild(program: Command): void {
             registryMirrors: flags.registryMirror.map(parseRegistryMirror),
             ...(flags.stapelImage ? { stapelImage: flags.stapelImage } : {}),
             ...(layerCompression ? { layerCompression } : {}),
+            ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
             ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
             registry: registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined, transferTimeout: flags.transferTimeout }),
             createRuntime: (store) => (runtime = createRuntime(home, store, prepared.choice)),

@@ -8,3 +8,4 @@ export { resolveMounts, resolveSecrets, type StageMount } from './mounts.js';
 export { resolveUser, resolveGroup } from './image-users.js';
 export { GitSources } from './git-sources.js';
 export { explainRebuild, explainWithFiles } from './explain.js';
+export { parseSourceDateEpoch, projectCommitTime } from './source-date-epoch.js';

@@ -151,7 +151,7 @@ export async function runShellStage(parent: StoredImage, ctx: BuildContext, opts
         lastLines: tail.lines(),
       });
     }
-    const committed = await ctx.snapshotter.commit(key, { skip, pruneIfEmpty, compression: ctx.layerCompression, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    const committed = await ctx.snapshotter.commit(key, { skip, pruneIfEmpty, compression: ctx.layerCompression, ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
     return await writeDerivedImage(ctx.store, parent, {
       layer: { descriptor: committed.descriptor, diffId: committed.diffId },
       history: opts.history,

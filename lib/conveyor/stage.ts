@@ -54,6 +54,8 @@ export interface BuildContext {
   stapelImage?: string;
   /** --layer-compression: how the layers this build writes are compressed (default gzip; not in signatures). */
   layerCompression?: LayerCompressionSpec | undefined;
+  /** Clamp the mtimes of what stages write to this (SOURCE_DATE_EPOCH, else the project's commit time). */
+  sourceDateEpoch?: number;
   onEvent: EventSink;
   signal?: AbortSignal;
 }

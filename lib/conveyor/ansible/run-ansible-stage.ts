@@ -99,7 +99,7 @@ export async function runAnsibleStage(parent: StoredImage, ctx: BuildContext, op
         lastLines: tailLines(output),
       });
     }
-    const committed = await ctx.snapshotter.commit(key, { skip, pruneIfEmpty, compression: ctx.layerCompression, ...signalOpt });
+    const committed = await ctx.snapshotter.commit(key, { skip, pruneIfEmpty, compression: ctx.layerCompression, ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}), ...signalOpt });
     return await writeDerivedImage(ctx.store, parent, { layer: { descriptor: committed.descriptor, diffId: committed.diffId }, history: opts.history });
   } catch (err) {
     if (err instanceof TsbuildError) throw err;

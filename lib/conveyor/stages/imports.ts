@@ -148,7 +148,7 @@ export function importsStage(name: StageName, when: When): Stage {
                 for (let k = 0; k < imps.length; k++) yield* importEntries(roots[k]!, sels[k]!, owners.get(imps[k]!)!);
               })(),
               ctx.store,
-              { compression: ctx.layerCompression, ...(ctx.signal ? { signal: ctx.signal } : {}) },
+              { compression: ctx.layerCompression, ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) },
             );
           });
         });
