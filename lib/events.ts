@@ -11,6 +11,10 @@ export type BuildEvent =
   | { type: 'stage.output'; image: string; stage: string; chunk: string }
   | { type: 'stage.built'; image: string; stage: string; signature: string; durationMs: number; size: number }
   | { type: 'stage.failed'; image: string; stage: string; error: string }
+  /** The stage was stopped because another image of the build failed (not a failure of its own). */
+  | { type: 'stage.cancelled'; image: string; stage: string }
+  /** The image was not built (or not finished) because another image of the build failed. */
+  | { type: 'image.cancelled'; image: string }
   | { type: 'push.start'; image: string; ref: string }
   | { type: 'push.done'; image: string; ref: string; digest: string }
   | { type: 'warning'; message: string }

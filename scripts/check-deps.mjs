@@ -26,8 +26,10 @@ const allowed = {
   // The ansible toolchain image: built from Debian packages into a layer; knows the sandbox layout.
   stapel: [...BASE, 'oci', 'content', 'layer', 'sandbox'],
   conveyor: [...BASE, 'oci', 'content', 'layer', 'image', 'registry', 'storage', 'config', 'git', 'sandbox', 'stapel'],
+  // The use cases (build, plan, run, inspect) wire the library's modules; only the facade imports them.
+  'use-cases': [...BASE, 'oci', 'content', 'layer', 'image', 'registry', 'storage', 'config', 'git', 'sandbox', 'stapel', 'conveyor'],
   // The facade wires every library module; it is imported only by cli/ (and tests).
-  index: [...BASE, 'oci', 'content', 'layer', 'image', 'registry', 'storage', 'config', 'git', 'sandbox', 'stapel', 'conveyor'],
+  index: [...BASE, 'oci', 'content', 'layer', 'image', 'registry', 'storage', 'config', 'git', 'sandbox', 'stapel', 'conveyor', 'use-cases'],
 };
 /** Modules that are folders of leaf files, imported file by file. */
 const NO_INDEX = new Set(['internal']);

@@ -163,26 +163,44 @@ export function registerBuild(program: Command): void {
       });
     });
 
-  common(program.command('plan').description('show every stage with its signature and whether it would be built').argument('[images...]', 'image names')).action(
+  common(program.command('plan').description('show every stage with its signature and whether it would be built').argument('[images...]', 'image names'))
+    .option('--repo <registry/name>', 'stages repository to look stages up in (manifests only)')
+    .option('--cache-repo <registry/name>', 'stages repository looked up first')
+    .option('--secondary-repo <registry/name>', 'read-only stages repository (looked up last)')
+    .option('--registry-mirror <registry=mirror>', 'resolve base images of REGISTRY on MIRROR[/PREFIX] (repeatable)', collect, [] as string[])
+    .action(
     async (images: string[], flags: BuildFlags) => runPlan(images, flags),
   );
 }
 
 async function runPlan(images: string[], flags: BuildFlags): Promise<void> {
-  const result = await plan({
-    dir: flags.dir!,
-    ...(flags.config ? { config: flags.config } : {}),
-    ...(flags.env ? { werfEnv: flags.env } : {}),
-    home: homePaths(),
-    images,
-    dev: !!flags.dev,
-    ...(flags.stapelImage ? { stapelImage: flags.stapelImage } : {}),
-  });
+  const registry = registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined, transferTimeout: flags.transferTimeout });
+  const result = await withAbort((signal) =>
+    plan({
+      dir: flags.dir!,
+      ...(flags.config ? { config: flags.config } : {}),
+      ...(flags.env ? { werfEnv: flags.env } : {}),
+      home: homePaths(),
+      images,
+      dev: !!flags.dev,
+      push: !!flags.push,
+      ...(flags.repo ? { repo: flags.repo } : {}),
+      ...(flags.cacheRepo ? { cacheRepo: flags.cacheRepo } : {}),
+      ...(flags.secondaryRepo ? { secondaryRepo: flags.secondaryRepo } : {}),
+      pull: pullPolicy(flags.pull),
+      registryMirrors: (flags.registryMirror ?? []).map(parseRegistryMirror),
+      ...(flags.stapelImage ? { stapelImage: flags.stapelImage } : {}),
+      ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
+      registry,
+      onEvent: eventPrinter('plain'),
+      signal,
+    }),
+  );
   if (logFormat(flags.logFormat) === 'json') {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
   const rows = [['IMAGE', 'STAGE', 'SIGNATURE', 'STATUS', 'REASON']];
-  for (const img of result.images) for (const s of img.stages) rows.push([img.name || '~', s.name, shortSignature(s.signature), s.status, s.reason ?? '']);
+  for (const img of result.images) for (const s of img.stages) rows.push([img.name || '~', s.name, s.signature ? shortSignature(s.signature) : '?', s.status, s.reason ?? '']);
   process.stdout.write(`${table(rows)}\n`);
 }

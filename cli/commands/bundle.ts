@@ -2,9 +2,8 @@
 // a machine without network (or into another registry) as one oci-archive.
 import { join, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
-import { homePaths, loadConfig, openStore, plan } from '../../lib/index.js';
+import { homePaths, openStore, plan } from '../../lib/index.js';
 import { acquireLease } from '../../lib/content/index.js';
-import { buildOrder } from '../../lib/conveyor/index.js';
 import { parseRepository } from '../../lib/oci/index.js';
 import { RegistryStages, loadBundle, saveBundle, selectBundle, type FinalToBundle } from '../../lib/storage/index.js';
 import { formatSize } from '../output.js';
@@ -28,20 +27,29 @@ interface LoadFlags {
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 /**
- * The images to bundle with their final signatures from the current plan. Planning needs the
- * source images' files when an image imports from another; then the final images of the last
- * build are taken as they are.
+ * The images to bundle with their final signatures from the current plan; an image whose signature
+ * waits for another image to be built is taken as its last build left it.
  */
 async function finalsToBundle(images: string[], flags: SaveFlags): Promise<{ project: string; finals: FinalToBundle[] }> {
-  const load = { dir: flags.dir, ...(flags.config ? { config: flags.config } : {}), ...(flags.env ? { werfEnv: flags.env } : {}) };
-  try {
-    const planned = await plan({ ...load, home: homePaths(), images, dev: !!flags.dev });
-    return { project: planned.project, finals: planned.images.map((i) => ({ imageName: i.name, signature: i.stages[i.stages.length - 1]?.signature })) };
-  } catch (err) {
-    if (!/imports files/.test((err as Error).message)) throw err;
-    const config = await loadConfig(load);
-    return { project: config.project, finals: buildOrder(config, images).map((i) => ({ imageName: i.name })) };
-  }
+  const planned = await withAbort((signal) =>
+    plan({
+      dir: flags.dir,
+      ...(flags.config ? { config: flags.config } : {}),
+      ...(flags.env ? { werfEnv: flags.env } : {}),
+      home: homePaths(),
+      images,
+      dev: !!flags.dev,
+      registry: registryClient(),
+      signal,
+    }),
+  );
+  return {
+    project: planned.project,
+    finals: planned.images.map((i) => {
+      const signature = i.stages[i.stages.length - 1]?.signature;
+      return { imageName: i.name, ...(signature ? { signature } : {}) };
+    }),
+  };
 }
 
 export function registerBundle(program: Command): void {

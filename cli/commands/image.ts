@@ -3,9 +3,8 @@
 // convention builds use to find base images without network access.
 import { resolve as resolvePath, join } from 'node:path';
 import type { Command } from 'commander';
-import { homePaths, openStore } from '../../lib/index.js';
+import { homePaths, inspectImage, openStore, resolveLocal } from '../../lib/index.js';
 import { acquireLease, type LayoutStore } from '../../lib/content/index.js';
-import type { Digest } from '../../lib/digest.js';
 import { TsbuildError } from '../../lib/errors.js';
 import { loadImageArchive, parseArchiveFormat, recompressImage, saveImageArchive, type ArchiveImage } from '../../lib/image/index.js';
 import { parseLayerCompression } from '../../lib/layer/index.js';
@@ -50,20 +49,6 @@ function remoteOptions(c: Command): Command {
 
 function clientFor(flags: RemoteFlags, registry: string): ReturnType<typeof registryClient> {
   return registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: [registry], caCert: flags.caCert });
-}
-
-/** A name in the store: exactly as given, else as a normalised reference ("busybox" → docker.io/library/busybox:latest). */
-export async function resolveLocal(store: LayoutStore, text: string): Promise<{ name: string; descriptor: Descriptor } | undefined> {
-  const exact = await store.resolve(text);
-  if (exact) return { name: text, descriptor: exact };
-  let name: string;
-  try {
-    name = formatReference(parseReference(text));
-  } catch {
-    return undefined;
-  }
-  const d = await store.resolve(name);
-  return d ? { name, descriptor: d } : undefined;
 }
 
 function notInStore(text: string): TsbuildError {
@@ -165,10 +150,16 @@ export function registerImage(program: Command): void {
     .option('--platform <os/arch>', 'platform to show from a multi-platform image (default: the host)')
     .option('--remote', 'ask the registry even if the image is in the local store')
     .action(async (text: string, flags: RemoteFlags & { platform?: string; remote?: boolean }) => {
-      const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
-      const store = await openStore(homePaths());
-      const local = flags.remote ? undefined : await resolveLocal(store, text);
-      const out = local ? await inspectLocal(store, local.name, local.descriptor, platform) : await inspectRemote(text, flags, platform);
+      const out = await withAbort((signal) =>
+        inspectImage({
+          home: homePaths(),
+          ref: text,
+          ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
+          remote: !!flags.remote,
+          registry: (registry) => clientFor(flags, registry),
+          signal,
+        }),
+      );
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     });
 
@@ -258,80 +249,5 @@ async function imageSize(store: LayoutStore, d: Descriptor): Promise<number | un
     return d.size + m.config.size + m.layers.reduce((n, l) => n + l.size, 0);
   } catch {
     return undefined;
-  }
-}
-
-function summary(name: string, source: 'local' | 'remote', desc: Descriptor, manifest: ImageManifest, config: ImageConfig, index?: { descriptor: Descriptor; document: ImageIndex }): Record<string, unknown> {
-  const c = config.config ?? {};
-  return {
-    name,
-    source,
-    digest: desc.digest,
-    mediaType: desc.mediaType,
-    size: desc.size,
-    ...(index
-      ? { index: { digest: index.descriptor.digest, mediaType: index.descriptor.mediaType, platforms: index.document.manifests.filter((m) => m.platform).map((m) => formatPlatform(m.platform!)) } }
-      : {}),
-    platform: formatPlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }),
-    config: {
-      digest: manifest.config.digest,
-      mediaType: manifest.config.mediaType,
-      created: config.created,
-      user: c.User,
-      env: c.Env,
-      entrypoint: c.Entrypoint,
-      cmd: c.Cmd,
-      workingDir: c.WorkingDir,
-      exposedPorts: c.ExposedPorts ? Object.keys(c.ExposedPorts) : undefined,
-      volumes: c.Volumes ? Object.keys(c.Volumes) : undefined,
-      labels: c.Labels,
-      stopSignal: c.StopSignal,
-    },
-    layers: manifest.layers.map((l, i) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: config.rootfs.diff_ids[i] })),
-    totalSize: desc.size + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0),
-    ...(manifest.annotations ? { annotations: manifest.annotations } : {}),
-  };
-}
-
-async function inspectLocal(store: LayoutStore, name: string, desc: Descriptor, platform: ReturnType<typeof hostPlatform> | undefined): Promise<Record<string, unknown>> {
-  let index: { descriptor: Descriptor; document: ImageIndex } | undefined;
-  let d = desc;
-  if (isIndexMediaType(desc.mediaType)) {
-    const document = await store.readJson<ImageIndex>(desc.digest);
-    index = { descriptor: desc, document };
-    const want = platform ?? hostPlatform();
-    const chosen = document.manifests.find((m) => platformMatches(want, m.platform));
-    if (!chosen || !(await store.has(chosen.digest))) {
-      throw new TsbuildError('TSB_IMAGE_NO_PLATFORM', `${name}: no ${formatPlatform(want)} image of this index is in the local store`, { hint: 'choose another with --platform' });
-    }
-    d = chosen;
-  }
-  const manifest = await store.readJson<ImageManifest>(d.digest);
-  const config = await store.readJson<ImageConfig>(manifest.config.digest, CONFIG_LIMIT);
-  return summary(name, 'local', d, manifest, config, index);
-}
-
-async function inspectRemote(text: string, flags: RemoteFlags, platform: ReturnType<typeof hostPlatform> | undefined): Promise<Record<string, unknown>> {
-  const ref: Reference = parseReference(text);
-  const client = clientFor(flags, ref.registry);
-  try {
-    return await withAbort(async (signal) => {
-      let fetched = await getManifest(client, ref, { signal });
-      let index: { descriptor: Descriptor; document: ImageIndex } | undefined;
-      if (isIndexMediaType(fetched.descriptor.mediaType)) {
-        const document = fetched.document as ImageIndex;
-        index = { descriptor: fetched.descriptor, document };
-        const chosen = selectPlatform(document, platform ?? hostPlatform(), formatReference(ref));
-        fetched = await getManifest(client, withDigest(ref, chosen.digest as Digest), { signal });
-      }
-      const manifest = fetched.document as ImageManifest;
-      if (manifest.config.mediaType !== MediaType.OciConfig && manifest.config.mediaType !== MediaType.DockerConfig) {
-        throw new TsbuildError('TSB_REGISTRY_UNSUPPORTED', `${formatReference(ref)}: config media type ${manifest.config.mediaType} is not an image config`);
-      }
-      const config = JSON.parse((await fetchBlobBytes(client, ref, manifest.config, CONFIG_LIMIT, { signal })).toString('utf8')) as ImageConfig;
-      return summary(formatReference(ref), 'remote', fetched.descriptor, manifest, config, index);
-    });
-  } finally {
-    await client.close();
   }
 }

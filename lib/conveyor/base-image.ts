@@ -3,8 +3,8 @@ import type { LayoutStore } from '../content/index.js';
 import { TsbuildError } from '../errors.js';
 import { transferEvents, type EventSink } from '../events.js';
 import { readStoredImage, type StoredImage } from '../image/index.js';
-import { MediaType, TSBUILD_ANNOTATION, formatReference, hostPlatform, parseReference, type ImageConfig, type ImageManifest, type Platform, type Reference } from '../oci/index.js';
-import { RegistryError, pullImage, resolveDigest, type RegistryClient } from '../registry/index.js';
+import { MediaType, TSBUILD_ANNOTATION, formatReference, hostPlatform, isIndexMediaType, parseReference, type ImageConfig, type ImageIndex, type ImageManifest, type Platform, type Reference } from '../oci/index.js';
+import { RegistryError, getManifest, pullImage, resolveDigest, selectPlatform, type RegistryClient } from '../registry/index.js';
 
 export type PullPolicy = 'missing' | 'always' | 'never';
 
@@ -63,6 +63,11 @@ export interface BaseImages {
   image(ref: string): Promise<StoredImage>;
   /** What the tag points to in the registry now (fromLatest); the local copy's digest with --pull=never. */
   latestDigest(ref: string): Promise<string>;
+  /**
+   * The digest of the image manifest `image(ref)` would give, without pulling layers: the local copy
+   * (per the pull policy) or the registry's manifest for the platform (planning asks only this).
+   */
+  manifestDigest(ref: string): Promise<string>;
 }
 
 /** `from: scratch` names no image to pull: the empty base of werf v2 and Docker's `FROM scratch`. */
@@ -112,8 +117,26 @@ export function baseImageResolver(opts: BaseImageOptions): BaseImages {
     }
     return p;
   };
+  const manifestDigest = async (text: string): Promise<string> => {
+    const ref = parseReference(text);
+    const name = formatReference(ref);
+    if (inflight.has(name)) return (await inflight.get(name)!).descriptor.digest;
+    if (opts.pull !== 'always') {
+      const desc = await opts.store.resolve(name);
+      if (desc) return desc.digest;
+      if (opts.pull === 'never') throw await notLocal(opts.store, ref);
+    }
+    return offlineHint(opts.store, ref, () =>
+      fromSources(ref, opts.mirrors, async (source) => {
+        const fetched = await getManifest(opts.client, source, opts.signal ? { signal: opts.signal } : {});
+        if (!isIndexMediaType(fetched.descriptor.mediaType)) return fetched.descriptor.digest;
+        return selectPlatform(fetched.document as ImageIndex, opts.platform ?? hostPlatform(), formatReference(source)).digest;
+      }),
+    );
+  };
   return {
     latestDigest,
+    manifestDigest,
     image: (text: string) => {
       if (text === SCRATCH) return scratchImage(opts.store, opts.platform ?? hostPlatform());
       const ref = parseReference(text);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { StageFailedError, TsbuildError } from '../errors.js';
 import { acquireFileLock } from '../internal/file-lock.js';
 import { pathExists as exists } from '../internal/atomic-write.js';
-import { layerSources, writeDerivedImage, type StoredImage } from '../image/index.js';
+import { writeDerivedImage, type StoredImage } from '../image/index.js';
 import type { BindMount } from '../sandbox/index.js';
 import type { BuildContext } from './stage.js';
 import { BASH_IN_SANDBOX, SCRIPT_IN_SANDBOX, STATUS_IN_SANDBOX, TSBUILD_DIR, parseFailure, shellScript } from './shell-script.js';
@@ -99,7 +99,7 @@ export async function runShellStage(parent: StoredImage, ctx: BuildContext, opts
   const work = await mkdtemp(join(ctx.tmpDir, 'stage-'));
   const releases: Array<() => Promise<void>> = [];
   try {
-    const snap = await ctx.snapshotter.prepare(key, layerSources(ctx.store, parent), ctx.signal ? { signal: ctx.signal } : {});
+    const snap = await ctx.snapshotter.prepare(key, ctx.layers(parent), ctx.signal ? { signal: ctx.signal } : {});
     if (opts.beforeRun) await opts.beforeRun(snap.rootfs);
     await mkdir(join(work, 'script'));
     await mkdir(join(work, 'status'));

@@ -1,6 +1,6 @@
 // Images held in the local OCI layout: read manifest+config, and write a derived image
 // (parent + one layer and/or a changed config) as a new manifest.
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { LayoutStore } from '../content/index.js';
 import type { Digest } from '../digest.js';
 import { TsbuildError } from '../errors.js';
@@ -25,12 +25,37 @@ export async function readStoredImage(store: LayoutStore, descriptor: Descriptor
   return { descriptor, manifest, config };
 }
 
-export function layerSources(store: LayoutStore, image: StoredImage): LayerSource[] {
+/** Somewhere a blob missing from the local store may be (a stages repository): copies it into the store. */
+export interface BlobFetcher {
+  readonly name: string;
+  /** Store the blob locally; false when this source lacks it. */
+  fetchBlob(descriptor: Descriptor): Promise<boolean>;
+}
+
+/**
+ * The layers of a stored image as the snapshotter opens them: read from the local store, and when
+ * a layer is not there (a stage found in a stages repository), fetched from the first of `fetchers`
+ * that has it the first time it is opened — as go-containerregistry's remote image does.
+ */
+export function layerSources(store: LayoutStore, image: StoredImage, fetchers: readonly BlobFetcher[] = []): LayerSource[] {
   return image.manifest.layers.map((d, i) => ({
     descriptor: d,
     diffId: image.config.rootfs.diff_ids[i] as Digest,
-    open: (): Readable => store.read(d.digest, { size: d.size }),
+    open: (): Readable => (fetchers.length === 0 ? store.read(d.digest, { size: d.size }) : Readable.from(lazyRead(store, d, fetchers))),
   }));
+}
+
+async function* lazyRead(store: LayoutStore, d: Descriptor, fetchers: readonly BlobFetcher[]): AsyncGenerator<Buffer> {
+  if (!(await store.has(d.digest as Digest))) await fetchBlob(store, d, fetchers);
+  yield* store.read(d.digest as Digest, { size: d.size });
+}
+
+/** Make `d` present in the local store from the first fetcher that has it. */
+export async function fetchBlob(store: LayoutStore, d: Descriptor, fetchers: readonly BlobFetcher[]): Promise<void> {
+  for (const f of fetchers) if (await f.fetchBlob(d)) return;
+  throw new TsbuildError('TSB_STORE_NOT_FOUND', `layer ${d.digest} is not in the local store${fetchers.length ? ` nor in ${fetchers.map((f) => f.name).join(', ')}` : ''}`, {
+    hint: 'the stage was found in a stages repository: pass the repository it was built with (--repo), or rebuild',
+  });
 }
 
 export interface DeriveOptions {

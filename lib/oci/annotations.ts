@@ -11,6 +11,8 @@ export const TSBUILD_ANNOTATION = {
   inputs: 'dev.tsbuild.inputs',
   created: 'dev.tsbuild.created',
   state: 'dev.tsbuild.state',
+  /** Content checksums of what other images import from a stage (JSON, by import selection key). */
+  importChecksums: 'dev.tsbuild.import-checksums',
   /** "false" on the stored result of an artifact or a `final: false` image (not published). */
   final: 'dev.tsbuild.final',
   /** "true" on the stored result of an artifact. */

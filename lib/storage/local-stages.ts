@@ -16,6 +16,8 @@ export interface StageRecord {
   created: string;
   /** What the stage carries forward (git commits), see StageState in lib/conveyor. */
   state?: Record<string, unknown>;
+  /** Content checksums of what other images import from this stage, by import selection key (planning reads these instead of layers). */
+  importChecksums?: Record<string, string>;
 }
 
 export interface StoredStage extends StageRecord {
@@ -60,6 +62,7 @@ export class LocalStagesStorage {
       [ANNOTATION.inputs]: JSON.stringify(record.inputs),
       [ANNOTATION.created]: record.created,
       ...(record.state && Object.keys(record.state).length > 0 ? { [ANNOTATION.state]: JSON.stringify(record.state) } : {}),
+      ...(record.importChecksums && Object.keys(record.importChecksums).length > 0 ? { [ANNOTATION.importChecksums]: JSON.stringify(record.importChecksums) } : {}),
     });
   }
 
@@ -101,6 +104,7 @@ function recordOf(descriptor: Descriptor): StoredStage {
     inputs: parseJson(a[ANNOTATION.inputs]),
     created: a[ANNOTATION.created] ?? '',
     state: parseJson(a[ANNOTATION.state]),
+    ...(a[ANNOTATION.importChecksums] ? { importChecksums: parseJson(a[ANNOTATION.importChecksums]) as Record<string, string> } : {}),
     descriptor,
   };
 }

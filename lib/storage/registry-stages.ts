@@ -7,7 +7,7 @@ import { TsbuildError } from '../errors.js';
 import { transferEvents, type EventSink } from '../events.js';
 import { readStoredImage, type StoredImage } from '../image/index.js';
 import { MediaType, TSBUILD_ANNOTATION, ociLayerMediaType, withTag, type Descriptor, type ImageManifest, type Reference } from '../oci/index.js';
-import { RegistryError, getBlob, getManifest, headManifest, pushImage, type RegistryClient } from '../registry/index.js';
+import { RegistryError, getBlob, getManifest, headManifest, pushImage, type FetchedManifest, type RegistryClient } from '../registry/index.js';
 import type { StageRecord } from './local-stages.js';
 
 export const RECORD_ANNOTATION = TSBUILD_ANNOTATION.stageRecord;
@@ -37,8 +37,13 @@ export class RegistryStages {
     return this.options.signal ? { signal: this.options.signal } : {};
   }
 
-  /** One manifest request; the manifest and config (not the layers) are copied into the local store. */
-  async fetch(signature: string): Promise<RemoteStage | undefined> {
+  /** The stage's record and manifest digest from one manifest request; nothing is stored (planning). */
+  async peek(signature: string): Promise<{ record: StageRecord; digest: Digest } | undefined> {
+    const got = await this.manifestOf(signature);
+    return got && { record: got.record, digest: got.fetched.descriptor.digest as Digest };
+  }
+
+  private async manifestOf(signature: string): Promise<{ fetched: FetchedManifest; manifest: ImageManifest; record: StageRecord } | undefined> {
     let fetched;
     try {
       fetched = await getManifest(this.client, this.ref(signature), this.sig());
@@ -57,6 +62,14 @@ export class RegistryStages {
       return undefined;
     }
     if (record.signature !== signature) return undefined;
+    return { fetched, manifest, record };
+  }
+
+  /** One manifest request; the manifest and config (not the layers) are copied into the local store. */
+  async fetch(signature: string): Promise<RemoteStage | undefined> {
+    const got = await this.manifestOf(signature);
+    if (!got) return undefined;
+    const { fetched, manifest, record } = got;
     await this.store.writeBytes(fetched.bytes, { digest: fetched.descriptor.digest, size: fetched.bytes.length });
     if (!(await this.store.has(manifest.config.digest))) {
       await getBlob(this.client, this.repo, manifest.config, this.store, this.sig());
@@ -66,6 +79,18 @@ export class RegistryStages {
 
   async exists(signature: string): Promise<boolean> {
     return (await headManifest(this.client, this.ref(signature), this.sig())) !== undefined;
+  }
+
+  /** Copy one blob of this repository into the local store; false when the repository lacks it. */
+  async fetchBlob(descriptor: Descriptor): Promise<boolean> {
+    const onProgress = this.options.onEvent ? transferEvents('pull', this.name, this.options.onEvent) : undefined;
+    try {
+      await getBlob(this.client, this.repo, descriptor, this.store, { ...this.sig(), ...(onProgress ? { onProgress } : {}) });
+      return true;
+    } catch (err) {
+      if (err instanceof RegistryError && err.status === 404) return false;
+      throw err;
+    }
   }
 
   /** Download the layers of `image` that the local store lacks (a stage that must be built on it). */

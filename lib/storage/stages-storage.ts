@@ -1,6 +1,6 @@
 // Where the conveyor finds and keeps stages: the local layout first, then the registries given
 // with --repo (read and written), --cache-repo (read first, written) and --secondary-repo (read only).
-import type { StoredImage } from '../image/index.js';
+import type { BlobFetcher, StoredImage } from '../image/index.js';
 import { LocalStagesStorage, type StageRecord, type StoredStage } from './local-stages.js';
 import type { RegistryStages } from './registry-stages.js';
 
@@ -9,9 +9,6 @@ export interface StagesEvents {
 }
 
 export class StagesStorage {
-  /** Where a stage fetched from a registry came from (its layers are fetched from there on demand). */
-  private readonly origin = new Map<string, RegistryStages>();
-
   constructor(
     readonly local: LocalStagesStorage,
     /** Looked up in this order after the local store. */
@@ -32,7 +29,6 @@ export class StagesStorage {
       const got = await remote.fetch(signature);
       if (!got) continue;
       await this.local.put(got.record, got.image);
-      this.origin.set(got.image.descriptor.digest, remote);
       return this.local.getStage(signature);
     }
     return undefined;
@@ -42,10 +38,9 @@ export class StagesStorage {
     return (await this.getStage(signature))?.image;
   }
 
-  /** Make the layers of a stage image present locally (it is about to be built on or read). */
-  async materialize(image: StoredImage): Promise<void> {
-    const remote = this.origin.get(image.descriptor.digest);
-    if (remote) await remote.fetchLayers(image);
+  /** Where layers missing locally are fetched from when first opened (the repositories stages come from). */
+  get blobSources(): readonly BlobFetcher[] {
+    return this.remotes;
   }
 
   async put(record: StageRecord, image: StoredImage): Promise<void> {

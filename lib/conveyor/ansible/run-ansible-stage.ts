@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StageFailedError, TsbuildError } from '../../errors.js';
 import { acquireFileLock } from '../../internal/file-lock.js';
-import { layerSources, writeDerivedImage, type StoredImage } from '../../image/index.js';
+import { writeDerivedImage, type StoredImage } from '../../image/index.js';
 import type { BindMount } from '../../sandbox/index.js';
 import type { BuildContext } from '../stage.js';
 import { inspectPath, sandboxMounts, stageEnv } from '../run-in-stage.js';
@@ -41,8 +41,8 @@ export async function runAnsibleStage(parent: StoredImage, ctx: BuildContext, op
   const releases: Array<() => Promise<void>> = [];
   const signalOpt = ctx.signal ? { signal: ctx.signal } : {};
   try {
-    const snap = await ctx.snapshotter.prepare(key, layerSources(ctx.store, parent), signalOpt);
-    const stapel = await ctx.snapshotter.prepare(stapelKey, layerSources(ctx.store, opts.toolchain), signalOpt);
+    const snap = await ctx.snapshotter.prepare(key, ctx.layers(parent), signalOpt);
+    const stapel = await ctx.snapshotter.prepare(stapelKey, ctx.layers(opts.toolchain), signalOpt);
     if (opts.beforeRun) await opts.beforeRun(snap.rootfs);
     for (const d of ['script', 'status', 'ansible/callback', 'tmp/local', 'tmp/remote', 'tmp/home', 'tmp/py']) await mkdir(join(work, d), { recursive: true });
     await writeFile(join(work, 'ansible', 'playbook.yml'), playbookText(opts.tasks));

@@ -22,7 +22,7 @@ export const dockerInstructionsStage: Stage = {
     };
   },
   async build(parent, ctx) {
-    if (!parent || !ctx.image.docker) throw new TsbuildError('TSB_INTERNAL', 'dockerInstructions built without a parent stage');
+    if (!ctx.image.docker) throw new TsbuildError('TSB_INTERNAL', 'dockerInstructions built without docker directives');
     const config = applyDocker(parent.config.config, ctx.image.docker);
     return writeDerivedImage(ctx.store, parent, { config, history: 'tsbuild dockerInstructions' });
   },

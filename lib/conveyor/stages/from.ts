@@ -1,9 +1,9 @@
 // from: the base image, external (as written: the tag is not resolved, like werf) or another image
 // of this config (its final stage signature), plus fromCacheVersion/cacheVersion and mounts.
 import type { StoredImage } from '../../image/index.js';
-import type { BuildContext, Stage } from '../stage.js';
+import type { BaseStage, BuildContext, PlanContext } from '../stage.js';
 
-export function baseImageName(ctx: BuildContext): string | undefined {
+export function baseImageName(ctx: PlanContext): string | undefined {
   const img = ctx.image;
   if (img.fromImage) return img.fromImage;
   if (img.fromArtifact) return img.fromArtifact;
@@ -12,13 +12,13 @@ export function baseImageName(ctx: BuildContext): string | undefined {
   return undefined;
 }
 
-export const fromStage: Stage = {
+export const fromStage: BaseStage = {
   name: 'from',
   async inputs(ctx) {
     const img = ctx.image;
     const internal = baseImageName(ctx);
     const base = internal !== undefined
-      ? { image: internal, signature: ctx.finalSignatureOf(internal) }
+      ? { image: internal, signature: ctx.signatureOf(internal) }
       : { ref: img.from ?? 'scratch' };
     return {
       base,
@@ -29,7 +29,7 @@ export const fromStage: Stage = {
       mounts: img.mounts.map((m) => ({ from: m.from ?? null, fromPath: m.fromPath ?? null, to: m.to })),
     };
   },
-  async build(_parent, ctx): Promise<StoredImage> {
+  async build(ctx: BuildContext): Promise<StoredImage> {
     const internal = baseImageName(ctx);
     if (internal !== undefined) return ctx.finalImageOf(internal);
     return ctx.bases.image(ctx.image.from!);

@@ -1,12 +1,12 @@
 // gitArchive, gitCache and gitLatestPatch (werf-spec §6): the full copy of the sources once, then
 // the accumulated change as one layer when it reaches 1 MiB, and the latest change on top.
 import { TsbuildError } from '../../errors.js';
-import { layerSources, writeDerivedImage, type StoredImage } from '../../image/index.js';
+import { writeDerivedImage, type StoredImage } from '../../image/index.js';
 import { writeLayerFromEntries } from '../../layer/index.js';
 import { currentCommits } from '../git-sources.js';
 import { applyChanges, archiveLayerEntries, changesId, ownerResolver, pendingPatchSize } from '../git-patch.js';
 import type { GitCommits } from '../git-sources.js';
-import type { BuildContext, Stage, StageState } from '../stage.js';
+import type { BuildContext, PlanContext, Stage, StageState } from '../stage.js';
 
 export const GIT_CACHE_BUCKET = 1024 * 1024;
 
@@ -17,7 +17,7 @@ export const GIT_CACHE_BUCKET = 1024 * 1024;
  */
 async function layerStage(ctx: BuildContext, parent: StoredImage, name: string): Promise<StoredImage> {
   const key = `${ctx.project}-${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const snap = await ctx.snapshotter.prepare(key, layerSources(ctx.store, parent), ctx.signal ? { signal: ctx.signal } : {});
+  const snap = await ctx.snapshotter.prepare(key, ctx.layers(parent), ctx.signal ? { signal: ctx.signal } : {});
   let layer;
   try {
     const entries = archiveLayerEntries(ctx.git, ownerResolver(snap.rootfs), snap.rootfs);
@@ -28,7 +28,7 @@ async function layerStage(ctx: BuildContext, parent: StoredImage, name: string):
   return writeDerivedImage(ctx.store, parent, { layer: { descriptor: layer.descriptor, diffId: layer.diffId }, history: `tsbuild ${name}` });
 }
 
-const atCurrent = (ctx: BuildContext): StageState => ({ git: currentCommits(ctx.git) });
+const atCurrent = (ctx: PlanContext): StageState => ({ git: currentCommits(ctx.git) });
 
 export const gitArchiveStage: Stage = {
   name: 'gitArchive',
@@ -43,12 +43,11 @@ export const gitArchiveStage: Stage = {
     return true;
   },
   async build(parent, ctx) {
-    if (!parent) throw new TsbuildError('TSB_INTERNAL', 'gitArchive built without a parent stage');
     return layerStage(ctx, parent, 'gitArchive');
   },
 };
 
-function afterPatchEnabled(ctx: BuildContext): boolean {
+function afterPatchEnabled(ctx: PlanContext): boolean {
   return ctx.git.length > 0 && !ctx.image.disableGitAfterPatch && !ctx.image.isArtifact;
 }
 
@@ -58,7 +57,7 @@ function afterPatchEnabled(ctx: BuildContext): boolean {
  */
 async function patchStage(ctx: BuildContext, parent: StoredImage, name: string, from: GitCommits): Promise<StoredImage> {
   const key = `${ctx.project}-${ctx.image.name || 'image'}-${name}`;
-  const snap = await ctx.snapshotter.prepare(key, layerSources(ctx.store, parent), ctx.signal ? { signal: ctx.signal } : {});
+  const snap = await ctx.snapshotter.prepare(key, ctx.layers(parent), ctx.signal ? { signal: ctx.signal } : {});
   try {
     await applyChanges(snap.rootfs, ctx.git, from, ctx.signal);
     const committed = await ctx.snapshotter.commit(key, { skip: [], compression: ctx.layerCompression, ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
@@ -78,7 +77,7 @@ export const gitCacheStage: Stage = {
   },
   builtState: atCurrent,
   async build(parent, ctx, state) {
-    if (!parent || !state.git) throw new TsbuildError('TSB_INTERNAL', 'gitCache built without a parent stage');
+    if (!state.git) throw new TsbuildError('TSB_INTERNAL', 'gitCache built without the commits of its parent');
     return patchStage(ctx, parent, 'gitCache', state.git);
   },
 };
@@ -93,7 +92,7 @@ export const gitLatestPatchStage: Stage = {
   },
   builtState: atCurrent,
   async build(parent, ctx, state) {
-    if (!parent || !state.git) throw new TsbuildError('TSB_INTERNAL', 'gitLatestPatch built without a parent stage');
+    if (!state.git) throw new TsbuildError('TSB_INTERNAL', 'gitLatestPatch built without the commits of its parent');
     return patchStage(ctx, parent, 'gitLatestPatch', state.git);
   },
 };

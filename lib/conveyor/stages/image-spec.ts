@@ -93,7 +93,7 @@ export const imageSpecStage: Stage = {
   },
   async build(parent, ctx) {
     const spec = ctx.image.imageSpec;
-    if (!parent || !spec) throw new TsbuildError('TSB_INTERNAL', 'imageSpec built without a parent stage');
+    if (!spec) throw new TsbuildError('TSB_INTERNAL', 'imageSpec built without an imageSpec');
     const applied = applyImageSpec(parent.config, spec);
     const derived = await writeDerivedImage(ctx.store, parent, {
       config: applied.config,

@@ -1,74 +1,20 @@
 // importsBeforeInstall … importsAfterSetup: files imported from other images (`import:`, signature =
 // checksum of the imported files) and other images' names injected as env (`dependencies:`).
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import type { ImportSpec, DependencySpec } from '../../config/index.js';
 import { TsbuildError } from '../../errors.js';
-import { layerSources, writeDerivedImage, type StoredImage } from '../../image/index.js';
+import { writeDerivedImage, type StoredImage } from '../../image/index.js';
 import { writeLayerFromEntries } from '../../layer/index.js';
 import { parseReference } from '../../oci/index.js';
-import { importChecksum, importEntries, type ImportSelection, type Ownership } from '../import-files.js';
+import { importEntries, type ImportSelection, type Ownership } from '../import-files.js';
+import { importLabel, importSelection, numericOwnership, sourceName, withRootfs } from '../import-checksums.js';
 import { resolveImagePath } from '../image-path.js';
 import { resolveGroup, resolveUser } from '../image-users.js';
-import type { BuildContext, Stage, StageName } from '../stage.js';
+import type { BuildContext, PlanContext, Stage, StageName } from '../stage.js';
 
 type When = { before: 'install' | 'setup' } | { after: 'install' | 'setup' };
 
 function matches(x: { before?: string; after?: string }, when: When): boolean {
   return 'before' in when ? x.before === when.before : x.after === when.after;
-}
-
-function sourceName(imp: ImportSpec): string {
-  const n = imp.image ?? imp.artifact;
-  if (n === undefined) {
-    throw new TsbuildError('TSB_CONFIG_SCHEMA', `import from an external image ("from: ${imp.from}") is not supported yet`, {
-      hint: 'declare the external image as an image in werf.yaml (`image: x` + `from: ...`) and import from it',
-    });
-  }
-  return n;
-}
-
-function selection(imp: ImportSpec): ImportSelection {
-  return { add: imp.add, to: imp.to, includePaths: imp.includePaths, excludePaths: imp.excludePaths };
-}
-
-/** `image "app", import of artifact "builder"` (errors name both images). */
-function importLabel(ctx: BuildContext, imp: ImportSpec): string {
-  return `image "${ctx.image.name}", import of ${imp.image !== undefined ? 'image' : 'artifact'} "${sourceName(imp)}"${imp.stage ? ` (stage ${imp.stage})` : ''}`;
-}
-
-/** Run `fn` on a throwaway snapshot of `image` (its root filesystem, read through overlayfs). */
-async function withRootfs<T>(ctx: BuildContext, image: StoredImage, label: string, fn: (rootfs: string) => Promise<T>): Promise<T> {
-  const key = `${ctx.project}-${label}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const snap = await ctx.snapshotter.prepare(key, layerSources(ctx.store, image), ctx.signal ? { signal: ctx.signal } : {});
-  try {
-    return await fn(snap.rootfs);
-  } finally {
-    await ctx.snapshotter.remove(key);
-  }
-}
-
-/** Numeric owner/group as given; names are resolved when the stage is built (against the parent). */
-function numericOwnership(imp: ImportSpec): Ownership {
-  const own: Ownership = {};
-  if (imp.owner !== undefined && /^\d+$/.test(imp.owner)) own.uid = Number(imp.owner);
-  if (imp.group !== undefined && /^\d+$/.test(imp.group)) own.gid = Number(imp.group);
-  return own;
-}
-
-/** Checksums depend only on the source image's content: cached on disk by manifest digest + selection. */
-async function cachedChecksum(ctx: BuildContext, source: StoredImage, imp: ImportSpec, name: string): Promise<string> {
-  const key = createHash('sha256').update(JSON.stringify([source.descriptor.digest, selection(imp), numericOwnership(imp)])).digest('hex');
-  const file = join(ctx.cacheDir, 'import-checksums', key);
-  const hit = await readFile(file, 'utf8').catch(() => undefined);
-  if (hit) return hit.trim();
-  const { checksum } = await withRootfs(ctx, source, `import-${name}`, (rootfs) =>
-    importChecksum(rootfs, { ...selection(imp), label: importLabel(ctx, imp) }, numericOwnership(imp)),
-  );
-  await mkdir(join(ctx.cacheDir, 'import-checksums'), { recursive: true });
-  await writeFile(file, checksum);
-  return checksum;
 }
 
 function dependencyValue(type: string, ref: string, image: StoredImage): string {
@@ -90,8 +36,8 @@ function dependencyValue(type: string, ref: string, image: StoredImage): string 
 }
 
 export function importsStage(name: StageName, when: When): Stage {
-  const imports = (ctx: BuildContext): ImportSpec[] => ctx.image.imports.filter((i) => matches(i, when));
-  const deps = (ctx: BuildContext): DependencySpec[] => ctx.image.dependencies.filter((d) => matches(d, when));
+  const imports = (ctx: PlanContext): ImportSpec[] => ctx.image.imports.filter((i) => matches(i, when));
+  const deps = (ctx: PlanContext): DependencySpec[] => ctx.image.dependencies.filter((d) => matches(d, when));
   return {
     name,
     async inputs(ctx) {
@@ -101,11 +47,10 @@ export function importsStage(name: StageName, when: When): Stage {
       const importInputs = [];
       for (const imp of imps) {
         const src = sourceName(imp);
-        const { image } = await ctx.stageOf(src, imp.stage);
         importInputs.push({
           source: src,
           stage: imp.stage ?? null,
-          checksum: await cachedChecksum(ctx, image, imp, src),
+          checksum: await ctx.importChecksum(imp),
           add: imp.add,
           to: imp.to,
           owner: imp.owner ?? null,
@@ -114,11 +59,10 @@ export function importsStage(name: StageName, when: When): Stage {
       }
       return {
         imports: importInputs,
-        dependencies: ds.map((d) => ({ image: d.image, signature: ctx.finalSignatureOf(d.image), ref: ctx.finalRefOf(d.image), imports: d.imports })),
+        dependencies: ds.map((d) => ({ image: d.image, signature: ctx.signatureOf(d.image), ref: ctx.finalRefOf(d.image), imports: d.imports })),
       };
     },
     async build(parent, ctx) {
-      if (!parent) throw new TsbuildError('TSB_INTERNAL', `${name} built without a parent stage`);
       let current = parent;
       const imps = imports(ctx);
       if (imps.length > 0) {
@@ -137,7 +81,7 @@ export function importsStage(name: StageName, when: When): Stage {
           return withAllRootfs(ctx, sources, async (roots) => {
             const sels: ImportSelection[] = [];
             for (let k = 0; k < imps.length; k++) {
-              const sel: ImportSelection = { ...selection(imps[k]!), label: importLabel(ctx, imps[k]!) };
+              const sel: ImportSelection = { ...importSelection(imps[k]!), label: importLabel(ctx, imps[k]!) };
               // A directory is copied into what `to` points at; a file becomes `to` (a symlink there is replaced).
               const source = await resolveImagePath(roots[k]!, sel.add, { followLast: true });
               sel.to = (await resolveImagePath(target, sel.to, { followLast: source.kind === 'dir' })).path;

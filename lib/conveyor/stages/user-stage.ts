@@ -9,7 +9,7 @@ import type { Stage } from '../stage.js';
 import { runShellStage } from '../run-in-stage.js';
 import { currentCommits } from '../git-sources.js';
 import { applyChanges } from '../git-patch.js';
-import { normalisedTasks, runAnsibleStage, stapelToolchain } from '../ansible/index.js';
+import { normalisedTasks, runAnsibleStage, stapelToolchain, stapelToolchainDigest } from '../ansible/index.js';
 
 const GIT_STAGES: readonly UserStageName[] = ['install', 'beforeSetup', 'setup'];
 
@@ -28,7 +28,7 @@ export function userStage(name: UserStageName): Stage {
       if (ins.kind === 'ansible') {
         // Each task as canonical JSON, and the toolchain that runs them (werf-spec §2.4).
         inputs.commands = normalisedTasks(ins.stages[name]);
-        inputs.stapel = (await stapelToolchain(ctx)).descriptor.digest;
+        inputs.stapel = await stapelToolchainDigest(ctx);
       }
       if (withGit && ctx.git.length > 0) {
         inputs.gitCommits = state.git ?? null;
@@ -47,7 +47,7 @@ export function userStage(name: UserStageName): Stage {
     builtState: (ctx, state) => (withGit && ctx.git.length > 0 ? { git: currentCommits(ctx.git) } : state),
     async build(parent, ctx, state) {
       const ins = ctx.image.instructions;
-      if (!parent || !ins) throw new TsbuildError('TSB_INTERNAL', `${name} built without a parent stage`);
+      if (!ins) throw new TsbuildError('TSB_INTERNAL', `${name} built without instructions`);
       const from = state.git;
       if (ins.kind === 'ansible') {
         return runAnsibleStage(parent, ctx, {

@@ -1,0 +1,116 @@
+// Building one image from its plan: the stages after the resume point are built in order on top
+// of the stored stage, each stored (locally and in the writable stages repositories) as it is done.
+import type { ImportSpec } from '../config/index.js';
+import { TsbuildError } from '../errors.js';
+import type { StoredImage } from '../image/index.js';
+import { TSBUILD_ANNOTATION } from '../oci/index.js';
+import type { StageRecord } from '../storage/index.js';
+import { exportChecksums } from './import-checksums.js';
+import type { ImagePlan, PlannedStage } from './resolve-image.js';
+import type { AnyStage, BaseStage, BuildContext, StageName } from './stage.js';
+
+export interface StageReport {
+  name: StageName;
+  signature: string;
+  status: 'cached' | 'built' | 'to-build';
+  durationMs: number;
+  reason?: string;
+  size?: number;
+}
+
+export interface ImageReport {
+  name: string;
+  final: { digest: string; ref: string };
+  stages: StageReport[];
+}
+
+export interface ImageBuildResult {
+  report: ImageReport;
+  final: StoredImage;
+  finalSignature: string;
+}
+
+/** Where built stages are kept. */
+export interface StageWriter {
+  put(record: StageRecord, image: StoredImage): Promise<void>;
+}
+
+export interface BuildImageOptions {
+  /** The local name of the final image (project/image:latest). */
+  finalRef: string;
+  /** Imports other images of the config take from this one: their checksums go into the stage records. */
+  exports?: readonly ImportSpec[];
+  /** True when the build was stopped because another image failed (its stage is "cancelled", not failed). */
+  cancelled?: () => boolean;
+}
+
+function isBaseStage(stage: AnyStage): stage is BaseStage {
+  return stage.name === 'from';
+}
+
+async function buildStage(p: PlannedStage, parent: StoredImage | undefined, ctx: BuildContext): Promise<StoredImage> {
+  if (isBaseStage(p.stage)) return p.stage.build(ctx);
+  if (!parent) throw new TsbuildError('TSB_INTERNAL', `image "${ctx.image.name}": stage ${p.name} has no parent stage`);
+  return p.stage.build(parent, ctx, p.stateBefore);
+}
+
+export async function buildImage(ctx: BuildContext, plan: ImagePlan, storage: StageWriter, options: BuildImageOptions): Promise<ImageBuildResult> {
+  if (plan.unknown) throw new TsbuildError('TSB_INTERNAL', `image "${ctx.image.name}": ${plan.unknown.why} (images are built in dependency order)`);
+  ctx.onEvent({ type: 'image.start', image: ctx.image.name });
+  const stages: StageReport[] = [];
+  let current = plan.resume?.image;
+  if (plan.resumeAt >= 0 && !current) throw new TsbuildError('TSB_INTERNAL', `image "${ctx.image.name}": the stored stage to resume from was not read`);
+  const lastName = plan.stages[plan.stages.length - 1]?.name;
+  for (const p of plan.stages.slice(0, plan.resumeAt + 1)) {
+    stages.push({ name: p.name, signature: p.signature, status: 'cached', durationMs: 0 });
+    ctx.onEvent({ type: 'stage.cached', image: ctx.image.name, stage: p.name, signature: p.signature });
+  }
+  for (const p of plan.stages.slice(plan.resumeAt + 1)) {
+    ctx.signal?.throwIfAborted();
+    const reason = p.reason ?? `${p.name}: no stored stage for this image yet`;
+    ctx.onEvent({ type: 'stage.start', image: ctx.image.name, stage: p.name, signature: p.signature, reason });
+    const started = performance.now();
+    let built: StoredImage;
+    let importChecksums: Record<string, string> = {};
+    try {
+      built = await buildStage(p, current, ctx);
+      const exports = (options.exports ?? []).filter((i) => (i.stage ?? lastName) === p.name);
+      if (exports.length > 0) importChecksums = await exportChecksums(ctx, built, exports);
+    } catch (err) {
+      if (options.cancelled?.()) ctx.onEvent({ type: 'stage.cancelled', image: ctx.image.name, stage: p.name });
+      else ctx.onEvent({ type: 'stage.failed', image: ctx.image.name, stage: p.name, error: (err as Error).message });
+      throw err;
+    }
+    await storage.put(
+      {
+        project: ctx.project,
+        imageName: ctx.image.name,
+        stage: p.name,
+        signature: p.signature,
+        parent: p.parent,
+        inputs: p.inputs,
+        created: new Date().toISOString(),
+        state: { ...(p.stage.builtState?.(ctx, p.stateBefore) ?? p.stateBefore) },
+        ...(Object.keys(importChecksums).length > 0 ? { importChecksums } : {}),
+      },
+      built,
+    );
+    const durationMs = Math.round(performance.now() - started);
+    const last = built.manifest.layers[built.manifest.layers.length - 1];
+    const size = built.manifest.layers.length > (current?.manifest.layers.length ?? 0) && last ? last.size : 0;
+    stages.push({ name: p.name, signature: p.signature, status: 'built', durationMs, reason, size });
+    ctx.onEvent({ type: 'stage.built', image: ctx.image.name, stage: p.name, signature: p.signature, durationMs, size });
+    current = built;
+  }
+  if (!current) throw new TsbuildError('TSB_INTERNAL', `image "${ctx.image.name}" has no stages`);
+  // Artifacts and `final: false` images are stored like final images (imports, run) but are not published.
+  const A = TSBUILD_ANNOTATION;
+  const role: Record<string, string> = ctx.image.isArtifact ? { [A.final]: 'false', [A.artifact]: 'true' } : ctx.image.final ? {} : { [A.final]: 'false' };
+  await ctx.store.setRef(options.finalRef, current.descriptor, { [A.kind]: 'final', [A.project]: ctx.project, [A.image]: ctx.image.name, ...role });
+  ctx.onEvent({ type: 'image.done', image: ctx.image.name, digest: current.descriptor.digest });
+  return {
+    report: { name: ctx.image.name, final: { digest: current.descriptor.digest, ref: options.finalRef }, stages },
+    final: current,
+    finalSignature: plan.stages[plan.stages.length - 1]!.signature,
+  };
+}

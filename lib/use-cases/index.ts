@@ -1,0 +1,6 @@
+// The use cases the CLI (or any caller) runs; each takes one options object.
+export { build, type BuildOptions, type BuildResult, type Runtime } from './build.js';
+export { plan, type PlanOptions, type PlanResult, type PlannedStageRow } from './plan.js';
+export { runImage, type RunImageOptions } from './run.js';
+export { inspectImage, resolveLocal, type InspectOptions } from './inspect.js';
+export { openStore, destinationFor, type ProjectOptions } from './project-options.js';
