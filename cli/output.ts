@@ -45,6 +45,12 @@ export function eventPrinter(format: LogFormat, out: NodeJS.WritableStream = pro
       case 'stage.failed':
         line(`[${e.image || '~'}] ${e.stage.padEnd(18)} FAILED`);
         break;
+      case 'stage.cancelled':
+        line(`[${e.image || '~'}] ${e.stage.padEnd(18)} cancelled (another image failed)`);
+        break;
+      case 'image.cancelled':
+        line(`[${e.image || '~'}] cancelled: another image failed`);
+        break;
       case 'push.start':
         line(`push ${e.ref}`);
         break;

@@ -14,7 +14,7 @@ const FAILED_TAIL_LINES = 20;
 interface StageRow {
   stage: string;
   signature: string;
-  state: 'cached' | 'building' | 'built' | 'failed';
+  state: 'cached' | 'building' | 'built' | 'failed' | 'cancelled';
   started: number;
   durationMs?: number;
   size?: number;
@@ -25,7 +25,7 @@ interface StageRow {
 
 interface ImageRow {
   name: string;
-  state: 'planning' | 'running' | 'done' | 'failed';
+  state: 'planning' | 'running' | 'done' | 'failed' | 'cancelled';
   started: number;
   stages: StageRow[];
   digest?: string;
@@ -68,11 +68,13 @@ export function ttyView(out: NodeJS.WriteStream = process.stderr, now: () => num
         return `${head}  ${green(`built ${secs(s.durationMs ?? 0)}`)} ${formatSize(s.size ?? 0)}`;
       case 'failed':
         return `${head}  ${red(`FAILED after ${secs(now() - s.started)}`)} ${dim(`(image ${img.name || '~'})`)}`;
+      case 'cancelled':
+        return `${head}  ${dim(`cancelled after ${secs(now() - s.started)} (another image failed)`)}`;
     }
   };
   const imageLines = (img: ImageRow, live: boolean): string[] => {
     const state =
-      img.state === 'planning' ? dim('planning') : img.state === 'running' ? cyan(secs(now() - img.started)) : img.state === 'done' ? green(`done ${(img.digest ?? '').slice(7, 19)}`) : red('failed');
+      img.state === 'planning' ? dim('planning') : img.state === 'running' ? cyan(secs(now() - img.started)) : img.state === 'done' ? green(`done ${(img.digest ?? '').slice(7, 19)}`) : img.state === 'cancelled' ? dim('cancelled') : red('failed');
     const lines = [`${bold(`[${img.name || '~'}]`)} ${state}`];
     for (const s of img.stages) {
       lines.push(stageLine(img, s));
@@ -159,6 +161,20 @@ export function ttyView(out: NodeJS.WriteStream = process.stderr, now: () => num
           if (s) s.state = 'failed';
           if (img) {
             img.state = 'failed';
+            commit(imageLines(img, false));
+            images.delete(e.image);
+          }
+          break;
+        }
+        case 'stage.cancelled': {
+          const s = stageOf(e.image, e.stage);
+          if (s) s.state = 'cancelled';
+          break;
+        }
+        case 'image.cancelled': {
+          const img = images.get(e.image);
+          if (img) {
+            img.state = 'cancelled';
             commit(imageLines(img, false));
             images.delete(e.image);
           }
