@@ -1,5 +1,5 @@
 // Parse tree nodes of a Go template and their Go String() forms (used in "executing ... at <…>").
-import { quote } from './fmt.js';
+import { quote } from './go-quote.js';
 import type { GoFloat } from './value.js';
 
 export interface ListNode {

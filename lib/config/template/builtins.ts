@@ -1,6 +1,7 @@
 // Go text/template's predefined functions (and, or, not, len, index, slice, print*, html, js,
 // urlquery, call, eq, ne, lt, le, gt, ge) with Go's errors and comparison type rules.
-import { sprint, sprintf, sprintln, isPrint } from './fmt.js';
+import { sprint, sprintf, sprintln } from './fmt.js';
+import { isPrint } from './go-quote.js';
 import { fixed, variadic, type TemplateFunc } from './func-types.js';
 import { FuncError } from './template-error.js';
 import {

@@ -1,6 +1,8 @@
 // Go's fmt: Sprintf, Sprint and Sprintln over template values, including %!verb(type=value)
 // diagnostics, map key sorting and nested %v of lists and maps.
+import { noFlags, pad, type Flags } from './fmt-flags.js';
 import { formatFloat } from './fmt-number.js';
+import { canBackquote, isPrint, quote, quoteRune } from './go-quote.js';
 import { formatTime } from './go-time.js';
 import {
   GoFloat,
@@ -12,33 +14,6 @@ import {
   sortedMapEntries,
   typeName,
 } from './value.js';
-
-interface Flags {
-  plus: boolean;
-  plusV?: boolean;
-  minus: boolean;
-  sharp: boolean;
-  space: boolean;
-  zero: boolean;
-  wid: number;
-  widPresent: boolean;
-  prec: number;
-  precPresent: boolean;
-}
-
-function noFlags(): Flags {
-  return {
-    plus: false,
-    minus: false,
-    sharp: false,
-    space: false,
-    zero: false,
-    wid: 0,
-    widPresent: false,
-    prec: 0,
-    precPresent: false,
-  };
-}
 
 const PLAIN = noFlags();
 
@@ -199,14 +174,6 @@ export function sprintf(format: string, args: readonly unknown[]): string {
     out += ')';
   }
   return out;
-}
-
-function pad(s: string, f: Flags, zeroOk = true): string {
-  if (!f.widPresent || f.wid === 0) return s;
-  const n = f.wid - [...s].length;
-  if (n <= 0) return s;
-  if (f.minus) return s + ' '.repeat(n);
-  return (f.zero && zeroOk ? '0' : ' ').repeat(n) + s;
 }
 
 function badVerb(arg: unknown, verb: string): string {
@@ -414,57 +381,3 @@ function truncateBytes(s: string, f: Flags): string {
   return Buffer.from(s, 'utf8').subarray(0, f.prec).toString('latin1');
 }
 
-function canBackquote(s: string): boolean {
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '`' || c === 0xfeff) return false;
-    if (c < 0x20 && ch !== '\t') return false;
-    if (c === 0x7f) return false;
-  }
-  return true;
-}
-
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
-
-/** unicode.IsPrint */
-export function isPrint(c: number): boolean {
-  if (c < 0x7f) return c >= 0x20;
-  return PRINTABLE.test(String.fromCodePoint(c));
-}
-
-function escapeRune(c: number, q: string, ascii: boolean): string {
-  const ch = String.fromCodePoint(c);
-  if (ch === q || ch === '\\') return '\\' + ch;
-  if (ascii ? c < 0x7f && isPrint(c) : isPrint(c)) return ch;
-  switch (ch) {
-    case '\x07':
-      return '\\a';
-    case '\b':
-      return '\\b';
-    case '\f':
-      return '\\f';
-    case '\n':
-      return '\\n';
-    case '\r':
-      return '\\r';
-    case '\t':
-      return '\\t';
-    case '\v':
-      return '\\v';
-  }
-  if (c < 0x20 || c === 0x7f) return '\\x' + c.toString(16).padStart(2, '0');
-  if (c >= 0xd800 && c <= 0xdfff) return '\\ufffd';
-  if (c < 0x10000) return '\\u' + c.toString(16).padStart(4, '0');
-  return '\\U' + c.toString(16).padStart(8, '0');
-}
-
-/** strconv.Quote (ascii: strconv.QuoteToASCII) */
-export function quote(s: string, ascii = false): string {
-  let out = '"';
-  for (const ch of s) out += escapeRune(ch.codePointAt(0)!, '"', ascii);
-  return out + '"';
-}
-
-function quoteRune(c: number, ascii: boolean): string {
-  return "'" + escapeRune(c, "'", ascii) + "'";
-}

@@ -332,3 +332,13 @@ export function runeDesc(r: string): string {
   const c = r.codePointAt(0)!;
   return 'U+' + c.toString(16).toUpperCase().padStart(4, '0') + (c >= 0x20 ? ` '${r}'` : '');
 }
+
+/** A token as Go's parser quotes it in error messages (item.String()). */
+export function tokenString(t: Token): string {
+  if (t.type === 'EOF') return 'EOF';
+  if (t.type === 'error') return t.val;
+  if (isKeyword(t.type)) return `<${t.val}>`;
+  const chars = [...t.val];
+  if (chars.length > 10) return JSON.stringify(chars.slice(0, 10).join('')) + '...';
+  return JSON.stringify(t.val);
+}

@@ -12,7 +12,7 @@ import type {
 } from './ast.js';
 import { isEmptyTree, nodeString } from './ast.js';
 import { numberNode, unquoteString } from './go-literal.js';
-import { isKeyword, lex, type Token, type TokenType } from './lexer.js';
+import { isKeyword, lex, tokenString, type Token, type TokenType } from './lexer.js';
 import { TemplateError } from './template-error.js';
 
 export interface Tree {
@@ -35,15 +35,6 @@ export function position(text: string, pos: number): { line: number; column: num
 }
 
 type EndMarker = { kind: 'end' | 'else'; pos: number; elseWith?: boolean };
-
-function tokenString(t: Token): string {
-  if (t.type === 'EOF') return 'EOF';
-  if (t.type === 'error') return t.val;
-  if (isKeyword(t.type)) return `<${t.val}>`;
-  const chars = [...t.val];
-  if (chars.length > 10) return JSON.stringify(chars.slice(0, 10).join('')) + '...';
-  return JSON.stringify(t.val);
-}
 
 /**
  * Parses one template text. Returns every tree it defines, the top-level one under `name`,

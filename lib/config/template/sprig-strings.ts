@@ -1,6 +1,6 @@
 // sprig's string functions (strings.go, functions.go), with Go's byte-based substr/trunc and
 // xstrings v1.4 / goutils behaviour for camelcase, snakecase, untitle, wrap and abbrev.
-import { quote } from './fmt.js';
+import { quote } from './go-quote.js';
 import { fixed, variadic, type TemplateFunc } from './func-types.js';
 import { strslice, strval, toInt64 } from './sprig-convert.js';
 import { FuncError } from './template-error.js';
