@@ -11,6 +11,7 @@ import { NativeSnapshotter } from '../runtime/native-snapshotter.js';
 import { OciRuntimeSandbox } from '../runtime/oci-runtime-sandbox.js';
 import { OverlaySnapshotter, type SnapshotterOptions } from '../runtime/overlay-snapshotter.js';
 import { maxLayerBytes } from '../runtime/layer-size-limit.js';
+import { runInPrivateMountNamespace, wantsPrivateMounts } from '../runtime/mount-namespace.js';
 import { decideIdMode } from '../runtime/probe.js';
 import { canMountOverlayCached } from '../runtime/overlay-probe-cache.js';
 import { homePaths, type HomePaths } from '../lib/home.js';
@@ -65,6 +66,10 @@ export async function prepareRuntime(flags: RuntimeFlags, warn: (message: string
       const argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
       return { exitCode: await runInUserNamespace(argv, decision) };
     }
+  }
+  if (idMode === 'root' && (await wantsPrivateMounts())) {
+    // Mounts die with the build (kill -9 included): the command runs again in its own mount namespace.
+    return { exitCode: await runInPrivateMountNamespace([process.execPath, ...process.execArgv, ...process.argv.slice(1)]) };
   }
   let snapshotter: SnapshotterName = wanted ?? 'overlayfs';
   const probeCache = join(homePaths().root, 'run', 'overlay-probe.json');

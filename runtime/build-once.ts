@@ -1,9 +1,9 @@
 // A cache directory built once: under a cross-process lock, into a temp dir that is renamed into
 // place, so concurrent builders never see a half-made directory and never make it twice.
-import { lstat, mkdir, rename, rm } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { withFileLock } from '../lib/internal/file-lock.js';
+import { makeOwnedDir, removeOwnedDir } from '../lib/internal/owned-dir.js';
 
 export interface BuildOnceOptions {
   /** The finished directory. */
@@ -16,6 +16,8 @@ export interface BuildOnceOptions {
    * it, so whoever sees `done` also sees them.
    */
   beside?: string[];
+  /** Owner locks of this home: a temp dir left by a killed process is removed by the next build. */
+  ownerLocks: string;
   signal?: AbortSignal;
 }
 
@@ -33,15 +35,15 @@ export async function buildOnce(options: BuildOnceOptions, fill: (dir: string) =
     options.lockFile,
     async () => {
       if (await exists(options.done)) return;
-      const tmp = join(options.tmpRoot, `once-${randomBytes(6).toString('hex')}`);
-      await mkdir(join(tmp, 'fs'), { recursive: true });
+      const tmp = await makeOwnedDir(options.tmpRoot, 'once-', options.ownerLocks);
       try {
+        await mkdir(join(tmp, 'fs'));
         await fill(join(tmp, 'fs'));
         await mkdir(dirname(options.done), { recursive: true });
         for (const name of options.beside ?? []) await rename(join(tmp, name), join(dirname(options.done), name));
         await rename(join(tmp, 'fs'), options.done);
       } finally {
-        await rm(tmp, { recursive: true, force: true });
+        await removeOwnedDir(tmp);
       }
     },
     options.signal ? { signal: options.signal } : {},

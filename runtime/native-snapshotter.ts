@@ -19,7 +19,8 @@ import type { LayoutStore } from '../lib/content/index.js';
 import { unpackLayer, writeLayerFromEntries, type LayerEntrySource } from '../lib/layer/index.js';
 import { layerCompression } from '../lib/oci/index.js';
 import type { CommitOptions, CommittedLayer, LayerSource, PreparedSnapshot, Snapshotter } from '../lib/sandbox/index.js';
-import type { SnapshotterOptions } from './overlay-snapshotter.js';
+import { ownerLocksOf, type SnapshotterOptions } from './overlay-snapshotter.js';
+import { makeOwnedDir, removeOwnedDir } from '../lib/internal/owned-dir.js';
 import { diffTrees } from './tree-diff.js';
 import { chainIds } from './chain-ids.js';
 
@@ -61,7 +62,7 @@ export class NativeSnapshotter implements Snapshotter {
       const layer = parents[i]!;
       const base = prev;
       await buildOnce(
-        { done, lockFile: join(this.root, 'locks', `native-${digestHex(ids[i]!)}.lock`), tmpRoot: join(this.root, 'tmp'), ...(signal ? { signal } : {}) },
+        { done, lockFile: join(this.root, 'locks', `native-${digestHex(ids[i]!)}.lock`), tmpRoot: join(this.root, 'tmp'), ownerLocks: ownerLocksOf(this.root, this.options), ...(signal ? { signal } : {}) },
         async (fs) => {
           if (base) {
             await rm(fs, { recursive: true });
@@ -88,9 +89,8 @@ export class NativeSnapshotter implements Snapshotter {
 
   async prepare(key: string, parents: LayerSource[], options: { signal?: AbortSignal } = {}): Promise<PreparedSnapshot> {
     const parent = await this.ensureChain(parents, options.signal);
-    const dir = join(this.root, 'active', `${safeKey(key)}-${randomBytes(4).toString('hex')}`);
+    const dir = await makeOwnedDir(join(this.root, 'active'), `${safeKey(key)}-`, ownerLocksOf(this.root, this.options));
     const rootfs = join(dir, 'rootfs');
-    await mkdir(dir, { recursive: true });
     try {
       if (parent) await copyTree(parent, rootfs);
       else await mkdir(rootfs);
@@ -98,7 +98,7 @@ export class NativeSnapshotter implements Snapshotter {
       const copiedAtNs = settleClock(join(dir, 'copied'));
       this.active.set(key, { dir, rootfs, parent, dirInodes, copiedAtNs });
     } catch (err) {
-      await rm(dir, { recursive: true, force: true });
+      await removeOwnedDir(dir);
       throw err;
     }
     return { key, rootfs, placeholders: new Set() };
@@ -131,7 +131,7 @@ export class NativeSnapshotter implements Snapshotter {
     const a = this.active.get(key);
     if (!a) return;
     this.active.delete(key);
-    await rm(a.dir, { recursive: true, force: true });
+    await removeOwnedDir(a.dir);
   }
 
   async removeAll(): Promise<void> {

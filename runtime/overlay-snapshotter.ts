@@ -10,6 +10,7 @@
 import { prunePlaceholders } from './prune-placeholders.js';
 import { buildOnce } from './build-once.js';
 import { packingError } from './packing-error.js';
+import { makeOwnedDir, removeOwnedDir } from '../lib/internal/owned-dir.js';
 import { DEFAULT_MAX_LAYER_BYTES, layerTooLarge } from './layer-size-limit.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -48,6 +49,13 @@ export interface SnapshotterOptions {
   onWarning?: (message: string) => void;
   /** Uncompressed size a layer may reach when unpacked (default DEFAULT_MAX_LAYER_BYTES). */
   maxLayerBytes?: number;
+  /** Owner locks of the home (default <root>/../locks/owners): leftovers of dead builds are found by them. */
+  ownerLocks?: string;
+}
+
+/** Where owner locks of the home live, given the snapshots root. */
+export function ownerLocksOf(root: string, options: SnapshotterOptions): string {
+  return options.ownerLocks ?? join(root, '..', 'locks', 'owners');
 }
 
 export class OverlaySnapshotter implements Snapshotter {
@@ -97,7 +105,7 @@ export class OverlaySnapshotter implements Snapshotter {
     const hex = digestHex(layer.diffId);
     const done = join(this.layerDir(hex), 'fs');
     await buildOnce(
-      { done, lockFile: join(this.root, 'locks', `${hex}.lock`), tmpRoot: join(this.root, 'tmp'), beside: ['facts.json'], ...(signal ? { signal } : {}) },
+      { done, lockFile: join(this.root, 'locks', `${hex}.lock`), tmpRoot: join(this.root, 'tmp'), ownerLocks: ownerLocksOf(this.root, this.options), beside: ['facts.json'], ...(signal ? { signal } : {}) },
       async (fs) => {
         const r = await this.unpack(layer, fs, 'overlay', signal);
         const facts: LayerFacts = { v: 1, implicitDirs: r.implicitDirs, dependsOnParents: r.dependsOnParents };
@@ -119,7 +127,7 @@ export class OverlaySnapshotter implements Snapshotter {
   private async ensureApplied(chainHex: string, layer: LayerSource, lowers: string[], signal?: AbortSignal): Promise<string> {
     const done = join(this.flavored('chains'), chainHex, 'fs');
     await buildOnce(
-      { done, lockFile: join(this.root, 'locks', `chain-${chainHex}.lock`), tmpRoot: join(this.root, 'tmp'), ...(signal ? { signal } : {}) },
+      { done, lockFile: join(this.root, 'locks', `chain-${chainHex}.lock`), tmpRoot: join(this.root, 'tmp'), ownerLocks: ownerLocksOf(this.root, this.options), ...(signal ? { signal } : {}) },
       async (fs) => {
         if (lowers.length === 0) {
           await this.unpack(layer, fs, 'apply', signal);
@@ -208,7 +216,8 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async prepare(key: string, parents: LayerSource[], options: { signal?: AbortSignal } = {}): Promise<PreparedSnapshot> {
     const lowers = await this.ensureChain(parents, options.signal);
-    const dir = join(this.root, 'active', `${safeKey(key)}-${randomBytes(4).toString('hex')}`);
+    // Owned: if this process is killed, the next build or `stages gc` unmounts and removes it.
+    const dir = await makeOwnedDir(join(this.root, 'active'), `${safeKey(key)}-`, ownerLocksOf(this.root, this.options));
     const a: Active = { dir, merged: join(dir, 'merged'), upper: join(dir, 'upper'), mounted: false };
     await mkdir(join(dir, 'work'), { recursive: true });
     await mkdir(a.upper, { recursive: true });
@@ -224,7 +233,7 @@ export class OverlaySnapshotter implements Snapshotter {
     try {
       await this.mount(lowers, `${rel}/upper`, `${rel}/work`, a.merged);
     } catch (err) {
-      await rm(dir, { recursive: true, force: true });
+      await removeOwnedDir(dir);
       throw err;
     }
     a.mounted = true;
@@ -260,7 +269,7 @@ export class OverlaySnapshotter implements Snapshotter {
     if (!a) return;
     this.active.delete(key);
     await this.unmount(a);
-    await rm(a.dir, { recursive: true, force: true });
+    await removeOwnedDir(a.dir);
   }
 
   /** Unmount everything still active (process exit, abort). */

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { homePaths, openStore } from '../../lib/index.js';
 import { gcStore } from '../../lib/content/index.js';
+import { sweepLeftovers } from '../../lib/internal/sweep-leftovers.js';
 import { ANNOTATION } from '../../lib/storage/index.js';
 import { LocalStagesStorage } from '../../lib/storage/index.js';
 import { shortSignature } from '../../lib/conveyor/index.js';
@@ -99,8 +100,11 @@ export function registerStages(program: Command): void {
       if (flags.keepDays !== undefined) throw new TsbuildError('TSB_USAGE', '--keep-days applies to a stages repository', { hint: 'add --repo REGISTRY/NAME' });
       const home = homePaths();
       const store = await openStore(home);
+      // Leftovers of killed builds first (their temp dirs, snapshots and mounts), then blobs.
+      const leftovers = await sweepLeftovers(home, { dryRun: !!flags.dryRun });
       const r = await gcStore(store, join(home.locks, 'leases'), { dryRun: !!flags.dryRun });
       process.stdout.write(`${flags.dryRun ? 'would remove' : 'removed'} ${r.removed} blobs (${formatSize(r.freedBytes)}), kept ${r.kept}\n`);
+      process.stdout.write(`${flags.dryRun ? 'would remove' : 'removed'} ${leftovers.length} leftovers of killed builds (temp dirs, snapshots and their mounts, partial blobs)\n`);
     });
   repoOptions(stages
     .command('purge')

@@ -1,11 +1,12 @@
 // Garbage collection of the local layout: delete blobs no reference reaches. Safe while builds run:
 // blobs written after the oldest live lease started are kept (they may be about to be referenced).
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../digest.js';
 import { isIndexMediaType, isManifestMediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/index.js';
 import type { LayoutStore } from './layout-store.js';
 import { oldestLiveLease } from './leases.js';
+import { sweepOwnedFiles } from '../internal/owned-dir.js';
 
 export interface GcResult {
   removed: number;
@@ -54,16 +55,6 @@ export async function gcStore(store: LayoutStore, leasesDir: string, options: { 
     result.freedBytes += st.size;
   }
   // Temp files of processes that died mid-write.
-  const tmpDir = join(store.root, '.tmp');
-  for (const name of await readdir(tmpDir).catch(() => [] as string[])) {
-    const pid = Number(name.split('-')[0]);
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch (err) {
-      alive = (err as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (!alive && !options.dryRun) await unlink(join(tmpDir, name)).catch(() => undefined);
-  }
+  await sweepOwnedFiles(join(store.root, '.tmp'), { dryRun: !!options.dryRun });
   return result;
 }

@@ -11,6 +11,7 @@ import { digestHex, isDigest, type Digest } from '../digest.js';
 import { DigestMismatchError, TsbuildError, noSpaceError } from '../errors.js';
 import { atomicWriteFile } from '../internal/atomic-write.js';
 import { withFileLock } from '../internal/file-lock.js';
+import { ownedFilePrefix } from '../internal/owned-dir.js';
 import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci/index.js';
 
 export interface BlobInfo {
@@ -129,7 +130,8 @@ export class LayoutStore {
 
   async createWriter(): Promise<BlobWriter> {
     await this.init();
-    const tmp = join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
+    // Named after this process (pid, start time, pid namespace): gc and the next build remove it if we die.
+    const tmp = join(this.tmpDir, `${ownedFilePrefix()}${randomBytes(8).toString('hex')}`);
     const hash = createHash('sha256');
     let size = 0;
     const stream = createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });

@@ -1,10 +1,11 @@
 // The build use case: load the config, build the images (the conveyor's scheduler), push finals.
-import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { acquireLease, type LayoutStore } from '../content/index.js';
 import { buildOrder, buildProject, projectCommitTime, type ImageReport } from '../conveyor/index.js';
 import { TsbuildError } from '../errors.js';
+import { makeOwnedDir, removeOwnedDir } from '../internal/owned-dir.js';
+import { ownerLocksDir, sweepLeftovers } from '../internal/sweep-leftovers.js';
 import { transferEvents, type EventSink } from '../events.js';
 import { parseReference, parseRepository, type LayerCompressionSpec } from '../oci/index.js';
 import { pushImage } from '../registry/index.js';
@@ -45,10 +46,13 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   if (options.repo) parseRepository(options.repo);
   const config = await loadConfig(options);
   const store = await openStore(options.home);
+  // What builds killed earlier left behind (temp dirs, active snapshots and their mounts, partial blobs).
+  await sweepLeftovers(options.home);
   const lease = await acquireLease(join(options.home.locks, 'leases'));
   const env = projectEnv(config, store, options);
   const sourceDateEpoch = options.sourceDateEpoch ?? (await projectCommitTime(config.projectDir));
-  const buildTmp = await mkdtemp(join(options.home.tmp, 'build-'));
+  // Owned (owner record next to it): a killed build's temp dir goes with the next build or `stages gc`.
+  const buildTmp = await makeOwnedDir(options.home.tmp, 'build-', ownerLocksDir(options.home));
   try {
     const runtime = options.createRuntime(store);
     const onEvent: EventSink = env.onEvent;
@@ -61,7 +65,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       snapshotter: runtime.snapshotter,
       storage,
       dirs: { buildTmp, buildDirRoot: join(options.home.root, 'build_dir'), projectDir: config.projectDir },
-      tmpDir: options.home.tmp,
+      // Stage work dirs inside the build's own: they go with it if the build is killed.
+      tmpDir: buildTmp,
       ...(options.parallel !== undefined ? { parallel: options.parallel } : {}),
       ...(options.layerCompression ? { layerCompression: options.layerCompression } : {}),
       ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
@@ -87,7 +92,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     return { project: config.project, images };
   } finally {
     await env.close();
-    await rm(buildTmp, { recursive: true, force: true });
+    await removeOwnedDir(buildTmp);
     await lease.release();
   }
 }

@@ -1,0 +1,91 @@
+// Exclusive locks the kernel releases when their holder dies (flock(2)), for Node, which has no
+// flock: a small `flock` child (util-linux) takes the lock and holds it while our pipe to it is
+// open. Our process dying in any way (kill -9 included) closes the pipe, the child exits and the
+// kernel drops the lock — no stale lock, no pid-reuse guesswork, and it works across pid namespaces.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { TsbuildError } from '../errors.js';
+
+export interface KernelLock {
+  readonly path: string;
+  release(): Promise<void>;
+}
+
+const BUSY = 75;
+// The lock fd stays open in `cat` (flock -F execs sh, which execs cat); cat ends when our pipe closes.
+const HOLD = ['sh', '-c', 'echo locked; exec cat >/dev/null'];
+
+function missingFlock(err: unknown): TsbuildError {
+  return new TsbuildError('TSB_TOOL_MISSING', `cannot run flock (util-linux): ${(err as Error).message}`, { hint: 'apt-get install util-linux', cause: err });
+}
+
+function hold(path: string, wait: boolean, signal: AbortSignal | undefined): Promise<KernelLock | undefined> {
+  return new Promise((resolve, reject) => {
+    const args = wait ? ['-F', path, ...HOLD] : ['-n', '-E', String(BUSY), '-F', path, ...HOLD];
+    const child: ChildProcess = spawn('flock', args, { stdio: ['pipe', 'pipe', 'ignore'] });
+    let settled = false;
+    const onAbort = (): void => {
+      child.kill('SIGKILL');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      fn();
+    };
+    child.once('error', (err) => finish(() => reject(missingFlock(err))));
+    child.stdout!.once('data', () => {
+      finish(() => {
+        // Held: neither the child nor its pipes may keep our process alive.
+        child.unref();
+        (child.stdin as unknown as { unref?: () => void }).unref?.();
+        (child.stdout as unknown as { unref?: () => void }).unref?.();
+        let released: Promise<void> | undefined;
+        resolve({
+          path,
+          release: () =>
+            (released ??= new Promise<void>((done) => {
+              if (child.exitCode !== null || child.signalCode !== null) return done();
+              child.ref();
+              child.once('exit', () => done());
+              child.stdin!.end();
+            })),
+        });
+      });
+    });
+    child.once('exit', (code) => {
+      finish(() => {
+        if (signal?.aborted) reject(new TsbuildError('TSB_ABORTED', `waiting for the lock ${path} was cancelled`, { cause: signal.reason }));
+        else if (code === BUSY) resolve(undefined);
+        else reject(new TsbuildError('TSB_INTERNAL', `flock ${path} exited with code ${code}`));
+      });
+    });
+  });
+}
+
+/** The lock if nobody holds it, else undefined (never waits). */
+export async function tryKernelLock(path: string): Promise<KernelLock | undefined> {
+  await mkdir(dirname(path), { recursive: true });
+  return hold(path, false, undefined);
+}
+
+/** Wait for the lock; `onWait` is called once if another process holds it. Abortable. */
+export async function kernelLock(path: string, options: { signal?: AbortSignal | undefined; onWait?: () => void } = {}): Promise<KernelLock> {
+  options.signal?.throwIfAborted();
+  const got = await tryKernelLock(path);
+  if (got) return got;
+  options.onWait?.();
+  const waited = await hold(path, true, options.signal);
+  if (!waited) throw new TsbuildError('TSB_INTERNAL', `flock ${path} returned without the lock`);
+  return waited;
+}
+
+/** Whether a live process holds the lock (a lock file nobody holds is a dead holder's). */
+export async function isKernelLocked(path: string): Promise<boolean> {
+  const got = await tryKernelLock(path);
+  if (!got) return true;
+  await got.release();
+  return false;
+}
