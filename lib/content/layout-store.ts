@@ -13,27 +13,16 @@ import { atomicWriteFile } from '../internal/atomic-write.js';
 import { withFileLock } from '../internal/file-lock.js';
 import { ownedFilePrefix } from '../internal/owned-dir.js';
 import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci/index.js';
+import type { BlobInfo, BlobWriter, ContentStore, ReadOptions, ReferenceStore } from './content-store.js';
 
-export interface BlobInfo {
-  digest: Digest;
-  size: number;
-}
+export type { BlobInfo, BlobWriter, ReadOptions } from './content-store.js';
 
-export interface BlobWriter {
-  /** Write bytes here; the writer hashes them as they go. */
+/** The layout's writer streams to a temp file. */
+export interface LayoutBlobWriter extends BlobWriter {
   readonly stream: WriteStream;
-  /** Verify (against `expected` when given), fsync and move into place. Idempotent if the blob exists. */
-  commit(expected?: Partial<BlobInfo>): Promise<BlobInfo>;
-  /** Drop the temp file. */
-  abort(): Promise<void>;
 }
 
-export interface ReadOptions {
-  /** Expected size, checked at end of stream (and up front against the file). */
-  size?: number;
-}
-
-export class LayoutStore {
+export class LayoutStore implements ContentStore, ReferenceStore {
   readonly root: string;
   private readonly blobDir: string;
   private readonly tmpDir: string;
@@ -128,7 +117,7 @@ export class LayoutStore {
     return JSON.parse((await this.readBytes(digest, maxBytes)).toString('utf8')) as T;
   }
 
-  async createWriter(): Promise<BlobWriter> {
+  async createWriter(): Promise<LayoutBlobWriter> {
     await this.init();
     // Named after this process (pid, start time, pid namespace): gc and the next build remove it if we die.
     const tmp = join(this.tmpDir, `${ownedFilePrefix()}${randomBytes(8).toString('hex')}`);

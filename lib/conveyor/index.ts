@@ -10,7 +10,7 @@ export { schedule, type ScheduleOptions, type TaskControl } from './scheduler.js
 export { buildLookup, planLookup, findStage, type FoundStage, type StageLookup } from './stage-lookup.js';
 export { baseImageResolver, parseRegistryMirror, type PullPolicy, type BaseImages, type RegistryMirror } from './base-image.js';
 export { applyDocker, commandForm } from './docker-config.js';
-export { stageEnv, BASH_STATIC, inspectPath } from './run-in-stage.js';
+export { runInStage, stageEnv, BASH_STATIC, inspectPath, type RunnerContext, type StageRun, type StageRunResult } from './run-in-stage.js';
 export { resolveMounts, resolveSecrets, type StageMount, type MountDirs } from './mounts.js';
 export { resolveUser, resolveGroup } from './image-users.js';
 export { GitSources } from './git-sources.js';

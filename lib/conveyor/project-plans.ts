@@ -1,7 +1,7 @@
 // What one image's plan needs of the others: their signatures (planned or built before it), and
 // the per-image PlanContext, built the same way for `plan` and `build`.
 import type { ImageSpec, ImportSpec, WerfConfig } from '../config/index.js';
-import type { LayoutStore } from '../content/index.js';
+import type { ImageStore } from '../content/index.js';
 import { TsbuildError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { BaseImages } from './base-image.js';
@@ -13,7 +13,7 @@ import { sourceName } from './import-checksums.js';
 /** What every image of one plan or build shares. */
 export interface ProjectEnv {
   config: WerfConfig;
-  store: LayoutStore;
+  store: ImageStore;
   bases: BaseImages;
   git: GitSources;
   /** Directory for small caches that survive builds (import checksums). */

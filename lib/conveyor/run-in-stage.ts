@@ -1,13 +1,19 @@
-// Run commands on top of a parent stage image in the sandbox and turn the changes into a layer.
-import { mkdir, mkdtemp, readFile, rm, writeFile, lstat } from 'node:fs/promises';
+// The one stage runner: shell stages, ansible stages and `tsbuild run` all run a process on a
+// snapshot of an image this way — work dir, the sandbox's own mounts, user mounts and secrets
+// (read-only when declared so, locked when shared), the run, the failure description, the commit
+// of what changed into a layer, and the cleanup.
+import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StageFailedError, TsbuildError } from '../errors.js';
+import type { ContentStore } from '../content/index.js';
+import type { LayerCompressionSpec } from '../oci/index.js';
+import { TsbuildError } from '../errors.js';
 import { acquireFileLock } from '../internal/file-lock.js';
 import { pathExists as exists } from '../internal/atomic-write.js';
 import { writeDerivedImage, type StoredImage } from '../image/index.js';
-import type { BindMount } from '../sandbox/index.js';
-import type { BuildContext } from './stage.js';
-import { BASH_IN_SANDBOX, SCRIPT_IN_SANDBOX, STATUS_IN_SANDBOX, TSBUILD_DIR, parseFailure, shellScript } from './shell-script.js';
+import type { BindMount, LayerSource, RunSpec, Sandbox, Snapshotter } from '../sandbox/index.js';
+import { resolveUser } from './image-users.js';
+import type { StageMount } from './mounts.js';
+import { BASH_IN_SANDBOX, STATUS_IN_SANDBOX, TSBUILD_DIR } from './shell-script.js';
 
 export const BASH_STATIC = '/usr/bin/bash-static';
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -21,8 +27,146 @@ export function stageEnv(config: StoredImage['config']['config']): string[] {
   return env;
 }
 
+/** What the runner needs; a BuildContext is one. */
+export interface RunnerContext {
+  store: ContentStore;
+  sandbox: Sandbox;
+  snapshotter: Snapshotter;
+  tmpDir: string;
+  /** The image's layers as the snapshotter opens them (fetched on first open when not local). */
+  layers(image: StoredImage): LayerSource[];
+  /** How committed layers are compressed (default gzip). */
+  layerCompression?: LayerCompressionSpec | undefined;
+  /** Clamp the mtimes of what the run wrote (reproducible images). */
+  sourceDateEpoch?: number;
+  /**
+   * Where the sandbox will put the process for `cwd` (symlinks resolved inside the image, a hostile
+   * WorkingDir refused naming `image`); `createWorkdir` makes that directory.
+   */
+  resolveWorkdir?(rootfs: string, cwd: string, image: string): string;
+  signal?: AbortSignal;
+}
+
+/** What to run and how; everything but the process's own fields has a default. */
+export interface StageRun extends Omit<RunSpec, 'rootfs' | 'mounts' | 'uid' | 'gid'> {
+  /** Snapshot key (unique among runs at the same time). */
+  key: string;
+  /** Names the run in errors: `image "app", stage install`. */
+  what: string;
+  /** Numeric ids, or a user spec resolved in the image (`tsbuild run`: the image's USER). */
+  user: { uid: number; gid: number } | string;
+  /**
+   * 'stage': a build stage — bash-static, the script and status dirs under /.tsbuild, resolv.conf
+   * and hosts with host networking; the changes are committed. 'run': the image as it is.
+   */
+  mode: 'stage' | 'run';
+  /** User mounts and secrets: bound read-only when they say so, their locks held while running. */
+  mounts?: readonly StageMount[];
+  /** Other images mounted read-only (the ansible toolchain at /.tsbuild/stapel). */
+  images?: ReadonlyArray<{ image: StoredImage; target: string }>;
+  /** Writes its files into the work dir and returns how they are mounted. */
+  prepareWork?(work: string): Promise<BindMount[]>;
+  /** Runs on the prepared root filesystem first (git sources brought up to date). */
+  beforeRun?(rootfs: string): Promise<void>;
+  /** Docker creates a missing WORKDIR (`tsbuild run`). */
+  createWorkdir?: boolean;
+  /** The process's output as it comes; its last lines are kept for the failure description. */
+  onOutput?(chunk: Buffer): void;
+  /** Attach the caller's stdio (`tsbuild run`). */
+  inheritStdio?: boolean;
+  /** A build stage's failure: the error for a non-zero exit (what failed, from the work dir). */
+  describeFailure?(exitCode: number, work: string, lastLines: string[]): Promise<Error>;
+  /** Commit the changes as a layer on top of the image (build stages). */
+  commit?: { history: string; annotations?: Record<string, string> };
+}
+
+export interface StageRunResult {
+  exitCode: number;
+  /** The image with the committed layer, when `commit` was asked and the run succeeded. */
+  image?: StoredImage;
+}
+
+export async function runInStage(parent: StoredImage, ctx: RunnerContext, run: StageRun): Promise<StageRunResult> {
+  const work = await mkdtemp(join(ctx.tmpDir, 'stage-'));
+  const releases: Array<() => Promise<void>> = [];
+  const keys = [run.key];
+  const signal = ctx.signal ? { signal: ctx.signal } : {};
+  try {
+    const snap = await ctx.snapshotter.prepare(run.key, ctx.layers(parent), signal);
+    if (run.beforeRun) await run.beforeRun(snap.rootfs);
+    const { mounts, skip } = run.mode === 'stage' ? await sandboxMounts(snap.rootfs, work, run.network) : { mounts: [], skip: [], ...(await refuseSymlinks(snap.rootfs)) };
+    const pruneIfEmpty: string[] = [...skip];
+    for (const [i, x] of (run.images ?? []).entries()) {
+      const key = `${run.key}-${i}`;
+      keys.push(key);
+      const s = await ctx.snapshotter.prepare(key, ctx.layers(x.image), signal);
+      mounts.push({ source: s.rootfs, target: x.target, readonly: true });
+    }
+    if (run.prepareWork) mounts.push(...(await run.prepareWork(work)));
+    for (const m of run.mounts ?? []) {
+      const st = await inspectPath(snap.rootfs, m.target);
+      if (st === 'symlink') throw new TsbuildError('TSB_LAYER_UNSAFE', `mount target ${m.target} is a symlink in the image; tsbuild refuses to mount there`);
+      // A mount point the image did not have is a placeholder; what is mounted never enters a layer.
+      skip.push(m.target);
+      mounts.push({ source: m.source, target: m.target, ...(m.readonly ? { readonly: true } : {}) });
+      if (st === 'missing') pruneIfEmpty.push(m.target, ...(await missingAncestors(snap.rootfs, m.target)));
+      if (m.lock) releases.push(await acquireFileLock(m.lock, signal));
+    }
+    // Resolved inside the image first: a hostile WorkingDir is refused before anything is created.
+    const cwd = run.createWorkdir && ctx.resolveWorkdir ? ctx.resolveWorkdir(snap.rootfs, run.cwd, run.image ?? run.what) : run.cwd;
+    if (run.createWorkdir) await ensureWorkdir(snap.rootfs, cwd);
+    const user = typeof run.user === 'string' ? await resolveUser(snap.rootfs, run.user) : run.user;
+    const tail = new OutputTail(TAIL_LINES);
+    const { key: _k, what: _w, user: _u, mode: _m, images: _i, prepareWork: _p, beforeRun: _b, createWorkdir: _c, onOutput, inheritStdio, describeFailure, commit, ...proc } = run;
+    const result = await ctx.sandbox.run(
+      { ...proc, cwd, mounts: [...mounts], rootfs: snap.rootfs, uid: user.uid, gid: user.gid },
+      inheritStdio
+        ? { ...signal, inheritStdio: true }
+        : {
+            ...signal,
+            onOutput: (chunk) => {
+              tail.push(chunk);
+              onOutput?.(chunk);
+            },
+          },
+    );
+    if (!commit) return { exitCode: result.exitCode };
+    if (result.exitCode !== 0) {
+      throw describeFailure ? await describeFailure(result.exitCode, work, tail.lines()) : new TsbuildError('TSB_STAGE_FAILED', `${run.what}: exited with ${result.exitCode}`);
+    }
+    const committed = await ctx.snapshotter.commit(run.key, {
+      skip,
+      pruneIfEmpty,
+      compression: ctx.layerCompression,
+      ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
+      ...signal,
+    });
+    const image = await writeDerivedImage(ctx.store, parent, {
+      layer: { descriptor: committed.descriptor, diffId: committed.diffId },
+      history: commit.history,
+      ...(commit.annotations ? { annotations: commit.annotations } : {}),
+    });
+    return { exitCode: 0, image };
+  } catch (err) {
+    if (err instanceof TsbuildError) throw err;
+    throw new TsbuildError('TSB_INTERNAL', `${run.what}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    for (const release of releases) await release();
+    for (const key of keys) await ctx.snapshotter.remove(key);
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** `tsbuild run`: bwrap mounts /proc and /dev; a symlink there would point them elsewhere. */
+async function refuseSymlinks(rootfs: string): Promise<Record<string, never>> {
+  for (const t of ['/proc', '/dev']) {
+    if ((await inspectPath(rootfs, t)) === 'symlink') throw new TsbuildError('TSB_LAYER_UNSAFE', `the image has a symlink at ${t}; tsbuild refuses to mount there`);
+  }
+  return {};
+}
+
 /**
- * Decide the sandbox's own mounts for a root filesystem. Mount targets are checked component by
+ * Decide the sandbox's own mounts for a build stage. Mount targets are checked component by
  * component without following symlinks: a hostile image with `/.tsbuild -> /host/path` must not
  * make bwrap create or mount anything outside the root. Targets absent from the image are bwrap
  * placeholders and are left out of the layer.
@@ -38,6 +182,8 @@ export async function sandboxMounts(rootfs: string, work: string, network: 'host
     }
     if (st === 'missing') skip.push(required);
   }
+  await mkdir(join(work, 'script'), { recursive: true });
+  await mkdir(join(work, 'status'), { recursive: true });
   const mounts: BindMount[] = [
     { source: BASH_STATIC, target: BASH_IN_SANDBOX, readonly: true },
     { source: join(work, 'script'), target: `${TSBUILD_DIR}/script`, readonly: true },
@@ -85,85 +231,17 @@ export async function inspectPath(rootfs: string, path: string): Promise<'missin
   return 'dir';
 }
 
-export interface RunStageOptions {
-  stage: string;
-  commands: string[];
-  history: string;
-  annotations?: Record<string, string>;
-  /** Runs on the prepared root filesystem before the commands (git sources brought up to date). */
-  beforeRun?: (rootfs: string) => Promise<void>;
-}
-
-export async function runShellStage(parent: StoredImage, ctx: BuildContext, opts: RunStageOptions): Promise<StoredImage> {
-  const key = `${ctx.project}-${ctx.image.name || 'image'}-${opts.stage}`;
-  const work = await mkdtemp(join(ctx.tmpDir, 'stage-'));
-  const releases: Array<() => Promise<void>> = [];
-  try {
-    const snap = await ctx.snapshotter.prepare(key, ctx.layers(parent), ctx.signal ? { signal: ctx.signal } : {});
-    if (opts.beforeRun) await opts.beforeRun(snap.rootfs);
-    await mkdir(join(work, 'script'));
-    await mkdir(join(work, 'status'));
-    await writeFile(join(work, 'script', 'run.sh'), shellScript(opts.commands), { mode: 0o644 });
-    const network = ctx.image.network === 'none' ? 'none' : 'host';
-    const { mounts, skip } = await sandboxMounts(snap.rootfs, work, network);
-    const pruneIfEmpty: string[] = [...skip];
-    for (const m of ctx.mounts) {
-      const st = await inspectPath(snap.rootfs, m.target);
-      if (st === 'symlink') {
-        throw new TsbuildError('TSB_LAYER_UNSAFE', `mount target ${m.target} is a symlink in the image; tsbuild refuses to mount there`);
-      }
-      // A mount point the image did not have is a placeholder; what is mounted never enters a layer.
-      skip.push(m.target);
-      mounts.push({ source: m.source, target: m.target, ...(m.readonly ? { readonly: true } : {}) });
-      if (st === 'missing') pruneIfEmpty.push(m.target, ...(await missingAncestors(snap.rootfs, m.target)));
-      if (m.lock) releases.push(await acquireFileLock(m.lock, ctx.signal ? { signal: ctx.signal } : {}));
+/** Docker creates a missing WORKDIR; only do it when no component is a symlink (hostile images). */
+async function ensureWorkdir(rootfs: string, cwd: string): Promise<void> {
+  let p = rootfs;
+  for (const part of cwd.split('/').filter(Boolean)) {
+    p = join(p, part);
+    try {
+      const st = await lstat(p);
+      if (st.isSymbolicLink() || !st.isDirectory()) return; // let the sandbox resolve it inside the new root
+    } catch {
+      await mkdir(p);
     }
-    const tail = new OutputTail(TAIL_LINES);
-    const cfg = parent.config.config ?? {};
-    const result = await ctx.sandbox.run(
-      {
-        rootfs: snap.rootfs,
-        argv: [BASH_IN_SANDBOX, '-e', SCRIPT_IN_SANDBOX],
-        env: stageEnv(cfg),
-        cwd: cfg.WorkingDir || '/',
-        image: `image "${ctx.image.name || '~'}"`,
-        uid: 0,
-        gid: 0,
-        network,
-        mounts,
-      },
-      {
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-        onOutput: (chunk) => {
-          tail.push(chunk);
-          ctx.onEvent({ type: 'stage.output', image: ctx.image.name, stage: opts.stage, chunk: chunk.toString('utf8') });
-        },
-      },
-    );
-    if (result.exitCode !== 0) {
-      const failure = parseFailure(await readFile(join(work, 'status', 'failed'), 'utf8').catch(() => ''));
-      const command = failure ? (opts.commands[failure.index] ?? '') : opts.commands.join('; ');
-      throw new StageFailedError({
-        imageName: ctx.image.name,
-        stage: opts.stage,
-        exitCode: failure?.exitCode ?? result.exitCode,
-        command: command.length > 500 ? `${command.slice(0, 500)}…` : command,
-        lastLines: tail.lines(),
-      });
-    }
-    const committed = await ctx.snapshotter.commit(key, { skip, pruneIfEmpty, compression: ctx.layerCompression, ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
-    return await writeDerivedImage(ctx.store, parent, {
-      layer: { descriptor: committed.descriptor, diffId: committed.diffId },
-      history: opts.history,
-      ...(opts.annotations ? { annotations: opts.annotations } : {}),
-    });
-  } catch (err) {
-    if (err instanceof TsbuildError) throw err;
-    throw new TsbuildError('TSB_INTERNAL', `image "${ctx.image.name}", stage ${opts.stage}: ${(err as Error).message}`, { cause: err });
-  } finally {
-    for (const release of releases) await release();
-    await ctx.snapshotter.remove(key);
-    await rm(work, { recursive: true, force: true });
   }
 }
 

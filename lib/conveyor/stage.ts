@@ -1,7 +1,7 @@
 // What every stage of the conveyor provides: a pure input record (planning) and a build step.
 // Planning sees a PlanContext only; the sandbox, snapshotter, mounts and temp dirs exist only in
 // the BuildContext, so the compiler rules out a plan that runs anything.
-import type { LayoutStore } from '../content/index.js';
+import type { ImageStore } from '../content/index.js';
 import type { EventSink } from '../events.js';
 import type { StoredImage } from '../image/index.js';
 import type { ImageSpec, ImportSpec } from '../config/index.js';
@@ -31,7 +31,7 @@ export type StageName =
 export interface PlanContext {
   project: string;
   image: ImageSpec;
-  store: LayoutStore;
+  store: ImageStore;
   /** Base images: planning asks only for digests (manifests), building pulls. */
   bases: BaseImages;
   /** Names of every image of this config (`from: <name>` may name one of them). */

@@ -1,7 +1,7 @@
 // Images held in the local OCI layout: read manifest+config, and write a derived image
 // (parent + one layer and/or a changed config) as a new manifest.
 import { Readable } from 'node:stream';
-import type { LayoutStore } from '../content/index.js';
+import type { ContentStore } from '../content/index.js';
 import type { Digest } from '../digest.js';
 import { TsbuildError } from '../errors.js';
 import { MediaType, isManifestMediaType, ociLayerMediaType, type Descriptor, type ImageConfig, type ImageManifest } from '../oci/index.js';
@@ -13,7 +13,7 @@ export interface StoredImage {
   config: ImageConfig;
 }
 
-export async function readStoredImage(store: LayoutStore, descriptor: Descriptor): Promise<StoredImage> {
+export async function readStoredImage(store: ContentStore, descriptor: Descriptor): Promise<StoredImage> {
   if (!isManifestMediaType(descriptor.mediaType)) {
     throw new TsbuildError('TSB_STORE_CORRUPT', `${descriptor.digest} is a ${descriptor.mediaType}, not an image manifest`);
   }
@@ -37,7 +37,7 @@ export interface BlobFetcher {
  * a layer is not there (a stage found in a stages repository), fetched from the first of `fetchers`
  * that has it the first time it is opened — as go-containerregistry's remote image does.
  */
-export function layerSources(store: LayoutStore, image: StoredImage, fetchers: readonly BlobFetcher[] = []): LayerSource[] {
+export function layerSources(store: ContentStore, image: StoredImage, fetchers: readonly BlobFetcher[] = []): LayerSource[] {
   return image.manifest.layers.map((d, i) => ({
     descriptor: d,
     diffId: image.config.rootfs.diff_ids[i] as Digest,
@@ -45,13 +45,13 @@ export function layerSources(store: LayoutStore, image: StoredImage, fetchers: r
   }));
 }
 
-async function* lazyRead(store: LayoutStore, d: Descriptor, fetchers: readonly BlobFetcher[]): AsyncGenerator<Buffer> {
+async function* lazyRead(store: ContentStore, d: Descriptor, fetchers: readonly BlobFetcher[]): AsyncGenerator<Buffer> {
   if (!(await store.has(d.digest as Digest))) await fetchBlob(store, d, fetchers);
   yield* store.read(d.digest as Digest, { size: d.size });
 }
 
 /** Make `d` present in the local store from the first fetcher that has it. */
-export async function fetchBlob(store: LayoutStore, d: Descriptor, fetchers: readonly BlobFetcher[]): Promise<void> {
+export async function fetchBlob(store: ContentStore, d: Descriptor, fetchers: readonly BlobFetcher[]): Promise<void> {
   for (const f of fetchers) if (await f.fetchBlob(d)) return;
   throw new TsbuildError('TSB_STORE_NOT_FOUND', `layer ${d.digest} is not in the local store${fetchers.length ? ` nor in ${fetchers.map((f) => f.name).join(', ')}` : ''}`, {
     hint: 'the stage was found in a stages repository: pass the repository it was built with (--repo), or rebuild',
@@ -70,7 +70,7 @@ export interface DeriveOptions {
 }
 
 /** Write a new OCI manifest derived from `parent` (its layers, plus `layer` if given). */
-export async function writeDerivedImage(store: LayoutStore, parent: StoredImage, options: DeriveOptions): Promise<StoredImage> {
+export async function writeDerivedImage(store: ContentStore, parent: StoredImage, options: DeriveOptions): Promise<StoredImage> {
   const created = options.created ?? new Date(0).toISOString();
   const config: ImageConfig = {
     ...parent.config,

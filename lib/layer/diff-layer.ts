@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { createHash } from 'node:crypto';
 import type { Digest } from '../digest.js';
-import type { LayoutStore } from '../content/index.js';
+import type { ContentStore } from '../content/index.js';
 import { layerMediaTypeFor, type Descriptor, type LayerCompressionSpec } from '../oci/index.js';
 import { TsbuildError } from '../errors.js';
 import { type GzipMode } from './compress.js';
@@ -43,12 +43,12 @@ export interface LayerResult {
 }
 
 /** Export an overlayfs upper dir: char 0/0 and xattr whiteouts → `.wh.<name>`, opaque dirs → `.wh..wh..opq`. */
-export function writeLayerFromUpperDir(upperDir: string, store: LayoutStore, options: WriteLayerOptions = {}): Promise<LayerResult> {
+export function writeLayerFromUpperDir(upperDir: string, store: ContentStore, options: WriteLayerOptions = {}): Promise<LayerResult> {
   return writeTree({ ...treeOptions(options), root: upperDir, mode: 'overlay-upper' }, store, options);
 }
 
 /** Export a plain directory tree as a layer (everything in it, no whiteout conversion). */
-export function writeLayerFromDir(rootDir: string, store: LayoutStore, options: WriteLayerOptions = {}): Promise<LayerResult> {
+export function writeLayerFromDir(rootDir: string, store: ContentStore, options: WriteLayerOptions = {}): Promise<LayerResult> {
   return writeTree({ ...treeOptions(options), root: rootDir, mode: 'dir' }, store, options);
 }
 
@@ -64,7 +64,7 @@ export interface LayerEntrySource {
  */
 export async function writeLayerFromEntries(
   entries: Iterable<LayerEntrySource> | AsyncIterable<LayerEntrySource>,
-  store: LayoutStore,
+  store: ContentStore,
   options: Pick<WriteLayerOptions, 'gzip' | 'compression' | 'signal' | 'sourceDateEpoch'> = {},
 ): Promise<LayerResult> {
   let count = 0;
@@ -111,7 +111,7 @@ function treeOptions(o: WriteLayerOptions): Omit<TreeTarOptions, 'root' | 'mode'
   return t;
 }
 
-async function writeTree(tree: TreeTarOptions, store: LayoutStore, options: WriteLayerOptions): Promise<LayerResult> {
+async function writeTree(tree: TreeTarOptions, store: ContentStore, options: WriteLayerOptions): Promise<LayerResult> {
   const tar = treeTarStream(tree);
   const r = await storeTarStream(tar, store, options);
   const stats = await tar.result;
@@ -129,7 +129,7 @@ function finish(r: Stored, entries: number, whiteouts: number): LayerResult {
 }
 
 /** Hash (diffId), compress and store an uncompressed tar stream. */
-export async function storeTarStream(tar: Readable, store: LayoutStore, options: Pick<WriteLayerOptions, 'gzip' | 'compression' | 'signal'> = {}): Promise<Stored> {
+export async function storeTarStream(tar: Readable, store: ContentStore, options: Pick<WriteLayerOptions, 'gzip' | 'compression' | 'signal'> = {}): Promise<Stored> {
   const compression = options.compression ?? DEFAULT_LAYER_COMPRESSION;
   const hash = createHash('sha256');
   let size = 0;

@@ -1,6 +1,6 @@
 // Stages kept in the local OCI layout: ref "stages/<project>:<signature>", with the stage's
 // identity and signature inputs in the index entry's annotations (for explanations and listing).
-import type { LayoutStore } from '../content/index.js';
+import type { ImageStore } from '../content/index.js';
 import { readStoredImage, type StoredImage } from '../image/index.js';
 import { TSBUILD_ANNOTATION, type Descriptor } from '../oci/index.js';
 
@@ -34,7 +34,7 @@ export function finalRefName(project: string, imageName: string): string {
 
 export class LocalStagesStorage {
   constructor(
-    readonly store: LayoutStore,
+    readonly store: ImageStore,
     readonly project: string,
   ) {}
 

@@ -1,11 +1,9 @@
 // The run use case (`tsbuild run IMAGE [-- CMD...]`): run a built final image in the sandbox and
 // resolve with its exit code. Layers of an image found in a stages repository are fetched from
 // that repository (--repo) when the snapshotter first opens them.
-import { lstat, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { loadConfig, type LoadOptions } from '../config/index.js';
 import type { LayoutStore } from '../content/index.js';
-import { inspectPath, resolveUser, stageEnv } from '../conveyor/index.js';
+import { runInStage, stageEnv } from '../conveyor/index.js';
 import type { Digest } from '../digest.js';
 import { TsbuildError } from '../errors.js';
 import type { HomePaths } from '../home.js';
@@ -63,40 +61,30 @@ export async function runImage(options: RunImageOptions): Promise<number> {
   if (argv.length === 0) throw new TsbuildError('TSB_USAGE', `image "${shown}" has no ENTRYPOINT or CMD`, { hint: 'pass a command: tsbuild run IMAGE -- CMD...' });
   const runtime = await options.createRuntime(store);
   if ('exitCode' in runtime) return runtime.exitCode;
-  const key = `run-${config.project}-${options.imageName || 'image'}-${process.pid}`;
-  const signal = options.signal ? { signal: options.signal } : {};
-  const snap = await runtime.snapshotter.prepare(key, layerSources(store, image, fetchers), signal);
-  try {
-    for (const t of ['/proc', '/dev']) {
-      if ((await inspectPath(snap.rootfs, t)) === 'symlink') {
-        throw new TsbuildError('TSB_LAYER_UNSAFE', `the image has a symlink at ${t}; tsbuild refuses to mount there`);
-      }
-    }
-    // Resolved inside the image first: a hostile WorkingDir is refused before anything is created.
-    const what = `image "${shown}"`;
-    const cwd = runtime.resolveWorkdir ? runtime.resolveWorkdir(snap.rootfs, cfg.WorkingDir || '/', what) : cfg.WorkingDir || '/';
-    await ensureWorkdir(snap.rootfs, cwd);
-    const user = await resolveUser(snap.rootfs, cfg.User ?? '');
-    const res = await runtime.sandbox.run(
-      { rootfs: snap.rootfs, argv, env: stageEnv(cfg), cwd, image: what, uid: user.uid, gid: user.gid, network: options.network, mounts: [] },
-      { ...signal, inheritStdio: true },
-    );
-    return res.exitCode;
-  } finally {
-    await runtime.snapshotter.remove(key);
-  }
-}
-
-/** Docker creates a missing WORKDIR; only do it when no component is a symlink (hostile images). */
-async function ensureWorkdir(rootfs: string, cwd: string): Promise<void> {
-  let p = rootfs;
-  for (const part of cwd.split('/').filter(Boolean)) {
-    p = join(p, part);
-    try {
-      const st = await lstat(p);
-      if (st.isSymbolicLink() || !st.isDirectory()) return; // let the sandbox resolve it inside the new root
-    } catch {
-      await mkdir(p);
-    }
-  }
+  const { exitCode } = await runInStage(
+    image,
+    {
+      store,
+      sandbox: runtime.sandbox,
+      snapshotter: runtime.snapshotter,
+      tmpDir: options.home.tmp,
+      layers: (img) => layerSources(store, img, fetchers),
+      ...(runtime.resolveWorkdir ? { resolveWorkdir: runtime.resolveWorkdir } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+    {
+      key: `run-${config.project}-${options.imageName || 'image'}-${process.pid}`,
+      what: `tsbuild run ${shown}`,
+      image: `image "${shown}"`,
+      mode: 'run',
+      argv,
+      env: stageEnv(cfg),
+      cwd: cfg.WorkingDir || '/',
+      createWorkdir: true,
+      user: cfg.User ?? '',
+      network: options.network,
+      inheritStdio: true,
+    },
+  );
+  return exitCode;
 }

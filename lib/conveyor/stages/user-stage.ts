@@ -6,7 +6,7 @@ import type { UserStageName } from '../../config/index.js';
 import { TsbuildError } from '../../errors.js';
 import { stageDependencies } from '../../git/index.js';
 import type { Stage } from '../stage.js';
-import { runShellStage } from '../run-in-stage.js';
+import { runShellStage } from '../shell-stage.js';
 import { currentCommits } from '../git-sources.js';
 import { applyChanges } from '../git-patch.js';
 import { normalisedTasks, runAnsibleStage, stapelToolchain, stapelToolchainDigest } from '../ansible/index.js';
