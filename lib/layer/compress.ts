@@ -69,6 +69,8 @@ class ParallelGzip extends Transform {
   private waiting: (() => void) | undefined;
   private failed: Error | undefined;
   private readonly maxInFlight: number;
+  /** Blocks back from the workers, reused instead of allocating (and later collecting) new ones. */
+  private readonly spare: Buffer[] = [];
 
   constructor(
     private readonly pool: GzipPool,
@@ -85,8 +87,11 @@ class ParallelGzip extends Transform {
     let off = 0;
     while (off < chunk.length) {
       if (this.fill === 0 && chunk.length - off >= this.blockSize) {
-        // Whole blocks straight from the input, no copy.
-        this.submit(chunk.subarray(off, off + this.blockSize), false);
+        // A whole block of the input: copied into a block of our own, which moves to the worker and
+        // back without further copies (the input chunk may still be referenced upstream).
+        const block = this.freshBlock();
+        chunk.copy(block, 0, off, off + this.blockSize);
+        this.submit(block, false, true);
         off += this.blockSize;
         continue;
       }
@@ -96,9 +101,9 @@ class ParallelGzip extends Transform {
       off += n;
       if (this.fill === this.blockSize) {
         const full = this.block;
-        this.block = Buffer.allocUnsafeSlow(this.blockSize);
+        this.block = this.freshBlock();
         this.fill = 0;
-        this.submit(full, false);
+        this.submit(full, false, true);
       }
     }
     this.whenRoom(cb);
@@ -125,7 +130,12 @@ class ParallelGzip extends Transform {
     cb(err);
   }
 
-  private submit(data: Buffer, final: boolean): void {
+  private freshBlock(): Buffer {
+    return this.spare.pop() ?? Buffer.allocUnsafeSlow(this.blockSize);
+  }
+
+  /** `owned`: data is a block of ours spanning its whole ArrayBuffer; it is detached until it comes back. */
+  private submit(data: Buffer, final: boolean, owned = false): void {
     this.crc = crc32(data, this.crc);
     this.total += data.length;
     const dict = this.prevTail;
@@ -136,10 +146,11 @@ class ParallelGzip extends Transform {
     }
     const seq = this.nextSeq++;
     this.inFlight++;
-    this.pool
-      .run({ data, dict, level: GZIP_LEVEL, final, adaptive: this.adaptive })
+    const job = { data, dict, level: GZIP_LEVEL, final, adaptive: this.adaptive };
+    (owned ? this.pool.runOwned(job) : this.pool.run(job).then((out) => ({ out, input: undefined as Buffer | undefined })))
       .then(
-        (out) => {
+        ({ out, input }) => {
+          if (input && input.length === this.blockSize && this.spare.length < this.maxInFlight) this.spare.push(input);
           this.done.set(seq, out);
           while (this.done.has(this.emitSeq)) {
             const b = this.done.get(this.emitSeq)!;

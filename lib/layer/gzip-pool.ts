@@ -10,11 +10,17 @@ interface Slot {
   busy: number;
 }
 
-type Reply = { id: number; buf: ArrayBuffer; off: number; len: number } | { id: number; error: string };
+type Reply = { id: number; buf: ArrayBuffer; off: number; len: number; input?: ArrayBuffer } | { id: number; error: string };
+
+/** A block's compressed bytes, and the input block handed back when it was given with runOwned. */
+export interface GzipResult {
+  out: Buffer;
+  input?: Buffer;
+}
 
 export class GzipPool {
   private readonly slots: Slot[] = [];
-  private readonly pending = new Map<number, { resolve: (b: Buffer) => void; reject: (e: Error) => void; slot: Slot }>();
+  private readonly pending = new Map<number, { resolve: (r: GzipResult) => void; reject: (e: Error) => void; slot: Slot }>();
   private nextId = 1;
   readonly size: number;
 
@@ -22,14 +28,31 @@ export class GzipPool {
     this.size = Math.max(1, size);
   }
 
-  run(job: Omit<GzipJob, 'id'>): Promise<Buffer> {
+  async run(job: Omit<GzipJob, 'id' | 'owned'>): Promise<Buffer> {
+    return (await this.send(job, false)).out;
+  }
+
+  /**
+   * Like run, but `job.data` must span its whole ArrayBuffer and belongs to the pool until the
+   * promise settles: it is moved to the worker (no copy) and comes back as `input` for reuse.
+   */
+  runOwned(job: Omit<GzipJob, 'id' | 'owned'>): Promise<GzipResult> {
+    if (job.data.byteOffset !== 0 || job.data.byteLength !== job.data.buffer.byteLength) return this.send(job, false);
+    return this.send(job, true);
+  }
+
+  private send(job: Omit<GzipJob, 'id' | 'owned'>, owned: boolean): Promise<GzipResult> {
     const slot = this.pick();
     const id = this.nextId++;
-    return new Promise<Buffer>((resolve, reject) => {
+    return new Promise<GzipResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, slot });
       if (slot.busy++ === 0) slot.worker.ref();
-      // Structured clone copies a view's whole ArrayBuffer: send exact-size copies of slices.
-      slot.worker.postMessage({ ...job, data: exact(job.data), dict: job.dict && exact(job.dict), id } satisfies GzipJob);
+      if (owned) {
+        slot.worker.postMessage({ ...job, dict: job.dict && exact(job.dict), id, owned } satisfies GzipJob, [job.data.buffer as ArrayBuffer]);
+      } else {
+        // Structured clone copies a view's whole ArrayBuffer: send exact-size copies of slices.
+        slot.worker.postMessage({ ...job, data: exact(job.data), dict: job.dict && exact(job.dict), id } satisfies GzipJob);
+      }
     });
   }
 
@@ -59,7 +82,7 @@ export class GzipPool {
       this.pending.delete(r.id);
       if (--slot.busy === 0) worker.unref();
       if ('error' in r) p.reject(new TsbuildError('TSB_INTERNAL', `gzip worker failed: ${r.error}`));
-      else p.resolve(Buffer.from(r.buf, r.off, r.len));
+      else p.resolve({ out: Buffer.from(r.buf, r.off, r.len), ...(r.input ? { input: Buffer.from(r.input) } : {}) });
     });
     const fail = (err: Error): void => {
       const i = this.slots.indexOf(slot);
