@@ -23,6 +23,9 @@ export function eventPrinter(format: LogFormat, out: NodeJS.WritableStream = pro
       case 'stage.cached':
         line(`[${e.image || '~'}] ${e.stage.padEnd(18)} cached  ${shortSignature(e.signature)}`);
         break;
+      case 'stage.waiting':
+        line(`[${e.image || '~'}] ${e.stage.padEnd(18)} waiting for another build of ${e.image || '~'}/${e.stage} ${shortSignature(e.signature)}`);
+        break;
       case 'stage.start':
         line(`[${e.image || '~'}] ${e.stage.padEnd(18)} building ${shortSignature(e.signature)} (${e.reason})`);
         break;

@@ -128,6 +128,11 @@ export function ttyView(out: NodeJS.WriteStream = process.stderr, now: () => num
   out.write(`${ESC}?25l`); // hide the cursor while redrawing
 
   const stageOf = (image: string, stage: string): StageRow | undefined => images.get(image)?.stages.find((s) => s.stage === stage);
+  // The row shown while waiting for another build of the same stage gives way to the real one.
+  const dropWaiting = (image: string, stage: string): void => {
+    const img = images.get(image);
+    if (img) img.stages = img.stages.filter((s) => s.stage !== stage);
+  };
 
   return {
     onEvent(e) {
@@ -135,10 +140,15 @@ export function ttyView(out: NodeJS.WriteStream = process.stderr, now: () => num
         case 'image.start':
           images.set(e.image, { name: e.image, state: 'running', started: now(), stages: [] });
           break;
+        case 'stage.waiting':
+          images.get(e.image)?.stages.push({ stage: e.stage, signature: e.signature, state: 'building', started: now(), reason: `waiting for another build of ${e.image || '~'}/${e.stage}`, tail: [], partial: '' });
+          break;
         case 'stage.cached':
+          dropWaiting(e.image, e.stage);
           images.get(e.image)?.stages.push({ stage: e.stage, signature: e.signature, state: 'cached', started: now(), tail: [], partial: '' });
           break;
         case 'stage.start':
+          dropWaiting(e.image, e.stage);
           images.get(e.image)?.stages.push({ stage: e.stage, signature: e.signature, state: 'building', started: now(), reason: e.reason, tail: [], partial: '' });
           break;
         case 'stage.output': {

@@ -8,6 +8,8 @@ export type BuildEvent =
   | { type: 'pull.done'; ref: string; digest: string; cached: boolean }
   | { type: 'stage.cached'; image: string; stage: string; signature: string }
   | { type: 'stage.start'; image: string; stage: string; signature: string; reason: string }
+  /** Another build of this home is building the same stage: this one waits, then reuses its result. */
+  | { type: 'stage.waiting'; image: string; stage: string; signature: string }
   | { type: 'stage.output'; image: string; stage: string; chunk: string }
   | { type: 'stage.built'; image: string; stage: string; signature: string; durationMs: number; size: number }
   | { type: 'stage.failed'; image: string; stage: string; error: string }

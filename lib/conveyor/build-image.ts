@@ -7,7 +7,7 @@ import { TSBUILD_ANNOTATION } from '../oci/index.js';
 import type { StageRecord } from '../storage/index.js';
 import { exportChecksums } from './import-checksums.js';
 import type { ImagePlan, PlannedStage } from './resolve-image.js';
-import type { AnyStage, BaseStage, BuildContext, StageName } from './stage.js';
+import type { AnyStage, BaseStage, BuildContext, StageName, StageState } from './stage.js';
 
 export interface StageReport {
   name: StageName;
@@ -32,7 +32,12 @@ export interface ImageBuildResult {
 
 /** Where built stages are kept. */
 export interface StageWriter {
-  put(record: StageRecord, image: StoredImage): Promise<void>;
+  /** Keep a built stage; resolves with the stage to continue from (another builder's if it published first). */
+  put(record: StageRecord, image: StoredImage): Promise<StoredImage>;
+  /** Exclusive right to build this stage here; waits (calling onWait) while another build has it. */
+  lockStage?(signature: string, options: { signal?: AbortSignal | undefined; onWait?: () => void }): Promise<{ release(): Promise<void> } | undefined>;
+  /** The stage if it is stored locally now (another build of this home made it while we waited). */
+  getLocalStage?(signature: string): Promise<{ image: StoredImage; record: { state?: Record<string, unknown> } } | undefined>;
 }
 
 export interface BuildImageOptions {
@@ -67,6 +72,26 @@ export async function buildImage(ctx: BuildContext, plan: ImagePlan, storage: St
   }
   for (const p of plan.stages.slice(plan.resumeAt + 1)) {
     ctx.signal?.throwIfAborted();
+    // One build of a stage at a time in a home: whoever waited reuses what the other one stored.
+    const lock = await storage.lockStage?.(p.signature, {
+      signal: ctx.signal,
+      onWait: () => ctx.onEvent({ type: 'stage.waiting', image: ctx.image.name, stage: p.name, signature: p.signature }),
+    });
+    try {
+      // Stored since we planned (by another build of this home), and usable as the planner would judge it.
+      const done = await storage.getLocalStage?.(p.signature);
+      if (done && (!p.stage.reusable || (await p.stage.reusable(ctx, (done.record.state ?? {}) as StageState)))) {
+        stages.push({ name: p.name, signature: p.signature, status: 'cached', durationMs: 0, reason: 'built by another build of this home meanwhile' });
+        ctx.onEvent({ type: 'stage.cached', image: ctx.image.name, stage: p.name, signature: p.signature });
+        current = done.image;
+        continue;
+      }
+      current = await buildOne(p, current);
+    } finally {
+      await lock?.release();
+    }
+  }
+  async function buildOne(p: PlannedStage, current: StoredImage | undefined): Promise<StoredImage> {
     const reason = p.reason ?? `${p.name}: no stored stage for this image yet`;
     ctx.onEvent({ type: 'stage.start', image: ctx.image.name, stage: p.name, signature: p.signature, reason });
     const started = performance.now();
@@ -81,7 +106,7 @@ export async function buildImage(ctx: BuildContext, plan: ImagePlan, storage: St
       else ctx.onEvent({ type: 'stage.failed', image: ctx.image.name, stage: p.name, error: (err as Error).message });
       throw err;
     }
-    await storage.put(
+    const kept = await storage.put(
       {
         project: ctx.project,
         imageName: ctx.image.name,
@@ -100,7 +125,7 @@ export async function buildImage(ctx: BuildContext, plan: ImagePlan, storage: St
     const size = built.manifest.layers.length > (current?.manifest.layers.length ?? 0) && last ? last.size : 0;
     stages.push({ name: p.name, signature: p.signature, status: 'built', durationMs, reason, size });
     ctx.onEvent({ type: 'stage.built', image: ctx.image.name, stage: p.name, signature: p.signature, durationMs, size });
-    current = built;
+    return kept;
   }
   if (!current) throw new TsbuildError('TSB_INTERNAL', `image "${ctx.image.name}" has no stages`);
   // Artifacts and `final: false` images are stored like final images (imports, run) but are not published.

@@ -3,7 +3,7 @@
 // open. Our process dying in any way (kill -9 included) closes the pipe, the child exits and the
 // kernel drops the lock — no stale lock, no pid-reuse guesswork, and it works across pid namespaces.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TsbuildError } from '../errors.js';
 
@@ -65,16 +65,30 @@ function hold(path: string, wait: boolean, signal: AbortSignal | undefined): Pro
   });
 }
 
+export interface KernelLockOptions {
+  signal?: AbortSignal | undefined;
+  /** Called once if another process holds the lock (kernelLock waits then). */
+  onWait?: () => void;
+  /** The lock's directory is shared by every user of the host: created sticky and world-writable, like /tmp. */
+  sharedDir?: boolean;
+}
+
+async function ensureDir(dir: string, shared: boolean | undefined): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  // Best effort: whoever created it first set the mode; others may not change it.
+  if (shared) await chmod(dir, 0o1777).catch(() => undefined);
+}
+
 /** The lock if nobody holds it, else undefined (never waits). */
-export async function tryKernelLock(path: string): Promise<KernelLock | undefined> {
-  await mkdir(dirname(path), { recursive: true });
+export async function tryKernelLock(path: string, options: Pick<KernelLockOptions, 'sharedDir'> = {}): Promise<KernelLock | undefined> {
+  await ensureDir(dirname(path), options.sharedDir);
   return hold(path, false, undefined);
 }
 
 /** Wait for the lock; `onWait` is called once if another process holds it. Abortable. */
-export async function kernelLock(path: string, options: { signal?: AbortSignal | undefined; onWait?: () => void } = {}): Promise<KernelLock> {
+export async function kernelLock(path: string, options: KernelLockOptions = {}): Promise<KernelLock> {
   options.signal?.throwIfAborted();
-  const got = await tryKernelLock(path);
+  const got = await tryKernelLock(path, options);
   if (got) return got;
   options.onWait?.();
   const waited = await hold(path, true, options.signal);

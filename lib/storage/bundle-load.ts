@@ -84,7 +84,7 @@ export async function loadBundle(
       if (!stageSigs.has(s.signature)) continue;
       options.signal?.throwIfAborted();
       const { descriptor, ...record } = s;
-      const outcome = await options.publishTo.publish(record, await readStoredImage(store, descriptor));
+      const { outcome } = await options.publishTo.publish(record, await readStoredImage(store, descriptor));
       if (outcome === 'published') result.published++;
       else result.alreadyThere++;
       options.onStage?.(record, outcome);

@@ -2,7 +2,9 @@
 // the stage record (inputs, parent, state) as an annotation. Lookup is a manifest request by a
 // predictable tag — nothing is ever listed (DESIGN decision 3).
 import type { LayoutStore } from '../content/index.js';
-import type { Digest } from '../digest.js';
+import { join } from 'node:path';
+import { sha256Hex, type Digest } from '../digest.js';
+import { kernelLock } from '../internal/kernel-lock.js';
 import { TsbuildError } from '../errors.js';
 import { transferEvents, type EventSink } from '../events.js';
 import { readStoredImage, type StoredImage } from '../image/index.js';
@@ -22,7 +24,13 @@ export class RegistryStages {
     readonly client: RegistryClient,
     readonly repo: Reference,
     readonly store: LayoutStore,
-    readonly options: { readOnly?: boolean; signal?: AbortSignal; onEvent?: EventSink } = {},
+    readonly options: {
+      readOnly?: boolean;
+      signal?: AbortSignal;
+      onEvent?: EventSink;
+      /** Directory of publish locks shared by the builders of this host (see docs/reliability.md). */
+      publishLocks?: string;
+    } = {},
   ) {}
 
   get name(): string {
@@ -102,17 +110,43 @@ export class RegistryStages {
   }
 
   /**
-   * Publish a stage built here. Re-checks first: when another builder published the same signature
-   * meanwhile, theirs is kept and ours is not pushed ('theirs').
+   * Publish a stage built here, first come first served: under the publish lock of this repository
+   * and signature, re-check, push, and read the tag back. When another builder published the same
+   * signature first (or its push landed after ours), theirs is returned and ours is dropped: what a
+   * builder continues from and reports is always the stage the repository names.
    */
-  async publish(record: StageRecord, image: StoredImage): Promise<'published' | 'theirs'> {
+  async publish(record: StageRecord, image: StoredImage): Promise<PublishOutcome> {
     if (this.options.readOnly) throw new TsbuildError('TSB_INTERNAL', `${this.name} is read-only`);
-    if (await this.exists(record.signature)) return 'theirs';
-    const annotated = await annotate(this.store, image, record);
-    const onProgress = this.options.onEvent ? transferEvents('push', `${this.name}:${record.signature.slice(0, 12)}`, this.options.onEvent) : undefined;
-    await pushImage(this.client, this.store, annotated, this.ref(record.signature), { ...this.sig(), mountFrom: this.repo.repository, ...(onProgress ? { onProgress } : {}) });
-    return 'published';
+    const lock = this.options.publishLocks
+      ? await kernelLock(join(this.options.publishLocks, `${sha256Hex(`${this.name}:${record.signature}`)}.lock`), {
+          ...this.sig(),
+          sharedDir: true,
+          onWait: () => this.options.onEvent?.({ type: 'warning', message: `waiting for another builder publishing stage ${record.stage} ${record.signature.slice(0, 12)} to ${this.name}` }),
+        })
+      : undefined;
+    try {
+      const first = await this.fetch(record.signature);
+      if (first) return { outcome: 'theirs', ...first };
+      const annotated = await annotate(this.store, image, record);
+      const onProgress = this.options.onEvent ? transferEvents('push', `${this.name}:${record.signature.slice(0, 12)}`, this.options.onEvent) : undefined;
+      await pushImage(this.client, this.store, annotated, this.ref(record.signature), { ...this.sig(), mountFrom: this.repo.repository, ...(onProgress ? { onProgress } : {}) });
+      // Builders that share no lock (other hosts) can both pass the re-check; the tag then names the
+      // last push, and whoever reads it back after that push adopts it.
+      const now = await this.peek(record.signature);
+      if (now && now.digest !== annotated.digest) {
+        const theirs = await this.fetch(record.signature);
+        if (theirs) return { outcome: 'theirs', ...theirs };
+      }
+      return { outcome: 'published', image: await readStoredImage(this.store, annotated), record };
+    } finally {
+      await lock?.release();
+    }
   }
+}
+
+export interface PublishOutcome extends RemoteStage {
+  /** 'theirs': another builder's stage was there first; image and record are theirs. */
+  outcome: 'published' | 'theirs';
 }
 
 /** The stage image with its record in the manifest annotations (what a registry copy carries). */

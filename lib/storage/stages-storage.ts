@@ -1,6 +1,8 @@
 // Where the conveyor finds and keeps stages: the local layout first, then the registries given
 // with --repo (read and written), --cache-repo (read first, written) and --secondary-repo (read only).
+import { join } from 'node:path';
 import type { BlobFetcher, StoredImage } from '../image/index.js';
+import { kernelLock, type KernelLock } from '../internal/kernel-lock.js';
 import { LocalStagesStorage, type StageRecord, type StoredStage } from './local-stages.js';
 import type { RegistryStages } from './registry-stages.js';
 
@@ -16,6 +18,7 @@ export class StagesStorage {
     /** Written after a stage is built. */
     readonly writable: RegistryStages[] = [],
     readonly events: StagesEvents = {},
+    readonly options: { /** Directory of per-signature build locks of this home. */ stageLocks?: string } = {},
   ) {}
 
   get project(): string {
@@ -43,14 +46,41 @@ export class StagesStorage {
     return this.remotes;
   }
 
-  async put(record: StageRecord, image: StoredImage): Promise<void> {
+  /**
+   * Keep a stage built here, locally and in the writable repositories, and return the stage to
+   * continue from: ours as published, or — when another builder published this signature first —
+   * theirs (manifest and config fetched now, layers when first opened). One signature, one content.
+   */
+  async put(record: StageRecord, image: StoredImage): Promise<StoredImage> {
     await this.local.put(record, image);
+    let kept: { image: StoredImage; record: StageRecord } | undefined;
     for (const remote of this.writable) {
-      const outcome = await remote.publish(record, image);
-      if (outcome === 'theirs') {
-        this.events.onRemote?.(`stage ${record.stage} ${record.signature.slice(0, 12)} was published to ${remote.name} by another builder first; using theirs`);
+      const published = await remote.publish(record, image);
+      kept = { image: published.image, record: published.record };
+      if (published.outcome === 'theirs') {
+        this.events.onRemote?.(`stage ${record.stage} ${record.signature.slice(0, 12)} was published to ${remote.name} by another builder first; using theirs (ours is dropped)`);
+        // Their layers may not be here: other repositories get the stage from a later build.
+        break;
       }
     }
+    if (!kept) return image;
+    await this.local.put(kept.record, kept.image);
+    return kept.image;
+  }
+
+  /**
+   * Hold the lock on building this stage in this home: a second build of the same stage waits here
+   * (calling `onWait`) and then finds the first one's result. The kernel drops the lock if its holder dies.
+   */
+  async lockStage(signature: string, options: { signal?: AbortSignal | undefined; onWait?: () => void } = {}): Promise<KernelLock | undefined> {
+    if (!this.options.stageLocks) return undefined;
+    const name = `${this.project.replace(/[^A-Za-z0-9_.-]/g, '_')}-${signature}.lock`;
+    return kernelLock(join(this.options.stageLocks, name), options);
+  }
+
+  /** A stage stored in this home (not asked of registries): what another local build just made. */
+  async getLocalStage(signature: string): Promise<{ image: StoredImage; record: StoredStage } | undefined> {
+    return this.local.getStage(signature);
   }
 
   candidates(imageName: string, stage: string): Promise<StoredStage[]> {

@@ -57,7 +57,13 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const runtime = options.createRuntime(store);
     const onEvent: EventSink = env.onEvent;
     const repos = stagesRepositories(options, store, onEvent);
-    const storage = new StagesStorage(new LocalStagesStorage(store, config.project), repos.lookup, repos.writable, { onRemote: (message) => onEvent({ type: 'warning', message }) });
+    const storage = new StagesStorage(
+      new LocalStagesStorage(store, config.project),
+      repos.lookup,
+      repos.writable,
+      { onRemote: (message) => onEvent({ type: 'warning', message }) },
+      { stageLocks: join(options.home.locks, 'stages') },
+    );
     const pushed = new Map<string, { ref: string; digest: string }>();
     const order = buildOrder(config, options.images);
     const built = await buildProject(env, order, {

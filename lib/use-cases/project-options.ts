@@ -7,7 +7,7 @@ import type { LoadOptions, WerfConfig } from '../config/index.js';
 import { GitSources, baseImageResolver, type PullPolicy, type RegistryMirror } from '../conveyor/index.js';
 import type { ProjectEnv } from '../conveyor/index.js';
 import type { EventSink } from '../events.js';
-import type { HomePaths } from '../home.js';
+import { publishLocksDir, type HomePaths } from '../home.js';
 import { parseRepository, type Platform } from '../oci/index.js';
 import type { RegistryClient } from '../registry/index.js';
 import { RegistryStages, finalRefName } from '../storage/index.js';
@@ -61,7 +61,9 @@ export interface StagesRepositories {
 
 export function stagesRepositories(options: ProjectOptions, store: LayoutStore, onEvent: EventSink): StagesRepositories {
   const make = (repo: string | undefined, readOnly: boolean): RegistryStages | undefined =>
-    repo ? new RegistryStages(options.registry, parseRepository(repo), store, { readOnly, onEvent, ...(options.signal ? { signal: options.signal } : {}) }) : undefined;
+    repo
+      ? new RegistryStages(options.registry, parseRepository(repo), store, { readOnly, onEvent, publishLocks: publishLocksDir(), ...(options.signal ? { signal: options.signal } : {}) })
+      : undefined;
   const primary = make(options.repo, false);
   const cache = make(options.cacheRepo, false);
   const secondary = make(options.secondaryRepo, true);
