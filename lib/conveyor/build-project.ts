@@ -7,7 +7,7 @@ import type { LayerCompressionSpec } from '../oci/index.js';
 import type { Sandbox, Snapshotter } from '../sandbox/index.js';
 import type { StagesStorage } from '../storage/index.js';
 import { buildImage, type ImageBuildResult } from './build-image.js';
-import { buildImportChecksum, knownImportChecksum } from './import-checksums.js';
+import { buildImportChecksum, externalSource, knownImportChecksum } from './import-checksums.js';
 import { imageDependencies } from './image-conveyor.js';
 import { resolveMounts, resolveSecrets, type MountDirs } from './mounts.js';
 import { ProjectPlans, importsFrom, planContext, type ProjectEnv } from './project-plans.js';
@@ -57,10 +57,10 @@ export async function buildProject(env: ProjectEnv, order: readonly ImageSpec[],
     const imageEnv: ProjectEnv = { ...env, signal: control.signal };
     let ctx: BuildContext | undefined;
     const importChecksum = async (imp: Parameters<BuildContext['importChecksum']>[0]): Promise<string> => {
-      const source = plans.importSource(imp);
-      const found = await findStage(lookup, source.signature);
+      if (externalSource(imp) !== undefined) return buildImportChecksum(ctx!, imp);
+      const found = await findStage(lookup, plans.importSource(imp).signature);
       const known = found && (await knownImportChecksum(env.cacheDir, found, imp));
-      return known ?? buildImportChecksum(ctx!, imp, source.imageName);
+      return known ?? buildImportChecksum(ctx!, imp);
     };
     const planCtx = await planContext(imageEnv, image, plans, importChecksum);
     ctx = {

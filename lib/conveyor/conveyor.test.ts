@@ -313,3 +313,31 @@ test('a layer missing locally is fetched from the next blob source when first op
     await t.cleanup();
   }
 });
+
+test('an import from an external image: unknown until a build pulled it, then planned from the cached checksum', async () => {
+  const t = await setup(`project: p
+configVersion: 1
+---
+image: app
+from: base:1
+import:
+- from: tools:2
+  add: /etc
+  to: /imported
+  before: install
+shell:
+  install: [write /i i]
+`);
+  try {
+    const before = (await t.plan())[0]!;
+    assert.deepEqual(statuses(before), ['from:to-build', 'importsBeforeInstall:unknown', 'install:unknown']);
+    assert.equal(before.unknown?.why, 'unknown until tools:2 is pulled by a build');
+    const built = (await t.build()).get('app')!;
+    assert.deepEqual(built.report.stages.map((s) => s.name), ['from', 'importsBeforeInstall', 'install']);
+    const after = (await t.plan())[0]!;
+    assert.equal(after.resumeAt, 2);
+    assert.deepEqual(after.stages.map((s) => s.signature), built.report.stages.map((s) => s.signature));
+  } finally {
+    await t.cleanup();
+  }
+});

@@ -10,21 +10,32 @@ import { TsbuildError } from '../errors.js';
 import type { StoredImage } from '../image/index.js';
 import { importChecksum, type ImportSelection, type Ownership } from './import-files.js';
 import type { FoundStage } from './stage-lookup.js';
-import { UnknownUntilBuilt, type BuildContext } from './stage.js';
+import { UnknownUntilBuilt, type BuildContext, type PlanContext } from './stage.js';
 
+/** The reference of an external image an import takes files from (`import: - from: REF`), if it is one. */
+export function externalSource(imp: ImportSpec): string | undefined {
+  return imp.image === undefined && imp.artifact === undefined ? imp.from : undefined;
+}
+
+/** The image of this config an import takes files from, or the external image's reference. */
 export function sourceName(imp: ImportSpec): string {
-  const n = imp.image ?? imp.artifact;
-  if (n === undefined) {
-    throw new TsbuildError('TSB_CONFIG_SCHEMA', `import from an external image ("from: ${imp.from}") is not supported yet`, {
-      hint: 'declare the external image as an image in werf.yaml (`image: x` + `from: ...`) and import from it',
-    });
-  }
+  const n = imp.image ?? imp.artifact ?? imp.from;
+  if (n === undefined) throw new TsbuildError('TSB_CONFIG_SCHEMA', 'an import names no image, artifact or from', { hint: 'add `image:`, `artifact:` or `from:` to the import' });
   return n;
 }
 
 /** `image "app", import of artifact "builder"` (errors name both images). */
 export function importLabel(ctx: { image: { name: string } }, imp: ImportSpec): string {
+  const ext = externalSource(imp);
+  if (ext !== undefined) return `image "${ctx.image.name}", import from ${ext}`;
   return `image "${ctx.image.name}", import of ${imp.image !== undefined ? 'image' : 'artifact'} "${sourceName(imp)}"${imp.stage ? ` (stage ${imp.stage})` : ''}`;
+}
+
+/** The image whose files an import takes: a stage of another image of the config, or an external image. */
+export async function sourceImage(ctx: BuildContext, imp: ImportSpec): Promise<StoredImage> {
+  const ext = externalSource(imp);
+  if (ext !== undefined) return ctx.bases.image(ext);
+  return (await ctx.stageOf(sourceName(imp), imp.stage)).image;
 }
 
 export function importSelection(imp: ImportSpec): ImportSelection {
@@ -86,7 +97,23 @@ export interface ImportSourceOf {
 }
 
 /** Planning: the recorded checksum, or "unknown until the source is built". */
-export async function planImportChecksum(cacheDir: string, sources: ImportSourceOf, imp: ImportSpec): Promise<string> {
+export async function planImportChecksum(ctx: PlanContext, sources: ImportSourceOf, imp: ImportSpec): Promise<string> {
+  const cacheDir = ctx.cacheDir;
+  const ext = externalSource(imp);
+  if (ext !== undefined) {
+    // An external image: its files' checksum is known once a build pulled it (cached by digest).
+    const why = `unknown until ${ext} is pulled by a build`;
+    let digest: string;
+    try {
+      digest = await ctx.bases.manifestDigest(ext);
+    } catch (err) {
+      if (err instanceof TsbuildError && err.kind !== 'INTERNAL') throw new UnknownUntilBuilt(ext, `${why} (${err.message})`);
+      throw err;
+    }
+    const cached = await readCached(cacheDir, digest, imp);
+    if (cached) return cached;
+    throw new UnknownUntilBuilt(ext, why);
+  }
   const { imageName, signature } = sources.source(imp);
   const found = await sources.find(signature);
   if (!found) throw new UnknownUntilBuilt(imageName);
@@ -96,8 +123,8 @@ export async function planImportChecksum(cacheDir: string, sources: ImportSource
 }
 
 /** Building: the recorded checksum, else computed on a snapshot of the source stage (and cached). */
-export async function buildImportChecksum(ctx: BuildContext, imp: ImportSpec, sourceName: string): Promise<string> {
-  const { image } = await ctx.stageOf(sourceName, imp.stage);
+export async function buildImportChecksum(ctx: BuildContext, imp: ImportSpec): Promise<string> {
+  const image = await sourceImage(ctx, imp);
   const cached = await readCached(ctx.cacheDir, image.descriptor.digest, imp);
   if (cached) return cached;
   return computeImportChecksum(ctx, image, imp, importLabel(ctx, imp));

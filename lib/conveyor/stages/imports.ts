@@ -6,7 +6,7 @@ import { writeDerivedImage, type StoredImage } from '../../image/index.js';
 import { writeLayerFromEntries } from '../../layer/index.js';
 import { parseReference } from '../../oci/index.js';
 import { importEntries, type ImportSelection, type Ownership } from '../import-files.js';
-import { importLabel, importSelection, numericOwnership, sourceName, withRootfs } from '../import-checksums.js';
+import { importLabel, importSelection, numericOwnership, sourceImage, sourceName, withRootfs } from '../import-checksums.js';
 import { resolveImagePath } from '../image-path.js';
 import { resolveGroup, resolveUser } from '../image-users.js';
 import type { BuildContext, PlanContext, Stage, StageName } from '../stage.js';
@@ -66,7 +66,7 @@ export function importsStage(name: StageName, when: When): Stage {
       let current = parent;
       const imps = imports(ctx);
       if (imps.length > 0) {
-        const sources = await Promise.all(imps.map(async (i) => (await ctx.stageOf(sourceName(i), i.stage)).image));
+        const sources = await Promise.all(imps.map((i) => sourceImage(ctx, i)));
         // The image being built is mounted too: owner/group names are resolved in it (werf: they must
         // exist there), and so is `to`, like Docker's COPY destination (`/bin` of a usrmerged base is
         // `/usr/bin`: the layer says so, rather than replacing the symlink with a directory).
