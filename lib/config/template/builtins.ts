@@ -87,7 +87,7 @@ function goIndex(item: unknown, ...indexes: unknown[]): unknown {
     } else if (isGoMap(item)) {
       if (isNil(index)) throw new FuncError('value is nil; should be of type string');
       if (typeof index !== 'string') throw new FuncError(`value has type ${typeName(index)}; should be string`);
-      item = Object.prototype.hasOwnProperty.call(item, index) ? item[index] ?? null : null;
+      item = Object.hasOwn(item, index) ? item[index] ?? null : null;
     } else if (item instanceof Map) {
       item = item.has(index) ? item.get(index) ?? null : null;
     } else {
@@ -110,7 +110,9 @@ function goSlice(item: unknown, ...indexes: unknown[]): unknown {
     throw new FuncError(`can't slice item of type ${typeName(item)}`);
   }
   const idx = [0, len, len];
-  indexes.forEach((x, i) => (idx[i] = indexArg(x, len)));
+  indexes.forEach((x, i) => {
+    idx[i] = indexArg(x, len);
+  });
   if (idx[0]! > idx[1]!) throw new FuncError(`invalid slice index: ${idx[0]} > ${idx[1]}`);
   if (indexes.length === 3 && idx[1]! > idx[2]!) throw new FuncError(`invalid slice index: ${idx[1]} > ${idx[2]}`);
   return typeof item === 'string' ? byteSlice(item, idx[0]!, idx[1]) : (item as unknown[]).slice(idx[0], idx[1]);

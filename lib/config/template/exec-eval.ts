@@ -15,7 +15,7 @@ import { GO_TYPE_NAMES, type CallContext, type ParamType, type TemplateFunc } fr
 import { timeMethod } from './go-time.js';
 import { position, type Tree } from './parser.js';
 import { TemplateError } from './template-error.js';
-import { type NestedOutput, } from './line-map.js';
+import type { NestedOutput, } from './line-map.js';
 import { GoTime, isFloat, isGoMap, isInt, isTrue, typeName } from './value.js';
 
 /** Marks "no final pipeline value", unlike undefined which is Go's invalid value. */
@@ -201,7 +201,7 @@ export abstract class Evaluator {
       const m = timeMethod(receiver, name);
       if (m) return this.evalCall(dot, m, node, name, args, final);
     } else if (isGoMap(receiver)) {
-      const has = Object.prototype.hasOwnProperty.call(receiver, name);
+      const has = Object.hasOwn(receiver, name);
       const value = has ? receiver[name] : undefined;
       // A JS function stored in a map is called like a method (callers' data such as Files).
       if (typeof value === 'function') {
@@ -259,7 +259,7 @@ export abstract class Evaluator {
       this.errorf(`wrong number of args for ${name}: want ${numFixed} got ${numIn}`);
     }
     if (fn.lazy) {
-      let v: unknown = undefined;
+      let v: unknown ;
       for (const a of actual) {
         v = this.evalArg(dot, 'value', a);
         if (isTrue(v) === (fn.lazy === 'or')) return v;

@@ -8,8 +8,8 @@ import {
   type TemplateNode,
 } from './ast.js';
 import { formatValue } from './fmt.js';
-import { type CallContext, } from './func-types.js';
-import { type Tree } from './parser.js';
+import type { CallContext, } from './func-types.js';
+import type { Tree } from './parser.js';
 import { alignNested, LineMap, type WriteOrigin } from './line-map.js';
 import { isGoMap, isInt, isTrue, sortedKeys, sortedMapEntries, typeName } from './value.js';
 import { BREAK, CONTINUE, Evaluator, type ExecHost } from './exec-eval.js';
@@ -99,14 +99,17 @@ export class ExecState extends Evaluator {
         return;
       case 'if':
       case 'with':
-        return this.walkIfOrWith(dot, node);
+        this.walkIfOrWith(dot, node);
+        return;
       case 'list':
         for (const n of node.nodes) this.walk(dot, n);
         return;
       case 'range':
-        return this.walkRange(dot, node);
+        this.walkRange(dot, node);
+        return;
       case 'template':
-        return this.walkTemplate(dot, node);
+        this.walkTemplate(dot, node);
+        return;
       case 'text':
         this.write(node.text, this.out.map ? { name: this.tree.parseName, line: lineOf(this.tree, node.pos), advance: true } : undefined);
         return;
@@ -198,11 +201,17 @@ export class ExecState extends Evaluator {
   protected printValue(node: AnyNode, v: unknown): void {
     this.at(node);
     const origin = this.out.map ? { name: this.tree.parseName, line: lineOf(this.tree, node.pos), advance: false } : undefined;
-    if (v === undefined) return this.write('<no value>', origin);
+    if (v === undefined) {
+      this.write('<no value>', origin);
+      return;
+    }
     if (typeof v === 'function') this.errorf(`can't print ${nodeString(node)} of type ${typeName(v)}`);
     const text = formatValue(v);
     const lines = origin && typeof v === 'string' ? alignNested(text, this.host.nested) : undefined;
-    if (!origin || !lines) return this.write(text, origin);
+    if (!origin || !lines) {
+      this.write(text, origin);
+      return;
+    }
     // Text from an earlier include/tpl: each line keeps the origin it had there.
     let start = 0;
     lines.forEach((o, i) => {

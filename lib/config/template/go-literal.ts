@@ -6,7 +6,7 @@ import { GoFloat } from './value.js';
 const SIMPLE_ESCAPES: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '\\': 92 };
 
 /** Decodes the escape at s[i] (just after the backslash). */
-function escape(s: string, i: number, q: string): { value: number; isByte: boolean; next: number } {
+function decodeEscape(s: string, i: number, q: string): { value: number; isByte: boolean; next: number } {
   const c = s[i];
   if (c === undefined) throw new Error('invalid syntax');
   const simple = SIMPLE_ESCAPES[c];
@@ -60,7 +60,7 @@ export function unquoteString(lit: string): string {
       i += s.length;
       continue;
     }
-    const e = escape(body, i + 1, '"');
+    const e = decodeEscape(body, i + 1, '"');
     if (e.isByte) bytes.push(e.value);
     else bytes.push(...Buffer.from(String.fromCodePoint(e.value), 'utf8'));
     i = e.next;
@@ -75,7 +75,7 @@ export function unquoteChar(lit: string): number {
   let value: number;
   let next: number;
   if (body[0] === '\\') {
-    const e = escape(body, 1, "'");
+    const e = decodeEscape(body, 1, "'");
     value = e.value;
     next = e.next;
   } else {
@@ -159,7 +159,7 @@ export function parseGoFloat(text: string): number | undefined {
     const [, sign, int = '', frac = '', exp = '0'] = hex;
     if (int === '' && frac === '') return undefined;
     const mant = parseInt(int + frac || '0', 16);
-    const v = mant * Math.pow(2, Number(exp) - 4 * frac.length);
+    const v = mant * 2 ** (Number(exp) - 4 * frac.length);
     return sign === '-' ? -v : v;
   }
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return undefined;

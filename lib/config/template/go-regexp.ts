@@ -78,7 +78,7 @@ export function compileGo(expr: string): RegExp {
         const name = end < 0 ? '' : src.slice(i + 2, end);
         const neg = name.startsWith('^');
         const key = neg ? name.slice(1) : name;
-        const cls = Object.prototype.hasOwnProperty.call(POSIX, key) ? POSIX[key] : undefined;
+        const cls = Object.hasOwn(POSIX, key) ? POSIX[key] : undefined;
         if (!cls || neg) throw compileError(expr, `invalid character class range: \`${src.slice(i, end + 2)}\``);
         out += cls;
         i = end + 1;

@@ -365,7 +365,7 @@ export function timeMethod(t: GoTime, name: string): TemplateFunc | undefined {
       return new GoTime(t.ms + (wall - Date.UTC(x.year, x.month - 1, x.day, x.hour, x.min, x.sec)), t.zone, t.nanos);
     }),
   };
-  return Object.prototype.hasOwnProperty.call(methods, name) ? methods[name] : undefined;
+  return  Object.hasOwn(methods, name) ? methods[name] : undefined;
 }
 
 /** time.Time{} (January 1, year 1, 00:00:00 UTC) */

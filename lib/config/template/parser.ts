@@ -12,7 +12,7 @@ import type {
 } from './ast.js';
 import { isEmptyTree, nodeString } from './ast.js';
 import { numberNode, unquoteString } from './go-literal.js';
-import { isKeyword, lex, tokenString, type Token, type TokenType } from './lexer.js';
+import { lex, tokenString, type Token, type TokenType } from './lexer.js';
 import { TemplateError } from './template-error.js';
 
 export interface Tree {
@@ -258,7 +258,7 @@ export function parse(name: string, text: string, hasFunction: (name: string) =>
 
   function pipeline(context: string, end: TokenType): PipeNode {
     const pipe: PipeNode = { kind: 'pipe', pos: peekNonSpace().pos, isAssign: false, decl: [], cmds: [] };
-    decls: for (;;) {
+    for (;;) {
       const v = peekNonSpace();
       if (v.type !== 'variable') break;
       nextNonSpace();
@@ -275,7 +275,7 @@ export function parse(name: string, text: string, hasFunction: (name: string) =>
         vars.push(v.val);
         if (context === 'range' && pipe.decl.length < 2) {
           const p = peekNonSpace().type;
-          if (p === 'variable' || p === 'rightDelim' || p === 'rightParen') continue decls;
+          if (p === 'variable' || p === 'rightDelim' || p === 'rightParen') continue;
           fail('range can only initialize variables');
         }
         fail(`too many declarations in ${context}`);

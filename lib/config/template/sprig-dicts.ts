@@ -14,7 +14,7 @@ function needMap(d: GoMap | null): GoMap {
 export function mergeInto(dst: GoMap, src: GoMap, overwrite: boolean): void {
   for (const key of Object.keys(src)) {
     const sv = src[key];
-    const has = Object.prototype.hasOwnProperty.call(dst, key);
+    const has = Object.hasOwn(dst, key);
     const dv = has ? dst[key] : undefined;
     if (sv === null || sv === undefined) {
       if (overwrite) dst[key] = null;
@@ -51,7 +51,7 @@ function dig(ps: unknown[]): unknown {
     if (!isGoMap(dict)) {
       throw new FuncError(`interface conversion: interface {} is ${typeName(dict)}, not map[string]interface {}`);
     }
-    if (!Object.prototype.hasOwnProperty.call(dict, k)) return def;
+    if (!Object.hasOwn(dict, k)) return def;
     dict = dict[k];
     if (i === keys.length - 1) return dict;
   }
@@ -73,7 +73,7 @@ export function dictFunctions(): Record<string, TemplateFunc> {
       for (let i = 0; i < v.length; i += 2) out[strval(v[i])] = i + 1 < v.length ? v[i + 1] : '';
       return out;
     }),
-    get: fixed(['map', 'string'], (d, k) => (d && Object.prototype.hasOwnProperty.call(d, k) ? d[k] : '')),
+    get: fixed(['map', 'string'], (d, k) => (d && Object.hasOwn(d, k) ? d[k] : '')),
     set: fixed(['map', 'string', 'any'], (d, k, v) => {
       needMap(d)[k] = v;
       return d;
@@ -82,16 +82,16 @@ export function dictFunctions(): Record<string, TemplateFunc> {
       if (d) delete d[k];
       return d;
     }),
-    hasKey: fixed(['map', 'string'], (d, k) => d !== null && Object.prototype.hasOwnProperty.call(d, k)),
+    hasKey: fixed(['map', 'string'], (d, k) => d !== null && Object.hasOwn(d, k)),
     pluck: variadic(['string'], 'map', (name, ds) =>
-      ds.filter((d) => d && Object.prototype.hasOwnProperty.call(d, name)).map((d) => d![name]),
+      ds.filter((d) => d && Object.hasOwn(d, name)).map((d) => d![name]),
     ),
     // Go's map order is random; sorted order is one of the possible outcomes and is stable.
     keys: variadic([], 'map', (ds) => ds.flatMap((d) => (d ? sortedKeys(d) : []))),
     values: fixed(['map'], (d) => (d ? sortedKeys(d).map((k) => d[k]) : [])),
     pick: variadic(['map'], 'string', (d, ks) => {
       const out: GoMap = {};
-      for (const k of ks) if (d && Object.prototype.hasOwnProperty.call(d, k)) out[k] = d[k];
+      for (const k of ks) if (d && Object.hasOwn(d, k)) out[k] = d[k];
       return out;
     }),
     omit: variadic(['map'], 'string', (d, ks) => {

@@ -22,7 +22,7 @@ function mod(a: number, b: number): number {
 }
 
 function roundTo(v: number, places: number, roundOn: number): number {
-  const pow = Math.pow(10, places);
+  const pow = 10 ** places;
   const digit = pow * v;
   const frac = digit - Math.trunc(digit);
   const r = frac >= roundOn ? Math.ceil(digit) : Math.floor(digit);

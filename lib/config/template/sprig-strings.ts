@@ -207,13 +207,17 @@ export function stringFunctions(): Record<string, TemplateFunc> {
     toString: fixed(['any'], strval),
     split: fixed(['string', 'string'], (sep, s) => {
       const out: Record<string, string> = {};
-      goSplit(s, sep, -1).forEach((p, i) => (out['_' + i] = p));
+      goSplit(s, sep, -1).forEach((p, i) => {
+        out['_' + i] = p;
+      });
       return out;
     }),
     splitList: fixed(['string', 'string'], (sep, s) => goSplit(s, sep, -1)),
     splitn: fixed(['string', 'int', 'string'], (sep, n, s) => {
       const out: Record<string, string> = {};
-      goSplit(s, sep, n).forEach((p, i) => (out['_' + i] = p));
+      goSplit(s, sep, n).forEach((p, i) => {
+        out['_' + i] = p;
+      });
       return out;
     }),
     toStrings: fixed(['any'], strslice),

@@ -101,7 +101,7 @@ export function werfFunctions(opts: WerfFunctionOptions): Record<string, Templat
       if (args.length > 1) throw new FuncError('more than 1 optional argument prohibited');
       const name = formatValue(value);
       const fallback = args[0];
-      const v = Object.prototype.hasOwnProperty.call(opts.env, name) ? opts.env[name] : undefined;
+      const v = Object.hasOwn(opts.env, name) ? opts.env[name] : undefined;
       if (v === undefined) {
         if (fallback !== undefined) return fallback;
         if (!opts.looseEnv) {
