@@ -63,6 +63,9 @@ export function eventPrinter(format: LogFormat, out: NodeJS.WritableStream = pro
       case 'warning':
         line(`warning: ${e.message}`);
         break;
+      case 'stapel.progress':
+        line(`stapel: ${e.message}`);
+        break;
       default:
         break;
     }

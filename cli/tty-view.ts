@@ -226,6 +226,9 @@ export function ttyView(out: NodeJS.WriteStream = process.stderr, now: () => num
         case 'warning':
           commit([`${yellow('warning:')} ${e.message}`]);
           break;
+        case 'stapel.progress':
+          commit([`${dim('stapel:')} ${e.message}`]);
+          break;
         default:
           break;
       }

@@ -20,6 +20,8 @@ export type BuildEvent =
   | { type: 'push.start'; image: string; ref: string }
   | { type: 'push.done'; image: string; ref: string; digest: string }
   | { type: 'warning'; message: string }
+  /** The first ansible build on a machine makes the stapel toolchain: one line per step. */
+  | { type: 'stapel.progress'; message: string }
   /** Byte progress of one blob of a pull (base image, stage layers) or push (stages, final images); throttled. */
   | { type: 'transfer'; direction: 'pull' | 'push'; ref: string; digest: string; phase: TransferPhase; bytes: number; total: number };
 

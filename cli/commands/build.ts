@@ -74,7 +74,7 @@ export function registerBuild(program: Command): void {
       .option('--creds <user:pass>', 'registry credentials (for the --repo registry when given, else for every registry); default: saved by `tsbuild login` / auth files')
       .option('--log-format <format>', 'auto (live view on a terminal, plain lines otherwise) | plain | tty | json (one event per line, docs/events.md)', 'auto')
       .option('--dev', 'build the git work tree as it is (uncommitted changes included) instead of HEAD')
-      .option('--stapel-image <ref>', 'ansible toolchain image (default: tsbuild/stapel of the local store, made by `tsbuild stapel build`)');
+      .option('--stapel-image <ref>', 'ansible toolchain image to pull (default $TSBUILD_STAPEL_IMAGE, else tsbuild/stapel of the local store, made from Debian packages by the first ansible build or `tsbuild stapel build`)', process.env.TSBUILD_STAPEL_IMAGE || undefined);
 
   common(
     program

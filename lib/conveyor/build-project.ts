@@ -65,6 +65,7 @@ export async function buildProject(env: ProjectEnv, order: readonly ImageSpec[],
     const planCtx = await planContext(imageEnv, image, plans, importChecksum);
     ctx = {
       ...planCtx,
+      stapelWorkDir: options.tmpDir,
       sandbox: options.sandbox,
       snapshotter: options.snapshotter,
       finalImageOf,

@@ -51,6 +51,8 @@ export interface PlanContext {
   git: GitSource[];
   /** --stapel-image: the ansible toolchain to use instead of the local tsbuild/stapel image. */
   stapelImage?: string;
+  /** Builds only: a missing default stapel toolchain is made in this temp dir (a plan reports it missing). */
+  stapelWorkDir?: string;
   onEvent: EventSink;
   signal?: AbortSignal;
 }

@@ -3,3 +3,4 @@ export { buildStapel, STAPEL_EPOCH, type StapelBuildOptions, type StapelBuildRes
 export { resolveClosure, describePackages, dependencyGroups, STAPEL_ROOTS, STAPEL_PRUNED, type DebPackage } from './packages.js';
 export { downloadDebs, debFileName } from './download.js';
 export * from './stapel-layout.js';
+export { stapelStatus, type StapelStatus } from './toolchain-status.js';
