@@ -2,7 +2,10 @@
 export type StageStatus = 'cached' | 'built';
 
 export type BuildEvent =
-  | { type: 'image.start'; image: string }
+  /** The image's plan: every stage it has, in conveyor order (the stored ones first come as stage.cached). */
+  | { type: 'image.start'; image: string; stages: Array<{ stage: string; signature: string }> }
+  /** The image failed before or while building a stage (its own failure, not another image's). */
+  | { type: 'image.failed'; image: string; error: string }
   | { type: 'image.done'; image: string; digest: string }
   | { type: 'pull.start'; ref: string }
   | { type: 'pull.done'; ref: string; digest: string; cached: boolean }
@@ -22,6 +25,11 @@ export type BuildEvent =
   | { type: 'warning'; message: string }
   /** The first ansible build on a machine makes the stapel toolchain: one line per step. */
   | { type: 'stapel.progress'; message: string }
+  /**
+   * Written by the CLI (never emitted by the library) when the command fails: the error it exits
+   * with, the same fields as `--report-path`'s "error".
+   */
+  | { type: 'error'; code: string; message: string; hint?: string; exitCode: number }
   /** Byte progress of one blob of a pull (base image, stage layers) or push (stages, final images); throttled. */
   | { type: 'transfer'; direction: 'pull' | 'push'; ref: string; digest: string; phase: TransferPhase; bytes: number; total: number };
 

@@ -4,8 +4,10 @@ import type { Command } from 'commander';
 import { build, plan, homePaths } from '../../lib/index.js';
 import { parsePlatform, parseRepository } from '../../lib/oci/index.js';
 import { shortSignature } from '../../lib/conveyor/index.js';
-import { TsbuildError } from '../../lib/errors.js';
+import { TsbuildError, exitCodeFor, isTsbuildError } from '../../lib/errors.js';
 import { parseLayerCompression } from '../../lib/layer/index.js';
+import type { BuildEvent } from '../../lib/events.js';
+import { reportCollector, type BuildReport, type ReportError } from '../build-report.js';
 import { eventPrinter, formatSize, table, type LogFormat } from '../output.js';
 import { ttyView } from '../tty-view.js';
 import { createRuntime, prepareRuntime, SANDBOX_FLAG, SNAPSHOTTER_FLAG, MAX_LAYER_SIZE_FLAG } from '../runtime-factory.js';
@@ -105,6 +107,14 @@ export function registerBuild(program: Command): void {
       const fmt = logFormat(flags.logFormat);
       const view = wantsTty(flags.logFormat) ? ttyView() : undefined;
       const print = view ? view.onEvent : eventPrinter(fmt);
+      const collector = reportCollector();
+      const onEvent = (e: BuildEvent): void => {
+        collector.onEvent(e);
+        print(e);
+      };
+      const writeReport = async (report: BuildReport): Promise<void> => {
+        if (flags.reportPath) await writeFile(flags.reportPath, `${JSON.stringify(report, null, 2)}\n`);
+      };
       await withAbort(async (signal) => {
         let runtime: ReturnType<typeof createRuntime> | undefined;
         try {
@@ -128,34 +138,20 @@ export function registerBuild(program: Command): void {
             ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
             registry: registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined, transferTimeout: flags.transferTimeout }),
             createRuntime: (store) => (runtime = createRuntime(home, store, prepared.choice)),
-            onEvent: print,
+            onEvent,
             signal,
           });
-          if (flags.reportPath) {
-            const report = {
-              images: result.images.map((i) => ({
-                name: i.name,
-                final: i.final,
-                ...(i.pushed ? { pushed: i.pushed } : {}),
-                stages: i.stages.map((s) => ({ name: s.name, signature: s.signature, status: s.status, durationMs: s.durationMs, ...(s.reason ? { reason: s.reason } : {}) })),
-              })),
-            };
-            await writeFile(flags.reportPath, `${JSON.stringify(report, null, 2)}\n`);
-          }
+          await writeReport(collector.succeeded(result));
           view?.close();
-          if (fmt === 'plain') {
-            const rows = [['IMAGE', 'STAGE', 'SIGNATURE', 'STATUS', 'TIME', 'SIZE', 'REASON']];
-            for (const img of result.images) {
-              for (const s of img.stages) {
-                const built = s.status === 'built';
-                rows.push([img.name || '~', s.name, shortSignature(s.signature), s.status, built ? `${(s.durationMs / 1000).toFixed(2)}s` : '-', built ? formatSize(s.size ?? 0) : '-', s.reason ?? '']);
-              }
-            }
-            process.stdout.write(`${table(rows)}\n`);
-            for (const img of result.images) {
-              process.stdout.write(`image ${img.name || '~'}: ${img.final.digest}${img.pushed ? ` pushed to ${img.pushed.ref}` : ''}\n`);
-            }
-          }
+          if (fmt === 'plain') printSummary(result);
+        } catch (err) {
+          // A failed build is reported like a successful one: the report file, and in JSON an error event.
+          const error = errorFields(err);
+          view?.close();
+          await writeReport(collector.failed(error)).catch((e: Error) => process.stderr.write(`tsbuild: cannot write the report: ${e.message}\n`));
+          if (fmt !== 'json') throw err;
+          print({ type: 'error', ...error });
+          process.exitCode = error.exitCode;
         } finally {
           view?.close();
           await runtime?.snapshotter.removeAll();
@@ -171,6 +167,26 @@ export function registerBuild(program: Command): void {
     .action(
     async (images: string[], flags: BuildFlags) => runPlan(images, flags),
   );
+}
+
+function printSummary(result: Awaited<ReturnType<typeof build>>): void {
+  const rows = [['IMAGE', 'STAGE', 'SIGNATURE', 'STATUS', 'TIME', 'SIZE', 'REASON']];
+  for (const img of result.images) {
+    for (const s of img.stages) {
+      const built = s.status === 'built';
+      rows.push([img.name || '~', s.name, shortSignature(s.signature), s.status, built ? `${(s.durationMs / 1000).toFixed(2)}s` : '-', built ? formatSize(s.size ?? 0) : '-', s.reason ?? '']);
+    }
+  }
+  process.stdout.write(`${table(rows)}\n`);
+  for (const img of result.images) {
+    process.stdout.write(`image ${img.name || '~'}: ${img.final.digest}${img.pushed ? ` pushed to ${img.pushed.ref}` : ''}\n`);
+  }
+}
+
+/** The error as the report and the JSON error event carry it. */
+function errorFields(err: unknown): ReportError {
+  if (isTsbuildError(err)) return { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}), exitCode: exitCodeFor(err) };
+  return { code: 'TSB_INTERNAL', message: (err as Error)?.message ?? String(err), exitCode: exitCodeFor(err) };
 }
 
 async function runPlan(images: string[], flags: BuildFlags): Promise<void> {

@@ -61,7 +61,7 @@ async function buildStage(p: PlannedStage, parent: StoredImage | undefined, ctx:
 
 export async function buildImage(ctx: BuildContext, plan: ImagePlan, storage: StageWriter, options: BuildImageOptions): Promise<ImageBuildResult> {
   if (plan.unknown) throw new TsbuildError('TSB_INTERNAL', `image "${ctx.image.name}": ${plan.unknown.why} (images are built in dependency order)`);
-  ctx.onEvent({ type: 'image.start', image: ctx.image.name });
+  ctx.onEvent({ type: 'image.start', image: ctx.image.name, stages: plan.stages.map((p) => ({ stage: p.name, signature: p.signature })) });
   const stages: StageReport[] = [];
   let current = plan.resume?.image;
   if (plan.resumeAt >= 0 && !current) throw new TsbuildError('TSB_INTERNAL', `image "${ctx.image.name}": the stored stage to resume from was not read`);

@@ -87,5 +87,6 @@ export async function buildProject(env: ProjectEnv, order: readonly ImageSpec[],
     ...(options.parallel !== undefined ? { parallel: options.parallel } : {}),
     ...(env.signal ? { signal: env.signal } : {}),
     onCancelled: (imageName) => env.onEvent({ type: 'image.cancelled', image: imageName }),
+    onFailed: (imageName, err) => env.onEvent({ type: 'image.failed', image: imageName, error: (err as Error)?.message ?? String(err) }),
   });
 }

@@ -10,6 +10,8 @@ export interface ScheduleOptions {
   signal?: AbortSignal;
   /** An image stopped or never started because another image failed. */
   onCancelled?: (imageName: string) => void;
+  /** An image failed on its own (not because another one did). */
+  onFailed?: (imageName: string, error: unknown) => void;
 }
 
 export interface TaskControl {
@@ -51,6 +53,7 @@ export async function schedule<T>(
         // Whatever fails once another image failed is the fallout of stopping it: cancelled.
         if (control.cancelled()) options.onCancelled?.(image.name);
         else {
+          if (!options.signal?.aborted) options.onFailed?.(image.name, err);
           first ??= { error: err };
           if (!options.signal?.aborted) failure.abort(new TsbuildError('TSB_ABORTED', `stopped: image "${image.name || '~'}" failed`));
         }
