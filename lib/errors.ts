@@ -36,6 +36,8 @@ export const ErrorCodes = {
   TSB_LAYER_INVALID: 'INVALID',
   TSB_LAYER_UNSAFE: 'INVALID',
   TSB_STAGE_FAILED: 'PRECONDITION',
+  TSB_RUN_NOT_FOUND: 'NOT_FOUND',
+  TSB_RUN_NOT_EXECUTABLE: 'PRECONDITION',
   TSB_SANDBOX_UNAVAILABLE: 'PRECONDITION',
   TSB_SANDBOX_START: 'PRECONDITION',
   TSB_TOOL_MISSING: 'PRECONDITION',
@@ -151,6 +153,9 @@ export function exitCodeFor(err: unknown): number {
   if (!(err instanceof TsbuildError)) return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC' ? 4 : 1;
   if (err.code === 'TSB_STAGE_FAILED') return 1;
   if (err.code === 'TSB_ABORTED') return 130;
+  // tsbuild run: the shell's and Docker's codes for a command that is missing / cannot be executed.
+  if (err.code === 'TSB_RUN_NOT_FOUND') return 127;
+  if (err.code === 'TSB_RUN_NOT_EXECUTABLE') return 126;
   if (err.code.startsWith('TSB_CONFIG') || err.code === 'TSB_USAGE' || err.code === 'TSB_REF_INVALID' || err.code === 'TSB_GIT_MASK_INVALID') return 2;
   if (err.code.startsWith('TSB_REGISTRY') || err.code === 'TSB_IMAGE_NO_PLATFORM') return 3;
   if (err.code.startsWith('TSB_SANDBOX') || err.code === 'TSB_TOOL_MISSING' || err.code === 'TSB_NO_SPACE') return 4;

@@ -38,6 +38,13 @@ export async function resolveUser(rootfs: string, user: string): Promise<{ uid: 
   return { uid, gid: gid ?? uid };
 }
 
+/** The image's passwd entry of `uid` (its home is Docker's HOME when the image and -e set none). */
+export async function passwdEntry(rootfs: string, uid: number): Promise<{ name: string; gid: number; home: string } | undefined> {
+  const passwd = await readImageFile(rootfs, '/etc/passwd');
+  const f = passwd.split('\n').map((l) => l.split(':')).find((x) => x.length >= 6 && x[2] === String(uid));
+  return f ? { name: f[0]!, gid: Number(f[3]), home: f[5]! } : undefined;
+}
+
 export async function resolveGroup(rootfs: string, group: string): Promise<number> {
   if (/^\d+$/.test(group)) return Number(group);
   const text = await readImageFile(rootfs, '/etc/group');

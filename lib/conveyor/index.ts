@@ -10,9 +10,10 @@ export { schedule, type ScheduleOptions, type TaskControl } from './scheduler.js
 export { buildLookup, planLookup, findStage, type FoundStage, type StageLookup } from './stage-lookup.js';
 export { baseImageResolver, parseRegistryMirror, type PullPolicy, type BaseImages, type RegistryMirror } from './base-image.js';
 export { applyDocker, commandForm } from './docker-config.js';
-export { runInStage, stageEnv, BASH_STATIC, inspectPath, type RunnerContext, type StageRun, type StageRunResult } from './run-in-stage.js';
+export { runInStage, stageEnv, BASH_STATIC, inspectPath, type RunnerContext, type StageRun, type StageRunResult, type ProcessToRun } from './run-in-stage.js';
 export { resolveMounts, resolveSecrets, type StageMount, type MountDirs } from './mounts.js';
-export { resolveUser, resolveGroup } from './image-users.js';
+export { resolveUser, resolveGroup, passwdEntry } from './image-users.js';
+export { findExecutable, resolveInRoot, type ExecLookup } from './find-executable.js';
 export { GitSources } from './git-sources.js';
 export { explainRebuild, explainWithFiles } from './explain.js';
 export { parseSourceDateEpoch, projectCommitTime } from './source-date-epoch.js';

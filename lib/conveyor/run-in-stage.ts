@@ -70,6 +70,11 @@ export interface StageRun extends Omit<RunSpec, 'rootfs' | 'mounts' | 'uid' | 'g
   beforeRun?(rootfs: string): Promise<void>;
   /** Docker creates a missing WORKDIR (`tsbuild run`). */
   createWorkdir?: boolean;
+  /**
+   * The last look at the process (cwd resolved, user resolved) before it starts, on the prepared
+   * root: may change its env or ids, or refuse it (`tsbuild run`: Docker's HOME, gid and exec checks).
+   */
+  beforeExec?(rootfs: string, proc: ProcessToRun): Promise<void>;
   /** The process's output as it comes; its last lines are kept for the failure description. */
   onOutput?(chunk: Buffer): void;
   /** Attach the caller's stdio (`tsbuild run`). */
@@ -78,6 +83,16 @@ export interface StageRun extends Omit<RunSpec, 'rootfs' | 'mounts' | 'uid' | 'g
   describeFailure?(exitCode: number, work: string, lastLines: string[]): Promise<Error>;
   /** Commit the changes as a layer on top of the image (build stages). */
   commit?: { history: string; annotations?: Record<string, string> };
+}
+
+/** The process as it will be started, for StageRun.beforeExec. */
+export interface ProcessToRun {
+  argv: string[];
+  env: string[];
+  /** In the image, symlinks resolved. */
+  cwd: string;
+  uid: number;
+  gid: number;
 }
 
 export interface StageRunResult {
@@ -117,9 +132,11 @@ export async function runInStage(parent: StoredImage, ctx: RunnerContext, run: S
     if (run.createWorkdir) await ensureWorkdir(snap.rootfs, cwd);
     const user = typeof run.user === 'string' ? await resolveUser(snap.rootfs, run.user) : run.user;
     const tail = new OutputTail(TAIL_LINES);
-    const { key: _k, what: _w, user: _u, mode: _m, images: _i, prepareWork: _p, beforeRun: _b, createWorkdir: _c, onOutput, inheritStdio, describeFailure, commit, ...proc } = run;
+    const { key: _k, what: _w, user: _u, mode: _m, images: _i, prepareWork: _p, beforeRun: _b, createWorkdir: _c, beforeExec, onOutput, inheritStdio, describeFailure, commit, ...proc } = run;
+    const exec: ProcessToRun = { argv: [...proc.argv], env: [...proc.env], cwd, uid: user.uid, gid: user.gid };
+    if (beforeExec) await beforeExec(snap.rootfs, exec);
     const result = await ctx.sandbox.run(
-      { ...proc, cwd, mounts: [...mounts], rootfs: snap.rootfs, uid: user.uid, gid: user.gid },
+      { ...proc, ...exec, mounts: [...mounts], rootfs: snap.rootfs },
       inheritStdio
         ? { ...signal, inheritStdio: true }
         : {

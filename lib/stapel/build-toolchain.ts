@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { LayoutStore } from '../content/index.js';
+import type { ImageStore } from '../content/index.js';
 import { TsbuildError } from '../errors.js';
 import { writeLayerFromDir } from '../layer/index.js';
 import { MediaType, TSBUILD_ANNOTATION, formatReference, parseReference, type Descriptor } from '../oci/index.js';
@@ -24,7 +24,7 @@ export const STAPEL_EPOCH = 1704067200;
 const DROPPED = ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/lintian', 'usr/share/locale', 'usr/share/bug'];
 
 export interface StapelBuildOptions {
-  store: LayoutStore;
+  store: ImageStore;
   /** Where .deb files are kept between builds. */
   debCache: string;
   tmpDir: string;

@@ -1,9 +1,10 @@
-// The run use case (`tsbuild run IMAGE [-- CMD...]`): run a built final image in the sandbox and
-// resolve with its exit code. Layers of an image found in a stages repository are fetched from
-// that repository (--repo) when the snapshotter first opens them.
+// The run use case (`tsbuild run IMAGE [-- ARGS...]`): run a built final image in the sandbox and
+// resolve with its exit code, with `docker run`'s rules for ARGS, --entrypoint, -e, -w and -u. Nothing
+// of the run is kept (Docker's --rm). Layers of an image found in a stages repository are fetched
+// from that repository (--repo) when the snapshotter first opens them.
 import { loadConfig, type LoadOptions } from '../config/index.js';
 import type { LayoutStore } from '../content/index.js';
-import { runInStage, stageEnv } from '../conveyor/index.js';
+import { findExecutable, passwdEntry, runInStage, stageEnv, type ProcessToRun } from '../conveyor/index.js';
 import type { Digest } from '../digest.js';
 import { TsbuildError } from '../errors.js';
 import type { HomePaths } from '../home.js';
@@ -18,8 +19,16 @@ export interface RunImageOptions extends LoadOptions {
   home: HomePaths;
   /** The image name of werf.yaml ("" for a nameless image). */
   imageName: string;
-  /** Replaces the image's CMD (after its ENTRYPOINT); empty: ENTRYPOINT + CMD. */
+  /** ARGS: replace the image's CMD (after its ENTRYPOINT); empty: ENTRYPOINT + CMD. */
   command: string[];
+  /** --entrypoint: replaces ENTRYPOINT and clears CMD, as Docker does ("" leaves ARGS alone). */
+  entrypoint?: string | undefined;
+  /** -e KEY=VALUE entries, after the image's Env (a later one wins). */
+  setEnv?: string[] | undefined;
+  /** -w: the working directory (absolute), created when missing. */
+  workdir?: string | undefined;
+  /** -u: name or uid[:gid], resolved with the image's /etc/passwd and /etc/group. */
+  user?: string | undefined;
   network: 'host' | 'none';
   /** The stages repository the image was built with: layers missing locally are fetched from it. */
   repo?: string;
@@ -57,8 +66,13 @@ export async function runImage(options: RunImageOptions): Promise<number> {
     fetchers.push(new RegistryStages(options.registry, parseRepository(options.repo), store, options.signal ? { signal: options.signal } : {}));
   }
   const cfg = image.config.config ?? {};
-  const argv = options.command.length ? [...(cfg.Entrypoint ?? []), ...options.command] : [...(cfg.Entrypoint ?? []), ...(cfg.Cmd ?? [])];
+  const argv = commandLine(cfg, options);
   if (argv.length === 0) throw new TsbuildError('TSB_USAGE', `image "${shown}" has no ENTRYPOINT or CMD`, { hint: 'pass a command: tsbuild run IMAGE -- CMD...' });
+  if (options.workdir !== undefined && !options.workdir.startsWith('/')) {
+    throw new TsbuildError('TSB_USAGE', `the working directory "${options.workdir}" is not an absolute path`, { hint: 'pass -w /PATH' });
+  }
+  const userSpec = options.user ?? cfg.User ?? '';
+  const homeSet = [...(cfg.Env ?? []), ...(options.setEnv ?? [])].some((e) => e.startsWith('HOME='));
   const runtime = await options.createRuntime(store);
   if ('exitCode' in runtime) return runtime.exitCode;
   const { exitCode } = await runInStage(
@@ -78,13 +92,50 @@ export async function runImage(options: RunImageOptions): Promise<number> {
       image: `image "${shown}"`,
       mode: 'run',
       argv,
-      env: stageEnv(cfg),
-      cwd: cfg.WorkingDir || '/',
+      env: mergeEnv(stageEnv(cfg), options.setEnv ?? []),
+      cwd: options.workdir ?? (cfg.WorkingDir || '/'),
       createWorkdir: true,
-      user: cfg.User ?? '',
+      user: userSpec,
+      beforeExec: (rootfs, proc) => dockerProcess(rootfs, proc, userSpec, homeSet),
       network: options.network,
       inheritStdio: true,
     },
   );
   return exitCode;
+}
+
+/** docker run: ARGS replace CMD; --entrypoint replaces ENTRYPOINT and drops the image's CMD. */
+function commandLine(cfg: { Entrypoint?: string[] | null; Cmd?: string[] | null }, options: Pick<RunImageOptions, 'command' | 'entrypoint'>): string[] {
+  if (options.entrypoint !== undefined) return [...(options.entrypoint === '' ? [] : [options.entrypoint]), ...options.command];
+  return [...(cfg.Entrypoint ?? []), ...(options.command.length > 0 ? options.command : cfg.Cmd ?? [])];
+}
+
+/** KEY=VALUE lists: a later KEY replaces an earlier one in place. */
+function mergeEnv(base: string[], overrides: string[]): string[] {
+  const out = [...base];
+  for (const kv of overrides) {
+    const key = kv.slice(0, kv.indexOf('=') + 1);
+    const at = out.findIndex((e) => e.startsWith(key));
+    if (at >= 0) out[at] = kv;
+    else out.push(kv);
+  }
+  return out;
+}
+
+/**
+ * Docker's last steps before the exec, on the image's root: a numeric uid the image does not know
+ * runs with gid 0; HOME comes from the user's passwd entry unless the image or -e set it; a command
+ * that is missing (127) or not executable (126) is refused with the exec error, as Docker does.
+ */
+async function dockerProcess(rootfs: string, proc: ProcessToRun, userSpec: string, homeSet: boolean): Promise<void> {
+  const entry = await passwdEntry(rootfs, proc.uid);
+  if (/^\d+$/.test(userSpec) && !entry) proc.gid = 0;
+  if (!homeSet) proc.env = mergeEnv(proc.env, [`HOME=${entry?.home || (proc.uid === 0 ? '/root' : '/')}`]);
+  const exec = await findExecutable(rootfs, proc.argv[0]!, proc.env, proc.cwd);
+  if (!exec.found) {
+    const path = proc.env.findLast((e) => e.startsWith('PATH='))?.slice(5) ?? '';
+    throw new TsbuildError(exec.exitCode === 127 ? 'TSB_RUN_NOT_FOUND' : 'TSB_RUN_NOT_EXECUTABLE', exec.message, {
+      hint: exec.exitCode === 127 ? `the command is looked up in the image (PATH=${path})` : 'run a file the image has with its execute bit set',
+    });
+  }
 }
