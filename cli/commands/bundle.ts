@@ -2,10 +2,10 @@
 // a machine without network (or into another registry) as one oci-archive.
 import { join, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
-import { homePaths, openStore, plan } from '../../lib/index.js';
+import { bundleSave, homePaths, openStore } from '../../lib/index.js';
 import { acquireLease } from '../../lib/content/index.js';
 import { parseRepository } from '../../lib/oci/index.js';
-import { RegistryStages, loadBundle, saveBundle, selectBundle, type FinalToBundle } from '../../lib/storage/index.js';
+import { RegistryStages, loadBundle } from '../../lib/storage/index.js';
 import { formatSize } from '../output.js';
 import { registryClient, withAbort } from '../shared.js';
 
@@ -26,51 +26,34 @@ interface LoadFlags {
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-/**
- * The images to bundle with their final signatures from the current plan; an image whose signature
- * waits for another image to be built is taken as its last build left it.
- */
-async function finalsToBundle(images: string[], flags: SaveFlags): Promise<{ project: string; finals: FinalToBundle[] }> {
-  const planned = await withAbort((signal) =>
-    plan({
-      dir: flags.dir,
-      ...(flags.config ? { config: flags.config } : {}),
-      ...(flags.env ? { werfEnv: flags.env } : {}),
-      home: homePaths(),
-      images,
-      dev: !!flags.dev,
-      registry: registryClient(),
-      signal,
-    }),
-  );
-  return {
-    project: planned.project,
-    finals: planned.images.map((i) => {
-      const signature = i.stages[i.stages.length - 1]?.signature;
-      return { imageName: i.name, ...(signature ? { signature } : {}) };
-    }),
-  };
-}
-
 export function registerBundle(program: Command): void {
   const bundle = program.command('bundle').description('save and load a project\'s images with every stage needed to rebuild them (air-gapped sites)');
   bundle
     .command('save')
-    .description('write the final images of werf.yaml and all their stored stages (with their records) to one oci-archive')
+    .description('write what the current commit builds (each image\'s final image and every stored stage it was built on, with their records) to one oci-archive; refuses, listing them, when stages are not stored')
     .argument('[images...]', 'image names (default: all), with the images they need')
     .requiredOption('-o, --output <file>', 'bundle file to write')
     .option('--dir <dir>', 'project directory (where werf.yaml is)', process.cwd())
     .option('--config <file>', 'config file, relative to --dir')
     .option('--env <env>', 'werf environment, visible in templates as .Env')
-    .option('--dev', 'plan from the git work tree as it is (as `build --dev` did)')
+    .option('--dev', 'bundle what the git work tree builds (after `build --dev`) instead of the current commit')
     .action(async (images: string[], flags: SaveFlags) => {
-      const { project, finals } = await finalsToBundle(images, flags);
-      const store = await openStore(homePaths());
-      const selection = await selectBundle(store, project, finals);
-      const file = resolvePath(flags.output);
-      const res = await withAbort((signal) => saveBundle(store, selection, file, { signal }));
+      const res = await withAbort((signal) =>
+        bundleSave({
+          dir: flags.dir,
+          ...(flags.config ? { config: flags.config } : {}),
+          ...(flags.env ? { werfEnv: flags.env } : {}),
+          home: homePaths(),
+          images,
+          dev: !!flags.dev,
+          registry: registryClient(),
+          output: flags.output,
+          signal,
+        }),
+      );
+      const sel = res.selection;
       process.stdout.write(
-        `saved ${selection.finals} final images, ${selection.stages} stages and ${selection.bases} base images of ${project} to ${file} (${res.blobs} blobs, ${formatSize(res.bytes)})\n`,
+        `saved ${sel.finals} final images, ${sel.stages} stages and ${sel.bases} base images of ${res.project}${flags.dev ? ' (working tree)' : ''} to ${res.file} (${res.blobs} blobs, ${formatSize(res.bytes)})\n`,
       );
     });
   bundle

@@ -5,8 +5,8 @@ import type { LayoutStore } from '../content/index.js';
 import type { Digest } from '../digest.js';
 import { TsbuildError } from '../errors.js';
 import { writeLayoutArchive } from '../image/index.js';
-import { MANIFEST_LIMIT, MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/index.js';
-import { LocalStagesStorage, finalRefName, stageRefName, type StoredStage } from './local-stages.js';
+import { MANIFEST_LIMIT, MediaType, REF_NAME_ANNOTATION, TSBUILD_ANNOTATION, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/index.js';
+import { LocalStagesStorage, finalRefName, stageRefName } from './local-stages.js';
 import { signaturesIn } from './signatures-in.js';
 
 /** On the archive's index.json: marks a tsbuild bundle and names its project. */
@@ -30,8 +30,8 @@ export interface BundleSelection {
 
 export interface FinalToBundle {
   imageName: string;
-  /** The final stage's signature from the current plan (when it could be computed). */
-  signature?: string | undefined;
+  /** The final stage's signature from the current plan. */
+  signature: string;
 }
 
 
@@ -56,23 +56,22 @@ export async function selectBundle(store: LayoutStore, project: string, finals: 
     const base = s.stage === 'from' ? (s.inputs.base as { ref?: unknown } | undefined)?.ref : undefined;
     if (typeof base === 'string') bases.add(base);
   };
-  let finalCount = 0;
-  for (const f of finals) {
-    const ref = finalRefName(project, f.imageName);
-    const finalDesc = await store.resolve(ref);
-    const signature = f.signature ?? (finalDesc ? finalStageOf(all, f.imageName, finalDesc.digest)?.signature : undefined);
-    const finalStage = signature ? bySignature.get(signature) : undefined;
-    if (!finalStage) {
-      throw new TsbuildError('TSB_STORE_NOT_FOUND', `image "${f.imageName || '~'}" of project ${project} is not built in the local store (its final stage ${signature?.slice(0, 12) ?? ''} is missing)`, {
-        hint: 'run `tsbuild build` (without --repo, or after it, so every stage is local) and save the bundle again',
-      });
-    }
-    visit(finalStage.signature);
-    if (finalDesc && finalDesc.digest === finalStage.descriptor.digest) {
-      entries.push({ name: ref, descriptor: plain(finalDesc), annotations: annotationsOf(finalDesc) });
-      finalCount++;
-    }
+  const notStored = finals.filter((f) => !bySignature.has(f.signature));
+  if (notStored.length > 0) {
+    throw new TsbuildError('TSB_STORE_NOT_FOUND', `not built in the local store: ${notStored.map((f) => `image "${f.imageName || '~'}" (final stage ${f.signature.slice(0, 12)})`).join(', ')}`, {
+      hint: 'run `tsbuild build` (without --repo, or after it, so every stage is local) and save the bundle again',
+    });
   }
+  for (const f of finals) {
+    const finalStage = bySignature.get(f.signature)!;
+    visit(finalStage.signature);
+    // The final name points at what the plan built, whatever the last build (a --dev one) named.
+    const ref = finalRefName(project, f.imageName);
+    const named = await store.resolve(ref);
+    const annotations = named ? annotationsOf(named) : { [TSBUILD_ANNOTATION.kind]: 'final', [TSBUILD_ANNOTATION.project]: project, [TSBUILD_ANNOTATION.image]: f.imageName };
+    entries.push({ name: ref, descriptor: plain(finalStage.descriptor), annotations });
+  }
+  const finalCount = finals.length;
   for (const sig of chosen) {
     const s = bySignature.get(sig)!;
     entries.push({ name: stageRefName(project, sig), descriptor: plain(s.descriptor), annotations: annotationsOf(s.descriptor) });
@@ -87,10 +86,6 @@ export async function selectBundle(store: LayoutStore, project: string, finals: 
   return { project, entries, stages: chosen.size, finals: finalCount, bases: baseCount };
 }
 
-/** The stage of this image whose manifest the final ref points at (the newest, if several). */
-function finalStageOf(all: StoredStage[], imageName: string, digest: string): StoredStage | undefined {
-  return all.filter((s) => s.imageName === imageName && s.descriptor.digest === digest).sort((a, b) => b.created.localeCompare(a.created))[0];
-}
 
 function plain(d: Descriptor): Descriptor {
   return { mediaType: d.mediaType, digest: d.digest, size: d.size, ...(d.platform ? { platform: d.platform } : {}) };

@@ -4,3 +4,4 @@ export { plan, type PlanOptions, type PlanResult, type PlannedStageRow } from '.
 export { runImage, type RunImageOptions } from './run.js';
 export { inspectImage, resolveLocal, type InspectOptions } from './inspect.js';
 export { openStore, destinationFor, type ProjectOptions } from './project-options.js';
+export { bundleSave, type BundleSaveOptions, type BundleSaveResult } from './bundle-save.js';

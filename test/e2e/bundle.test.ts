@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { seedBusyboxImage } from '../support/base-image.js';
 import { runCli, tempDirs } from '../support/cli.js';
+import { homeWithLocalBase } from '../support/local-image.js';
+import { GitProject } from '../support/git-project.js';
 
 
 describe('bundle save / load', () => {
@@ -106,8 +108,69 @@ docker:
 
   test('saving a project that was never built names the image and the fix', async () => {
     const res = await runCli(['bundle', 'save', '--dir', project, '-o', join(await temp('o'), 'b.tar')], { home: await temp('home-f') });
-    assert.notEqual(res.code, 0);
-    assert.match(res.stderr, /not built in the local store/);
-    assert.match(res.stderr, /hint: run `tsbuild build`/);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /tsbuild: error: the current commit of airgap is not built; these stages are not stored:\n {2}base: from [0-9a-f]{12}, install [0-9a-f]{12}\n {2}app: .*setup [0-9a-f]{12}/);
+    assert.match(res.stderr, /hint: run `tsbuild build` first/);
   });
+});
+
+describe('bundle save bundles what the current commit builds, not what the last build made', () => {
+  const temps = tempDirs();
+  let home: { path: string; cleanup(): Promise<void> };
+  let repo: GitProject;
+
+  before(async () => {
+    home = await homeWithLocalBase('bundle-dev-home');
+    repo = await GitProject.init(await temps.make('bundle-dev-project'));
+    await repo.commit({
+      'werf.yaml': 'project: devb\nconfigVersion: 1\n---\nimage: app\nfrom: local.test/base:1\ngit:\n- add: /src\n  to: /src\nshell:\n  setup: [cat /src/v.txt > /version]\n',
+      'src/v.txt': 'committed\n',
+    });
+  });
+  after(async () => {
+    await home?.cleanup();
+    await temps.cleanup();
+  });
+
+  const cli = (args: string[], h = home.path) => runCli([...args, '--dir', repo.dir], { home: h });
+
+  test('after a --dev build: save refuses naming --dev, --dev saves the working tree, the commit is saved as the commit built it', async () => {
+    await writeFile(join(repo.dir, 'src/v.txt'), 'working tree\n');
+    assert.equal((await cli(['build', '--dev', '--pull', 'never'])).code, 0);
+    const file = join(await temps.make('bundle-dev-out'), 'b.tar');
+    const refused = await cli(['bundle', 'save', '-o', file]);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /tsbuild: error: bundle save bundles the current commit, but the working tree has uncommitted changes in files used by the build:\n\s+src\/v\.txt/);
+    assert.match(refused.stderr, /hint: bundle what the working tree builds \(after `build --dev`\) with `tsbuild bundle save --dev`/);
+    await assert.rejects(stat(file), 'nothing is written');
+
+    const dev = await cli(['bundle', 'save', '--dev', '-o', file]);
+    assert.equal(dev.code, 0, dev.stderr);
+    assert.match(dev.stdout, /saved 1 final images, 3 stages and 1 base images of devb \(working tree\)/);
+
+    // Back at the commit, which was never built: the stages it needs are listed.
+    await repo.git('checkout', '--', 'src/v.txt');
+    const missing = await cli(['bundle', 'save', '-o', file]);
+    assert.equal(missing.code, 1, missing.stderr);
+    // (What the commit needs on top of the working tree's stages: here a git patch stage.)
+    assert.match(missing.stderr, /the current commit of devb is not built; these stages are not stored:\n {2}app: \w+ [0-9a-f]{12}(, \w+ [0-9a-f]{12})*\n/);
+    assert.match(missing.stderr, /hint: run `tsbuild build` first/);
+
+    // The commit built, then a --dev build names the final image again: the bundle still holds the commit's.
+    assert.equal((await cli(['build', '--pull', 'never'])).code, 0);
+    await writeFile(join(repo.dir, 'src/v.txt'), 'working tree\n');
+    assert.equal((await cli(['build', '--dev', '--pull', 'never'])).code, 0);
+    await repo.git('checkout', '--', 'src/v.txt');
+    const saved = await cli(['bundle', 'save', '-o', file]);
+    assert.equal(saved.code, 0, saved.stderr);
+    const other = await temps.make('bundle-dev-load');
+    assert.equal((await runCli(['bundle', 'load', '-i', file], { home: other })).code, 0);
+    // (The commit's image is the dev stages plus a git patch: its sources are the commit's.)
+    const run = await runCli(['run', '--dir', repo.dir, '--entrypoint', 'cat', 'app', '/src/v.txt'], { home: other });
+    assert.equal(run.stdout, 'committed\n');
+    const plan = await runCli(['plan', '--dir', repo.dir], { home: other });
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.doesNotMatch(plan.stdout, /to-build/, 'the loaded bundle holds every stage the commit needs');
+  });
+
 });
