@@ -12,6 +12,7 @@ import { DigestMismatchError, TsbuildError, noSpaceError } from '../errors.js';
 import { atomicWriteFile } from '../internal/atomic-write.js';
 import { withFileLock } from '../internal/file-lock.js';
 import { ownedFilePrefix } from '../internal/owned-dir.js';
+import { recycle } from '../internal/recyclable-buffer.js';
 import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci/index.js';
 import type { BlobInfo, BlobWriter, ContentStore, ReadOptions, ReferenceStore } from './content-store.js';
 
@@ -125,11 +126,15 @@ export class LayoutStore implements ContentStore, ReferenceStore {
     let size = 0;
     const stream = createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });
     const origWrite = stream._write.bind(stream);
-    // Hash in the write path so the bytes are touched once.
+    // Hash in the write path so the bytes are touched once. Once a chunk is on disk its memory can be
+    // reused by whoever made it (internal/recyclable-buffer.ts), never earlier.
     stream._write = (chunk: Buffer, enc: BufferEncoding, cb: (err?: Error | null) => void) => {
       hash.update(chunk);
       size += chunk.length;
-      origWrite(chunk, enc, (err) => cb(err ? (noSpaceError(err, `writing a blob into the store ${this.root} (${tmp})`) as Error) : err));
+      origWrite(chunk, enc, (err) => {
+        if (!err) recycle(chunk);
+        cb(err ? (noSpaceError(err, `writing a blob into the store ${this.root} (${tmp})`) as Error) : err);
+      });
     };
     const origWritev = stream._writev?.bind(stream);
     if (origWritev) {
@@ -138,7 +143,10 @@ export class LayoutStore implements ContentStore, ReferenceStore {
           hash.update(c.chunk);
           size += c.chunk.length;
         }
-        origWritev(chunks, (err) => cb(err ? (noSpaceError(err, `writing a blob into the store ${this.root} (${tmp})`) as Error) : err));
+        origWritev(chunks, (err) => {
+          if (!err) for (const c of chunks) recycle(c.chunk);
+          cb(err ? (noSpaceError(err, `writing a blob into the store ${this.root} (${tmp})`) as Error) : err);
+        });
       };
     }
     let done = false;

@@ -9,6 +9,8 @@ import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
 import { createLayerGzip, type GzipMode } from './compress.js';
 import { GzipPool } from './gzip-pool.js';
+import { deflateBlock } from './gzip-worker.js';
+import { outputRoom } from './deflate-bound.js';
 import { tempDir } from '../../test/support/tree-fixtures.js';
 
 const pools: GzipPool[] = [];
@@ -143,5 +145,26 @@ func main() {
     assert.ok(readFileSync(f).length > 0);
   } finally {
     t.cleanup();
+  }
+});
+
+test('deflating into a recycled buffer gives the bytes of deflateRawSync (the layer format) for stored and compressed blocks', () => {
+  const text = Buffer.from('layer text compresses '.repeat(60_000)).subarray(0, 1 << 20);
+  const random = randomBytes(1 << 20);
+  const mixed = Buffer.concat([random.subarray(0, 700_000), text.subarray(0, (1 << 20) - 700_000)]);
+  const dict = randomBytes(32 * 1024);
+  for (const data of [text, random, mixed, random.subarray(0, 5000), Buffer.alloc(0)]) {
+    for (const level of [0, 6]) {
+      for (const final of [false, true]) {
+        for (const d of [undefined, dict]) {
+          const job = { data, dict: d, level, final, adaptive: false };
+          const plain = deflateBlock(job);
+          const out = new ArrayBuffer(outputRoom(data.length));
+          const into = deflateBlock({ ...job, out });
+          assert.ok(into.equals(plain), `level ${level} final ${final} dict ${!!d} size ${data.length}`);
+          assert.equal(into.buffer, out, 'written into the given buffer');
+        }
+      }
+    }
   }
 });

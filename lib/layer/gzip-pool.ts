@@ -10,17 +10,21 @@ interface Slot {
   busy: number;
 }
 
-type Reply = { id: number; buf: ArrayBuffer; off: number; len: number; input?: ArrayBuffer } | { id: number; error: string };
+type Reply = { id: number; buf: ArrayBuffer; off: number; len: number; input?: ArrayBuffer; spare?: ArrayBuffer; dict?: ArrayBuffer } | { id: number; error: string };
 
-/** A block's compressed bytes, and the input block handed back when it was given with runOwned. */
 export interface GzipResult {
   out: Buffer;
-  input?: Buffer;
+  /** The job's input memory, handed back when it was transferred (see run's `transfer`). */
+  input: ArrayBuffer | undefined;
+  /** job.out when the output did not go into it. */
+  spare: ArrayBuffer | undefined;
+  /** The dictionary's memory, when it was transferred. */
+  dict: ArrayBuffer | undefined;
 }
 
 export class GzipPool {
   private readonly slots: Slot[] = [];
-  private readonly pending = new Map<number, { resolve: (r: GzipResult) => void; reject: (e: Error) => void; slot: Slot }>();
+  private readonly pending = new Map<number, { resolve: (b: GzipResult) => void; reject: (e: Error) => void; slot: Slot }>();
   private nextId = 1;
   readonly size: number;
 
@@ -28,31 +32,25 @@ export class GzipPool {
     this.size = Math.max(1, size);
   }
 
-  async run(job: Omit<GzipJob, 'id' | 'owned'>): Promise<Buffer> {
-    return (await this.send(job, false)).out;
-  }
-
   /**
-   * Like run, but `job.data` must span its whole ArrayBuffer and belongs to the pool until the
-   * promise settles: it is moved to the worker (no copy) and comes back as `input` for reuse.
+   * Compress one block. With `transfer`, job.data must span its whole ArrayBuffer, which moves to
+   * the worker (no copy) and comes back in the result for reuse; the caller must not touch it meanwhile.
+   * job.out (always moved) is memory for the output: the result's `out` lies in it, or it comes back as `spare`.
+   * With `transfer`, a whole job.dict moves as well and comes back as `dict`.
    */
-  runOwned(job: Omit<GzipJob, 'id' | 'owned'>): Promise<GzipResult> {
-    if (job.data.byteOffset !== 0 || job.data.byteLength !== job.data.buffer.byteLength) return this.send(job, false);
-    return this.send(job, true);
-  }
-
-  private send(job: Omit<GzipJob, 'id' | 'owned'>, owned: boolean): Promise<GzipResult> {
+  run(job: Omit<GzipJob, 'id'>, options: { transfer?: boolean } = {}): Promise<GzipResult> {
     const slot = this.pick();
     const id = this.nextId++;
+    const transfer = options.transfer === true && isWhole(job.data);
     return new Promise<GzipResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, slot });
       if (slot.busy++ === 0) slot.worker.ref();
-      if (owned) {
-        slot.worker.postMessage({ ...job, dict: job.dict && exact(job.dict), id, owned } satisfies GzipJob, [job.data.buffer as ArrayBuffer]);
-      } else {
-        // Structured clone copies a view's whole ArrayBuffer: send exact-size copies of slices.
-        slot.worker.postMessage({ ...job, data: exact(job.data), dict: job.dict && exact(job.dict), id } satisfies GzipJob);
-      }
+      // Structured clone copies a view's whole ArrayBuffer: send exact-size copies of slices.
+      const data = transfer ? job.data : exact(job.data);
+      // A whole dictionary moves too (with `transfer`); a slice is copied.
+      const dict = job.dict && (transfer && isWhole(job.dict) ? job.dict : exact(job.dict));
+      const list = [...(transfer ? [data.buffer as ArrayBuffer] : []), ...(dict && transfer && dict === job.dict ? [dict.buffer as ArrayBuffer] : []), ...(job.out ? [job.out] : [])];
+      slot.worker.postMessage({ ...job, data, dict, id } satisfies GzipJob, list);
     });
   }
 
@@ -82,7 +80,7 @@ export class GzipPool {
       this.pending.delete(r.id);
       if (--slot.busy === 0) worker.unref();
       if ('error' in r) p.reject(new TsbuildError('TSB_INTERNAL', `gzip worker failed: ${r.error}`));
-      else p.resolve({ out: Buffer.from(r.buf, r.off, r.len), ...(r.input ? { input: Buffer.from(r.input) } : {}) });
+      else p.resolve({ out: Buffer.from(r.buf, r.off, r.len), input: r.input, spare: r.spare, dict: r.dict });
     });
     const fail = (err: Error): void => {
       const i = this.slots.indexOf(slot);
@@ -100,8 +98,12 @@ export class GzipPool {
   }
 }
 
+function isWhole(v: Uint8Array): boolean {
+  return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength;
+}
+
 function exact(v: Uint8Array): Uint8Array {
-  return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? v : v.slice();
+  return isWhole(v) ? v : v.slice();
 }
 
 let shared: GzipPool | undefined;

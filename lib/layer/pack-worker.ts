@@ -1,7 +1,9 @@
 // Worker entry: writes a directory tree as tar and streams 1 MiB chunks to the parent. Flow control
 // is a credit counter in shared memory: the parent adds credits as it consumes, the worker blocks
-// (Atomics.wait) at zero, so at most a few chunks are ever in flight.
-import { parentPort, workerData } from 'node:worker_threads';
+// (Atomics.wait) at zero, so at most a few chunks are ever in flight. Chunks the parent is done
+// with come back on `recycle` and are filled again (read synchronously: this thread never returns
+// to its event loop until the tree is written).
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { TarChunker } from './tar-writer.js';
 import { writeTreeTar, type TreeTarOptions } from './tree-tar.js';
 import { toWire } from './worker-error.js';
@@ -10,9 +12,10 @@ interface PackWorkerData {
   options: TreeTarOptions;
   /** Int32Array over it: [0] credits, [1] abort flag. */
   control: SharedArrayBuffer;
+  recycle: MessagePort;
 }
 
-const { options, control } = workerData as PackWorkerData;
+const { options, control, recycle } = workerData as PackWorkerData;
 const ctl = new Int32Array(control);
 const port = parentPort!;
 
@@ -33,7 +36,7 @@ function emit(chunk: Buffer): void {
 }
 
 try {
-  const out = new TarChunker(emit);
+  const out = new TarChunker(emit, 1 << 20, () => (receiveMessageOnPort(recycle)?.message as ArrayBuffer | undefined));
   const stats = writeTreeTar(options, out);
   out.finish();
   port.postMessage({ t: 'done', stats, bytes: out.total });

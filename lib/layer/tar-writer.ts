@@ -141,8 +141,15 @@ export class TarChunker {
   constructor(
     private readonly emit: (chunk: Buffer) => void,
     private readonly chunkSize = 1 << 20,
+    /** Memory to reuse for the next chunk (a consumer handing back chunks it is done with), if any. */
+    private readonly reuse: () => ArrayBuffer | undefined = () => undefined,
   ) {
-    this.buf = Buffer.allocUnsafeSlow(chunkSize);
+    this.buf = this.fresh();
+  }
+
+  private fresh(): Buffer {
+    const ab = this.reuse();
+    return ab && ab.byteLength === this.chunkSize ? Buffer.from(ab) : Buffer.allocUnsafeSlow(this.chunkSize);
   }
 
   write(data: Buffer): void {
@@ -191,7 +198,7 @@ export class TarChunker {
 
   private flushChunk(): void {
     const out = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafeSlow(this.chunkSize);
+    this.buf = this.fresh();
     this.pos = 0;
     this.emit(out);
   }

@@ -1,5 +1,8 @@
 // Runs writeTreeTar in a worker thread and exposes its output as a Readable (constant memory).
-import { Worker } from 'node:worker_threads';
+// Chunks are recyclable (internal/recyclable-buffer.ts): a consumer done with one hands its memory
+// back to the worker to be filled again.
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { recyclable } from '../internal/recyclable-buffer.js';
 import { Readable } from 'node:stream';
 import type { TreeTarOptions, TreeTarStats } from './tree-tar.js';
 import { fromWire, type WireError } from './worker-error.js';
@@ -55,10 +58,20 @@ export function treeTarStream(options: TreeTarOptions): TreeTarStream {
   }) as TreeTarStream;
   Object.defineProperty(stream, 'result', { value: result });
 
-  worker = new Worker(new URL('./pack-worker.js', import.meta.url), { workerData: { options, control }, execArgv: [] });
+  const { port1, port2 } = new MessageChannel();
+  port1.unref();
+  // At most one buffer goes back per chunk received, so the queue stays within the chunks in flight.
+  const giveBack = (c: Buffer): void => {
+    if (!finished) port1.postMessage(c.buffer, [c.buffer as ArrayBuffer]);
+  };
+  worker = new Worker(new URL('./pack-worker.js', import.meta.url), { workerData: { options, control, recycle: port2 }, transferList: [port2], execArgv: [] });
+  const closePort = (): void => port1.close();
+  void result.then(closePort, closePort);
   worker.on('message', (m: Msg) => {
     if (m.t === 'chunk') {
-      if (stream.push(Buffer.from(m.buf, m.off, m.len))) grant();
+      const chunk = Buffer.from(m.buf, m.off, m.len);
+      if (m.off === 0 && m.len === m.buf.byteLength) recyclable(chunk, giveBack);
+      if (stream.push(chunk)) grant();
       else owed++;
     } else if (m.t === 'done') {
       finished = true;
