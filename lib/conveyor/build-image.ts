@@ -4,7 +4,7 @@ import type { ImportSpec } from '../config/index.js';
 import { TsbuildError } from '../errors.js';
 import type { StoredImage } from '../image/index.js';
 import { TSBUILD_ANNOTATION } from '../oci/index.js';
-import type { StageRecord } from '../storage/index.js';
+import type { StageChainEntry, StageRecord } from '../storage/index.js';
 import { exportChecksums } from './import-checksums.js';
 import type { ImagePlan, PlannedStage } from './resolve-image.js';
 import type { AnyStage, BaseStage, BuildContext, StageName, StageState } from './stage.js';
@@ -38,6 +38,8 @@ export interface StageWriter {
   lockStage?(signature: string, options: { signal?: AbortSignal | undefined; onWait?: () => void }): Promise<{ release(): Promise<void> } | undefined>;
   /** The stage if it is stored locally now (another build of this home made it while we waited). */
   getLocalStage?(signature: string): Promise<{ image: StoredImage; record: { state?: Record<string, unknown> } } | undefined>;
+  /** Point the chain tag of `key` at the published last stage `signature` (stages repositories). */
+  tagChain?(key: string, signature: string): Promise<void>;
 }
 
 export interface BuildImageOptions {
@@ -66,7 +68,11 @@ export async function buildImage(ctx: BuildContext, plan: ImagePlan, storage: St
   let current = plan.resume?.image;
   if (plan.resumeAt >= 0 && !current) throw new TsbuildError('TSB_INTERNAL', `image "${ctx.image.name}": the stored stage to resume from was not read`);
   const lastName = plan.stages[plan.stages.length - 1]?.name;
+  const lastPlanned = plan.stages[plan.stages.length - 1];
+  // Every stage with the state it carries forward: recorded on the last stage (stage-chain.ts).
+  const chain: StageChainEntry[] = [];
   for (const p of plan.stages.slice(0, plan.resumeAt + 1)) {
+    chain.push({ signature: p.signature, state: { ...(p.stored?.record.state ?? {}) } });
     stages.push({ name: p.name, signature: p.signature, status: 'cached', durationMs: 0 });
     ctx.onEvent({ type: 'stage.cached', image: ctx.image.name, stage: p.name, signature: p.signature });
   }
@@ -81,6 +87,7 @@ export async function buildImage(ctx: BuildContext, plan: ImagePlan, storage: St
       // Stored since we planned (by another build of this home), and usable as the planner would judge it.
       const done = await storage.getLocalStage?.(p.signature);
       if (done && (!p.stage.reusable || (await p.stage.reusable(ctx, (done.record.state ?? {}) as StageState)))) {
+        chain.push({ signature: p.signature, state: { ...(done.record.state ?? {}) } });
         stages.push({ name: p.name, signature: p.signature, status: 'cached', durationMs: 0, reason: 'built by another build of this home meanwhile' });
         ctx.onEvent({ type: 'stage.cached', image: ctx.image.name, stage: p.name, signature: p.signature });
         current = done.image;
@@ -106,6 +113,8 @@ export async function buildImage(ctx: BuildContext, plan: ImagePlan, storage: St
       else ctx.onEvent({ type: 'stage.failed', image: ctx.image.name, stage: p.name, error: (err as Error).message });
       throw err;
     }
+    const state = { ...(p.stage.builtState?.(ctx, p.stateBefore) ?? p.stateBefore) };
+    chain.push({ signature: p.signature, state });
     const kept = await storage.put(
       {
         project: ctx.project,
@@ -115,8 +124,9 @@ export async function buildImage(ctx: BuildContext, plan: ImagePlan, storage: St
         parent: p.parent,
         inputs: p.inputs,
         created: new Date().toISOString(),
-        state: { ...(p.stage.builtState?.(ctx, p.stateBefore) ?? p.stateBefore) },
+        state,
         ...(Object.keys(importChecksums).length > 0 ? { importChecksums } : {}),
+        ...(plan.chain && p === lastPlanned ? { chain } : {}),
       },
       built,
     );
@@ -132,6 +142,8 @@ export async function buildImage(ctx: BuildContext, plan: ImagePlan, storage: St
   const A = TSBUILD_ANNOTATION;
   const role: Record<string, string> = ctx.image.isArtifact ? { [A.final]: 'false', [A.artifact]: 'true' } : ctx.image.final ? {} : { [A.final]: 'false' };
   await ctx.store.setRef(options.finalRef, current.descriptor, { [A.kind]: 'final', [A.project]: ctx.project, [A.image]: ctx.image.name, ...role });
+  // The chain tag follows the last stage: next time, one request resolves the whole image.
+  if (plan.chain && !plan.chain.hit && lastPlanned && storage.tagChain) await storage.tagChain(plan.chain.key, lastPlanned.signature);
   ctx.onEvent({ type: 'image.done', image: ctx.image.name, digest: current.descriptor.digest });
   return {
     report: { name: ctx.image.name, final: { digest: current.descriptor.digest, ref: options.finalRef }, stages },

@@ -3,6 +3,7 @@
 import { explainRebuild, explainWithFiles } from './explain.js';
 import { IMAGE_CONVEYOR } from './image-conveyor.js';
 import { computeSignature } from './signature.js';
+import { stageChainKey } from './stage-chain.js';
 import { findStage, type FoundStage, type StageLookup } from './stage-lookup.js';
 import { UnknownUntilBuilt, type AnyStage, type PlanContext, type StageInputs, type StageName, type StageState } from './stage.js';
 
@@ -30,6 +31,8 @@ export interface ImagePlan {
   resume?: FoundStage;
   /** Stages whose signatures wait for another image to be built (the rest of the image). */
   unknown?: { stages: StageName[]; why: string; waitsFor: string };
+  /** Git images with stages repositories: the chain key, and whether its tag already names the last stage. */
+  chain?: { key: string; hit: boolean };
 }
 
 /**
@@ -37,10 +40,16 @@ export interface ImagePlan {
  * commits), which is what the stored parent recorded or what building the parent will produce.
  * Without git mappings no signature depends on a stored record, so stages are first looked up
  * locally and the repositories are asked from the last stage backwards: a fully cached image costs
- * one request. With git mappings every stage is looked up (local, then repositories) in order.
+ * one request. With git mappings every stage is looked up (local, then repositories) in order —
+ * except those the image's chain (stage-chain.ts, one request) already names with their states.
  */
 export async function resolveImage(ctx: PlanContext, lookup: StageLookup): Promise<ImagePlan> {
   const forward = ctx.git.length > 0;
+  const chainKey = forward && lookup.hasRemotes && lookup.chain ? stageChainKey(ctx) : undefined;
+  const chained = chainKey !== undefined ? await lookup.chain!(chainKey) : undefined;
+  const chainStates = new Map(chained?.chain.map((c) => [c.signature, c.state]));
+  /** Stages known only from the chain: stored in the repository, but not read. */
+  const chainOnly = new Set<string>();
   const stages: PlannedStage[] = [];
   let parent: string | null = null;
   let state: StageState = {};
@@ -56,7 +65,18 @@ export async function resolveImage(ctx: PlanContext, lookup: StageLookup): Promi
     }
     if (inputs === undefined) continue;
     const signature = computeSignature(stage.name, parent, inputs);
-    const got = forward ? await findStage(lookup, signature) : await lookup.local(signature);
+    let got: FoundStage | undefined;
+    if (!forward) got = await lookup.local(signature);
+    else {
+      got = await lookup.local(signature);
+      if (!got && chained && signature === chained.final.record.signature) got = chained.final;
+      const chainState = got ? undefined : chainStates.get(signature);
+      if (chainState) {
+        chainOnly.add(signature);
+        got = { record: { project: ctx.project, imageName: ctx.image.name, stage: stage.name, signature, parent, inputs, created: '', state: chainState }, digest: '' };
+      }
+      got ??= lookup.hasRemotes ? await lookup.remote(signature) : undefined;
+    }
     let stored: FoundStage | undefined;
     const storedState = (got?.record.state ?? {}) as StageState;
     if (got && (!stage.reusable || (await stage.reusable(ctx, storedState)))) stored = got;
@@ -69,6 +89,12 @@ export async function resolveImage(ctx: PlanContext, lookup: StageLookup): Promi
   let resume: FoundStage | undefined;
   for (let i = stages.length - 1; i >= 0; i--) {
     const p = stages[i]!;
+    if (p.stored && chainOnly.has(p.signature)) {
+      // Resuming needs the stage itself, not just its state: read it now (one request), or go on back.
+      const real = await findStage(lookup, p.signature);
+      if (real) p.stored = real;
+      else delete p.stored;
+    }
     const got = p.stored ?? (!forward && lookup.hasRemotes ? await lookup.remote(p.signature) : undefined);
     if (got) {
       resumeAt = i;
@@ -81,7 +107,9 @@ export async function resolveImage(ctx: PlanContext, lookup: StageLookup): Promi
     const explanation = explainRebuild(p.name, p.inputs, p.parent, await lookup.candidates(ctx.image.name, p.name), stages[i - 1]?.name);
     p.reason = await explainWithFiles(p.name, explanation, p.inputs, ctx.git).catch(() => explanation.text);
   }
-  return { imageName: ctx.image.name, stages, resumeAt, ...(resume ? { resume } : {}), ...(unknown ? { unknown } : {}) };
+  const last = stages[stages.length - 1];
+  const chain = chainKey !== undefined && !unknown ? { key: chainKey, hit: chained !== undefined && last?.signature === chained.final.record.signature } : undefined;
+  return { imageName: ctx.image.name, stages, resumeAt, ...(resume ? { resume } : {}), ...(unknown ? { unknown } : {}), ...(chain ? { chain } : {}) };
 }
 
 /** The stages after one whose signature is unknown that will exist (their inputs are not empty). */

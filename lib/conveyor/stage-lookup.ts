@@ -3,7 +3,7 @@
 // finds into the local store (manifest and config; layers come when opened); planning only reads
 // the manifest, so `plan` stores nothing and fetches no blob.
 import type { StoredImage } from '../image/index.js';
-import type { LocalStagesStorage, RegistryStages, StageRecord, StagesStorage, StoredStage } from '../storage/index.js';
+import type { LocalStagesStorage, RegistryStages, StageChainEntry, StageRecord, StagesStorage, StoredStage } from '../storage/index.js';
 
 export interface FoundStage {
   record: StageRecord;
@@ -21,6 +21,8 @@ export interface StageLookup {
   readonly hasRemotes: boolean;
   /** Stored stages of the same image and stage, newest first: what a rebuild is explained against. */
   candidates(imageName: string, stage: string): Promise<StoredStage[]>;
+  /** The last stage an image resolved to under a chain key (stage-chain.ts), with its chain. */
+  chain?(key: string): Promise<{ final: FoundStage; chain: StageChainEntry[] } | undefined>;
 }
 
 /** Local first, then the repositories. */
@@ -43,6 +45,10 @@ export function buildLookup(storage: StagesStorage): StageLookup {
     },
     hasRemotes: storage.remotes.length > 0,
     candidates: (imageName, stage) => storage.candidates(imageName, stage),
+    async chain(key) {
+      const got = await storage.getChain(key);
+      return got && { final: { record: got.record, digest: got.image.descriptor.digest, image: got.image }, chain: got.chain };
+    },
   };
 }
 
@@ -59,5 +65,12 @@ export function planLookup(local: LocalStagesStorage, remotes: readonly Registry
     },
     hasRemotes: remotes.length > 0,
     candidates: (imageName, stage) => local.candidates(imageName, stage),
+    async chain(key) {
+      for (const r of remotes) {
+        const got = await r.fetchChain(key, false);
+        if (got?.record.chain) return { final: { record: got.record, digest: got.digest }, chain: got.record.chain };
+      }
+      return undefined;
+    },
   };
 }

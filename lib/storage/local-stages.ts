@@ -18,6 +18,18 @@ export interface StageRecord {
   state?: Record<string, unknown>;
   /** Content checksums of what other images import from this stage, by import selection key (planning reads these instead of layers). */
   importChecksums?: Record<string, string>;
+  /**
+   * On an image's last stage: every stage of the image up to this one with the state it carries
+   * forward. A runner that finds this stage by its chain tag (RegistryStages.fetchChain) computes all
+   * the image's signatures from it, with no request per stage. Published with the record; not kept
+   * in the local store's annotations (a local lookup costs nothing).
+   */
+  chain?: StageChainEntry[];
+}
+
+export interface StageChainEntry {
+  signature: string;
+  state: Record<string, unknown>;
 }
 
 export interface StoredStage extends StageRecord {

@@ -9,10 +9,15 @@ import { TsbuildError } from '../errors.js';
 import { transferEvents, type EventSink } from '../events.js';
 import { readStoredImage, type StoredImage } from '../image/index.js';
 import { MediaType, TSBUILD_ANNOTATION, ociLayerMediaType, withTag, type Descriptor, type ImageManifest, type Reference } from '../oci/index.js';
-import { RegistryError, getBlob, getManifest, headManifest, pushImage, type FetchedManifest, type RegistryClient } from '../registry/index.js';
+import { RegistryError, getBlob, getManifest, headManifest, pushImage, putManifest, type FetchedManifest, type RegistryClient } from '../registry/index.js';
 import type { StageRecord } from './local-stages.js';
 
 export const RECORD_ANNOTATION = TSBUILD_ANNOTATION.stageRecord;
+
+/** The tag of a chain key: `chain-` and 64 hex digits, never a signature (those are bare hex). */
+export function chainTag(key: string): string {
+  return `chain-${key}`;
+}
 
 export interface RemoteStage {
   image: StoredImage;
@@ -41,6 +46,11 @@ export class RegistryStages {
     return withTag(this.repo, signature);
   }
 
+  /** The tag naming the last stage an image resolved to for a chain key (see chainTag). */
+  private chainRef(key: string): Reference {
+    return withTag(this.repo, chainTag(key));
+  }
+
   private sig(): { signal?: AbortSignal } {
     return this.options.signal ? { signal: this.options.signal } : {};
   }
@@ -51,10 +61,10 @@ export class RegistryStages {
     return got && { record: got.record, digest: got.fetched.descriptor.digest as Digest };
   }
 
-  private async manifestOf(signature: string): Promise<{ fetched: FetchedManifest; manifest: ImageManifest; record: StageRecord } | undefined> {
+  private async manifestOf(signature: string, ref: Reference = this.ref(signature)): Promise<{ fetched: FetchedManifest; manifest: ImageManifest; record: StageRecord } | undefined> {
     let fetched;
     try {
-      fetched = await getManifest(this.client, this.ref(signature), this.sig());
+      fetched = await getManifest(this.client, ref, this.sig());
     } catch (err) {
       if (err instanceof RegistryError && err.status === 404) return undefined;
       if (err instanceof TsbuildError && err.kind === 'NOT_FOUND') return undefined;
@@ -69,13 +79,53 @@ export class RegistryStages {
     } catch {
       return undefined;
     }
-    if (record.signature !== signature) return undefined;
+    if (signature !== '' && record.signature !== signature) return undefined;
     return { fetched, manifest, record };
   }
 
   /** One manifest request; the manifest and config (not the layers) are copied into the local store. */
   async fetch(signature: string): Promise<RemoteStage | undefined> {
+    return this.keep(await this.manifestOf(signature));
+  }
+
+  /**
+   * The last stage an image resolved to under this chain key (one manifest request), with its chain
+   * of signatures and states; undefined when the tag is missing or its stage records no chain.
+   * `keep`: copy manifest and config into the local store (building), or only read (planning).
+   */
+  async fetchChain(key: string, keep: boolean): Promise<(RemoteStage & { digest: Digest }) | { record: StageRecord; digest: Digest } | undefined> {
+    let got: Awaited<ReturnType<RegistryStages['manifestOf']>>;
+    try {
+      got = await this.manifestOfChain(key);
+    } catch (err) {
+      // The chain is a shortcut: a registry that cannot answer for it is asked stage by stage.
+      if (err instanceof TsbuildError && err.code === 'TSB_ABORTED') throw err;
+      return undefined;
+    }
+    if (!got?.record.chain || got.record.chain.length === 0) return undefined;
+    const digest = got.fetched.descriptor.digest as Digest;
+    if (!keep) return { record: got.record, digest };
+    const kept = await this.keep(got);
+    return kept && { ...kept, digest };
+  }
+
+  private async manifestOfChain(key: string): ReturnType<RegistryStages['manifestOf']> {
+    const got = await this.manifestOf('', this.chainRef(key));
+    return got;
+  }
+
+  /**
+   * Point the chain tag of `key` at the published stage `signature` (the same manifest, so the same
+   * digest): a GET of the stage's manifest and a PUT of the same bytes under the chain tag.
+   */
+  async tagChain(key: string, signature: string): Promise<void> {
+    if (this.options.readOnly) return;
     const got = await this.manifestOf(signature);
+    if (!got?.record.chain) return; // published before chains were recorded: nothing to point at
+    await putManifest(this.client, this.chainRef(key), got.fetched.bytes, got.fetched.descriptor.mediaType, this.sig());
+  }
+
+  private async keep(got: Awaited<ReturnType<RegistryStages['manifestOf']>>): Promise<RemoteStage | undefined> {
     if (!got) return undefined;
     const { fetched, manifest, record } = got;
     await this.store.writeBytes(fetched.bytes, { digest: fetched.descriptor.digest, size: fetched.bytes.length });

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { BlobFetcher, StoredImage } from '../image/index.js';
 import { kernelLock, type KernelLock } from '../internal/kernel-lock.js';
-import { LocalStagesStorage, type StageRecord, type StoredStage } from './local-stages.js';
+import { LocalStagesStorage, type StageChainEntry, type StageRecord, type StoredStage } from './local-stages.js';
 import type { RegistryStages } from './registry-stages.js';
 
 export interface StagesEvents {
@@ -35,6 +35,27 @@ export class StagesStorage {
       return this.local.getStage(signature);
     }
     return undefined;
+  }
+
+  /**
+   * The last stage an image resolved to under a chain key, from the first repository that has the
+   * tag; copied into the local store like getStage. One request per repository asked.
+   */
+  async getChain(key: string): Promise<{ image: StoredImage; record: StoredStage; chain: StageChainEntry[] } | undefined> {
+    for (const remote of this.remotes) {
+      const got = await remote.fetchChain(key, true);
+      if (!got || !('image' in got)) continue;
+      const chain = got.record.chain ?? [];
+      await this.local.put(got.record, got.image);
+      const here = await this.local.getStage(got.record.signature);
+      return here && { ...here, chain };
+    }
+    return undefined;
+  }
+
+  /** Point the chain tag of `key` at the published stage `signature` in every writable repository. */
+  async tagChain(key: string, signature: string): Promise<void> {
+    for (const remote of this.writable) await remote.tagChain(key, signature);
   }
 
   async get(signature: string): Promise<StoredImage | undefined> {
