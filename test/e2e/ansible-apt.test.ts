@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli, tempDir } from '../support/cli.js';
+import { runCli, tempDir, HANG_GUARD_MS } from '../support/cli.js';
 import { storeLocalImage } from '../support/local-image.js';
 import { debianRoot, installStapel } from './ansible-support.js';
 
@@ -48,7 +48,7 @@ ansible:
   - debug: var=out.stdout
 `);
     const reportPath = join(project.path, 'report.json');
-    const res = await runCli(['build', '--dir', project.path, '--pull', 'never', '--log-format', 'plain', '--report-path', reportPath], { home: home.path, timeoutMs: 600_000 });
+    const res = await runCli(['build', '--dir', project.path, '--pull', 'never', '--log-format', 'plain', '--report-path', reportPath], { home: home.path, timeoutMs: HANG_GUARD_MS });
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stderr, /TASK install\[0\] "install hello" \(apt\)\n.*changed/);
     assert.match(res.stderr, /from-apt/);

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, link, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli, tempDirs } from '../support/cli.js';
+import { HANG_GUARD_MS, runCli, tempDirs } from '../support/cli.js';
 import { busyboxTree, storeLocalImage } from '../support/local-image.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { stapelFixture } from './ansible-support.js';
@@ -71,7 +71,7 @@ describe('stapel toolchain image', () => {
     const debs = join(h, 'cache', 'stapel-debs');
     await mkdir(debs, { recursive: true });
     for (const f of await readdir(fixture.debCache)) await link(join(fixture.debCache, f), join(debs, f)).catch(() => copyFile(join(fixture.debCache, f), join(debs, f)));
-    const res = await runCli(['build', '--dir', project, '--pull', 'never', '--log-format', 'json'], { home: h, env: { APT_CONFIG: aptOffline }, timeoutMs: 600_000 });
+    const res = await runCli(['build', '--dir', project, '--pull', 'never', '--log-format', 'json'], { home: h, env: { APT_CONFIG: aptOffline }, timeoutMs: HANG_GUARD_MS });
     assert.equal(res.code, 0, res.stderr);
     const events = res.stderr.trim().split('\n').map((l) => JSON.parse(l) as { type: string; message?: string });
     const progress = events.filter((e) => e.type === 'stapel.progress').map((e) => e.message ?? '');

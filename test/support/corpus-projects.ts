@@ -5,8 +5,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadOptions } from '../../lib/config/index.js';
 
-// shared/ sits beside the repository: dist/test/support/ → four levels up is its parent.
-const CORPUS = process.env.TSBUILD_CORPUS_DIR ?? fileURLToPath(new URL('../../../../shared/corpus/werf-configs', import.meta.url));
+// The corpus is kept in the repository (test/fixtures/werf-corpus, a verbatim copy of the team's
+// shared corpus) so that a clone anywhere runs it; TSBUILD_CORPUS_DIR points at another copy.
+// dist/test/support/ → three levels up is the repository.
+const CORPUS = process.env.TSBUILD_CORPUS_DIR ?? fileURLToPath(new URL('../../../test/fixtures/werf-corpus/werf-configs', import.meta.url));
 
 /** Every base image name the corpus refers to (`.Images.X`, `index $.Images "x/y"`). */
 function baseImageNames(): string[] {
