@@ -29,7 +29,8 @@ function freePort(): Promise<number> {
 }
 
 async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  // Up to two minutes: only a daemon that never listens fails, however loaded the machine.
+  for (let i = 0; i < 2400; i++) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = createConnection({ port, host: '127.0.0.1' }, () => {
         s.end();

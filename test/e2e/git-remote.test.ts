@@ -39,11 +39,13 @@ describe('remote git mappings', () => {
     await exec('git', ['clone', '-q', '--bare', join(served.path, 'work'), join(served.path, 'lib.git')]);
     port = await freePort();
     daemon = spawn('git', ['daemon', '--export-all', `--base-path=${served.path}`, `--port=${port}`, '--listen=127.0.0.1', '--reuseaddr', served.path], { stdio: 'ignore' });
-    for (let i = 0; i < 50; i++) {
+    // Until it serves (up to two minutes: only a daemon that never listens fails, however loaded the machine).
+    for (let i = 0; ; i++) {
       try {
         await exec('git', ['ls-remote', `git://127.0.0.1:${port}/lib.git`]);
         break;
-      } catch {
+      } catch (err) {
+        if (i >= 1200) throw err;
         await new Promise((r) => setTimeout(r, 100));
       }
     }

@@ -10,6 +10,7 @@ import { access, chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LayoutStore } from '../../lib/content/index.js';
+import { withFileLock } from '../../lib/internal/file-lock.js';
 import { finalRefName } from '../../lib/storage/index.js';
 import { TSBUILD_BIN } from '../support/cli.js';
 import { busyboxTree, storeLocalImage } from '../support/local-image.js';
@@ -170,8 +171,11 @@ function processesWith(needle: string): number[] {
 }
 
 before(async () => {
-  ensureUser(USER, true);
-  ensureUser(NOSUB_USER, false);
+  // Two suites may start at once on a fresh machine: useradd/usermod of the same user must not race.
+  await withFileLock(join(tmpdir(), 'tsbuild-test-users.lock'), async () => {
+    ensureUser(USER, true);
+    ensureUser(NOSUB_USER, false);
+  }, { timeoutMs: 300_000 });
   staged = await stagePackage();
 });
 after(async () => {

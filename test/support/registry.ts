@@ -93,7 +93,9 @@ function configYaml(dir: string, port: number, auth: string, tls = false): strin
 }
 
 /** GET /v2/ until the registry answers (any HTTP status counts: 401 means it is up with auth). */
-async function waitReady(host: string, child: ChildProcess, logPath: string, tls = false, timeoutMs = 15_000): Promise<void> {
+// The limit only catches a registry that never answers while running: a loaded machine may take
+// many seconds to start one (an exit is reported at once).
+async function waitReady(host: string, child: ChildProcess, logPath: string, tls = false, timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
