@@ -5,12 +5,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runCli, tempDir } from '../support/cli.js';
 import { loadConfig } from '../../lib/config/index.js';
 import { ConfigError } from '../../lib/errors.js';
 import { normalisedTasks, playbookText } from '../../lib/conveyor/ansible/index.js';
 
-const CORPUS = '/work/shared/corpus/werf-configs';
+// The corpus kept in the repository (test/fixtures/werf-corpus), so a clone anywhere has it.
+const CORPUS = process.env.TSBUILD_CORPUS_DIR ?? fileURLToPath(new URL('../../../test/fixtures/werf-corpus/werf-configs', import.meta.url));
 const HEAD = 'project: p\nconfigVersion: 1\n---\nimage: app\nfrom: alpine:3.20\nansible:\n';
 
 async function loadError(body: string): Promise<ConfigError> {
