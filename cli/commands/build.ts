@@ -98,65 +98,70 @@ export function registerBuild(program: Command): void {
     .option(...MAX_LAYER_SIZE_FLAG)
     .action(async (images: string[], flags: BuildFlags) => {
       if (flags.dryRun) return runPlan(images, flags);
-      const layerCompression = flags.layerCompression !== undefined ? parseLayerCompression(flags.layerCompression) : undefined;
-      const sourceDateEpoch = process.env.SOURCE_DATE_EPOCH ? parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH) : undefined;
-      // Rootless: the rest of the command runs again inside a user namespace; its exit code is ours.
-      const prepared = await prepareRuntime(flags);
-      if ('exitCode' in prepared) return void (process.exitCode = prepared.exitCode);
-      const home = homePaths();
       const fmt = logFormat(flags.logFormat);
-      const view = wantsTty(flags.logFormat) ? ttyView() : undefined;
-      const print = view ? view.onEvent : eventPrinter(fmt);
       const collector = reportCollector();
-      const onEvent = (e: BuildEvent): void => {
-        collector.onEvent(e);
-        print(e);
-      };
+      let print = eventPrinter(fmt);
+      let view: ReturnType<typeof ttyView> | undefined;
       const writeReport = async (report: BuildReport): Promise<void> => {
         if (flags.reportPath) await writeFile(flags.reportPath, `${JSON.stringify(report, null, 2)}\n`);
       };
-      await withAbort(async (signal) => {
-        let runtime: ReturnType<typeof createRuntime> | undefined;
-        try {
-          const result = await build({
-            dir: flags.dir!,
-            ...(flags.config ? { config: flags.config } : {}),
-            ...(flags.env ? { werfEnv: flags.env } : {}),
-            home,
-            images,
-            dev: !!flags.dev,
-            parallel: parseParallel(flags.parallel),
-            push: !!flags.push,
-            ...(flags.repo ? { repo: flags.repo } : {}),
-            ...(flags.cacheRepo ? { cacheRepo: flags.cacheRepo } : {}),
-            ...(flags.secondaryRepo ? { secondaryRepo: flags.secondaryRepo } : {}),
-            pull: pullPolicy(flags.pull),
-            registryMirrors: flags.registryMirror.map(parseRegistryMirror),
-            ...(flags.stapelImage ? { stapelImage: flags.stapelImage } : {}),
-            ...(layerCompression ? { layerCompression } : {}),
-            ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
-            ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
-            registry: registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined, transferTimeout: flags.transferTimeout }),
-            createRuntime: (store) => (runtime = createRuntime(home, store, prepared.choice)),
-            onEvent,
-            signal,
-          });
-          await writeReport(collector.succeeded(result));
-          view?.close();
-          if (fmt === 'plain') printSummary(result);
-        } catch (err) {
-          // A failed build is reported like a successful one: the report file, and in JSON an error event.
-          const error = errorFields(err);
-          view?.close();
-          await writeReport(collector.failed(error)).catch((e: Error) => process.stderr.write(`tsbuild: cannot write the report: ${e.message}\n`));
-          if (fmt !== 'json') throw err;
-          print({ type: 'error', ...error });
-          process.exitCode = error.exitCode;
-        } finally {
-          view?.close();
-          await runtime?.snapshotter.removeAll();
-        }
-      });
+      try {
+        const layerCompression = flags.layerCompression !== undefined ? parseLayerCompression(flags.layerCompression) : undefined;
+        const sourceDateEpoch = process.env.SOURCE_DATE_EPOCH ? parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH) : undefined;
+        // Rootless: the rest of the command runs again inside a user namespace; its exit code is ours.
+        const prepared = await prepareRuntime(flags);
+        if ('exitCode' in prepared) return void (process.exitCode = prepared.exitCode);
+        const home = homePaths();
+        view = wantsTty(flags.logFormat) ? ttyView() : undefined;
+        if (view) print = view.onEvent;
+        const onEvent = (e: BuildEvent): void => {
+          collector.onEvent(e);
+          print(e);
+        };
+        await withAbort(async (signal) => {
+          let runtime: ReturnType<typeof createRuntime> | undefined;
+          try {
+            const result = await build({
+              dir: flags.dir!,
+              ...(flags.config ? { config: flags.config } : {}),
+              ...(flags.env ? { werfEnv: flags.env } : {}),
+              home,
+              images,
+              dev: !!flags.dev,
+              parallel: parseParallel(flags.parallel),
+              push: !!flags.push,
+              ...(flags.repo ? { repo: flags.repo } : {}),
+              ...(flags.cacheRepo ? { cacheRepo: flags.cacheRepo } : {}),
+              ...(flags.secondaryRepo ? { secondaryRepo: flags.secondaryRepo } : {}),
+              pull: pullPolicy(flags.pull),
+              registryMirrors: flags.registryMirror.map(parseRegistryMirror),
+              ...(flags.stapelImage ? { stapelImage: flags.stapelImage } : {}),
+              ...(layerCompression ? { layerCompression } : {}),
+              ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+              ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
+              registry: registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined, transferTimeout: flags.transferTimeout }),
+              createRuntime: (store) => (runtime = createRuntime(home, store, prepared.choice)),
+              onEvent,
+              signal,
+            });
+            await writeReport(collector.succeeded(result));
+            view?.close();
+            if (fmt === 'plain') printSummary(result);
+          } finally {
+            view?.close();
+            await runtime?.snapshotter.removeAll();
+          }
+        });
+      } catch (err) {
+        // A failed build is reported like a successful one (also when it fails before building: the
+        // sandbox, a flag): the report file, and in JSON an error event instead of text.
+        const error = errorFields(err);
+        view?.close();
+        await writeReport(collector.failed(error)).catch((e: Error) => process.stderr.write(`tsbuild: cannot write the report: ${e.message}\n`));
+        if (fmt !== 'json') throw err;
+        print({ type: 'error', ...error });
+        process.exitCode = error.exitCode;
+      }
     });
 
   common(program.command('plan').description('show every stage with its signature and whether it would be built').argument('[images...]', 'image names'))

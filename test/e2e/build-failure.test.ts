@@ -160,4 +160,18 @@ shell:
     assert.equal(last.type, 'error');
     assert.equal(last.code, 'TSB_REGISTRY_NETWORK');
   });
+
+  test('a failure before building (a bad flag, a missing werf.yaml) still writes the report and the JSON error', async () => {
+    const dir = await temps.make('fail-early');
+    const reportPath = join(dir, 'report.json');
+    const res = await runCli(['build', '--dir', project, '--parallel', '0', '--report-path', reportPath, '--log-format', 'json'], { home: home.path });
+    assert.equal(res.code, 2, res.stderr);
+    const report = JSON.parse(await readFile(reportPath, 'utf8')) as Report;
+    assert.deepEqual({ status: report.status, images: report.images, code: report.error?.code, exitCode: report.error?.exitCode }, { status: 'failed', images: [], code: 'TSB_USAGE', exitCode: 2 });
+    assert.match(report.error?.message ?? '', /--parallel must be a positive integer/);
+    const noConfig = await runCli(['build', '--dir', dir, '--report-path', reportPath], { home: home.path });
+    assert.equal(noConfig.code, 2);
+    assert.match(noConfig.stderr, /^tsbuild: config error: /m, 'plain format: the error as text');
+    assert.equal((JSON.parse(await readFile(reportPath, 'utf8')) as Report).error?.code, 'TSB_CONFIG_NOT_FOUND');
+  });
 });
