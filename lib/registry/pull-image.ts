@@ -1,6 +1,6 @@
 // Pull an image into the LayoutStore: resolve the reference, pick the platform from an index,
-// then fetch config and layers (skipping blobs already stored, a few at a time), manifest last,
-// so a stored manifest always has its blobs.
+// then fetch config and layers together (skipping blobs already stored, a few at a time), check
+// the config against the layers, and store the manifest last, so a stored manifest always has its blobs.
 import type { Digest } from '../digest.js';
 import { TsbuildError } from '../errors.js';
 import type { LayoutStore } from '../content/index.js';
@@ -112,8 +112,14 @@ export async function pullImage(client: RegistryClient, reference: Reference | s
     }
   }
 
-  // Config first: it is small and tells us whether the layers are consistent with it.
-  await fetchIfMissing(client, ref, configDescriptor, store, signal, onProgress);
+  // Config and layers travel together (the config first in line): waiting for the config before
+  // asking for any layer cost a round trip, a write and an fsync. The config is still checked
+  // against the layers before the manifest is stored, so an inconsistent image names nothing (blobs
+  // fetched in vain are unnamed and go at the next gc).
+  const unique = new Map<Digest, Descriptor>();
+  for (const l of manifest.layers) unique.set(l.digest, l);
+  const blobs = [configDescriptor, ...[...unique.values()].filter((l) => l.digest !== configDescriptor.digest)];
+  await mapLimit(blobs, client.concurrency, (b) => fetchIfMissing(client, ref, b, store, signal, onProgress));
   const config = await store.readJson<ImageConfig>(configDescriptor.digest, CONFIG_LIMIT);
   const diffIds = config.rootfs?.diff_ids;
   if (!Array.isArray(diffIds) || diffIds.length !== manifest.layers.length) {
@@ -122,10 +128,6 @@ export async function pullImage(client: RegistryClient, reference: Reference | s
   if (options.platform && (config.os !== options.platform.os || config.architecture !== options.platform.architecture)) {
     throw new TsbuildError('TSB_IMAGE_NO_PLATFORM', `${what}: the image is ${config.os}/${config.architecture}, not ${formatPlatform(options.platform)}`);
   }
-
-  const unique = new Map<Digest, Descriptor>();
-  for (const l of manifest.layers) unique.set(l.digest, l);
-  await mapLimit([...unique.values()], client.concurrency, (l) => fetchIfMissing(client, ref, l, store, signal, onProgress));
 
   await store.writeBytes(fetched.bytes, { digest: fetched.descriptor.digest, size: fetched.descriptor.size });
   if (options.refName) await store.setRef(options.refName, fetched.descriptor);
