@@ -1,7 +1,7 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -103,6 +103,22 @@ describe('BlobInfoCache', () => {
     assert.deepEqual(await e.candidates(d(0), REG), []);
     assert.deepEqual(await e.candidates(d(2), REG), ['r']);
     assert.deepEqual(await e.candidates(d(4), REG), ['c', 'b']);
+  });
+
+  test('a fresh sighting already in the file is not written again', async () => {
+    const file = join(await dir(), 'cache.json');
+    const a = new BlobInfoCache(file);
+    a.record(d(1), { registry: REG, repository: 'r' });
+    await a.save();
+    const before = await stat(file);
+    const b = new BlobInfoCache(file);
+    assert.deepEqual(await b.candidates(d(1), REG), ['r']);
+    b.record(d(1), { registry: REG, repository: 'r' });
+    await b.save();
+    assert.equal((await stat(file)).ino, before.ino, 'the file was not replaced');
+    b.record(d(1), { registry: REG, repository: 'other' });
+    await b.save();
+    assert.notEqual((await stat(file)).ino, before.ino);
   });
 
   test('without a file it remembers for the process only', async () => {

@@ -13,6 +13,8 @@ import { withFileLock } from '../internal/file-lock.js';
 import type { RepositoryRef } from './transfer-types.js';
 
 const FORMAT = 'tsbuild.blob-info-cache/1';
+/** A sighting younger than this is not written again. */
+const FRESH_MS = 60 * 60 * 1000;
 
 /** digest -> registry -> repository -> last seen (ms since the epoch). */
 type Sightings = Map<string, Map<string, Map<string, number>>>;
@@ -31,7 +33,7 @@ interface CacheFile {
 }
 
 export interface BlobInfoCacheOptions {
-  /** Most blobs remembered (least recently seen dropped first). Default 50 000. */
+  /** Most blobs remembered (least recently seen dropped first). Default 20 000 (a ~3 MB file). */
   maxBlobs?: number;
   /** Most repositories remembered per blob and registry. Default 16. */
   maxRepositories?: number;
@@ -42,6 +44,8 @@ export class BlobInfoCache {
   /** Sightings (and forgettings) of this process not yet written; replayed onto the file's content. */
   private pending: Sighting[] = [];
   private loaded: Promise<void> | undefined;
+  /** Whether `sightings` holds the file's content (then a fresh sighting need not be written). */
+  private loadedFile = false;
   private saving: Promise<void> = Promise.resolve();
   private readonly maxBlobs: number;
   private readonly maxRepositories: number;
@@ -51,13 +55,18 @@ export class BlobInfoCache {
     readonly file: string | undefined,
     options: BlobInfoCacheOptions = {},
   ) {
-    this.maxBlobs = options.maxBlobs ?? 50_000;
+    this.maxBlobs = options.maxBlobs ?? 20_000;
     this.maxRepositories = options.maxRepositories ?? 16;
   }
 
   /** The blob is in this repository (pulled from, pushed or mounted to, or found there). */
   record(digest: Digest, loc: RepositoryRef): void {
-    this.observe({ digest, loc: { registry: loc.registry, repository: loc.repository }, at: Date.now(), forget: false });
+    const at = Date.now();
+    // Seen there lately (per the file, once read): nothing new to write. A pull of a known image
+    // or a push of mounted blobs then leaves the file alone.
+    const known = this.loadedFile ? this.sightings.get(digest)?.get(loc.registry)?.get(loc.repository) : undefined;
+    if (known !== undefined && at - known < FRESH_MS) return;
+    this.observe({ digest, loc: { registry: loc.registry, repository: loc.repository }, at, forget: false });
   }
 
   /** The blob is not (or no longer) in this repository: a mount from it failed. */
@@ -92,6 +101,7 @@ export class BlobInfoCache {
       // Sightings recorded before the load finished are newer than the file's.
       for (const p of this.pending) apply(fromDisk, p);
       this.sightings = fromDisk;
+      this.loadedFile = true;
     })();
     return this.loaded;
   }
@@ -108,6 +118,7 @@ export class BlobInfoCache {
         this.prune(merged);
         await atomicWriteFile(file, JSON.stringify(toFile(merged)));
         this.sightings = merged;
+        this.loadedFile = true;
         // Sightings made while we wrote stay pending for the next save.
         for (const p of this.pending) apply(this.sightings, p);
       }, { timeoutMs: 10_000 });
