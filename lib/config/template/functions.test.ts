@@ -163,9 +163,8 @@ test('self-including templates stop at the depth limit', () => {
 test('output larger than the limit fails fast without building it', () => {
   const set = new TemplateSet({ maxOutputBytes: 1024 * 1024 });
   set.parse('main', '{{ range 1000000000000 }}0123456789{{ end }}');
-  const start = performance.now();
+  // 10^13 bytes: only stopping at the limit lets this return at all (no stopwatch needed).
   assert.throws(() => set.execute('main', {}), /rendered output exceeds the limit of 1048576 bytes/);
-  assert.ok(performance.now() - start < 2000);
 });
 
 test('functions given as plain JS functions receive Go values', () => {
