@@ -144,7 +144,7 @@ async function unmountAll(dir: string): Promise<boolean> {
 }
 
 export interface SweepOptions {
-  /** Directories without an owner record (made before records existed) older than this are removed. */
+  /** Entries without an owner record (made before records existed) unchanged for this long are removed (default a day). */
   legacyAgeMs?: number;
   dryRun?: boolean;
 }
@@ -167,7 +167,7 @@ export async function sweepOwnedDirs(parent: string, options: SweepOptions = {})
         rec = JSON.parse(await readFile(path, 'utf8')) as Partial<OwnerRecord>;
       } catch {
         // Being written right now, or torn by a crash: judged by age like a legacy entry.
-        if (!(await olderThan(path, options.legacyAgeMs ?? 3_600_000))) continue;
+        if (!(await olderThan(path, options.legacyAgeMs ?? 86_400_000))) continue;
         rec = {};
       }
       const key = rec.lock ?? `${rec.pid}:${rec.start}`;
@@ -185,7 +185,7 @@ export async function sweepOwnedDirs(parent: string, options: SweepOptions = {})
       continue;
     }
     if (present.has(`${name}${OWNER_SUFFIX}`)) continue;
-    if (!(await olderThan(path, options.legacyAgeMs ?? 3_600_000))) continue;
+    if (!(await olderThan(path, options.legacyAgeMs ?? 86_400_000))) continue;
     removed.push(path);
     if (options.dryRun) continue;
     if (!(await unmountAll(path))) {

@@ -7,6 +7,8 @@ import type { LayoutStore } from '../content/index.js';
 import { findExecutable, passwdEntry, runInStage, stageEnv, type ProcessToRun } from '../conveyor/index.js';
 import type { Digest } from '../digest.js';
 import { TsbuildError } from '../errors.js';
+import { makeOwnedDir, removeOwnedDir } from '../internal/owned-dir.js';
+import { ownerLocksDir } from '../internal/sweep-leftovers.js';
 import type { HomePaths } from '../home.js';
 import { layerSources, readStoredImage, type BlobFetcher } from '../image/index.js';
 import { parseRepository } from '../oci/index.js';
@@ -75,13 +77,16 @@ export async function runImage(options: RunImageOptions): Promise<number> {
   const homeSet = [...(cfg.Env ?? []), ...(options.setEnv ?? [])].some((e) => e.startsWith('HOME='));
   const runtime = await options.createRuntime(store);
   if ('exitCode' in runtime) return runtime.exitCode;
+  // Owned: a concurrent build's sweep leaves it alone however long the command runs, and removes it
+  // if this process is killed.
+  const tmpDir = await makeOwnedDir(options.home.tmp, 'run-', ownerLocksDir(options.home));
   const { exitCode } = await runInStage(
     image,
     {
       store,
       sandbox: runtime.sandbox,
       snapshotter: runtime.snapshotter,
-      tmpDir: options.home.tmp,
+      tmpDir,
       layers: (img) => layerSources(store, img, fetchers),
       ...(runtime.resolveWorkdir ? { resolveWorkdir: runtime.resolveWorkdir } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
@@ -100,7 +105,7 @@ export async function runImage(options: RunImageOptions): Promise<number> {
       network: options.network,
       inheritStdio: true,
     },
-  );
+  ).finally(() => removeOwnedDir(tmpDir));
   return exitCode;
 }
 
