@@ -12,8 +12,27 @@ function bundleIsFresh() {
   }
 }
 
+// As root, `build` and `run` go on in a private mount namespace so the kernel drops their mounts
+// if they are killed (runtime/mount-namespace.ts); done here, before the CLI is loaded, to keep the
+// cost at one bare node start-up.
+async function inPrivateMountNamespace() {
+  const cmd = process.argv[2];
+  if ((cmd !== 'build' && cmd !== 'run') || process.argv.some((a) => a === '--dry-run' || a === '--help' || a === '-h')) return undefined;
+  const ns = await import('../dist/runtime/mount-namespace.js').catch(() => undefined);
+  if (!ns || !ns.wantsPrivateMounts()) return undefined;
+  return ns.runInPrivateMountNamespace([process.execPath, ...process.execArgv, ...process.argv.slice(1)]);
+}
+
 const entry = bundleIsFresh() ? '../dist/bundle/main.js' : '../dist/cli/main.js';
-import(entry).then((m) => m.main(process.argv)).catch((err) => {
-  process.stderr.write(`tsbuild: cannot start: ${err && err.stack ? err.stack : err}\n`);
-  process.exit(4);
-});
+inPrivateMountNamespace()
+  .then((code) => {
+    if (code !== undefined) {
+      process.exitCode = code;
+      return undefined;
+    }
+    return import(entry).then((m) => m.main(process.argv));
+  })
+  .catch((err) => {
+    process.stderr.write(`tsbuild: cannot start: ${err && err.stack ? err.stack : err}\n`);
+    process.exit(4);
+  });

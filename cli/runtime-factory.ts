@@ -67,9 +67,11 @@ export async function prepareRuntime(flags: RuntimeFlags, warn: (message: string
       return { exitCode: await runInUserNamespace(argv, decision) };
     }
   }
-  if (idMode === 'root' && (await wantsPrivateMounts())) {
-    // Mounts die with the build (kill -9 included): the command runs again in its own mount namespace.
-    return { exitCode: await runInPrivateMountNamespace([process.execPath, ...process.execArgv, ...process.argv.slice(1)]) };
+  if (idMode === 'root' && wantsPrivateMounts()) {
+    // Mounts die with the build (kill -9 included): the command runs again in its own mount namespace
+    // (bin/tsbuild.js has normally done this already, before loading the CLI).
+    const exitCode = await runInPrivateMountNamespace([process.execPath, ...process.execArgv, ...process.argv.slice(1)]);
+    if (exitCode !== undefined) return { exitCode };
   }
   let snapshotter: SnapshotterName = wanted ?? 'overlayfs';
   const probeCache = join(homePaths().root, 'run', 'overlay-probe.json');
