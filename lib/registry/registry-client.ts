@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { connect as tlsConnect, rootCertificates } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import type { Dispatcher, buildConnector as UndiciBuildConnector } from 'undici';
 import { request, undiciCore } from './undici-core.js';
 import { TsbuildError } from '../errors.js';
 import { isLoopbackRegistry, registryHost } from '../oci/index.js';
@@ -117,7 +117,7 @@ export class RegistryClient {
       }
     }
     this.agentOptions = {
-      connect: extraCa.length > 0 ? { ca: [...rootCertificates, ...extraCa] } : {},
+      connect: extraCa.length > 0 ? extraCaConnector(extraCa) : {},
       keepAliveTimeout: 10_000,
     };
 
@@ -308,6 +308,25 @@ export class RegistryClient {
     await this.blobInfo.save();
     await this.lazyTransport?.agent.close();
   }
+}
+
+/**
+ * A connector that trusts the system roots plus `extraCa` for https, built on the first https
+ * connection: listing node's root certificates took ~48 ms of CPU, paid by every command that made
+ * a client while SSL_CERT_FILE was set, even when it only talked plain http to a local registry.
+ */
+function extraCaConnector(extraCa: string[]): UndiciBuildConnector.connector {
+  let plain: UndiciBuildConnector.connector | undefined;
+  let secure: UndiciBuildConnector.connector | undefined;
+  return (opts, callback) => {
+    const { buildConnector } = undiciCore();
+    if (opts.protocol === 'https:') {
+      secure ??= buildConnector({ ca: [...rootCertificates, ...extraCa] });
+      return secure(opts, callback);
+    }
+    plain ??= buildConnector({});
+    return plain(opts, callback);
+  };
 }
 
 /**

@@ -4,7 +4,7 @@
 // are loaded on first use: a build whose images are all in the local store never opens a connection.
 // The request wrapper does what undici's top-level `request(url, opts)` does: split the URL.
 import { createRequire } from 'node:module';
-import type { Agent as UndiciAgent, Dispatcher, interceptors as UndiciInterceptors } from 'undici';
+import type { Agent as UndiciAgent, Dispatcher, buildConnector as UndiciBuildConnector, interceptors as UndiciInterceptors } from 'undici';
 
 const require = createRequire(import.meta.url);
 
@@ -12,6 +12,7 @@ interface Core {
   Agent: typeof UndiciAgent;
   redirectInterceptor: typeof UndiciInterceptors.redirect;
   apiRequest: (this: Dispatcher, opts: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
+  buildConnector: typeof UndiciBuildConnector;
 }
 let core: Core | undefined;
 
@@ -20,6 +21,7 @@ export function undiciCore(): Core {
     Agent: require('undici/lib/dispatcher/agent.js') as typeof UndiciAgent,
     redirectInterceptor: require('undici/lib/interceptor/redirect.js') as typeof UndiciInterceptors.redirect,
     apiRequest: require('undici/lib/api/api-request.js') as Core['apiRequest'],
+    buildConnector: require('undici/lib/core/connect.js') as typeof UndiciBuildConnector,
   };
   return core;
 }

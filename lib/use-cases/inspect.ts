@@ -23,6 +23,7 @@ import {
 } from '../oci/index.js';
 import { fetchBlobBytes, getManifest, selectPlatform, type RegistryClient } from '../registry/index.js';
 import { openStore } from './project-options.js';
+import { resolveLocal } from '../image/index.js';
 
 export interface InspectOptions {
   home: HomePaths;
@@ -48,19 +49,7 @@ export async function inspectImage(options: InspectOptions): Promise<Record<stri
   }
 }
 
-/** A name in the store: exactly as given, else as a normalised reference ("busybox" → docker.io/library/busybox:latest). */
-export async function resolveLocal(store: LayoutStore, text: string): Promise<{ name: string; descriptor: Descriptor } | undefined> {
-  const exact = await store.resolve(text);
-  if (exact) return { name: text, descriptor: exact };
-  let name: string;
-  try {
-    name = formatReference(parseReference(text));
-  } catch {
-    return undefined;
-  }
-  const d = await store.resolve(name);
-  return d ? { name, descriptor: d } : undefined;
-}
+export { resolveLocal };
 
 function summary(name: string, source: 'local' | 'remote', desc: Descriptor, manifest: ImageManifest, config: ImageConfig, index?: { descriptor: Descriptor; document: ImageIndex }): Record<string, unknown> {
   const c = config.config ?? {};

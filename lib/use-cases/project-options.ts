@@ -1,8 +1,7 @@
 // Options `build` and `plan` share, and the wiring both do the same way: the local store, the
 // stages repositories in lookup order, the base-image resolver, git sources.
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LayoutStore } from '../content/index.js';
+import type { LayoutStore } from '../content/index.js';
 import type { LoadOptions, WerfConfig } from '../config/index.js';
 import { GitSources, baseImageResolver, type PullPolicy, type RegistryMirror } from '../conveyor/index.js';
 import type { ProjectEnv } from '../conveyor/index.js';
@@ -36,12 +35,8 @@ export interface ProjectOptions extends LoadOptions {
   signal?: AbortSignal;
 }
 
-export async function openStore(home: HomePaths): Promise<LayoutStore> {
-  await mkdir(home.tmp, { recursive: true });
-  const store = new LayoutStore(home.store);
-  await store.init();
-  return store;
-}
+// Lives in content (the image commands need it without the use cases' imports); kept here for the use cases.
+export { openStore } from '../content/index.js';
 
 export function destinationFor(repo: string, imageName: string): string {
   const r = parseRepository(repo);

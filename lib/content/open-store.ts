@@ -1,0 +1,11 @@
+// The local store of a tsbuild home, ready to use (its temp dir made, the layout initialised).
+import { mkdir } from 'node:fs/promises';
+import type { HomePaths } from '../home.js';
+import { LayoutStore } from './layout-store.js';
+
+export async function openStore(home: HomePaths): Promise<LayoutStore> {
+  await mkdir(home.tmp, { recursive: true });
+  const store = new LayoutStore(home.store);
+  await store.init();
+  return store;
+}
