@@ -1,11 +1,9 @@
 // tsbuild bundle save|load: move a project's final images and every stage needed to rebuild them to
 // a machine without network (or into another registry) as one oci-archive.
-import { join, resolve as resolvePath } from 'node:path';
+import { resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
-import { bundleSave, homePaths, openStore } from '../../lib/index.js';
-import { acquireLease } from '../../lib/content/index.js';
+import { bundleLoad, bundleSave, homePaths } from '../../lib/index.js';
 import { parseRepository } from '../../lib/oci/index.js';
-import { RegistryStages, loadBundle } from '../../lib/storage/index.js';
 import { formatSize } from '../output.js';
 import { registryClient, withAbort } from '../shared.js';
 
@@ -64,25 +62,15 @@ export function registerBundle(program: Command): void {
     .option('--insecure-registry <host>', 'reach this registry over plain http (repeatable)', collect, [] as string[])
     .option('--creds <user:pass>', 'credentials for the --repo registry')
     .action(async (flags: LoadFlags) => {
-      const home = homePaths();
-      const store = await openStore(home);
-      const lease = await acquireLease(join(home.locks, 'leases'));
-      try {
-        const res = await withAbort((signal) => {
-          const publishTo = flags.repo
-            ? new RegistryStages(
-                registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: [parseRepository(flags.repo).registry] }),
-                parseRepository(flags.repo),
-                store,
-                { signal },
-              )
-            : undefined;
-          return loadBundle(store, resolvePath(flags.input), { publishTo, signal });
-        });
-        process.stdout.write(`loaded ${res.finals} final images, ${res.stages} stages and ${res.bases} base images of ${res.project}\n`);
-        if (flags.repo) process.stdout.write(`published ${res.published} stages to ${flags.repo} (${res.alreadyThere} were already there)\n`);
-      } finally {
-        await lease.release();
-      }
+      const res = await withAbort((signal) =>
+        bundleLoad({
+          home: homePaths(),
+          input: resolvePath(flags.input),
+          ...(flags.repo ? { repo: flags.repo, registry: registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: [parseRepository(flags.repo).registry] }) } : {}),
+          signal,
+        }),
+      );
+      process.stdout.write(`loaded ${res.finals} final images, ${res.stages} stages and ${res.bases} base images of ${res.project}\n`);
+      if (flags.repo) process.stdout.write(`published ${res.published} stages to ${flags.repo} (${res.alreadyThere} were already there)\n`);
     });
 }

@@ -1,16 +1,10 @@
 // tsbuild stages list|gc|purge: the stage images kept in the local store, or with --repo R in a
 // stages repository (these maintenance commands list tags; builds never do).
 import type { Command } from 'commander';
-import { join } from 'node:path';
-import { homePaths, openStore } from '../../lib/index.js';
-import { gcStore } from '../../lib/content/index.js';
-import { sweepLeftovers } from '../../lib/internal/sweep-leftovers.js';
-import { ANNOTATION } from '../../lib/storage/index.js';
-import { LocalStagesStorage } from '../../lib/storage/index.js';
+import { gcRepositoryStages, gcStages, homePaths, listRepositoryStages, listStages, purgeRepositoryStages, purgeStages } from '../../lib/index.js';
 import { shortSignature } from '../../lib/conveyor/index.js';
 import { formatSize, table } from '../output.js';
 import { parseRepository, type Reference } from '../../lib/oci/index.js';
-import { listRegistryStages, planRegistryGc, removeRegistryStages } from '../../lib/storage/index.js';
 import { TsbuildError } from '../../lib/errors.js';
 import { registryClient, withAbort } from '../shared.js';
 
@@ -36,7 +30,7 @@ function remote(flags: RepoFlags): { repo: Reference; client: ReturnType<typeof 
 
 async function listRepo(flags: RepoFlags & { project?: string }): Promise<void> {
   const { repo, client } = remote(flags);
-  const all = (await withAbort((signal) => listRegistryStages(client, repo, { signal }))).filter((s) => !flags.project || s.record.project === flags.project);
+  const all = await withAbort((signal) => listRepositoryStages({ registry: client, repo, signal }, flags.project));
   const rows = [['PROJECT', 'IMAGE', 'STAGE', 'SIGNATURE', 'PARENT', 'DIGEST', 'CREATED']];
   for (const s of all) {
     rows.push([s.record.project, s.record.imageName || '~', s.record.stage, shortSignature(s.tag), s.record.parent ? shortSignature(s.record.parent) : '-', s.digest.slice(7, 19), s.record.created]);
@@ -72,10 +66,9 @@ export function registerStages(program: Command): void {
     .option('--project <name>', 'only this project'))
     .action(async (flags: RepoFlags & { project?: string }) => {
       if (flags.repo) return listRepo(flags);
-      const store = await openStore(homePaths());
-      const all = await new LocalStagesStorage(store, flags.project ?? '').list(!flags.project);
+      const all = await listStages(homePaths(), flags.project);
       const rows = [['PROJECT', 'IMAGE', 'STAGE', 'SIGNATURE', 'DIGEST', 'CREATED']];
-      for (const s of all.sort((a, b) => a.created.localeCompare(b.created))) {
+      for (const s of all) {
         rows.push([s.project, s.imageName || '~', s.stage, shortSignature(s.signature), s.descriptor.digest.slice(7, 19), s.created]);
       }
       process.stdout.write(`${table(rows)}\n`);
@@ -90,21 +83,16 @@ export function registerStages(program: Command): void {
         const days = keepDays(flags.keepDays);
         const { repo, client } = remote(flags);
         await withAbort(async (signal) => {
-          const plan = planRegistryGc(await listRegistryStages(client, repo, { signal }), days, gcNow());
-          const removed = flags.dryRun ? 0 : await removeRegistryStages(client, repo, plan.remove, { signal });
+          const { removed, ...plan } = await gcRepositoryStages({ registry: client, repo, signal }, { keepDays: days, now: gcNow(), dryRun: !!flags.dryRun });
           for (const s of plan.remove) process.stdout.write(`${flags.dryRun ? 'would remove' : 'removed'} ${s.record.project} ${s.record.imageName || '~'} ${s.record.stage} ${shortSignature(s.tag)} (${s.record.created})\n`);
           process.stdout.write(`${flags.dryRun ? `would remove ${plan.remove.length}` : `removed ${removed}`} stages from ${flags.repo}, kept ${plan.keep.length}\n`);
         });
         return;
       }
       if (flags.keepDays !== undefined) throw new TsbuildError('TSB_USAGE', '--keep-days applies to a stages repository', { hint: 'add --repo REGISTRY/NAME' });
-      const home = homePaths();
-      const store = await openStore(home);
-      // Leftovers of killed builds first (their temp dirs, snapshots and mounts), then blobs.
-      const leftovers = await sweepLeftovers(home, { dryRun: !!flags.dryRun });
-      const r = await gcStore(store, join(home.locks, 'leases'), { dryRun: !!flags.dryRun });
+      const r = await gcStages(homePaths(), { dryRun: !!flags.dryRun });
       process.stdout.write(`${flags.dryRun ? 'would remove' : 'removed'} ${r.removed} blobs (${formatSize(r.freedBytes)}), kept ${r.kept}\n`);
-      process.stdout.write(`${flags.dryRun ? 'would remove' : 'removed'} ${leftovers.length} leftovers of killed builds (temp dirs, snapshots and their mounts, partial blobs)\n`);
+      process.stdout.write(`${flags.dryRun ? 'would remove' : 'removed'} ${r.leftovers} leftovers of killed builds (temp dirs, snapshots and their mounts, partial blobs)\n`);
     });
   repoOptions(stages
     .command('purge')
@@ -114,21 +102,12 @@ export function registerStages(program: Command): void {
       if (flags.repo) {
         const { repo, client } = remote(flags);
         await withAbort(async (signal) => {
-          const doomed = (await listRegistryStages(client, repo, { signal })).filter((s) => !flags.project || s.record.project === flags.project);
-          const removed = await removeRegistryStages(client, repo, doomed, { signal });
+          const removed = await purgeRepositoryStages({ registry: client, repo, signal }, flags.project);
           process.stdout.write(`removed ${removed} stages from ${flags.repo}\n`);
         });
         return;
       }
-      const home = homePaths();
-      const store = await openStore(home);
-      const removed = await store.removeRefs((_name, d) => {
-        const a = d.annotations ?? {};
-        const kind = a[ANNOTATION.kind];
-        if (kind !== 'stage' && kind !== 'final') return false;
-        return !flags.project || a[ANNOTATION.project] === flags.project;
-      });
-      const r = await gcStore(store, join(home.locks, 'leases'));
-      process.stdout.write(`removed ${removed} references and ${r.removed} blobs (${formatSize(r.freedBytes)})\n`);
+      const r = await purgeStages(homePaths(), flags.project);
+      process.stdout.write(`removed ${r.refs} references and ${r.blobs} blobs (${formatSize(r.freedBytes)})\n`);
     });
 }
