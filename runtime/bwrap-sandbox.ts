@@ -25,6 +25,13 @@ export function bwrapArgs(spec: RunSpec, options: { seccomp?: boolean } = {}): s
   const args = [
     '--bind', spec.rootfs, '/',
     '--proc', '/proc',
+    // bwrap 0.8 leaves these writable for a real-root caller: /proc/sys/kernel/core_pattern is a way
+    // to run a program as host root. Read-only binds of the kernel's (one) tree cover them.
+    '--ro-bind', '/proc/sys', '/proc/sys',
+    '--ro-bind-try', '/proc/sysrq-trigger', '/proc/sysrq-trigger',
+    '--ro-bind-try', '/proc/irq', '/proc/irq',
+    '--ro-bind-try', '/proc/bus', '/proc/bus',
+    '--ro-bind-try', '/proc/fs', '/proc/fs',
     '--dev', '/dev',
     '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
     '--die-with-parent',
