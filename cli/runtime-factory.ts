@@ -15,7 +15,9 @@ import { runInPrivateMountNamespace, wantsPrivateMounts } from '../runtime/mount
 import { decideIdMode } from '../runtime/probe.js';
 import { canMountOverlayCached } from '../runtime/overlay-probe-cache.js';
 import { homePaths, type HomePaths } from '../lib/home.js';
-import { currentIdFlavor, currentIdMode, runInUserNamespace, type IdMode } from '../runtime/userns.js';
+import { currentIdFlavor, currentIdMode, runInUserNamespace, stepNamespaceIds, type IdMode } from '../runtime/userns.js';
+import { StepNamespace } from '../runtime/step-namespace.js';
+import { chmodSync, mkdirSync } from 'node:fs';
 
 export type SandboxName = 'bwrap' | 'runc' | 'crun';
 export type SnapshotterName = 'overlayfs' | 'native';
@@ -60,8 +62,10 @@ export async function prepareRuntime(flags: RuntimeFlags, warn: (message: string
     if (decision.mode === 'unavailable') {
       throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `cannot build as a normal user: ${decision.reason}`, { hint: `${decision.fix}; \`tsbuild doctor\` checks everything` });
     }
-    if (decision.mode === 'root') idMode = 'root';
-    else {
+    if (decision.mode === 'root') {
+      idMode = 'root';
+      if (decision.warning) warn(decision.warning);
+    } else {
       if (decision.mode === 'single') warn(decision.warning);
       const argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
       return { exitCode: await runInUserNamespace(argv, decision) };
@@ -90,9 +94,15 @@ export function createRuntime(home: HomePaths, store: LayoutStore, choice: Runti
     maxLayerBytes: choice.maxLayerBytes ?? maxLayerBytes(undefined),
     ...(rootless ? { flavor: currentIdFlavor() ?? (choice.idMode === 'single' ? 's' : 'u') } : {}),
   };
+  // Unpacked layers may hold setuid files and device nodes: no other user may reach them.
+  mkdirSync(home.snapshots, { recursive: true, mode: 0o700 });
+  chmodSync(home.snapshots, 0o700);
   const snapshotter = choice.snapshotter === 'native' ? new NativeSnapshotter(home.snapshots, store, options) : new OverlaySnapshotter(home.snapshots, store, options);
+  // Root's builds (host root mapped in this namespace): steps one namespace further down.
+  const ids = stepNamespaceIds();
+  const steps = ids !== undefined ? new StepNamespace(ids) : undefined;
   // TSBUILD_BWRAP: a bubblewrap installed elsewhere (default /usr/bin/bwrap).
-  const sandbox: Sandbox = choice.sandbox === 'bwrap' ? new BwrapSandbox(process.env.TSBUILD_BWRAP || undefined) : new OciRuntimeSandbox(choice.sandbox, join(home.root, 'run', choice.sandbox));
+  const sandbox: Sandbox = choice.sandbox === 'bwrap' ? new BwrapSandbox(process.env.TSBUILD_BWRAP || undefined, steps) : new OciRuntimeSandbox(choice.sandbox, join(home.root, 'run', choice.sandbox), steps);
   return { sandbox, snapshotter };
 }
 

@@ -9,7 +9,8 @@ import { TsbuildError } from '../lib/errors.js';
 import type { RunOptions, RunResult, RunSpec, Sandbox } from '../lib/sandbox/index.js';
 import { STEP_CAPABILITIES } from './capabilities.js';
 import { resolveWorkdir } from './resolve-workdir.js';
-import { hostSeccompArch, seccompProgram } from './seccomp.js';
+import { hostSeccompArch, seccompProgram, type SeccompArch } from './seccomp.js';
+import type { StagedStep, StepNamespace } from './step-namespace.js';
 
 export const BWRAP = '/usr/bin/bwrap';
 const CLOSE_FDS_SHELL = '/usr/bin/bash-static';
@@ -21,7 +22,7 @@ const CLOSE_FDS_SCRIPT = 'umask 022; for f in /proc/self/fd/*; do n=${f##*/}; if
 const SECCOMP_FD = 3;
 
 /** bwrap's arguments for one step; `seccomp` says whether the filter comes on fd 3. */
-export function bwrapArgs(spec: RunSpec, options: { seccomp?: boolean } = {}): string[] {
+export function bwrapArgs(spec: RunSpec, options: { seccomp?: boolean; cwdResolved?: boolean } = {}): string[] {
   const args = [
     '--bind', spec.rootfs, '/',
     '--proc', '/proc',
@@ -53,7 +54,7 @@ export function bwrapArgs(spec: RunSpec, options: { seccomp?: boolean } = {}): s
     if (eq <= 0) continue;
     args.push('--setenv', kv.slice(0, eq), kv.slice(eq + 1));
   }
-  args.push('--chdir', resolveWorkdir(spec.rootfs, spec.cwd || '/', spec.image));
+  args.push('--chdir', options.cwdResolved ? spec.cwd : resolveWorkdir(spec.rootfs, spec.cwd || '/', spec.image));
   args.push('--', ...spec.argv);
   return args;
 }
@@ -61,7 +62,11 @@ export function bwrapArgs(spec: RunSpec, options: { seccomp?: boolean } = {}): s
 export class BwrapSandbox implements Sandbox {
   readonly name = 'bwrap';
 
-  constructor(private readonly bwrapPath = BWRAP) {
+  constructor(
+    private readonly bwrapPath = BWRAP,
+    /** Root's builds: steps run in the child user namespace that does not map host root. */
+    private readonly steps?: StepNamespace,
+  ) {
     if (!existsSync(bwrapPath)) {
       throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `bubblewrap not found at ${bwrapPath}`, {
         hint: 'install it: apt-get install bubblewrap (or run ./scripts/setup)',
@@ -79,25 +84,31 @@ export class BwrapSandbox implements Sandbox {
     }
   }
 
-  run(spec: RunSpec, options: RunOptions = {}): Promise<RunResult> {
+  async run(spec: RunSpec, options: RunOptions = {}): Promise<RunResult> {
+    const { signal } = options;
+    if (signal?.aborted) throw new TsbuildError('TSB_ABORTED', 'build aborted');
+    const arch = hostSeccompArch();
+    // Resolved in the image before anything else happens: a hostile WorkingDir stops the step here.
+    const cwd = resolveWorkdir(spec.rootfs, spec.cwd || '/', spec.image);
+    const staged = this.steps ? await this.steps.stage(spec) : undefined;
+    try {
+      return await this.spawnBwrap(bwrapArgs({ ...(staged?.spec ?? spec), cwd }, { seccomp: arch !== undefined, cwdResolved: true }), arch, staged, options);
+    } finally {
+      await staged?.cleanup();
+    }
+  }
+
+  private spawnBwrap(args: string[], arch: SeccompArch | undefined, staged: StagedStep | undefined, options: RunOptions): Promise<RunResult> {
     const { signal } = options;
     return new Promise<RunResult>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(new TsbuildError('TSB_ABORTED', 'build aborted'));
-        return;
-      }
-      const arch = hostSeccompArch();
-      let args: string[];
-      try {
-        args = bwrapArgs(spec, { seccomp: arch !== undefined });
-      } catch (err) {
-        reject(err);
-        return;
-      }
       // No inherited fds beyond stdio; nothing of our environment (bwrap --clearenv does the rest).
-      const [cmd, argv] = existsSync(CLOSE_FDS_SHELL) ? [CLOSE_FDS_SHELL, ['-c', CLOSE_FDS_SCRIPT, 'tsbuild-sandbox', this.bwrapPath, ...args]] : [this.bwrapPath, args];
+      const [cmd, ...argv] = staged
+        ? staged.command([this.bwrapPath, ...args])
+        : existsSync(CLOSE_FDS_SHELL)
+          ? [CLOSE_FDS_SHELL, '-c', CLOSE_FDS_SCRIPT, 'tsbuild-sandbox', this.bwrapPath, ...args]
+          : [this.bwrapPath, ...args];
       const stdio = options.inheritStdio ? ['inherit', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'];
-      const child = spawn(cmd, argv, {
+      const child = spawn(cmd!, argv, {
         stdio: [...stdio, arch ? 'pipe' : 'ignore'] as Array<'inherit' | 'pipe' | 'ignore'>,
         env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
         detached: true,
@@ -125,7 +136,7 @@ export class BwrapSandbox implements Sandbox {
       child.once('error', (err) => {
         signal?.removeEventListener('abort', kill);
         if (!started) {
-          reject(new TsbuildError('TSB_SANDBOX_START', `cannot start ${this.bwrapPath}: ${err.message}`, { cause: err }));
+          reject(new TsbuildError('TSB_SANDBOX_START', `cannot start ${cmd}: ${err.message}`, { cause: err }));
         }
       });
       child.once('close', (code, sig) => {

@@ -14,6 +14,7 @@ import type { RunOptions, RunResult, RunSpec, Sandbox } from '../lib/sandbox/ind
 import { STEP_CAPABILITIES } from './capabilities.js';
 import { resolveWorkdir } from './resolve-workdir.js';
 import { hostSeccompArch, ociSeccomp } from './seccomp.js';
+import type { StepNamespace } from './step-namespace.js';
 
 const exec = promisify(execFile);
 
@@ -27,7 +28,7 @@ export function runtimeBinary(name: OciRuntimeName): string | undefined {
 }
 
 /** The OCI runtime spec (config.json) for one run. */
-export function ociSpec(spec: RunSpec): Record<string, unknown> {
+export function ociSpec(spec: RunSpec, options: { cwdResolved?: boolean } = {}): Record<string, unknown> {
   const uid = spec.uid ?? 0;
   const caps: string[] = uid === 0 ? [...STEP_CAPABILITIES] : [];
   const arch = hostSeccompArch();
@@ -51,7 +52,7 @@ export function ociSpec(spec: RunSpec): Record<string, unknown> {
       user: { uid, gid: spec.gid ?? uid, umask: 0o022 },
       args: spec.argv,
       env: spec.env.filter((kv) => kv.indexOf('=') > 0),
-      cwd: resolveWorkdir(spec.rootfs, spec.cwd || '/', spec.image),
+      cwd: options.cwdResolved ? spec.cwd : resolveWorkdir(spec.rootfs, spec.cwd || '/', spec.image),
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
       noNewPrivileges: true,
     },
@@ -75,6 +76,8 @@ export class OciRuntimeSandbox implements Sandbox {
     name: OciRuntimeName,
     /** Where the runtime keeps container state and we keep bundles (per tsbuild home). */
     private readonly stateDir: string,
+    /** Root's builds: steps run in the child user namespace that does not map host root. */
+    private readonly steps?: StepNamespace,
   ) {
     this.name = name;
     const bin = runtimeBinary(name);
@@ -89,28 +92,45 @@ export class OciRuntimeSandbox implements Sandbox {
    * refuses hybrid (v1 + v2) hosts even with cgroups disabled, so it runs in a mount namespace where
    * an empty tmpfs hides /sys/fs/cgroup (we are root, or root of tsbuild's user namespace).
    */
-  private command(root: string): [string, string[]] {
-    if (this.name === 'runc') return [this.bin, ['--root', root]];
-    const script = 'mount -t tmpfs -o size=4k,mode=755 tsbuild-no-cgroups /sys/fs/cgroup && exec "$@"';
-    return ['unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'crun', this.bin, '--cgroup-manager=disabled', '--root', root]];
+  private static readonly NO_CGROUPS = 'mount -t tmpfs -o size=4k,mode=755 tsbuild-no-cgroups /sys/fs/cgroup';
+
+  private runtimeArgs(root: string): string[] {
+    return this.name === 'runc' ? [this.bin, '--root', root] : [this.bin, '--cgroup-manager=disabled', '--root', root];
+  }
+
+  /** argv for one runtime command outside a step (kill, delete). */
+  private async control(root: string, args: string[]): Promise<string[]> {
+    const inner = this.steps ? await this.steps.enter([...this.runtimeArgs(root), ...args]) : [...this.runtimeArgs(root), ...args];
+    if (this.name === 'runc') return inner;
+    return ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', `${OciRuntimeSandbox.NO_CGROUPS} && exec "$@"`, 'crun', ...inner];
   }
 
   async run(spec: RunSpec, options: RunOptions = {}): Promise<RunResult> {
     const { signal } = options;
     if (signal?.aborted) throw new TsbuildError('TSB_ABORTED', 'build aborted');
-    const config = JSON.stringify(ociSpec(spec)); // refuses a hostile working directory before anything exists
+    // Resolved in the image before anything exists: a hostile WorkingDir stops the step here.
+    const cwd = resolveWorkdir(spec.rootfs, spec.cwd || '/', spec.image);
     const id = `tsbuild-${process.pid}-${randomBytes(6).toString('hex')}`;
-    const root = join(this.stateDir, 'state');
-    const bundle = join(this.stateDir, 'bundles', id);
-    await mkdir(root, { recursive: true, mode: 0o700 });
-    await mkdir(bundle, { recursive: true, mode: 0o700 });
-    await writeFile(join(bundle, 'config.json'), config);
+    const staged = this.steps ? await this.steps.stage(spec) : undefined;
+    const root = this.steps ? this.steps.stateDir(`${this.name}-state`) : join(this.stateDir, 'state');
+    const bundle = staged ? join(staged.dir, 'bundle') : join(this.stateDir, 'bundles', id);
     const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
-    const [cmd, prefix] = this.command(root);
-    const runtime = (args: string[]): Promise<unknown> => exec(cmd, [...prefix, ...args], { env, timeout: 30_000 }).catch(() => undefined);
+    const runtime = async (args: string[]): Promise<unknown> => {
+      const [cmd, ...argv] = await this.control(root, args);
+      return exec(cmd!, argv, { env, timeout: 30_000 }).catch(() => undefined);
+    };
     try {
+      await mkdir(root, { recursive: true, mode: 0o700 });
+      await mkdir(bundle, { recursive: true, mode: 0o700 });
+      await writeFile(join(bundle, 'config.json'), JSON.stringify(ociSpec({ ...(staged?.spec ?? spec), cwd }, { cwdResolved: true })));
+      const runArgs = [...this.runtimeArgs(root), 'run', '--bundle', bundle, id];
+      const [cmd, ...argv] = staged
+        ? staged.command(runArgs, this.name === 'crun' ? OciRuntimeSandbox.NO_CGROUPS : ':')
+        : this.name === 'crun'
+          ? ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', `${OciRuntimeSandbox.NO_CGROUPS} && exec "$@"`, 'crun', ...runArgs]
+          : runArgs;
       return await new Promise<RunResult>((resolve, reject) => {
-        const child = spawn(cmd, [...prefix, 'run', '--bundle', bundle, id], {
+        const child = spawn(cmd!, argv, {
           stdio: options.inheritStdio ? 'inherit' : ['ignore', 'pipe', 'pipe'],
           env,
           detached: true,
@@ -138,6 +158,7 @@ export class OciRuntimeSandbox implements Sandbox {
     } finally {
       await runtime(['delete', '--force', id]);
       await rm(bundle, { recursive: true, force: true });
+      await staged?.cleanup();
     }
   }
 }

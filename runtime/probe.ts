@@ -6,6 +6,7 @@ import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { rootIdRanges } from './root-id-range.js';
 
 const exec = promisify(execFile);
 
@@ -40,8 +41,10 @@ export interface ProbeResult {
 }
 
 export type IdModeDecision =
-  | { mode: 'root' }
-  | { mode: 'subuid'; uid: number; gid: number; subuid: IdRange; subgid: IdRange }
+  /** Real root without a user namespace: `warning` says why (steps then keep Docker's capabilities, as host root). */
+  | { mode: 'root'; warning?: string }
+  /** `hostRoot`: tsbuild runs as root; its steps get the range, host root is mapped only for the builder. */
+  | { mode: 'subuid'; uid: number; gid: number; subuid: IdRange; subgid: IdRange; hostRoot?: { source: string } }
   | { mode: 'single'; uid: number; gid: number; warning: string }
   | { mode: 'unavailable'; reason: string; fix: string };
 
@@ -53,7 +56,7 @@ export const SINGLE_ID_WARNING =
 /** Decide, cheaply, how this process gets ids for stages (no overlay mount, one `unshare` call when not root). */
 export async function decideIdMode(): Promise<IdModeDecision> {
   const uid = process.getuid?.() ?? -1;
-  if (uid === 0) return { mode: 'root' };
+  if (uid === 0) return decideRootIdMode();
   const gid = process.getgid?.() ?? -1;
   const user = userInfo().username;
   const [userNamespaces, subuid, subgid] = await Promise.all([canUnshareUser(), readSubIdRange('/etc/subuid', user, uid), readSubIdRange('/etc/subgid', user, uid)]);
@@ -64,6 +67,15 @@ export async function decideIdMode(): Promise<IdModeDecision> {
   if (subuid && subgid && tools) return { mode: 'subuid', uid, gid, subuid, subgid };
   const why = subuid && subgid ? 'newuidmap/newgidmap are not installed (apt-get install uidmap)' : SINGLE_ID_WARNING;
   return { mode: 'single', uid, gid, warning: why };
+}
+
+/** As root: a user namespace over root's range (or tsbuild's reserved one) unless the kernel refuses one. */
+async function decideRootIdMode(): Promise<IdModeDecision> {
+  const [ranges, userNamespaces] = await Promise.all([rootIdRanges(), canUnshareUser()]);
+  const fallback = 'build steps run as host root, with Docker\'s default capabilities minus CAP_MKNOD and the seccomp filter only';
+  if (!userNamespaces) return { mode: 'root', warning: `user namespaces are disabled on this machine (user.max_user_namespaces=0?): ${fallback}` };
+  if ('error' in ranges) return { mode: 'root', warning: `${ranges.error}; until then ${fallback}` };
+  return { mode: 'subuid', uid: 0, gid: 0, subuid: ranges.subuid, subgid: ranges.subgid, hostRoot: { source: ranges.source } };
 }
 
 export async function readSubIdRange(file: string, user: string, uid: number): Promise<IdRange | undefined> {

@@ -2,11 +2,16 @@
 // and pid namespace). With a subordinate id range the namespace maps 0 → the user and 1..N → the
 // range (newuidmap/newgidmap), so chown, setuid files and multi-user images work; without one only
 // the user's own id is mapped. Everything a build mounts dies with the namespace.
+// As root the same happens with root's range (or tsbuild's reserved one): 0..N-1 map to the range and
+// host root is mapped too, at HOST_ROOT_IN_NAMESPACE, so that the builder still reaches root-only
+// directories; steps run one namespace further down, where it is not mapped (step-namespace.ts).
 import { spawn, execFile } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { promisify } from 'node:util';
 import { TsbuildError } from '../lib/errors.js';
+import { writeFile } from 'node:fs/promises';
 import type { IdRange } from './probe.js';
+import { HOST_ROOT_IN_NAMESPACE } from './root-id-range.js';
 
 const exec = promisify(execFile);
 
@@ -15,8 +20,16 @@ export const ID_MODE_ENV = 'TSBUILD_ID_MODE';
 
 export type IdMode = 'root' | 'subuid' | 'single';
 
-/** Names the id mapping (unpacked layers are cached per mapping): "u<first subordinate uid>" or "s". */
+/** Names the id mapping (unpacked layers are cached per mapping): "u<first subordinate uid>", "r<…>" (root) or "s". */
 const ID_FLAVOR_ENV = 'TSBUILD_ID_FLAVOR';
+
+/** Set when host root is mapped in this namespace: the number of ids steps get (a child namespace maps 0..N-1). */
+export const STEP_USERNS_ENV = 'TSBUILD_STEP_USERNS';
+
+export function stepNamespaceIds(): number | undefined {
+  const n = Number(process.env[STEP_USERNS_ENV]);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
 
 export function currentIdFlavor(): string | undefined {
   return process.env[ID_FLAVOR_ENV] || undefined;
@@ -28,13 +41,15 @@ export interface UserNamespacePlan {
   gid: number;
   subuid?: IdRange;
   subgid?: IdRange;
+  /** Running as root: map host root too, and write the maps directly (no newuidmap). */
+  hostRoot?: unknown;
 }
 
-/** The id mode of this process: 'root' when really root, else what the parent re-exec recorded. */
+/** The id mode a parent re-exec recorded for this process; undefined before that decision (root included). */
 export function currentIdMode(): IdMode | undefined {
   const v = process.env[ID_MODE_ENV];
   if (v === 'subuid' || v === 'single') return v;
-  return process.getuid?.() === 0 && !v ? 'root' : undefined;
+  return undefined;
 }
 
 // The child in the new namespaces reports its host pid (from the host procfs, still mounted at
@@ -46,6 +61,12 @@ const HANDSHAKE =
   'read -r pid _ </proc/self/stat; echo "$pid" >&3; read -r go <&3; exec 3<&-; [ "$go" = go ] || exit 125; ' +
   'exec /bin/sh -c \'mount -t proc -o nosuid,nodev,noexec proc /proc && exec "$@"\' tsbuild-userns "$@"';
 
+// As root the process is host root, which the namespace maps to HOST_ROOT_IN_NAMESPACE, not 0: it
+// keeps the capabilities unshare got in the namespace (--keep-caps) just long enough to become uid 0
+// there, then execs as that. no_new_privs: host root being mapped, a setuid-root program (mount,
+// umount) would otherwise run as HOST_ROOT_IN_NAMESPACE, without the namespace's capabilities.
+const ROOT_HANDSHAKE = HANDSHAKE.replace('exec /bin/sh -c', 'exec setpriv --reuid=0 --regid=0 --clear-groups --no-new-privs -- /bin/sh -c');
+
 /**
  * Re-run `argv` (node + script + args) inside a new user, mount and pid namespace and resolve with its
  * exit code. SIGINT/SIGTERM are forwarded; if the child does not stop within `graceMs`, it is killed
@@ -54,12 +75,13 @@ const HANDSHAKE =
 export async function runInUserNamespace(argv: string[], plan: UserNamespacePlan, options: { graceMs?: number } = {}): Promise<number> {
   const unshare = ['--user', '--mount', '--pid', '--fork', '--kill-child=SIGKILL', '--propagation', 'private'];
   if (plan.mode === 'single') unshare.push('--map-root-user');
+  if (plan.hostRoot) unshare.push('--keep-caps');
   // setpriv --pdeathsig: if this process is killed outright, unshare (and through --kill-child the
   // whole namespace) goes with it.
-  const args = ['--pdeathsig', 'SIGKILL', '--', 'unshare', ...unshare, '--', '/bin/sh', '-c', HANDSHAKE, 'tsbuild-userns', ...argv];
+  const args = ['--pdeathsig', 'SIGKILL', '--', 'unshare', ...unshare, '--', '/bin/sh', '-c', plan.hostRoot ? ROOT_HANDSHAKE : HANDSHAKE, 'tsbuild-userns', ...argv];
   const child = spawn('setpriv', args, {
     stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
-    env: { ...process.env, [ID_MODE_ENV]: plan.mode, [ID_FLAVOR_ENV]: plan.mode === 'single' ? 's' : `u${plan.subuid?.start ?? 0}` },
+    env: { ...process.env, [ID_MODE_ENV]: plan.mode, [ID_FLAVOR_ENV]: flavor(plan), ...(plan.hostRoot ? hostRootEnv(plan) : {}) },
   });
   const ctl = child.stdio[3] as Duplex;
   let innerPid: number | undefined;
@@ -117,9 +139,40 @@ export async function runInUserNamespace(argv: string[], plan: UserNamespacePlan
   }
 }
 
+function flavor(plan: UserNamespacePlan): string {
+  if (plan.mode === 'single') return 's';
+  return `${plan.hostRoot ? 'r' : 'u'}${plan.subuid?.start ?? 0}`;
+}
+
+/**
+ * The builder's environment inside root's namespace. Host root owns the checkout but is not uid 0
+ * there, so git would call the repository "dubious"; safe.directory (command scope, which git
+ * trusts) says the builder accepts it, as host root would.
+ */
+function hostRootEnv(plan: UserNamespacePlan): Record<string, string> {
+  const n = Number(process.env.GIT_CONFIG_COUNT) || 0;
+  return {
+    [STEP_USERNS_ENV]: String(Math.min(plan.subuid?.count ?? 0, plan.subgid?.count ?? 0)),
+    GIT_CONFIG_COUNT: String(n + 1),
+    [`GIT_CONFIG_KEY_${n}`]: 'safe.directory',
+    [`GIT_CONFIG_VALUE_${n}`]: '*',
+  };
+}
+
 async function writeIdMaps(pid: number, plan: UserNamespacePlan): Promise<void> {
   const { subuid, subgid } = plan;
   if (!subuid || !subgid) throw new TsbuildError('TSB_INTERNAL', 'subuid mode without a range');
+  if (plan.hostRoot) {
+    // Root may write any map of its own ids; newuidmap would insist on an /etc/subuid entry.
+    const count = Math.min(subuid.count, subgid.count);
+    try {
+      await writeFile(`/proc/${pid}/uid_map`, `0 ${subuid.start} ${count}\n${HOST_ROOT_IN_NAMESPACE} 0 1\n`);
+      await writeFile(`/proc/${pid}/gid_map`, `0 ${subgid.start} ${count}\n${HOST_ROOT_IN_NAMESPACE} 0 1\n`);
+    } catch (err) {
+      throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `cannot map root's ids for the build (${subuid.start}+${count}): ${(err as Error).message}`, { hint: '`tsbuild doctor` shows the id mode and why', cause: err });
+    }
+    return;
+  }
   const maps: Array<[string, number, IdRange]> = [
     ['newuidmap', plan.uid, subuid],
     ['newgidmap', plan.gid, subgid],

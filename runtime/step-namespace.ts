@@ -1,0 +1,121 @@
+// Steps of a root-run build: the builder is root of a user namespace that maps root's subordinate
+// range and, for the builder's own sake, host root (userns.ts). A step must not have host root, so it
+// runs in a child namespace mapping only 0..N-1 (the range), created once per build. Root of that
+// namespace cannot enter directories only host root may (a home in /root, a 0700 temp dir), so each
+// step's root filesystem and mount sources are first bound, in a private mount namespace, under a
+// staging directory it owns; the runtime then starts inside the child namespace and sees only those.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TsbuildError } from '../lib/errors.js';
+import type { RunSpec } from '../lib/sandbox/index.js';
+
+export const STATIC_SHELL = '/usr/bin/bash-static';
+
+// Bind each source on its staging path, close every inherited descriptor above 3 (fd 3 may carry the
+// seccomp program), then enter the step namespace and exec the runtime. `extra` runs before that
+// (crun: an empty /sys/fs/cgroup).
+const STAGE_SCRIPT =
+  'ns=$1; n=$2; extra=$3; shift 3; ' +
+  'while [ "$n" -gt 0 ]; do mount --rbind -- "$1" "$2" || exit 125; shift 2; n=$((n-1)); done; ' +
+  'eval "$extra" || exit 125; ' +
+  'for f in /proc/self/fd/*; do k=${f##*/}; if [ "$k" -gt 3 ]; then eval "exec $k>&-"; fi; done 2>/dev/null; ' +
+  'exec nsenter --user="$ns" -- "$@"';
+
+export interface StagedStep {
+  /** The spec with the root filesystem and every mount source replaced by its staging path. */
+  spec: RunSpec;
+  /** A private directory of this step (the OCI bundle goes there). */
+  dir: string;
+  /** argv that stages, enters the namespace and runs `command`. */
+  command(command: string[], extra?: string): string[];
+  cleanup(): Promise<void>;
+}
+
+export class StepNamespace {
+  private holder: ChildProcess | undefined;
+  private nsPath: Promise<string> | undefined;
+  private stageRoot: string | undefined;
+  private seq = 0;
+
+  /** `ids`: how many ids (from 0) the step namespace maps, one-to-one onto the builder's. */
+  constructor(readonly ids: number) {}
+
+  /** /proc/<holder>/ns/user of the step namespace, made on first use. */
+  userns(): Promise<string> {
+    this.nsPath ??= this.create();
+    return this.nsPath;
+  }
+
+  private async create(): Promise<string> {
+    const holder = spawn('unshare', ['--user', '--', 'sleep', 'infinity'], { stdio: 'ignore', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    this.holder = holder;
+    holder.unref();
+    process.once('exit', () => this.dispose());
+    const pid = holder.pid;
+    if (!pid) throw new TsbuildError('TSB_SANDBOX_START', 'cannot start unshare for the step user namespace', { hint: 'apt-get install util-linux' });
+    const own = readlinkSync('/proc/self/ns/user');
+    // unshare execs sleep once the namespace exists; its maps can only be written after that.
+    for (let i = 0; ; i++) {
+      let ns: string | undefined;
+      try {
+        ns = readlinkSync(`/proc/${pid}/ns/user`);
+      } catch {
+        ns = undefined;
+      }
+      if (ns && ns !== own) break;
+      if (i > 2500 || holder.exitCode !== null) throw new TsbuildError('TSB_SANDBOX_START', 'the step user namespace was not created', { hint: '`tsbuild doctor`' });
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    try {
+      await writeFile(`/proc/${pid}/uid_map`, `0 0 ${this.ids}\n`);
+      await writeFile(`/proc/${pid}/gid_map`, `0 0 ${this.ids}\n`);
+    } catch (err) {
+      throw new TsbuildError('TSB_SANDBOX_START', `cannot map ids of the step user namespace: ${(err as Error).message}`, { cause: err });
+    }
+    return `/proc/${pid}/ns/user`;
+  }
+
+  /** Staging paths for one step; the binds themselves happen in the command's own mount namespace. */
+  async stage(spec: RunSpec): Promise<StagedStep> {
+    const ns = await this.userns();
+    // In /tmp: every directory above it can be entered by anyone; the directory itself is the
+    // builder's (root of the namespace, owning the step namespace's uid 0) and mode 0700.
+    this.stageRoot ??= mkdtempSync('/tmp/tsbuild-steps-');
+    const dir = join(this.stageRoot, String(++this.seq));
+    await mkdir(join(dir, 'root'), { recursive: true, mode: 0o700 });
+    const binds: string[] = [spec.rootfs, join(dir, 'root')];
+    const mounts = [];
+    for (const [i, m] of spec.mounts.entries()) {
+      const target = join(dir, `m${i}`);
+      if (statSync(m.source).isDirectory()) await mkdir(target);
+      else await writeFile(target, '');
+      binds.push(m.source, target);
+      mounts.push({ ...m, source: target });
+    }
+    return {
+      spec: { ...spec, rootfs: join(dir, 'root'), mounts },
+      dir,
+      command: (command, extra = ':') => ['unshare', '--mount', '--propagation', 'private', '--', STATIC_SHELL, '-c', STAGE_SCRIPT, 'tsbuild-step', ns, String(binds.length / 2), extra, ...binds, ...command],
+      cleanup: () => rm(dir, { recursive: true, force: true }),
+    };
+  }
+
+  /** argv that runs `command` in the step namespace without staging (runc kill/delete). */
+  async enter(command: string[]): Promise<string[]> {
+    return ['nsenter', `--user=${await this.userns()}`, '--', ...command];
+  }
+
+  /** A directory in the staging area that the step namespace's root owns (runc's state). */
+  stateDir(name: string): string {
+    this.stageRoot ??= mkdtempSync('/tmp/tsbuild-steps-');
+    return join(this.stageRoot, name);
+  }
+
+  dispose(): void {
+    if (this.holder?.exitCode === null) this.holder.kill('SIGKILL');
+    if (this.stageRoot) rmSync(this.stageRoot, { recursive: true, force: true });
+    this.stageRoot = undefined;
+  }
+}
