@@ -19,3 +19,18 @@ export function capabilityMask(caps: readonly (typeof STEP_CAPABILITIES)[number]
   for (const c of caps) mask |= 1n << BigInt(CAP_NUMBERS[c]);
   return mask.toString(16).padStart(16, '0');
 }
+
+/** Every capability by number (linux/capability.h), as setpriv names them. */
+const ALL_CAPABILITIES = [
+  'chown', 'dac_override', 'dac_read_search', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap', 'linux_immutable',
+  'net_bind_service', 'net_broadcast', 'net_admin', 'net_raw', 'ipc_lock', 'ipc_owner', 'sys_module', 'sys_rawio', 'sys_chroot',
+  'sys_ptrace', 'sys_pacct', 'sys_admin', 'sys_boot', 'sys_nice', 'sys_resource', 'sys_time', 'sys_tty_config', 'mknod', 'lease',
+  'audit_write', 'audit_control', 'setfcap', 'mac_override', 'mac_admin', 'syslog', 'wake_alarm', 'block_suspend', 'audit_read',
+  'perfmon', 'bpf', 'checkpoint_restore',
+] as const;
+
+/** Capabilities missing from a CapBnd mask (hex, as /proc/self/status shows it), by setpriv name. */
+export function missingFromBoundingSet(capBnd: string): string[] {
+  const mask = BigInt(`0x${capBnd.trim() || '0'}`);
+  return ALL_CAPABILITIES.filter((_, i) => (mask & (1n << BigInt(i))) === 0n);
+}

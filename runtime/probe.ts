@@ -7,6 +7,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { rootIdRanges } from './root-id-range.js';
+import { stepProtections, type StepProtections } from './step-protections.js';
 
 const exec = promisify(execFile);
 
@@ -35,6 +36,8 @@ export interface ProbeResult {
   bashStatic: boolean;
   /** How stages get their ids: real root, a user namespace over the subordinate range, or one id. */
   idMode: IdModeDecision;
+  /** The walls around a build step: user namespace mapping, seccomp, capabilities. */
+  protections: StepProtections;
   /** The snapshotter `--snapshotter auto` picks: overlayfs where it mounts, else the copying one. */
   snapshotter: 'overlayfs' | 'native';
   checks: ProbeCheck[];
@@ -138,7 +141,7 @@ export async function probe(): Promise<ProbeResult> {
   };
   const bashStatic = existsSync('/usr/bin/bash-static');
   const checks: ProbeCheck[] = [
-    { name: 'privileges', ok: true, detail: root ? 'running as root: stages run directly' : `running as ${user} (uid ${uid}): stages run in a user namespace` },
+    { name: 'privileges', ok: true, detail: root ? 'running as root: builds run as root of a user namespace over a subordinate range' : `running as ${user} (uid ${uid}): stages run in a user namespace` },
     { name: 'bubblewrap', ok: sandboxes.bwrap, detail: sandboxes.bwrap ? '/usr/bin/bwrap' : 'not installed', fix: 'apt-get install bubblewrap' },
     { name: 'static bash', ok: bashStatic, detail: bashStatic ? '/usr/bin/bash-static' : 'not installed', fix: 'apt-get install bash-static' },
     { name: 'overlayfs', ok: overlay, detail: overlay ? 'mountable' : 'cannot mount overlayfs here', fix: root ? 'load the overlay module: modprobe overlay' : 'use a kernel >= 5.11 (overlayfs in user namespaces) or run as root' },
@@ -157,8 +160,10 @@ export async function probe(): Promise<ProbeResult> {
   }
   const modeDetail =
     idMode.mode === 'root'
-      ? 'root: stages run directly'
-      : idMode.mode === 'subuid'
+      ? `root: ${idMode.warning ?? 'stages run directly'}`
+      : idMode.mode === 'subuid' && idMode.hostRoot
+        ? `root: uid 0 in a user namespace mapping ${idMode.subuid.start}+${idMode.subuid.count} (${idMode.hostRoot.source})`
+        : idMode.mode === 'subuid'
         ? `rootless: uid 0 in a user namespace mapping ${uid} and ${idMode.subuid.start}+${idMode.subuid.count}`
         : idMode.mode === 'single'
           ? 'rootless with a single id (see subordinate ids)'
@@ -170,7 +175,9 @@ export async function probe(): Promise<ProbeResult> {
     ok: true,
     detail: runtimes.length ? `${runtimes.join(', ')} (for --sandbox runc|crun)` : 'not installed (optional: apt-get install runc crun for --sandbox runc|crun)',
   });
+  const { protections, checks: stepChecks } = stepProtections(idMode, uid);
+  checks.push(...stepChecks);
   if (!overlay) checks.push({ name: 'snapshotter', ok: true, detail: 'overlayfs unavailable: builds use the copying `native` snapshotter (slower, more disk)' });
   const snapshotter = overlay ? 'overlayfs' : 'native';
-  return { root, user, uid, userNamespaces, ...(subuid ? { subuid } : {}), ...(subgid ? { subgid } : {}), newuidmap, overlay, sandboxes, bashStatic, idMode, snapshotter, checks };
+  return { root, user, uid, userNamespaces, ...(subuid ? { subuid } : {}), ...(subgid ? { subgid } : {}), newuidmap, overlay, sandboxes, bashStatic, idMode, protections, snapshotter, checks };
 }

@@ -9,7 +9,9 @@ import { spawn, execFile } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { promisify } from 'node:util';
 import { TsbuildError } from '../lib/errors.js';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { missingFromBoundingSet } from './capabilities.js';
 import type { IdRange } from './probe.js';
 import { HOST_ROOT_IN_NAMESPACE } from './root-id-range.js';
 
@@ -65,7 +67,14 @@ const HANDSHAKE =
 // keeps the capabilities unshare got in the namespace (--keep-caps) just long enough to become uid 0
 // there, then execs as that. no_new_privs: host root being mapped, a setuid-root program (mount,
 // umount) would otherwise run as HOST_ROOT_IN_NAMESPACE, without the namespace's capabilities.
-const ROOT_HANDSHAKE = HANDSHAKE.replace('exec /bin/sh -c', 'exec setpriv --reuid=0 --regid=0 --clear-groups --no-new-privs -- /bin/sh -c');
+// A new user namespace starts with every capability; the builder gets back only the bounding set it
+// was started with (a root caller without CAP_DAC_OVERRIDE must not read more inside than outside).
+function rootHandshake(): string {
+  const capBnd = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
+  const drop = missingFromBoundingSet(capBnd);
+  const bounding = drop.length ? ` --bounding-set=${drop.map((c) => `-${c}`).join(',')}` : '';
+  return HANDSHAKE.replace('exec /bin/sh -c', `exec setpriv --reuid=0 --regid=0 --clear-groups --no-new-privs${bounding} -- /bin/sh -c`);
+}
 
 /**
  * Re-run `argv` (node + script + args) inside a new user, mount and pid namespace and resolve with its
@@ -78,7 +87,7 @@ export async function runInUserNamespace(argv: string[], plan: UserNamespacePlan
   if (plan.hostRoot) unshare.push('--keep-caps');
   // setpriv --pdeathsig: if this process is killed outright, unshare (and through --kill-child the
   // whole namespace) goes with it.
-  const args = ['--pdeathsig', 'SIGKILL', '--', 'unshare', ...unshare, '--', '/bin/sh', '-c', plan.hostRoot ? ROOT_HANDSHAKE : HANDSHAKE, 'tsbuild-userns', ...argv];
+  const args = ['--pdeathsig', 'SIGKILL', '--', 'unshare', ...unshare, '--', '/bin/sh', '-c', plan.hostRoot ? rootHandshake() : HANDSHAKE, 'tsbuild-userns', ...argv];
   const child = spawn('setpriv', args, {
     stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
     env: { ...process.env, [ID_MODE_ENV]: plan.mode, [ID_FLAVOR_ENV]: flavor(plan), ...(plan.hostRoot ? hostRootEnv(plan) : {}) },

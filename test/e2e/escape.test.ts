@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rm, symlink, copyFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,7 +122,12 @@ async function withWorkingDir(home: string, tag: string, workingDir: string): Pr
 
 function werfYaml(from: string, commands: string[]): string {
   const shell = commands.length ? `shell:\n  setup:\n${commands.map((c) => `  - ${JSON.stringify(c)}`).join('\n')}\n` : '';
-  return `project: esc\nconfigVersion: 1\n---\nimage: app\nfrom: ${from}\nsecrets:\n- id: token\n  value: s3cret\n${shell}`;
+  return `project: esc\nconfigVersion: 1\n---\nimage: app\nfrom: ${from}\nsecrets:\n- id: token\n  value: s3cret\nmount:\n- from: build_dir\n  to: /cache\n${shell}`;
+}
+
+/** Files under `dir` named `name` (the build_dir mount's host side). */
+function findFile(dir: string, name: string): string[] {
+  return execFileSync('find', [dir, '-name', name], { encoding: 'utf8' }).split('\n').filter(Boolean);
 }
 
 interface ProbeReport {
@@ -224,6 +229,7 @@ for (const who of [{ label: 'root' }, { label: 'rootless', user: USER }] as Who[
             `/probe ${canary} ${process.pid} > /probe-build.txt 2>&1`,
             'touch /owned && chown 1234:4321 /owned && touch /suid && chmod 4755 /suid && mkdir /sgid-dir && chmod 2775 /sgid-dir',
             'if echo x > /run/secrets/token 2>/dev/null; then echo secret-writable; exit 1; fi',
+            `touch /cache/owner-${sandbox}`,
           ]),
         );
         const build = await cli(who, ['build', '--dir', project, '--pull', 'never', '--sandbox', sandbox], { home });
@@ -234,6 +240,12 @@ for (const who of [{ label: 'root' }, { label: 'rootless', user: USER }] as Who[
         assert.match(line('suid') ?? '', /^-rwsr-xr-x 0\/0 suid$/, layer.join('\n'));
         assert.match(line('sgid-dir') ?? '', /^drwxrwsr-x 0\/0 sgid-dir\/?$/, layer.join('\n'));
         assert.ok(!layer.some((l) => / run\/secrets/.test(l)), 'secrets never reach a layer');
+        // Who the step's uid 0 is on the host: never host root.
+        const [owned] = findFile(join(home, 'build_dir'), `owner-${sandbox}`);
+        assert.ok(owned, 'the step wrote into its build_dir mount');
+        const hostUid = statSync(owned).uid;
+        if (who.user) assert.equal(hostUid, Number(execFileSync('id', ['-u', who.user], { encoding: 'utf8' })), 'rootless: step uid 0 is the user');
+        else assert.equal(hostUid, rootRangeStart(), 'root: step uid 0 is the first id of the subordinate range');
 
         const fromBuild = await cli(who, ['run', '--dir', project, '--sandbox', sandbox, 'app', '--', '/bin/cat', '/probe-build.txt'], { home });
         assert.equal(fromBuild.code, 0, fromBuild.stderr);
@@ -271,6 +283,12 @@ for (const who of [{ label: 'root' }, { label: 'rootless', user: USER }] as Who[
       });
     }
   });
+}
+
+/** Root's /etc/subuid range, else the one tsbuild reserves (docs/security.md). */
+function rootRangeStart(): number {
+  const line = readFileSync('/etc/subuid', 'utf8').split('\n').find((l) => l.startsWith('root:') || l.startsWith('0:'));
+  return line ? Number(line.split(':')[1]) : 2_000_000_000;
 }
 
 /** [tag, WorkingDir] pairs: every /proc/self/fd/N for N = 3..20 and the symlinked variants. */
