@@ -7,21 +7,13 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { rootIdRanges } from './root-id-range.js';
+import type { IdModeDecision, IdRange, ProbeCheck } from './probe-types.js';
+export type { IdModeDecision, IdRange, ProbeCheck } from './probe-types.js';
 import { stepProtections, type StepProtections } from './step-protections.js';
 
 const exec = promisify(execFile);
 
-export interface IdRange {
-  start: number;
-  count: number;
-}
 
-export interface ProbeCheck {
-  name: string;
-  ok: boolean;
-  detail: string;
-  fix?: string;
-}
 
 export interface ProbeResult {
   root: boolean;
@@ -43,13 +35,6 @@ export interface ProbeResult {
   checks: ProbeCheck[];
 }
 
-export type IdModeDecision =
-  /** Real root without a user namespace: `warning` says why (steps then keep Docker's capabilities, as host root). */
-  | { mode: 'root'; warning?: string }
-  /** `hostRoot`: tsbuild runs as root; its steps get the range, host root is mapped only for the builder. */
-  | { mode: 'subuid'; uid: number; gid: number; subuid: IdRange; subgid: IdRange; hostRoot?: { source: string } }
-  | { mode: 'single'; uid: number; gid: number; warning: string }
-  | { mode: 'unavailable'; reason: string; fix: string };
 
 export const SINGLE_ID_WARNING =
   'no subordinate id range: stages run in a user namespace that maps only your own id to root, so ' +

@@ -3,7 +3,7 @@
 // container range 524288-1878982656 and below 2^31, where ids stop being safe for signed 32-bit
 // code), refused if any /etc/subuid or /etc/subgid entry overlaps it.
 import { readFile } from 'node:fs/promises';
-import type { IdRange } from './probe.js';
+import type { IdRange } from './probe-types.js';
 
 export const RESERVED_ROOT_RANGE: IdRange = { start: 2_000_000_000, count: 65_536 };
 

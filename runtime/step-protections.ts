@@ -1,7 +1,7 @@
 // What `tsbuild doctor` says about the walls around a build step: the user namespace mapping, the
 // seccomp filter and the capability set, each active or missing with the reason and the fix.
 import { STEP_CAPABILITIES, capabilityMask } from './capabilities.js';
-import type { IdModeDecision, ProbeCheck } from './probe.js';
+import type { IdModeDecision, ProbeCheck } from './probe-types.js';
 import { DENIED_SYSCALLS } from './seccomp-syscalls.js';
 import { hostSeccompArch } from './seccomp.js';
 
