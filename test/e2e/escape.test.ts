@@ -15,7 +15,7 @@ import { LayoutStore } from '../../lib/content/index.js';
 import { finalRefName } from '../../lib/storage/index.js';
 import { MediaType } from '../../lib/oci/index.js';
 import { REPO_ROOT, TSBUILD_BIN } from '../support/cli.js';
-import { busyboxTree } from '../support/local-image.js';
+import { busyboxTree, storeLocalImage } from '../support/local-image.js';
 import { stagePackage, type StagedPackage } from '../support/staged-package.js';
 import { ensureTestUser } from '../support/test-user.js';
 
@@ -87,6 +87,9 @@ async function bakeBase(home: string, probe: string): Promise<void> {
       await tree.cleanup();
     }
     for (const a of ['chown', 'chmod', 'stat', 'touch', 'id']) await symlink('busybox', join(rootfs, 'bin', a)).catch(() => undefined);
+    // Device nodes are data of the image: kept in its layer, never usable from a step.
+    execFileSync('mknod', ['-m', '0666', join(rootfs, 'disk'), 'b', '8', '0']);
+    execFileSync('mknod', ['-m', '0666', join(rootfs, 'mem'), 'c', '1', '1']);
     await copyFile(probe, join(rootfs, 'probe'));
     await chmod(join(rootfs, 'probe'), 0o755);
     await mkdir(join(rootfs, 'srv'));
@@ -135,17 +138,20 @@ interface ProbeReport {
   escapes: string[];
   status: Map<string, string>;
   fds: string[];
+  /** Mount point -> its per-mount options, as /proc/self/mountinfo lists them inside the step. */
+  mounts: Map<string, string>;
   done: boolean;
 }
 
 function parseProbe(text: string): ProbeReport {
-  const r: ProbeReport = { refused: new Map(), escapes: [], status: new Map(), fds: [], done: false };
+  const r: ProbeReport = { refused: new Map(), escapes: [], status: new Map(), fds: [], mounts: new Map(), done: false };
   for (const line of text.split('\n')) {
     const [kind, what, ...rest] = line.trim().split(' ');
     if (kind === 'REFUSED') r.refused.set(what!, rest.join(' '));
     else if (kind === 'ESCAPE') r.escapes.push(line);
     else if (kind === 'INFO' && what === 'status') r.status.set(rest[0]!.replace(/:$/, ''), rest.slice(1).join(' '));
     else if (kind === 'INFO' && what === 'fd') r.fds.push(rest.join(' '));
+    else if (kind === 'INFO' && what === 'mount') r.mounts.set(rest[0]!, rest[1] ?? '');
     else if (kind === 'INFO' && what === 'done') r.done = true;
   }
   return r;
@@ -167,14 +173,22 @@ function assertContained(report: ProbeReport, where: string, build: boolean): vo
   for (const path of anchors) assert.equal(report.refused.get(`open_by_handle_at:${path}`), 'EPERM', `${where}: open_by_handle_at through ${path}`);
   for (const [what, errno] of report.refused) if (what.startsWith('open_by_handle_at:') || what.startsWith('name_to_handle_at:')) assert.equal(errno, 'EPERM', `${where}: ${what}`);
   assert.deepEqual(report.fds, [], `${where}: descriptors open in the step`);
+  if (build) {
+    // The toolchain shell, the script, resolv.conf and secrets: read-only, nosuid, nodev; the status dir is written.
+    for (const mp of ['/.tsbuild/bin/bash', '/.tsbuild/script', '/etc/resolv.conf', '/run/secrets/token', '/.tsbuild/status']) {
+      const opts = (report.mounts.get(mp) ?? '').split(',');
+      assert.ok(opts.includes('nosuid') && opts.includes('nodev'), `${where}: ${mp} mounted ${opts.join(',')}`);
+      if (mp !== '/.tsbuild/status') assert.ok(opts.includes('ro'), `${where}: ${mp} mounted ${opts.join(',')}`);
+    }
+  }
 }
 
-async function topLayerListing(home: string): Promise<string[]> {
+async function topLayerListing(home: string, index = -1): Promise<string[]> {
   const store = new LayoutStore(join(home, 'store'));
   const desc = await store.resolve(finalRefName('esc', 'app'));
   assert.ok(desc, 'final image stored');
   const manifest = JSON.parse((await store.readBytes(desc.digest)).toString()) as { layers: Array<{ digest: `sha256:${string}` }> };
-  const top = manifest.layers[manifest.layers.length - 1]!;
+  const top = manifest.layers[index < 0 ? manifest.layers.length + index : index]!;
   return execFileSync('tar', ['-tvzf', store.blobPath(top.digest), '--numeric-owner'], { encoding: 'utf8' })
     .split('\n')
     .filter(Boolean)
@@ -230,6 +244,7 @@ for (const who of [{ label: 'root' }, { label: 'rootless', user: USER }] as Who[
             'touch /owned && chown 1234:4321 /owned && touch /suid && chmod 4755 /suid && mkdir /sgid-dir && chmod 2775 /sgid-dir',
             'if echo x > /run/secrets/token 2>/dev/null; then echo secret-writable; exit 1; fi',
             `touch /cache/owner-${sandbox}`,
+            'for d in /disk /mem; do if head -c1 $d >/dev/null 2>&1; then echo device-usable $d; exit 1; fi; done',
           ]),
         );
         const build = await cli(who, ['build', '--dir', project, '--pull', 'never', '--sandbox', sandbox], { home });
@@ -240,6 +255,9 @@ for (const who of [{ label: 'root' }, { label: 'rootless', user: USER }] as Who[
         assert.match(line('suid') ?? '', /^-rwsr-xr-x 0\/0 suid$/, layer.join('\n'));
         assert.match(line('sgid-dir') ?? '', /^drwxrwsr-x 0\/0 sgid-dir\/?$/, layer.join('\n'));
         assert.ok(!layer.some((l) => / run\/secrets/.test(l)), 'secrets never reach a layer');
+        assert.equal(statSync(join(home, 'snapshots')).mode & 0o077, 0, 'snapshots are closed to other users');
+        const base = await topLayerListing(home, 0);
+        assert.ok(base.some((l) => /^brw-rw-rw- 0\/0 disk$/.test(l)) && base.some((l) => /^crw-rw-rw- 0\/0 mem$/.test(l)), `device nodes kept in the base layer:\n${base.filter((l) => /^[bc]/.test(l)).join('\n')}`);
         // Who the step's uid 0 is on the host: never host root.
         const [owned] = findFile(join(home, 'build_dir'), `owner-${sandbox}`);
         assert.ok(owned, 'the step wrote into its build_dir mount');
