@@ -235,6 +235,20 @@ for (const who of [{ label: 'root' }, { label: 'rootless', user: USER }] as Who[
       if (who.user) execFileSync('chown', [`${who.user}:`, join(project, 'werf.yaml')]);
     };
 
+    test('doctor reports the user namespace mapping, the seccomp filter and the capability set as active', async () => {
+      const res = await cli(who, ['doctor', '--json'], { home });
+      const r = JSON.parse(res.stdout) as { protections: { userNamespace: { active: boolean; detail: string }; seccomp: { active: boolean; deniedSyscalls: number }; capabilities: { capEff: string; namespaced: boolean } } };
+      assert.equal(r.protections.userNamespace.active, true, r.protections.userNamespace.detail);
+      if (!who.user) assert.match(r.protections.userNamespace.detail, /host root is not mapped in a step/);
+      assert.equal(r.protections.seccomp.active, true);
+      assert.ok(r.protections.seccomp.deniedSyscalls >= 50);
+      assert.equal(r.protections.capabilities.capEff, '00000000a00425fb');
+      assert.equal(r.protections.capabilities.namespaced, true);
+      const text = await cli(who, ['doctor'], { home });
+      assert.match(text.stdout, /ok +step user namespace/);
+      assert.match(text.stdout, /ok +step seccomp/);
+    });
+
     for (const sandbox of ['bwrap', 'runc', 'crun']) {
       test(`${sandbox}: the probe finds no way out in build and run; ownership recorded exactly; secrets read-only`, async () => {
         const canary = `escaped-${sandbox}-${who.label}`;
