@@ -9,7 +9,9 @@ import { spawn, execFile } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { promisify } from 'node:util';
 import { TsbuildError } from '../lib/errors.js';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { homePaths } from '../lib/home.js';
 import { writeFile } from 'node:fs/promises';
 import { missingFromBoundingSet } from './capabilities.js';
 import type { IdRange } from './probe.js';
@@ -73,7 +75,7 @@ function rootHandshake(): string {
   const capBnd = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
   const drop = missingFromBoundingSet(capBnd);
   const bounding = drop.length ? ` --bounding-set=${drop.map((c) => `-${c}`).join(',')}` : '';
-  return HANDSHAKE.replace('exec /bin/sh -c', `exec setpriv --reuid=0 --regid=0 --clear-groups --no-new-privs${bounding} -- /bin/sh -c`);
+  return HANDSHAKE.replace('exec /bin/sh -c', `exec setpriv --reuid=0 --regid=0 --clear-groups --no-new-privs --inh-caps=-all${bounding} -- /bin/sh -c`);
 }
 
 /**
@@ -155,17 +157,27 @@ function flavor(plan: UserNamespacePlan): string {
 
 /**
  * The builder's environment inside root's namespace. Host root owns the checkout but is not uid 0
- * there, so git would call the repository "dubious"; safe.directory (command scope, which git
- * trusts) says the builder accepts it, as host root would.
+ * there, so git would call the repository "dubious". safe.directory is honoured only in protected
+ * configuration, and git drops GIT_CONFIG_COUNT for the upload-pack of a local clone, so it goes in a
+ * system config of our own that includes the real one.
  */
 function hostRootEnv(plan: UserNamespacePlan): Record<string, string> {
-  const n = Number(process.env.GIT_CONFIG_COUNT) || 0;
+  const system = process.env.GIT_CONFIG_SYSTEM || '/etc/gitconfig';
+  const file = join(homePaths().root, 'run', 'git-system.config');
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}`;
+  writeFileSync(tmp, `[include]\n\tpath = ${system}\n[safe]\n\tdirectory = *\n`, { mode: 0o644 });
+  renameSync(tmp, file);
   return {
     [STEP_USERNS_ENV]: String(Math.min(plan.subuid?.count ?? 0, plan.subgid?.count ?? 0)),
-    GIT_CONFIG_COUNT: String(n + 1),
-    [`GIT_CONFIG_KEY_${n}`]: 'safe.directory',
-    [`GIT_CONFIG_VALUE_${n}`]: '*',
+    ...(process.env.GIT_CONFIG_NOSYSTEM ? commandScopeSafeDirectory() : { GIT_CONFIG_SYSTEM: file }),
   };
+}
+
+/** Without a system config (GIT_CONFIG_NOSYSTEM) only the command scope is left; local clones lose it. */
+function commandScopeSafeDirectory(): Record<string, string> {
+  const n = Number(process.env.GIT_CONFIG_COUNT) || 0;
+  return { GIT_CONFIG_COUNT: String(n + 1), [`GIT_CONFIG_KEY_${n}`]: 'safe.directory', [`GIT_CONFIG_VALUE_${n}`]: '*' };
 }
 
 async function writeIdMaps(pid: number, plan: UserNamespacePlan): Promise<void> {

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readFile, writeFile, mkdir, access } from 'node:fs/promises';
+import { readFile, writeFile, mkdir, access, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../support/cli.js';
 import { homeWithLocalBase } from '../support/local-image.js';
@@ -19,6 +19,9 @@ describe('mounts', () => {
     project = await tempDir('mnt-project');
     await mkdir(join(project.path, 'hostdata'));
     await writeFile(join(project.path, 'hostdata', 'input.txt'), 'from the host\n');
+    // A step is never host root (docs/security.md), also when tsbuild runs as root: like rootless
+    // podman or Docker's userns-remap, it writes back into a host directory only if the directory lets it.
+    await chmod(join(project.path, 'hostdata'), 0o777);
   });
   after(async () => {
     await home?.cleanup();
