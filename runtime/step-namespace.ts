@@ -49,7 +49,8 @@ export class StepNamespace {
   }
 
   private async create(): Promise<string> {
-    const holder = spawn('unshare', ['--user', '--', 'sleep', 'infinity'], { stdio: 'ignore', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    // pdeathsig: the holder goes when the builder goes, however it ends.
+    const holder = spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'unshare', '--user', '--', 'sleep', 'infinity'], { stdio: 'ignore', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
     this.holder = holder;
     holder.unref();
     process.once('exit', () => this.dispose());

@@ -71,11 +71,17 @@ const HANDSHAKE =
 // umount) would otherwise run as HOST_ROOT_IN_NAMESPACE, without the namespace's capabilities.
 // A new user namespace starts with every capability; the builder gets back only the bounding set it
 // was started with (a root caller without CAP_DAC_OVERRIDE must not read more inside than outside).
+// No pid namespace as root: the builder stays in the host's, like every other root process, so that
+// the owner checks of leftovers (pid + start time + pid namespace in temp names, see
+// lib/internal/owned-dir.ts) still work between root builds, and /proc needs no remount.
 function rootHandshake(): string {
   const capBnd = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
   const drop = missingFromBoundingSet(capBnd);
   const bounding = drop.length ? ` --bounding-set=${drop.map((c) => `-${c}`).join(',')}` : '';
-  return HANDSHAKE.replace('exec /bin/sh -c', `exec setpriv --reuid=0 --regid=0 --clear-groups --no-new-privs --inh-caps=-all${bounding} -- /bin/sh -c`);
+  return (
+    'read -r pid _ </proc/self/stat; echo "$pid" >&3; read -r go <&3; exec 3<&-; [ "$go" = go ] || exit 125; ' +
+    `exec setpriv --reuid=0 --regid=0 --clear-groups --no-new-privs --inh-caps=-all${bounding} -- "$@"`
+  );
 }
 
 /**
@@ -84,9 +90,10 @@ function rootHandshake(): string {
  * (the pid namespace takes every process of the build with it, the mount namespace every mount).
  */
 export async function runInUserNamespace(argv: string[], plan: UserNamespacePlan, options: { graceMs?: number } = {}): Promise<number> {
-  const unshare = ['--user', '--mount', '--pid', '--fork', '--kill-child=SIGKILL', '--propagation', 'private'];
+  const unshare = plan.hostRoot
+    ? ['--user', '--mount', '--fork', '--kill-child=SIGKILL', '--propagation', 'private', '--keep-caps']
+    : ['--user', '--mount', '--pid', '--fork', '--kill-child=SIGKILL', '--propagation', 'private'];
   if (plan.mode === 'single') unshare.push('--map-root-user');
-  if (plan.hostRoot) unshare.push('--keep-caps');
   // setpriv --pdeathsig: if this process is killed outright, unshare (and through --kill-child the
   // whole namespace) goes with it.
   const args = ['--pdeathsig', 'SIGKILL', '--', 'unshare', ...unshare, '--', '/bin/sh', '-c', plan.hostRoot ? rootHandshake() : HANDSHAKE, 'tsbuild-userns', ...argv];
