@@ -16,8 +16,9 @@ export const STATIC_SHELL = '/usr/bin/bash-static';
 // Bind each source on its staging path, close every inherited descriptor above 3 (fd 3 may carry the
 // seccomp program), then enter the step namespace and exec the runtime. `extra` runs before that
 // (crun: an empty /sys/fs/cgroup).
+// Docker's umask 022 for the step, whoever runs the build (reproducible layers).
 const STAGE_SCRIPT =
-  'ns=$1; n=$2; extra=$3; shift 3; ' +
+  'umask 022; ns=$1; n=$2; extra=$3; shift 3; ' +
   'while [ "$n" -gt 0 ]; do mount --rbind -- "$1" "$2" || exit 125; shift 2; n=$((n-1)); done; ' +
   'eval "$extra" || exit 125; ' +
   'for f in /proc/self/fd/*; do k=${f##*/}; if [ "$k" -gt 3 ]; then eval "exec $k>&-"; fi; done 2>/dev/null; ' +
