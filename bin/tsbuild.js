@@ -2,7 +2,7 @@
 // Entry point: the compiled CLI lives in dist/ (built by ./scripts/setup). dist/bundle/ is the same
 // code bundled for start-up time (scripts/bundle.mjs); it is used only when it is at least as new as
 // the plain compiled output, so a `tsc` run without re-bundling never runs stale code.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 
 function bundleIsFresh() {
   try {
@@ -15,9 +15,21 @@ function bundleIsFresh() {
 // As root, `build` and `run` go on in a private mount namespace so the kernel drops their mounts
 // if they are killed (runtime/mount-namespace.ts); done here, before the CLI is loaded, to keep the
 // cost at one bare node start-up.
+// Where user namespaces exist, root's build re-runs itself in one (runtime/userns.ts, issue 14),
+// which brings its own mount namespace: no need for this one first (prepareRuntime() still makes it
+// if the user namespace is refused after all).
+function userNamespacesEnabled() {
+  try {
+    return Number(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8')) > 0;
+  } catch {
+    return false;
+  }
+}
+
 async function inPrivateMountNamespace() {
   const cmd = process.argv[2];
   if ((cmd !== 'build' && cmd !== 'run') || process.argv.some((a) => a === '--dry-run' || a === '--help' || a === '-h')) return undefined;
+  if (userNamespacesEnabled()) return undefined;
   const ns = await import('../dist/runtime/mount-namespace.js').catch(() => undefined);
   if (!ns || !ns.wantsPrivateMounts()) return undefined;
   return ns.runInPrivateMountNamespace([process.execPath, ...process.execArgv, ...process.argv.slice(1)]);
