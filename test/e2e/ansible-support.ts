@@ -18,9 +18,10 @@ const exec = promisify(execFile);
 export const TEST_CACHE = process.env.TSBUILD_TEST_CACHE ?? '/var/cache/tsbuild-test';
 const DIST_LIB = fileURLToPath(new URL('../../lib/', import.meta.url));
 
+/** The compiled code that decides the toolchain's bytes (the layer writer included: the e2e compares digests). */
 async function builderKey(): Promise<string> {
   const h = createHash('sha256');
-  for (const dir of ['stapel', 'conveyor/ansible']) {
+  for (const dir of ['stapel', 'conveyor/ansible', 'layer']) {
     for (const f of (await readdir(join(DIST_LIB, dir))).filter((n) => n.endsWith('.js')).sort()) {
       h.update(f).update(await readFile(join(DIST_LIB, dir, f)));
     }
