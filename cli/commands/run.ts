@@ -47,9 +47,9 @@ export function registerRun(program: Command): void {
         'ARGS replace the image\'s CMD (after its ENTRYPOINT); stdin, stdout and stderr are the caller\'s; nothing of the run is kept; ' +
         'the exit code is the command\'s (127: not found, 126: not executable)',
     )
-    .usage('[options] IMAGE [-- ARGS...]')
+    .usage('[options] IMAGE [ARGS...]')
     .argument('<image>', 'image name from werf.yaml ("~" for a nameless image)')
-    .argument('[args...]', 'replace the image\'s CMD (put them after --)')
+    .argument('[args...]', 'replace the image\'s CMD: everything after IMAGE, options included (a leading -- is dropped)')
     .option('--dir <dir>', 'project directory', process.cwd())
     .option('--config <file>', 'config file')
     .option('--entrypoint <cmd>', 'replace the image\'s ENTRYPOINT (and drop its CMD, as Docker does); "" clears it')
