@@ -20,6 +20,7 @@ shell:
   - echo 'staff:x:50:user' >> /etc/group
   - printf '#!/bin/sh\\necho "entry:$*"\\n' > /app/entry.sh && chmod 755 /app/entry.sh
   - printf 'echo not executable\\n' > /app/plain.sh && chmod 644 /app/plain.sh
+  - printf '#!/bin/bash\\necho needs bash\\n' > /app/bash.sh && chmod 755 /app/bash.sh
 docker:
   ENTRYPOINT: ["/app/entry.sh"]
   CMD: ["default-cmd"]
@@ -97,6 +98,9 @@ describe('tsbuild run (docker run rules)', () => {
     res = await run(['--entrypoint', './plain.sh', 'app']);
     assert.equal(res.code, 126);
     assert.match(res.stderr, /^tsbuild: error: exec: "\.\/plain\.sh": permission denied$/m);
+    res = await run(['--entrypoint', '/app/bash.sh', 'app']);
+    assert.equal(res.code, 127, 'a script whose interpreter the image lacks cannot be executed');
+    assert.match(res.stderr, /exec: "\/app\/bash\.sh": no such file or directory \(its interpreter \/bin\/bash is not in the image\)/);
     res = await run(['--entrypoint', '/app', 'app']);
     assert.equal(res.code, 126);
     assert.match(res.stderr, /exec: "\/app": is a directory/);
