@@ -112,7 +112,7 @@ export class OverlaySnapshotter implements Snapshotter {
         await writeFile(join(fs, '..', 'facts.json'), JSON.stringify(facts));
       },
     );
-    // Dirs unpacked before facts were recorded have none: they are used only as a bottom layer.
+    // Dirs unpacked before facts were recorded have none.
     const facts = await readFile(join(this.layerDir(hex), 'facts.json'), 'utf8').then(
       (t) => JSON.parse(t) as LayerFacts,
       () => undefined,
@@ -165,7 +165,9 @@ export class OverlaySnapshotter implements Snapshotter {
       else {
         const own = await this.ensureLayer(layer, signal);
         const marker = join(this.flavored('fits'), chainHex);
-        if (own.facts && ((await exists(marker)) || standaloneFits(own.dir, own.facts, [...dirs].reverse()))) {
+        // A bottom layer unpacked before facts were recorded was unpacked exactly as applying it.
+        const fits = own.facts === undefined ? i === 0 : (await exists(marker)) || standaloneFits(own.dir, own.facts, [...dirs].reverse());
+        if (fits) {
           if (i > 0 && !(await exists(marker))) await writeMarker(marker);
           dir = own.dir;
         } else {

@@ -22,8 +22,8 @@ import { contentHash, randomStack, type GeneratedStack } from '../support/random
 
 const exec = promisify(execFile);
 
-const GROUPS = 6;
-const PER_GROUP = 50;
+const GROUPS = 4;
+const PER_GROUP = 75;
 const LAYERS = 5;
 const LISTER = '/.tsbuild-list/busybox';
 
