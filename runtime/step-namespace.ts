@@ -5,7 +5,7 @@
 // step's root filesystem and mount sources are first bound, in a private mount namespace, under a
 // staging directory it owns; the runtime then starts inside the child namespace and sees only those.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsbuildError } from '../lib/errors.js';
@@ -23,6 +23,37 @@ const STAGE_SCRIPT =
   'eval "$extra" || exit 125; ' +
   'for f in /proc/self/fd/*; do k=${f##*/}; if [ "$k" -gt 3 ]; then eval "exec $k>&-"; fi; done 2>/dev/null; ' +
   'exec nsenter --user="$ns" -- "$@"';
+
+const STAGE_PARENT = '/tmp';
+
+/** Start time of a process (clock ticks since boot, /proc/<pid>/stat field 22): pid reuse is not the same process. */
+function startTime(pid: number | 'self'): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A new staging directory named after this builder (pid and start time; root's builder stays in the
+ * host's pid namespace), after removing those of builders that are gone: a killed build cannot
+ * remove its own. Nothing is mounted in them in this mount namespace: the binds lived in the dead
+ * launchers' namespaces.
+ */
+function makeStageRoot(): string {
+  for (const name of readdirSync(STAGE_PARENT)) {
+    const m = /^tsbuild-steps-(\d+)-(\d+)-/.exec(name);
+    if (!m || startTime(Number(m[1])) === m[2]) continue;
+    try {
+      rmSync(join(STAGE_PARENT, name), { recursive: true, force: true });
+    } catch {
+      /* not ours to remove (another range's builder): left alone */
+    }
+  }
+  return mkdtempSync(join(STAGE_PARENT, `tsbuild-steps-${process.pid}-${startTime('self') ?? '0'}-`));
+}
 
 export interface StagedStep {
   /** The spec with the root filesystem and every mount source replaced by its staging path. */
@@ -84,7 +115,7 @@ export class StepNamespace {
     const ns = await this.userns();
     // In /tmp: every directory above it can be entered by anyone; the directory itself is the
     // builder's (root of the namespace, owning the step namespace's uid 0) and mode 0700.
-    this.stageRoot ??= mkdtempSync('/tmp/tsbuild-steps-');
+    this.stageRoot ??= makeStageRoot();
     const dir = join(this.stageRoot, String(++this.seq));
     await mkdir(join(dir, 'root'), { recursive: true, mode: 0o700 });
     const binds: string[] = [spec.rootfs, join(dir, 'root')];
@@ -111,7 +142,7 @@ export class StepNamespace {
 
   /** A directory in the staging area that the step namespace's root owns (runc's state). */
   stateDir(name: string): string {
-    this.stageRoot ??= mkdtempSync('/tmp/tsbuild-steps-');
+    this.stageRoot ??= makeStageRoot();
     return join(this.stageRoot, name);
   }
 
