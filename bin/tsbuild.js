@@ -31,7 +31,7 @@ async function inPrivateMountNamespace() {
   if ((cmd !== 'build' && cmd !== 'run') || process.argv.some((a) => a === '--dry-run' || a === '--help' || a === '-h')) return undefined;
   if (userNamespacesEnabled()) return undefined;
   const ns = await import('../dist/runtime/mount-namespace.js').catch(() => undefined);
-  if (!ns || !ns.wantsPrivateMounts()) return undefined;
+  if (!ns?.wantsPrivateMounts()) return undefined;
   return ns.runInPrivateMountNamespace([process.execPath, ...process.execArgv, ...process.argv.slice(1)]);
 }
 
@@ -45,6 +45,6 @@ inPrivateMountNamespace()
     return import(entry).then((m) => m.main(process.argv));
   })
   .catch((err) => {
-    process.stderr.write(`tsbuild: cannot start: ${err && err.stack ? err.stack : err}\n`);
+    process.stderr.write(`tsbuild: cannot start: ${err?.stack ? err.stack : err}\n`);
     process.exit(4);
   });

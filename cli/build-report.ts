@@ -56,13 +56,19 @@ export function reportCollector(): ReportCollector {
   const images = new Map<string, ReportImage>();
   const imageOf = (name: string): ReportImage => {
     let img = images.get(name);
-    if (!img) images.set(name, (img = { name, status: 'cancelled', stages: [] }));
+    if (!img) {
+      img = { name, status: 'cancelled', stages: [] };
+      images.set(name, img);
+    }
     return img;
   };
   const stageOf = (image: string, stage: string, signature = ''): ReportStage => {
     const img = imageOf(image);
     let s = img.stages.find((x) => x.name === stage);
-    if (!s) img.stages.push((s = { name: stage, signature, status: 'not-run', durationMs: 0 }));
+    if (!s) {
+      s = { name: stage, signature, status: 'not-run', durationMs: 0 };
+      img.stages.push(s);
+    }
     return s;
   };
   return {
@@ -121,7 +127,13 @@ export function reportCollector(): ReportCollector {
           status: 'done',
           final: i.final,
           ...(i.pushed ? { pushed: i.pushed } : {}),
-          stages: i.stages.map((s) => ({ name: s.name, signature: s.signature, status: s.status as ReportStageStatus, durationMs: s.durationMs, ...(s.reason ? { reason: s.reason } : {}) })),
+          stages: i.stages.map((s) => ({
+            name: s.name,
+            signature: s.signature,
+            status: s.status as ReportStageStatus,
+            durationMs: s.durationMs,
+            ...(s.reason ? { reason: s.reason } : {}),
+          })),
         })),
       };
     },

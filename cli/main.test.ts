@@ -12,11 +12,18 @@ test('argv names the one command whose module is loaded; help and typos load the
   assert.equal(commandOf(['node', 'tsbuild', '--help']), undefined);
   assert.equal(commandOf(['node', 'tsbuild', 'biuld']), undefined);
   assert.equal(commandOf(['node', 'tsbuild', 'toString']), undefined);
-  assert.deepEqual((await createProgram([])).commands.map((c) => c.name()), []);
+  assert.deepEqual(
+    (await createProgram([])).commands.map((c) => c.name()),
+    [],
+  );
   // build.ts registers build and plan: asking for plan brings both, once.
-  assert.deepEqual((await createProgram(['plan'])).commands.map((c) => c.name()), ['build', 'plan']);
+  assert.deepEqual(
+    (await createProgram(['plan'])).commands.map((c) => c.name()),
+    ['build', 'plan'],
+  );
   const all = (await createProgram()).commands.map((c) => c.name());
-  for (const name of ['build', 'plan', 'run', 'render', 'config', 'stages', 'doctor', 'image', 'login', 'logout', 'bundle', 'stapel']) assert.ok(all.includes(name), name);
+  for (const name of ['build', 'plan', 'run', 'render', 'config', 'stages', 'doctor', 'image', 'login', 'logout', 'bundle', 'stapel'])
+    assert.ok(all.includes(name), name);
 });
 
 /** The file: URLs node's ES module loader loaded while running tsbuild with `args` (NODE_DEBUG=esm). */
@@ -25,16 +32,25 @@ function loadedModules(entry: string, args: string[]): string[] {
   const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'esm' } });
   assert.equal(r.status, 0, r.stderr);
   const urls = [...r.stderr.matchAll(/Storing (file:\S+)/g)].map((m) => m[1]!);
-  assert.ok(urls.some((u) => u.endsWith('/main.js')), `NODE_DEBUG=esm names no main.js (has its output changed?):\n${r.stderr.slice(0, 2000)}`);
+  assert.ok(
+    urls.some((u) => u.endsWith('/main.js')),
+    `NODE_DEBUG=esm names no main.js (has its output changed?):\n${r.stderr.slice(0, 2000)}`,
+  );
   return urls;
 }
 
 test('--version loads no command module and nothing of the library; build loads its command only', () => {
   const main = new URL('./main.js', import.meta.url).href;
   const version = loadedModules(main, ['--version']);
-  assert.deepEqual(version.filter((u) => u.includes('/cli/commands/') || u.includes('/lib/')), []);
+  assert.deepEqual(
+    version.filter((u) => u.includes('/cli/commands/') || u.includes('/lib/')),
+    [],
+  );
   const build = loadedModules(main, ['build', '--help']);
-  assert.deepEqual(build.filter((u) => u.includes('/cli/commands/')).map((u) => u.replace(/.*\//, '')), ['build.js']);
+  assert.deepEqual(
+    build.filter((u) => u.includes('/cli/commands/')).map((u) => u.replace(/.*\//, '')),
+    ['build.js'],
+  );
   const r = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);

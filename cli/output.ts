@@ -42,7 +42,9 @@ export function eventPrinter(format: LogFormat, out: NodeJS.WritableStream = pro
         const rest = pending.get(key);
         if (rest) out.write(`  │ ${rest}\n`);
         pending.delete(key);
-        line(`[${e.image || '~'}] ${e.stage.padEnd(18)} built   ${shortSignature(e.signature)} in ${(e.durationMs / 1000).toFixed(2)}s (${formatSize(e.size)})`);
+        line(
+          `[${e.image || '~'}] ${e.stage.padEnd(18)} built   ${shortSignature(e.signature)} in ${(e.durationMs / 1000).toFixed(2)}s (${formatSize(e.size)})`,
+        );
         break;
       }
       case 'stage.failed':
@@ -81,7 +83,9 @@ export function formatSize(bytes: number): string {
 
 export function table(rows: string[][]): string {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  for (const r of rows) {
+    for (const [i, c] of r.entries()) widths[i] = Math.max(widths[i] ?? 0, c.length);
+  }
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 

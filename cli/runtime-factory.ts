@@ -41,16 +41,23 @@ type RuntimeWithCleanup = Runtime & { snapshotter: { removeAll(): Promise<void> 
 
 export const SANDBOX_FLAG = ['--sandbox <name>', 'sandbox: bwrap | runc | crun', 'bwrap'] as const;
 export const SNAPSHOTTER_FLAG = ['--snapshotter <name>', 'snapshotter: overlayfs | native (default: overlayfs where it mounts)'] as const;
-export const MAX_LAYER_SIZE_FLAG = ['--max-layer-size <size>', 'refuse a layer that unpacks to more than SIZE, e.g. 8G (default: $TSBUILD_MAX_LAYER_SIZE or 32G)'] as const;
+export const MAX_LAYER_SIZE_FLAG = [
+  '--max-layer-size <size>',
+  'refuse a layer that unpacks to more than SIZE, e.g. 8G (default: $TSBUILD_MAX_LAYER_SIZE or 32G)',
+] as const;
 
 /**
  * Decide the runtime for this command. As a normal user this re-runs the whole command inside a user
  * namespace and returns its exit code (`{ exitCode }`: the caller is done); as root, or once inside,
  * it returns the choice to build the runtime from.
  */
-export async function prepareRuntime(flags: RuntimeFlags, warn: (message: string) => void = defaultWarn): Promise<{ choice: RuntimeChoice } | { exitCode: number }> {
+export async function prepareRuntime(
+  flags: RuntimeFlags,
+  warn: (message: string) => void = defaultWarn,
+): Promise<{ choice: RuntimeChoice } | { exitCode: number }> {
   const sandbox = flags.sandbox ?? 'bwrap';
-  if (sandbox !== 'bwrap' && sandbox !== 'runc' && sandbox !== 'crun') throw new TsbuildError('TSB_USAGE', `--sandbox must be bwrap, runc or crun (got "${sandbox}")`);
+  if (sandbox !== 'bwrap' && sandbox !== 'runc' && sandbox !== 'crun')
+    throw new TsbuildError('TSB_USAGE', `--sandbox must be bwrap, runc or crun (got "${sandbox}")`);
   const wanted = flags.snapshotter;
   if (wanted !== undefined && wanted !== 'overlayfs' && wanted !== 'native') {
     throw new TsbuildError('TSB_USAGE', `--snapshotter must be overlayfs or native (got "${wanted}")`);
@@ -60,7 +67,9 @@ export async function prepareRuntime(flags: RuntimeFlags, warn: (message: string
   if (idMode === undefined) {
     const decision = await decideIdMode();
     if (decision.mode === 'unavailable') {
-      throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `cannot build as a normal user: ${decision.reason}`, { hint: `${decision.fix}; \`tsbuild doctor\` checks everything` });
+      throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `cannot build as a normal user: ${decision.reason}`, {
+        hint: `${decision.fix}; \`tsbuild doctor\` checks everything`,
+      });
     }
     if (decision.mode === 'root') {
       idMode = 'root';
@@ -86,7 +95,11 @@ export async function prepareRuntime(flags: RuntimeFlags, warn: (message: string
   return { choice: { sandbox, snapshotter, idMode, maxLayerBytes: layerLimit } };
 }
 
-export function createRuntime(home: HomePaths, store: LayoutStore, choice: RuntimeChoice = { sandbox: 'bwrap', snapshotter: 'overlayfs', idMode: 'root' }): RuntimeWithCleanup {
+export function createRuntime(
+  home: HomePaths,
+  store: LayoutStore,
+  choice: RuntimeChoice = { sandbox: 'bwrap', snapshotter: 'overlayfs', idMode: 'root' },
+): RuntimeWithCleanup {
   const rootless = choice.idMode !== 'root';
   const options: SnapshotterOptions = {
     rootless,
@@ -97,12 +110,16 @@ export function createRuntime(home: HomePaths, store: LayoutStore, choice: Runti
   // Unpacked layers may hold setuid files and device nodes: no other user may reach them.
   mkdirSync(home.snapshots, { recursive: true, mode: 0o700 });
   chmodSync(home.snapshots, 0o700);
-  const snapshotter = choice.snapshotter === 'native' ? new NativeSnapshotter(home.snapshots, store, options) : new OverlaySnapshotter(home.snapshots, store, options);
+  const snapshotter =
+    choice.snapshotter === 'native' ? new NativeSnapshotter(home.snapshots, store, options) : new OverlaySnapshotter(home.snapshots, store, options);
   // Root's builds (host root mapped in this namespace): steps one namespace further down.
   const ids = stepNamespaceIds();
   const steps = ids !== undefined ? new StepNamespace(ids) : undefined;
   // TSBUILD_BWRAP: a bubblewrap installed elsewhere (default /usr/bin/bwrap).
-  const sandbox: Sandbox = choice.sandbox === 'bwrap' ? new BwrapSandbox(process.env.TSBUILD_BWRAP || undefined, steps) : new OciRuntimeSandbox(choice.sandbox, join(home.root, 'run', choice.sandbox), steps);
+  const sandbox: Sandbox =
+    choice.sandbox === 'bwrap'
+      ? new BwrapSandbox(process.env.TSBUILD_BWRAP || undefined, steps)
+      : new OciRuntimeSandbox(choice.sandbox, join(home.root, 'run', choice.sandbox), steps);
   return { sandbox, snapshotter };
 }
 

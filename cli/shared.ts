@@ -32,7 +32,10 @@ function positiveNumber(name: string, value: string): number {
  * Transfer deadlines: no byte for TIMEOUT seconds fails a request (or stalls a blob download, which
  * is resumed TSBUILD_TRANSFER_RESUMES times, default 3, then fails with exit 3).
  */
-export function transferLimits(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): { headersTimeoutMs?: number; bodyTimeoutMs?: number; maxStallResumes?: number } {
+export function transferLimits(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): { headersTimeoutMs?: number; bodyTimeoutMs?: number; maxStallResumes?: number } {
   const out: { headersTimeoutMs?: number; bodyTimeoutMs?: number; maxStallResumes?: number } = {};
   const timeout = flag ?? env.TSBUILD_TRANSFER_TIMEOUT;
   if (timeout !== undefined && timeout !== '') {

@@ -74,7 +74,15 @@ export function ttyView(out: NodeJS.WriteStream = process.stderr, now: () => num
   };
   const imageLines = (img: ImageRow, live: boolean): string[] => {
     const state =
-      img.state === 'planning' ? dim('planning') : img.state === 'running' ? cyan(secs(now() - img.started)) : img.state === 'done' ? green(`done ${(img.digest ?? '').slice(7, 19)}`) : img.state === 'cancelled' ? dim('cancelled') : red('failed');
+      img.state === 'planning'
+        ? dim('planning')
+        : img.state === 'running'
+          ? cyan(secs(now() - img.started))
+          : img.state === 'done'
+            ? green(`done ${(img.digest ?? '').slice(7, 19)}`)
+            : img.state === 'cancelled'
+              ? dim('cancelled')
+              : red('failed');
     const lines = [`${bold(`[${img.name || '~'}]`)} ${state}`];
     for (const s of img.stages) {
       lines.push(stageLine(img, s));
@@ -141,7 +149,15 @@ export function ttyView(out: NodeJS.WriteStream = process.stderr, now: () => num
           images.set(e.image, { name: e.image, state: 'running', started: now(), stages: [] });
           break;
         case 'stage.waiting':
-          images.get(e.image)?.stages.push({ stage: e.stage, signature: e.signature, state: 'building', started: now(), reason: `waiting for another build of ${e.image || '~'}/${e.stage}`, tail: [], partial: '' });
+          images.get(e.image)?.stages.push({
+            stage: e.stage,
+            signature: e.signature,
+            state: 'building',
+            started: now(),
+            reason: `waiting for another build of ${e.image || '~'}/${e.stage}`,
+            tail: [],
+            partial: '',
+          });
           break;
         case 'stage.cached':
           dropWaiting(e.image, e.stage);
@@ -149,7 +165,9 @@ export function ttyView(out: NodeJS.WriteStream = process.stderr, now: () => num
           break;
         case 'stage.start':
           dropWaiting(e.image, e.stage);
-          images.get(e.image)?.stages.push({ stage: e.stage, signature: e.signature, state: 'building', started: now(), reason: e.reason, tail: [], partial: '' });
+          images
+            .get(e.image)
+            ?.stages.push({ stage: e.stage, signature: e.signature, state: 'building', started: now(), reason: e.reason, tail: [], partial: '' });
           break;
         case 'stage.output': {
           const s = stageOf(e.image, e.stage);
@@ -210,7 +228,10 @@ export function ttyView(out: NodeJS.WriteStream = process.stderr, now: () => num
         case 'transfer': {
           const key = `${e.direction} ${e.ref}`;
           let t = transfers.get(key);
-          if (!t) transfers.set(key, (t = { direction: e.direction, ref: e.ref, blobs: new Map() }));
+          if (!t) {
+            t = { direction: e.direction, ref: e.ref, blobs: new Map() };
+            transfers.set(key, t);
+          }
           t.blobs.set(e.digest, { bytes: e.bytes, total: e.total, phase: e.phase });
           // Stage pushes and layer fetches have no done event of their own: a transfer row lasts while a blob moves.
           if (e.phase !== 'transferring' && [...t.blobs.values()].every((b) => b.phase !== 'transferring')) transfers.delete(key);
@@ -244,7 +265,10 @@ export function ttyView(out: NodeJS.WriteStream = process.stderr, now: () => num
   };
 }
 
-const sgr = (code: string) => (s: string): string => `${ESC}${code}m${s}${ESC}0m`;
+const sgr =
+  (code: string) =>
+  (s: string): string =>
+    `${ESC}${code}m${s}${ESC}0m`;
 const dim = sgr('2');
 const bold = sgr('1');
 const red = sgr('31');

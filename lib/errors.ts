@@ -1,15 +1,7 @@
 // TsbuildError: the one error type the library throws. `kind` drives retries and exit codes,
 // `hint` tells the user what to do next. Every code is declared once in ErrorCodes.
 
-export type ErrorKind =
-  | 'NOT_FOUND'
-  | 'INVALID'
-  | 'UNAUTHORIZED'
-  | 'UNAVAILABLE'
-  | 'CONFLICT'
-  | 'DATA_LOSS'
-  | 'PRECONDITION'
-  | 'INTERNAL';
+export type ErrorKind = 'NOT_FOUND' | 'INVALID' | 'UNAUTHORIZED' | 'UNAVAILABLE' | 'CONFLICT' | 'DATA_LOSS' | 'PRECONDITION' | 'INTERNAL';
 
 export const ErrorCodes = {
   TSB_CONFIG_NOT_FOUND: 'INVALID',
@@ -87,11 +79,9 @@ export class StageFailedError extends TsbuildError {
 
   constructor(init: { imageName: string; stage: string; exitCode: number; command: string; lastLines: string[] }) {
     const tail = init.lastLines.length > 0 ? `\n--- last output lines ---\n${init.lastLines.join('\n')}` : '';
-    super(
-      'TSB_STAGE_FAILED',
-      `image "${init.imageName}", stage ${init.stage}: command failed with exit code ${init.exitCode}: ${init.command}${tail}`,
-      { hint: 'fix the command in werf.yaml and run the build again; stages before this one are reused from the cache' },
-    );
+    super('TSB_STAGE_FAILED', `image "${init.imageName}", stage ${init.stage}: command failed with exit code ${init.exitCode}: ${init.command}${tail}`, {
+      hint: 'fix the command in werf.yaml and run the build again; stages before this one are reused from the cache',
+    });
     this.name = 'StageFailedError';
     this.imageName = init.imageName;
     this.stage = init.stage;
@@ -107,11 +97,7 @@ export class ConfigError extends TsbuildError {
   readonly line: number | undefined;
   readonly column: number | undefined;
 
-  constructor(
-    message: string,
-    where: { file?: string; line?: number; column?: number; code?: ErrorCode } = {},
-    options: TsbuildErrorOptions = {},
-  ) {
+  constructor(message: string, where: { file?: string; line?: number; column?: number; code?: ErrorCode } = {}, options: TsbuildErrorOptions = {}) {
     const loc = where.file ? `${where.file}${where.line ? `:${where.line}${where.column ? `:${where.column}` : ''}` : ''}: ` : '';
     super(where.code ?? 'TSB_CONFIG_SCHEMA', `${loc}${message}`, options);
     this.name = 'ConfigError';

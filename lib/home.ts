@@ -13,7 +13,14 @@ export interface HomePaths {
 }
 
 export function homePaths(root = process.env.TSBUILD_HOME || join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'tsbuild')): HomePaths {
-  return { root, store: join(root, 'store'), snapshots: join(root, 'snapshots'), tmp: join(root, 'tmp'), locks: join(root, 'locks'), blobInfoCache: join(root, 'blob-info-cache.json') };
+  return {
+    root,
+    store: join(root, 'store'),
+    snapshots: join(root, 'snapshots'),
+    tmp: join(root, 'tmp'),
+    locks: join(root, 'locks'),
+    blobInfoCache: join(root, 'blob-info-cache.json'),
+  };
 }
 
 /**

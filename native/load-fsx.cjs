@@ -44,12 +44,14 @@ function loadFsx() {
     try {
       return { addon: require(path), path };
     } catch (err) {
-      failures.push(`${path}: ${err && err.message ? err.message.split('\n')[0] : err}`);
+      failures.push(`${path}: ${err?.message ? err.message.split('\n')[0] : err}`);
     }
   }
   const err = new Error(
     `no native fsx addon for ${platformName()} with Node ${process.version}: ` +
-      (failures.length ? `none of the binaries loads (${failures.join('; ')})` : `no prebuilt binary for this platform (the package has ${PREBUILT.join(', ')}) and none was compiled`),
+      (failures.length
+        ? `none of the binaries loads (${failures.join('; ')})`
+        : `no prebuilt binary for this platform (the package has ${PREBUILT.join(', ')}) and none was compiled`),
   );
   err.platform = platformName();
   throw err;

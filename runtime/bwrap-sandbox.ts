@@ -24,23 +24,42 @@ const SECCOMP_FD = 3;
 /** bwrap's arguments for one step; `seccomp` says whether the filter comes on fd 3. */
 export function bwrapArgs(spec: RunSpec, options: { seccomp?: boolean; cwdResolved?: boolean } = {}): string[] {
   const args = [
-    '--bind', spec.rootfs, '/',
-    '--proc', '/proc',
+    '--bind',
+    spec.rootfs,
+    '/',
+    '--proc',
+    '/proc',
     // bwrap 0.8 leaves these writable for a real-root caller: /proc/sys/kernel/core_pattern is a way
     // to run a program as host root. Read-only binds of the kernel's (one) tree cover them.
-    '--ro-bind', '/proc/sys', '/proc/sys',
-    '--ro-bind-try', '/proc/sysrq-trigger', '/proc/sysrq-trigger',
-    '--ro-bind-try', '/proc/irq', '/proc/irq',
-    '--ro-bind-try', '/proc/bus', '/proc/bus',
-    '--ro-bind-try', '/proc/fs', '/proc/fs',
-    '--dev', '/dev',
-    '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
+    '--ro-bind',
+    '/proc/sys',
+    '/proc/sys',
+    '--ro-bind-try',
+    '/proc/sysrq-trigger',
+    '/proc/sysrq-trigger',
+    '--ro-bind-try',
+    '/proc/irq',
+    '/proc/irq',
+    '--ro-bind-try',
+    '/proc/bus',
+    '/proc/bus',
+    '--ro-bind-try',
+    '/proc/fs',
+    '/proc/fs',
+    '--dev',
+    '/dev',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
     '--die-with-parent',
     '--new-session',
-    '--hostname', spec.hostname ?? 'tsbuild',
+    '--hostname',
+    spec.hostname ?? 'tsbuild',
     '--clearenv',
     // Capabilities in the sandbox's user namespace (or the host's, as root without one): Docker's set.
-    '--cap-drop', 'ALL',
+    '--cap-drop',
+    'ALL',
   ];
   if ((spec.uid ?? 0) === 0) for (const cap of STEP_CAPABILITIES) args.push('--cap-add', cap);
   if (options.seccomp) args.push('--seccomp', String(SECCOMP_FD));
@@ -77,10 +96,14 @@ export class BwrapSandbox implements Sandbox {
     try {
       accessSync(bwrapPath, constants.X_OK);
     } catch (err) {
-      throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `bubblewrap at ${bwrapPath} is not executable (${(err as NodeJS.ErrnoException).code ?? String(err)})`, {
-        hint: `make it executable (chmod 755 ${bwrapPath}) or reinstall it: apt-get install --reinstall bubblewrap`,
-        cause: err,
-      });
+      throw new TsbuildError(
+        'TSB_SANDBOX_UNAVAILABLE',
+        `bubblewrap at ${bwrapPath} is not executable (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+        {
+          hint: `make it executable (chmod 755 ${bwrapPath}) or reinstall it: apt-get install --reinstall bubblewrap`,
+          cause: err,
+        },
+      );
     }
   }
 

@@ -26,10 +26,14 @@ const HANDSHAKE = 'echo ok >&3 && exec "$@" 3>&-';
  * SIGINT/SIGTERM are forwarded; if this process is killed outright the child gets SIGKILL.
  */
 export async function runInPrivateMountNamespace(argv: string[]): Promise<number | undefined> {
-  const child = spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', HANDSHAKE, 'tsbuild-mountns', ...argv], {
-    stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
-    env: { ...process.env, [MOUNT_NS_ENV]: '1' },
-  });
+  const child = spawn(
+    'setpriv',
+    ['--pdeathsig', 'SIGKILL', '--', 'unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', HANDSHAKE, 'tsbuild-mountns', ...argv],
+    {
+      stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+      env: { ...process.env, [MOUNT_NS_ENV]: '1' },
+    },
+  );
   const forward = (sig: NodeJS.Signals) => (): void => {
     try {
       if (child.pid) process.kill(child.pid, sig);

@@ -7,7 +7,6 @@ import { buildOnce } from './build-once.js';
 import { packingError } from './packing-error.js';
 import { DEFAULT_MAX_LAYER_BYTES, layerTooLarge } from './layer-size-limit.js';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, writeFileSync, type Dirent } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -62,7 +61,13 @@ export class NativeSnapshotter implements Snapshotter {
       const layer = parents[i]!;
       const base = prev;
       await buildOnce(
-        { done, lockFile: join(this.root, 'locks', `native-${digestHex(ids[i]!)}.lock`), tmpRoot: join(this.root, 'tmp'), ownerLocks: ownerLocksOf(this.root, this.options), ...(signal ? { signal } : {}) },
+        {
+          done,
+          lockFile: join(this.root, 'locks', `native-${digestHex(ids[i]!)}.lock`),
+          tmpRoot: join(this.root, 'tmp'),
+          ownerLocks: ownerLocksOf(this.root, this.options),
+          ...(signal ? { signal } : {}),
+        },
         async (fs) => {
           if (base) {
             await rm(fs, { recursive: true });

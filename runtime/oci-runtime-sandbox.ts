@@ -18,7 +18,18 @@ import type { StepNamespace } from './step-namespace.js';
 
 const exec = promisify(execFile);
 
-const MASKED = ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware'];
+const MASKED = [
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+];
 const READONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 export type OciRuntimeName = 'runc' | 'crun';
@@ -82,7 +93,9 @@ export class OciRuntimeSandbox implements Sandbox {
     this.name = name;
     const bin = runtimeBinary(name);
     if (!bin) {
-      throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `${name} is not installed`, { hint: `apt-get install ${name} (or run ./scripts/setup), or use --sandbox bwrap` });
+      throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `${name} is not installed`, {
+        hint: `apt-get install ${name} (or run ./scripts/setup), or use --sandbox bwrap`,
+      });
     }
     this.bin = bin;
   }

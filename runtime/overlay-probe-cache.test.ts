@@ -30,7 +30,14 @@ test('a successful overlay probe is kept for this boot; a failed one is probed a
     // Another mode is another question.
     probes = 0;
     let asked: string | undefined;
-    assert.equal(await canMountOverlayCached('userxattr', file, async (h) => ((asked = h), probes++, false)), false);
+    assert.equal(
+      await canMountOverlayCached('userxattr', file, async (h) => {
+        asked = h;
+        probes++;
+        return false;
+      }),
+      false,
+    );
     assert.equal(asked, 'userxattr');
     assert.equal(probes, 1);
   } finally {

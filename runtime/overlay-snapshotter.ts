@@ -14,7 +14,7 @@ import { makeOwnedDir, removeOwnedDir } from '../lib/internal/owned-dir.js';
 import { DEFAULT_MAX_LAYER_BYTES, layerTooLarge } from './layer-size-limit.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chmod, lstat, mkdir, readFile, rename, rm, stat, symlink, readlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, rename, stat, symlink, readlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { digestHex } from '../lib/digest.js';
@@ -105,7 +105,14 @@ export class OverlaySnapshotter implements Snapshotter {
     const hex = digestHex(layer.diffId);
     const done = join(this.layerDir(hex), 'fs');
     await buildOnce(
-      { done, lockFile: join(this.root, 'locks', `${hex}.lock`), tmpRoot: join(this.root, 'tmp'), ownerLocks: ownerLocksOf(this.root, this.options), beside: ['facts.json'], ...(signal ? { signal } : {}) },
+      {
+        done,
+        lockFile: join(this.root, 'locks', `${hex}.lock`),
+        tmpRoot: join(this.root, 'tmp'),
+        ownerLocks: ownerLocksOf(this.root, this.options),
+        beside: ['facts.json'],
+        ...(signal ? { signal } : {}),
+      },
       async (fs) => {
         const r = await this.unpack(layer, fs, 'overlay', signal);
         const facts: LayerFacts = { v: 1, implicitDirs: r.implicitDirs, dependsOnParents: r.dependsOnParents };
@@ -127,7 +134,13 @@ export class OverlaySnapshotter implements Snapshotter {
   private async ensureApplied(chainHex: string, layer: LayerSource, lowers: string[], signal?: AbortSignal): Promise<string> {
     const done = join(this.flavored('chains'), chainHex, 'fs');
     await buildOnce(
-      { done, lockFile: join(this.root, 'locks', `chain-${chainHex}.lock`), tmpRoot: join(this.root, 'tmp'), ownerLocks: ownerLocksOf(this.root, this.options), ...(signal ? { signal } : {}) },
+      {
+        done,
+        lockFile: join(this.root, 'locks', `chain-${chainHex}.lock`),
+        tmpRoot: join(this.root, 'tmp'),
+        ownerLocks: ownerLocksOf(this.root, this.options),
+        ...(signal ? { signal } : {}),
+      },
       async (fs) => {
         if (lowers.length === 0) {
           await this.unpack(layer, fs, 'apply', signal);

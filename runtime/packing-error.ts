@@ -4,7 +4,10 @@ import { TsbuildError, noSpaceError } from '../lib/errors.js';
 
 export function packingError(err: unknown, key: string, from: string): unknown {
   if (err instanceof TsbuildError && err.code === 'TSB_NO_SPACE') {
-    return new TsbuildError('TSB_NO_SPACE', `packing the layer of ${key} (from ${from}): ${err.message}`, { ...(err.hint ? { hint: err.hint } : {}), cause: err });
+    return new TsbuildError('TSB_NO_SPACE', `packing the layer of ${key} (from ${from}): ${err.message}`, {
+      ...(err.hint ? { hint: err.hint } : {}),
+      cause: err,
+    });
   }
   return noSpaceError(err, `packing the layer of ${key} from ${from}`);
 }

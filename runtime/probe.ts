@@ -13,8 +13,6 @@ import { stepProtections, type StepProtections } from './step-protections.js';
 
 const exec = promisify(execFile);
 
-
-
 export interface ProbeResult {
   root: boolean;
   user: string;
@@ -35,7 +33,6 @@ export interface ProbeResult {
   checks: ProbeCheck[];
 }
 
-
 export const SINGLE_ID_WARNING =
   'no subordinate id range: stages run in a user namespace that maps only your own id to root, so ' +
   'chown to other users, adduser and packages that create system users fail inside stages, and every ' +
@@ -47,9 +44,17 @@ export async function decideIdMode(): Promise<IdModeDecision> {
   if (uid === 0) return decideRootIdMode();
   const gid = process.getgid?.() ?? -1;
   const user = userInfo().username;
-  const [userNamespaces, subuid, subgid] = await Promise.all([canUnshareUser(), readSubIdRange('/etc/subuid', user, uid), readSubIdRange('/etc/subgid', user, uid)]);
+  const [userNamespaces, subuid, subgid] = await Promise.all([
+    canUnshareUser(),
+    readSubIdRange('/etc/subuid', user, uid),
+    readSubIdRange('/etc/subgid', user, uid),
+  ]);
   if (!userNamespaces) {
-    return { mode: 'unavailable', reason: 'unprivileged user namespaces are disabled on this machine', fix: 'sysctl -w kernel.unprivileged_userns_clone=1 user.max_user_namespaces=15000, or run tsbuild as root' };
+    return {
+      mode: 'unavailable',
+      reason: 'unprivileged user namespaces are disabled on this machine',
+      fix: 'sysctl -w kernel.unprivileged_userns_clone=1 user.max_user_namespaces=15000, or run tsbuild as root',
+    };
   }
   const tools = existsSync('/usr/bin/newuidmap') && existsSync('/usr/bin/newgidmap');
   if (subuid && subgid && tools) return { mode: 'subuid', uid, gid, subuid, subgid };
@@ -60,7 +65,7 @@ export async function decideIdMode(): Promise<IdModeDecision> {
 /** As root: a user namespace over root's range (or tsbuild's reserved one) unless the kernel refuses one. */
 async function decideRootIdMode(): Promise<IdModeDecision> {
   const [ranges, userNamespaces] = await Promise.all([rootIdRanges(), canUnshareUser()]);
-  const fallback = 'build steps run as host root, with Docker\'s default capabilities minus CAP_MKNOD and the seccomp filter only';
+  const fallback = "build steps run as host root, with Docker's default capabilities minus CAP_MKNOD and the seccomp filter only";
   if (!userNamespaces) return { mode: 'root', warning: `user namespaces are disabled on this machine (user.max_user_namespaces=0?): ${fallback}` };
   if ('error' in ranges) return { mode: 'root', warning: `${ranges.error}; until then ${fallback}` };
   return { mode: 'subuid', uid: 0, gid: 0, subuid: ranges.subuid, subgid: ranges.subgid, hostRoot: { source: ranges.source } };
@@ -94,7 +99,9 @@ export async function canMountOverlay(how: 'direct' | 'userxattr' | 'unshare'): 
     for (const d of ['l', 'u', 'w', 'm']) await mkdir(join(dir, d));
     const opts = `lowerdir=${dir}/l,upperdir=${dir}/u,workdir=${dir}/w`;
     if (how === 'unshare') {
-      await exec('unshare', ['--user', '--map-root-user', '--mount', 'mount', '-t', 'overlay', 'overlay', '-o', `${opts},userxattr`, `${dir}/m`], { timeout: 5000 });
+      await exec('unshare', ['--user', '--map-root-user', '--mount', 'mount', '-t', 'overlay', 'overlay', '-o', `${opts},userxattr`, `${dir}/m`], {
+        timeout: 5000,
+      });
     } else {
       await exec('mount', ['-t', 'overlay', 'overlay', '-o', how === 'userxattr' ? `${opts},userxattr` : opts, `${dir}/m`], { timeout: 5000 });
       await exec('umount', [`${dir}/m`]);
@@ -126,19 +133,38 @@ export async function probe(): Promise<ProbeResult> {
   };
   const bashStatic = existsSync('/usr/bin/bash-static');
   const checks: ProbeCheck[] = [
-    { name: 'privileges', ok: true, detail: root ? 'running as root: builds run as root of a user namespace over a subordinate range' : `running as ${user} (uid ${uid}): stages run in a user namespace` },
+    {
+      name: 'privileges',
+      ok: true,
+      detail: root
+        ? 'running as root: builds run as root of a user namespace over a subordinate range'
+        : `running as ${user} (uid ${uid}): stages run in a user namespace`,
+    },
     { name: 'bubblewrap', ok: sandboxes.bwrap, detail: sandboxes.bwrap ? '/usr/bin/bwrap' : 'not installed', fix: 'apt-get install bubblewrap' },
     { name: 'static bash', ok: bashStatic, detail: bashStatic ? '/usr/bin/bash-static' : 'not installed', fix: 'apt-get install bash-static' },
-    { name: 'overlayfs', ok: overlay, detail: overlay ? 'mountable' : 'cannot mount overlayfs here', fix: root ? 'load the overlay module: modprobe overlay' : 'use a kernel >= 5.11 (overlayfs in user namespaces) or run as root' },
+    {
+      name: 'overlayfs',
+      ok: overlay,
+      detail: overlay ? 'mountable' : 'cannot mount overlayfs here',
+      fix: root ? 'load the overlay module: modprobe overlay' : 'use a kernel >= 5.11 (overlayfs in user namespaces) or run as root',
+    },
   ];
   if (!root) {
     checks.push(
-      { name: 'user namespaces', ok: userNamespaces, detail: userNamespaces ? 'available' : 'unprivileged user namespaces are disabled', fix: 'sysctl -w kernel.unprivileged_userns_clone=1 (and user.max_user_namespaces > 0)' },
+      {
+        name: 'user namespaces',
+        ok: userNamespaces,
+        detail: userNamespaces ? 'available' : 'unprivileged user namespaces are disabled',
+        fix: 'sysctl -w kernel.unprivileged_userns_clone=1 (and user.max_user_namespaces > 0)',
+      },
       { name: 'newuidmap/newgidmap', ok: newuidmap, detail: newuidmap ? 'installed' : 'not installed', fix: 'apt-get install uidmap' },
       {
         name: 'subordinate ids',
         ok: !!subuid && !!subgid,
-        detail: subuid && subgid ? `uids ${subuid.start}+${subuid.count}, gids ${subgid.start}+${subgid.count}` : `no range for ${user} in /etc/subuid or /etc/subgid: only a single id can be mapped (chown in stages fails)`,
+        detail:
+          subuid && subgid
+            ? `uids ${subuid.start}+${subuid.count}, gids ${subgid.start}+${subgid.count}`
+            : `no range for ${user} in /etc/subuid or /etc/subgid: only a single id can be mapped (chown in stages fails)`,
         fix: `usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${user}`,
       },
     );
@@ -149,20 +175,38 @@ export async function probe(): Promise<ProbeResult> {
       : idMode.mode === 'subuid' && idMode.hostRoot
         ? `root: uid 0 in a user namespace mapping ${idMode.subuid.start}+${idMode.subuid.count} (${idMode.hostRoot.source})`
         : idMode.mode === 'subuid'
-        ? `rootless: uid 0 in a user namespace mapping ${uid} and ${idMode.subuid.start}+${idMode.subuid.count}`
-        : idMode.mode === 'single'
-          ? 'rootless with a single id (see subordinate ids)'
-          : idMode.reason;
+          ? `rootless: uid 0 in a user namespace mapping ${uid} and ${idMode.subuid.start}+${idMode.subuid.count}`
+          : idMode.mode === 'single'
+            ? 'rootless with a single id (see subordinate ids)'
+            : idMode.reason;
   checks.push({ name: 'id mode', ok: idMode.mode !== 'unavailable', detail: modeDetail, ...(idMode.mode === 'unavailable' ? { fix: idMode.fix } : {}) });
   const runtimes = (['runc', 'crun'] as const).filter((n) => sandboxes[n]);
   checks.push({
     name: 'runc/crun',
     ok: true,
-    detail: runtimes.length ? `${runtimes.join(', ')} (for --sandbox runc|crun)` : 'not installed (optional: apt-get install runc crun for --sandbox runc|crun)',
+    detail: runtimes.length
+      ? `${runtimes.join(', ')} (for --sandbox runc|crun)`
+      : 'not installed (optional: apt-get install runc crun for --sandbox runc|crun)',
   });
   const { protections, checks: stepChecks } = stepProtections(idMode, uid);
   checks.push(...stepChecks);
-  if (!overlay) checks.push({ name: 'snapshotter', ok: true, detail: 'overlayfs unavailable: builds use the copying `native` snapshotter (slower, more disk)' });
+  if (!overlay)
+    checks.push({ name: 'snapshotter', ok: true, detail: 'overlayfs unavailable: builds use the copying `native` snapshotter (slower, more disk)' });
   const snapshotter = overlay ? 'overlayfs' : 'native';
-  return { root, user, uid, userNamespaces, ...(subuid ? { subuid } : {}), ...(subgid ? { subgid } : {}), newuidmap, overlay, sandboxes, bashStatic, idMode, protections, snapshotter, checks };
+  return {
+    root,
+    user,
+    uid,
+    userNamespaces,
+    ...(subuid ? { subuid } : {}),
+    ...(subgid ? { subgid } : {}),
+    newuidmap,
+    overlay,
+    sandboxes,
+    bashStatic,
+    idMode,
+    protections,
+    snapshotter,
+    checks,
+  };
 }

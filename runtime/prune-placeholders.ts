@@ -8,7 +8,7 @@ async function realDirChain(root: string, parts: string[]): Promise<boolean> {
   for (const part of parts) {
     p = join(p, part);
     const st = await lstat(p).catch(() => undefined);
-    if (!st || !st.isDirectory()) return false;
+    if (!st?.isDirectory()) return false;
   }
   return true;
 }

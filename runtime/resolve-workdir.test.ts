@@ -38,10 +38,30 @@ test('a working directory under /proc or /dev, or through a symlink leaving the 
   const t = tree();
   try {
     for (const n of [3, 7, 20]) {
-      assert.throws(() => resolveWorkdir(t.root, `/proc/self/fd/${n}`, 'image "app"'), (e: Error & { code?: string }) => e.code === 'TSB_LAYER_UNSAFE' && /image "app": WorkingDir "\/proc\/self\/fd/.test(e.message));
+      assert.throws(
+        () => resolveWorkdir(t.root, `/proc/self/fd/${n}`, 'image "app"'),
+        (e: Error & { code?: string }) => e.code === 'TSB_LAYER_UNSAFE' && /image "app": WorkingDir "\/proc\/self\/fd/.test(e.message),
+      );
     }
-    for (const cwd of ['/proc/1/root', '/proc/self/cwd', '/proc/1/cwd/x', '/wd', '/wd/sub', '/devfd', '/dev/fd/5', '/srv/root1', '/srv/cwd', '/srv/up', '/srv/up/x', '/loop']) {
-      assert.throws(() => resolveWorkdir(t.root, cwd), (e: Error & { code?: string }) => e.code === 'TSB_LAYER_UNSAFE', cwd);
+    for (const cwd of [
+      '/proc/1/root',
+      '/proc/self/cwd',
+      '/proc/1/cwd/x',
+      '/wd',
+      '/wd/sub',
+      '/devfd',
+      '/dev/fd/5',
+      '/srv/root1',
+      '/srv/cwd',
+      '/srv/up',
+      '/srv/up/x',
+      '/loop',
+    ]) {
+      assert.throws(
+        () => resolveWorkdir(t.root, cwd),
+        (e: Error & { code?: string }) => e.code === 'TSB_LAYER_UNSAFE',
+        cwd,
+      );
     }
   } finally {
     t.done();

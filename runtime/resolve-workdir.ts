@@ -19,10 +19,14 @@ const SANDBOX_TREES = new Set(['proc', 'dev']);
  */
 export function resolveWorkdir(rootfs: string, cwd: string, image = 'the image'): string {
   const refuse = (why: string): never => {
-    throw new TsbuildError('TSB_LAYER_UNSAFE', `${image}: WorkingDir ${JSON.stringify(cwd)} ${why}; tsbuild refuses it (a working directory there can reach the host)`, {
-      hint: 'set WORKDIR in the base image (or imageSpec.config.workingDir) to a real directory of the image, e.g. /app',
-      details: { workingDir: cwd },
-    });
+    throw new TsbuildError(
+      'TSB_LAYER_UNSAFE',
+      `${image}: WorkingDir ${JSON.stringify(cwd)} ${why}; tsbuild refuses it (a working directory there can reach the host)`,
+      {
+        hint: 'set WORKDIR in the base image (or imageSpec.config.workingDir) to a real directory of the image, e.g. /app',
+        details: { workingDir: cwd },
+      },
+    );
   };
   if (cwd.includes('\0')) refuse('contains a NUL byte');
   const done: string[] = [];

@@ -28,16 +28,23 @@ function parse(text: string): Array<{ name: string; range: IdRange }> {
 const overlaps = (a: IdRange, b: IdRange): boolean => a.start < b.start + b.count && b.start < a.start + a.count;
 
 export async function rootIdRanges(files = { subuid: '/etc/subuid', subgid: '/etc/subgid' }): Promise<RootIdRanges> {
-  const [uids, gids] = await Promise.all([readFile(files.subuid, 'utf8').catch(() => ''), readFile(files.subgid, 'utf8').catch(() => '')].map(async (p) => parse(await p)));
+  const [uids, gids] = await Promise.all(
+    [readFile(files.subuid, 'utf8').catch(() => ''), readFile(files.subgid, 'utf8').catch(() => '')].map(async (p) => parse(await p)),
+  );
   const own = (list: Array<{ name: string; range: IdRange }>): IdRange | undefined => list.find((e) => e.name === 'root' || e.name === '0')?.range;
   const subuid = own(uids!);
   const subgid = own(gids!);
   const usable = (r: IdRange): boolean => r.count >= 1 && r.start > 0 && r.start + r.count <= HOST_ROOT_IN_NAMESPACE;
   if (subuid && subgid && usable(subuid) && usable(subgid)) return { subuid, subgid, source: `root's ranges in ${files.subuid} and ${files.subgid}` };
-  for (const [file, list] of [[files.subuid, uids!], [files.subgid, gids!]] as const) {
+  for (const [file, list] of [
+    [files.subuid, uids!],
+    [files.subgid, gids!],
+  ] as const) {
     const clash = list.find((e) => overlaps(e.range, RESERVED_ROOT_RANGE));
     if (clash) {
-      return { error: `the range tsbuild reserves for root's steps (${RESERVED_ROOT_RANGE.start}+${RESERVED_ROOT_RANGE.count}) overlaps ${clash.name}'s range in ${file}; give root its own range: usermod --add-subuids A-B --add-subgids A-B root` };
+      return {
+        error: `the range tsbuild reserves for root's steps (${RESERVED_ROOT_RANGE.start}+${RESERVED_ROOT_RANGE.count}) overlaps ${clash.name}'s range in ${file}; give root its own range: usermod --add-subuids A-B --add-subgids A-B root`,
+      };
     }
   }
   return { subuid: RESERVED_ROOT_RANGE, subgid: RESERVED_ROOT_RANGE, source: `tsbuild's reserved range (root has none in ${files.subuid})` };

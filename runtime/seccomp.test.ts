@@ -40,12 +40,23 @@ function evaluate(prog: Buffer, data: { nr: number; arch: number; arg0?: number 
     const jf = prog.readUInt8(pc * 8 + 3);
     const k = prog.readUInt32LE(pc * 8 + 4);
     switch (code) {
-      case 0x20: a = mem.readUInt32LE(k); pc++; break;
-      case 0x15: pc += 1 + (a === k ? jt : jf); break;
-      case 0x35: pc += 1 + (a >= k ? jt : jf); break;
-      case 0x45: pc += 1 + ((a & k) !== 0 ? jt : jf); break;
-      case 0x06: return k;
-      default: throw new Error(`unexpected opcode ${code}`);
+      case 0x20:
+        a = mem.readUInt32LE(k);
+        pc++;
+        break;
+      case 0x15:
+        pc += 1 + (a === k ? jt : jf);
+        break;
+      case 0x35:
+        pc += 1 + (a >= k ? jt : jf);
+        break;
+      case 0x45:
+        pc += 1 + ((a & k) !== 0 ? jt : jf);
+        break;
+      case 0x06:
+        return k;
+      default:
+        throw new Error(`unexpected opcode ${code}`);
     }
   }
   throw new Error('fell off the program');

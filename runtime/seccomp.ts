@@ -87,7 +87,7 @@ export function seccompProgram(arch: SeccompArch): Buffer {
 
 function assemble(prog: Insn[]): Buffer {
   const labels = new Map<string, number>();
-  prog.forEach((insn, i) => insn.label && labels.set(insn.label, i));
+  for (const [i, insn] of prog.entries()) if (insn.label) labels.set(insn.label, i);
   const buf = Buffer.alloc(prog.length * 8);
   prog.forEach((insn, i) => {
     const offset = (t: Target | undefined): number => {

@@ -82,7 +82,10 @@ export class StepNamespace {
 
   private async create(): Promise<string> {
     // pdeathsig: the holder goes when the builder goes, however it ends.
-    const holder = spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'unshare', '--user', '--', 'sleep', 'infinity'], { stdio: 'ignore', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    const holder = spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'unshare', '--user', '--', 'sleep', 'infinity'], {
+      stdio: 'ignore',
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    });
     this.holder = holder;
     holder.unref();
     process.once('exit', () => this.dispose());
@@ -98,7 +101,8 @@ export class StepNamespace {
         ns = undefined;
       }
       if (ns && ns !== own) break;
-      if (i > 2500 || holder.exitCode !== null) throw new TsbuildError('TSB_SANDBOX_START', 'the step user namespace was not created', { hint: '`tsbuild doctor`' });
+      if (i > 2500 || holder.exitCode !== null)
+        throw new TsbuildError('TSB_SANDBOX_START', 'the step user namespace was not created', { hint: '`tsbuild doctor`' });
       await new Promise((r) => setTimeout(r, 2));
     }
     try {
@@ -130,7 +134,22 @@ export class StepNamespace {
     return {
       spec: { ...spec, rootfs: join(dir, 'root'), mounts },
       dir,
-      command: (command, extra = ':') => ['unshare', '--mount', '--propagation', 'private', '--', STATIC_SHELL, '-c', STAGE_SCRIPT, 'tsbuild-step', ns, String(binds.length / 2), extra, ...binds, ...command],
+      command: (command, extra = ':') => [
+        'unshare',
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        STATIC_SHELL,
+        '-c',
+        STAGE_SCRIPT,
+        'tsbuild-step',
+        ns,
+        String(binds.length / 2),
+        extra,
+        ...binds,
+        ...command,
+      ],
       cleanup: () => rm(dir, { recursive: true, force: true }),
     };
   }

@@ -66,7 +66,16 @@ export function diffTrees(o: TreeDiffOptions): DiffItem[] {
       nsec = 0n;
     }
     const mode = Number(st.mode);
-    const e: TarEntry = { path: rel, type: 'file', mode: mode & 0o7777, uid: Number(st.uid), gid: Number(st.gid), size: 0, mtimeSec: Number(sec), mtimeNsec: Number(nsec) };
+    const e: TarEntry = {
+      path: rel,
+      type: 'file',
+      mode: mode & 0o7777,
+      uid: Number(st.uid),
+      gid: Number(st.gid),
+      size: 0,
+      mtimeSec: Number(sec),
+      mtimeNsec: Number(nsec),
+    };
     const xattrs: Array<[string, Buffer]> = [];
     for (const name of fx.llistxattr(abs).sort()) {
       if (OVERLAY_XATTR.test(name)) continue;

@@ -96,7 +96,19 @@ export async function runInUserNamespace(argv: string[], plan: UserNamespacePlan
   if (plan.mode === 'single') unshare.push('--map-root-user');
   // setpriv --pdeathsig: if this process is killed outright, unshare (and through --kill-child the
   // whole namespace) goes with it.
-  const args = ['--pdeathsig', 'SIGKILL', '--', 'unshare', ...unshare, '--', '/bin/sh', '-c', plan.hostRoot ? rootHandshake() : HANDSHAKE, 'tsbuild-userns', ...argv];
+  const args = [
+    '--pdeathsig',
+    'SIGKILL',
+    '--',
+    'unshare',
+    ...unshare,
+    '--',
+    '/bin/sh',
+    '-c',
+    plan.hostRoot ? rootHandshake() : HANDSHAKE,
+    'tsbuild-userns',
+    ...argv,
+  ];
   const child = spawn('setpriv', args, {
     stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
     env: { ...process.env, [ID_MODE_ENV]: plan.mode, [ID_FLAVOR_ENV]: flavor(plan), ...(plan.hostRoot ? hostRootEnv(plan) : {}) },
@@ -123,7 +135,11 @@ export async function runInUserNamespace(argv: string[], plan: UserNamespacePlan
   process.on('SIGTERM', onTerm);
   try {
     const exitCode = new Promise<number>((resolve, reject) => {
-      child.once('error', (err) => reject(new TsbuildError('TSB_SANDBOX_START', `cannot start unshare: ${err.message}`, { cause: err, hint: 'apt-get install util-linux (setpriv, unshare)' })));
+      child.once('error', (err) =>
+        reject(
+          new TsbuildError('TSB_SANDBOX_START', `cannot start unshare: ${err.message}`, { cause: err, hint: 'apt-get install util-linux (setpriv, unshare)' }),
+        ),
+      );
       child.once('close', (code, sig) => resolve(code ?? (sig === 'SIGINT' ? 130 : 128 + 9)));
     });
     const hostPid = await new Promise<number | undefined>((resolve) => {
@@ -197,7 +213,10 @@ async function writeIdMaps(pid: number, plan: UserNamespacePlan): Promise<void> 
       await writeFile(`/proc/${pid}/uid_map`, `0 ${subuid.start} ${count}\n${HOST_ROOT_IN_NAMESPACE} 0 1\n`);
       await writeFile(`/proc/${pid}/gid_map`, `0 ${subgid.start} ${count}\n${HOST_ROOT_IN_NAMESPACE} 0 1\n`);
     } catch (err) {
-      throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `cannot map root's ids for the build (${subuid.start}+${count}): ${(err as Error).message}`, { hint: '`tsbuild doctor` shows the id mode and why', cause: err });
+      throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `cannot map root's ids for the build (${subuid.start}+${count}): ${(err as Error).message}`, {
+        hint: '`tsbuild doctor` shows the id mode and why',
+        cause: err,
+      });
     }
     return;
   }

@@ -13,7 +13,11 @@ import { join, relative, dirname, resolve } from 'node:path';
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const BASE = ['errors', 'digest', 'events', 'internal', 'home'];
 const allowed = {
-  errors: [], digest: BASE, events: BASE, internal: BASE, home: BASE,
+  errors: [],
+  digest: BASE,
+  events: BASE,
+  internal: BASE,
+  home: BASE,
   oci: BASE,
   content: [...BASE, 'oci'],
   layer: [...BASE, 'oci', 'content'],
@@ -74,7 +78,8 @@ for (const top of ['lib', 'cli', 'runtime']) {
       const where = `${relative(root, file)} imports ${spec}`;
       if (!to || to === from) continue;
       if (to === 'cli') problems.push(`${where}: nothing may import cli/`);
-      else if (from === 'runtime' && ['conveyor', 'storage', 'registry', 'index', 'stapel'].includes(to)) problems.push(`${where}: runtime/ must not import ${to}`);
+      else if (from === 'runtime' && ['conveyor', 'storage', 'registry', 'index', 'stapel'].includes(to))
+        problems.push(`${where}: runtime/ must not import ${to}`);
       else if (allowed[from] && !allowed[from].includes(to)) problems.push(`${where}: lib/${from} may not depend on ${to}`);
       // Entering another lib module: only through its index.ts.
       const rel = relative(join(root, 'lib'), target).replace(/\\/g, '/');

@@ -73,10 +73,21 @@ export function registerBuild(program: Command): void {
       .option('--platform <os/arch>', 'platform of base images (default: the host)')
       .option('--insecure-registry <host>', 'reach this registry over plain http (repeatable)', collect, [] as string[])
       .option('--transfer-timeout <seconds>', 'fail a registry transfer that makes no progress for this long (default: $TSBUILD_TRANSFER_TIMEOUT or 60)')
-      .option('--creds <user:pass>', 'registry credentials (for the --repo registry when given, else for every registry); default: saved by `tsbuild login` / auth files')
-      .option('--log-format <format>', 'auto (live view on a terminal, plain lines otherwise) | plain | tty | json (one event per line, docs/events.md)', 'auto')
+      .option(
+        '--creds <user:pass>',
+        'registry credentials (for the --repo registry when given, else for every registry); default: saved by `tsbuild login` / auth files',
+      )
+      .option(
+        '--log-format <format>',
+        'auto (live view on a terminal, plain lines otherwise) | plain | tty | json (one event per line, docs/events.md)',
+        'auto',
+      )
       .option('--dev', 'build the git work tree as it is (uncommitted changes included) instead of HEAD')
-      .option('--stapel-image <ref>', 'ansible toolchain image to pull (default $TSBUILD_STAPEL_IMAGE, else tsbuild/stapel of the local store, made from Debian packages by the first ansible build or `tsbuild stapel build`)', process.env.TSBUILD_STAPEL_IMAGE || undefined);
+      .option(
+        '--stapel-image <ref>',
+        'ansible toolchain image to pull (default $TSBUILD_STAPEL_IMAGE, else tsbuild/stapel of the local store, made from Debian packages by the first ansible build or `tsbuild stapel build`)',
+        process.env.TSBUILD_STAPEL_IMAGE || undefined,
+      );
 
   common(
     program
@@ -85,14 +96,22 @@ export function registerBuild(program: Command): void {
       .argument('[images...]', 'image names to build (default: all), with the images they need'),
   )
     .option('--push', 'push final images to --repo')
-    .option('--layer-compression <c>', 'compression of the layers this build writes: gzip (default) | zstd | zstd:LEVEL (1-19); does not change stage signatures')
+    .option(
+      '--layer-compression <c>',
+      'compression of the layers this build writes: gzip (default) | zstd | zstd:LEVEL (1-19); does not change stage signatures',
+    )
     .option('--repo <registry/name>', 'stages repository (REPO:<signature>, shared by builders); with --push final images go to REPO/<image>:latest')
     .option('--cache-repo <registry/name>', 'stages repository looked up first and written after the build')
     .option('--secondary-repo <registry/name>', 'read-only stages repository (looked up last)')
     .option('--report-path <file>', 'write a JSON report of images and stages')
     .option('--dry-run', 'show the plan without building (same as `tsbuild plan`)')
     .option('--parallel <n>', 'build up to N independent images at the same time', '2')
-    .option('--registry-mirror <registry=mirror>', 'fetch base images of REGISTRY from MIRROR[/PREFIX] (repeatable; names and signatures keep the reference as written)', collect, [] as string[])
+    .option(
+      '--registry-mirror <registry=mirror>',
+      'fetch base images of REGISTRY from MIRROR[/PREFIX] (repeatable; names and signatures keep the reference as written)',
+      collect,
+      [] as string[],
+    )
     .option(...SANDBOX_FLAG)
     .option(...SNAPSHOTTER_FLAG)
     .option(...MAX_LAYER_SIZE_FLAG)
@@ -110,7 +129,10 @@ export function registerBuild(program: Command): void {
         const sourceDateEpoch = process.env.SOURCE_DATE_EPOCH ? parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH) : undefined;
         // Rootless: the rest of the command runs again inside a user namespace; its exit code is ours.
         const prepared = await prepareRuntime(flags);
-        if ('exitCode' in prepared) return void (process.exitCode = prepared.exitCode);
+        if ('exitCode' in prepared) {
+          process.exitCode = prepared.exitCode;
+          return;
+        }
         const home = homePaths();
         view = wantsTty(flags.logFormat) ? ttyView() : undefined;
         if (view) print = view.onEvent;
@@ -139,7 +161,11 @@ export function registerBuild(program: Command): void {
               ...(layerCompression ? { layerCompression } : {}),
               ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
               ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
-              registry: registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined, transferTimeout: flags.transferTimeout }),
+              registry: registryClient(flags.insecureRegistry, {
+                creds: flags.creds,
+                credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined,
+                transferTimeout: flags.transferTimeout,
+              }),
               createRuntime: (store) => (runtime = createRuntime(home, store, prepared.choice)),
               onEvent,
               signal,
@@ -169,9 +195,7 @@ export function registerBuild(program: Command): void {
     .option('--cache-repo <registry/name>', 'stages repository looked up first')
     .option('--secondary-repo <registry/name>', 'read-only stages repository (looked up last)')
     .option('--registry-mirror <registry=mirror>', 'resolve base images of REGISTRY on MIRROR[/PREFIX] (repeatable)', collect, [] as string[])
-    .action(
-    async (images: string[], flags: BuildFlags) => runPlan(images, flags),
-  );
+    .action(async (images: string[], flags: BuildFlags) => runPlan(images, flags));
 }
 
 function printSummary(result: Awaited<ReturnType<typeof build>>): void {
@@ -179,7 +203,15 @@ function printSummary(result: Awaited<ReturnType<typeof build>>): void {
   for (const img of result.images) {
     for (const s of img.stages) {
       const built = s.status === 'built';
-      rows.push([img.name || '~', s.name, shortSignature(s.signature), s.status, built ? `${(s.durationMs / 1000).toFixed(2)}s` : '-', built ? formatSize(s.size ?? 0) : '-', s.reason ?? '']);
+      rows.push([
+        img.name || '~',
+        s.name,
+        shortSignature(s.signature),
+        s.status,
+        built ? `${(s.durationMs / 1000).toFixed(2)}s` : '-',
+        built ? formatSize(s.size ?? 0) : '-',
+        s.reason ?? '',
+      ]);
     }
   }
   process.stdout.write(`${table(rows)}\n`);
@@ -195,7 +227,11 @@ function errorFields(err: unknown): ReportError {
 }
 
 async function runPlan(images: string[], flags: BuildFlags): Promise<void> {
-  const registry = registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined, transferTimeout: flags.transferTimeout });
+  const registry = registryClient(flags.insecureRegistry, {
+    creds: flags.creds,
+    credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined,
+    transferTimeout: flags.transferTimeout,
+  });
   const result = await withAbort((signal) =>
     plan({
       dir: flags.dir!,
@@ -222,6 +258,7 @@ async function runPlan(images: string[], flags: BuildFlags): Promise<void> {
     return;
   }
   const rows = [['IMAGE', 'STAGE', 'SIGNATURE', 'STATUS', 'REASON']];
-  for (const img of result.images) for (const s of img.stages) rows.push([img.name || '~', s.name, s.signature ? shortSignature(s.signature) : '?', s.status, s.reason ?? '']);
+  for (const img of result.images)
+    for (const s of img.stages) rows.push([img.name || '~', s.name, s.signature ? shortSignature(s.signature) : '?', s.status, s.reason ?? '']);
   process.stdout.write(`${table(rows)}\n`);
 }

@@ -25,10 +25,12 @@ interface LoadFlags {
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 export function registerBundle(program: Command): void {
-  const bundle = program.command('bundle').description('save and load a project\'s images with every stage needed to rebuild them (air-gapped sites)');
+  const bundle = program.command('bundle').description("save and load a project's images with every stage needed to rebuild them (air-gapped sites)");
   bundle
     .command('save')
-    .description('write what the current commit builds (each image\'s final image and every stored stage it was built on, with their records) to one oci-archive; refuses, listing them, when stages are not stored')
+    .description(
+      "write what the current commit builds (each image's final image and every stored stage it was built on, with their records) to one oci-archive; refuses, listing them, when stages are not stored",
+    )
     .argument('[images...]', 'image names (default: all), with the images they need')
     .requiredOption('-o, --output <file>', 'bundle file to write')
     .option('--dir <dir>', 'project directory (where werf.yaml is)', process.cwd())
@@ -56,7 +58,7 @@ export function registerBundle(program: Command): void {
     });
   bundle
     .command('load')
-    .description('put a bundle\'s images and stages into the local store; with --repo also publish the stages as REPO:<signature>')
+    .description("put a bundle's images and stages into the local store; with --repo also publish the stages as REPO:<signature>")
     .requiredOption('-i, --input <file>', 'bundle file to read')
     .option('--repo <registry/name>', 'stages repository to publish the stages to (as a build with --repo would)')
     .option('--insecure-registry <host>', 'reach this registry over plain http (repeatable)', collect, [] as string[])
@@ -66,7 +68,9 @@ export function registerBundle(program: Command): void {
         bundleLoad({
           home: homePaths(),
           input: resolvePath(flags.input),
-          ...(flags.repo ? { repo: flags.repo, registry: registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: [parseRepository(flags.repo).registry] }) } : {}),
+          ...(flags.repo
+            ? { repo: flags.repo, registry: registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: [parseRepository(flags.repo).registry] }) }
+            : {}),
           signal,
         }),
       );

@@ -11,7 +11,11 @@ export function registerConfig(program: Command): void {
     .option('--config <file>', 'config file')
     .option('--env <env>', 'werf environment (.Env)')
     .action(async (flags: { dir: string; config?: string; env?: string }) => {
-      const { rendered } = await renderConfig({ dir: flags.dir, ...(flags.config ? { config: flags.config } : {}), ...(flags.env ? { werfEnv: flags.env } : {}) });
+      const { rendered } = await renderConfig({
+        dir: flags.dir,
+        ...(flags.config ? { config: flags.config } : {}),
+        ...(flags.env ? { werfEnv: flags.env } : {}),
+      });
       process.stdout.write(rendered.endsWith('\n') ? rendered : `${rendered}\n`);
     });
   const cfg = program.command('config').description('inspect werf.yaml');

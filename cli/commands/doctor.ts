@@ -20,7 +20,14 @@ export function registerDoctor(program: Command): void {
         }
         // Only ansible images need it, and a build makes it: information, never a failure.
         process.stdout.write(`${stapel.stored ? 'ok  ' : 'note'} ${'stapel toolchain'.padEnd(20)} ${stapel.detail}\n`);
-        process.stdout.write(`sandboxes: ${Object.entries(r.sandboxes).filter(([, v]) => v).map(([k]) => k).join(', ') || 'none'}\n`);
+        process.stdout.write(
+          `sandboxes: ${
+            Object.entries(r.sandboxes)
+              .filter(([, v]) => v)
+              .map(([k]) => k)
+              .join(', ') || 'none'
+          }\n`,
+        );
       }
       if (r.checks.some((c) => !c.ok)) process.exitCode = 4;
     });

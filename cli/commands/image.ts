@@ -12,24 +12,15 @@ import { TsbuildError } from '../../lib/errors.js';
 import { loadImageArchive, parseArchiveFormat, recompressImage, resolveLocal, saveImageArchive, type ArchiveImage } from '../../lib/image/index.js';
 import { parseLayerCompression } from '../../lib/layer/index.js';
 import {
-  MediaType,
-  formatPlatform,
   formatReference,
-  hostPlatform,
-  isIndexMediaType,
   parsePlatform,
   parseReference,
-  platformMatches,
-  withDigest,
-  CONFIG_LIMIT,
   TSBUILD_ANNOTATION,
   type Descriptor,
-  type ImageConfig,
   type ImageIndex,
   type ImageManifest,
-  type Reference,
 } from '../../lib/oci/index.js';
-import { fetchBlobBytes, getManifest, pullImage, pushImage, selectPlatform, type PushedImage, type TransferProgress } from '../../lib/registry/index.js';
+import { pullImage, pushImage, type PushedImage, type TransferProgress } from '../../lib/registry/index.js';
 import { formatSize, table } from '../output.js';
 import { registryClient, withAbort } from '../shared.js';
 
@@ -116,7 +107,10 @@ export function registerImage(program: Command): void {
       .argument('<dest>', 'destination reference, e.g. registry.example.com/team/app:1.0'),
   )
     .option('-q, --quiet', 'print only the digest')
-    .option('--layer-compression <c>', 'push the layers compressed this way: gzip | zstd | zstd:LEVEL (1-19); others are recompressed first (default: as stored)')
+    .option(
+      '--layer-compression <c>',
+      'push the layers compressed this way: gzip | zstd | zstd:LEVEL (1-19); others are recompressed first (default: as stored)',
+    )
     .action(async (src: string, destText: string, flags: RemoteFlags & { quiet?: boolean; layerCompression?: string }) => {
       const dest = parseReference(destText);
       const compression = flags.layerCompression !== undefined ? parseLayerCompression(flags.layerCompression) : undefined;
@@ -208,7 +202,8 @@ export function registerImage(program: Command): void {
       // Say which name the archive gave (ref.name / RepoTags) and what it became: "busybox" is docker.io/library/busybox:latest.
       for (const i of res.images) {
         i.names.forEach((n, k) => {
-          const origin = i.found?.[k] === undefined ? 'named by --name' : `${res.format === 'docker-archive' ? 'RepoTags' : 'ref name'} "${i.found[k]}" in the archive`;
+          const origin =
+            i.found?.[k] === undefined ? 'named by --name' : `${res.format === 'docker-archive' ? 'RepoTags' : 'ref name'} "${i.found[k]}" in the archive`;
           process.stdout.write(`loaded ${n} ${i.descriptor.digest} (${res.format}, ${i.layers} layers, ${origin})\n`);
         });
       }

@@ -32,7 +32,9 @@ async function readStdin(): Promise<string> {
     chunks.push(c);
   }
   // `echo $TOKEN | tsbuild login …` adds a newline that is not part of the password.
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 export function registerLogin(program: Command): void {
@@ -62,7 +64,9 @@ export function registerLogin(program: Command): void {
       let password = flags.password;
       if (flags.passwordStdin) password = await readStdin();
       if (password === undefined) {
-        throw new TsbuildError('TSB_USAGE', 'login needs a password', { hint: `pipe it in: printf %s "$TOKEN" | tsbuild login ${key} -u ${flags.username} --password-stdin` });
+        throw new TsbuildError('TSB_USAGE', 'login needs a password', {
+          hint: `pipe it in: printf %s "$TOKEN" | tsbuild login ${key} -u ${flags.username} --password-stdin`,
+        });
       }
       if (password === '') throw new TsbuildError('TSB_USAGE', 'the password is empty', { hint: 'check the variable you pipe into --password-stdin' });
       const client = new RegistryClient({
@@ -97,9 +101,13 @@ export function registerLogin(program: Command): void {
       const elsewhere = (await authFilesWithEntry(key)).filter((p) => p !== path);
       if (removed) process.stdout.write(`Removed login credentials for ${key} from ${path}\n`);
       if (elsewhere.length > 0) {
-        throw new TsbuildError('TSB_REGISTRY_UNAUTHORIZED', `credentials for ${key} are still saved in ${elsewhere.join(', ')}, and tsbuild will keep using them`, {
-          hint: `remove them with the tool that wrote them (docker logout / podman logout ${key}) or run: tsbuild logout ${key} --authfile ${elsewhere[0]}`,
-        });
+        throw new TsbuildError(
+          'TSB_REGISTRY_UNAUTHORIZED',
+          `credentials for ${key} are still saved in ${elsewhere.join(', ')}, and tsbuild will keep using them`,
+          {
+            hint: `remove them with the tool that wrote them (docker logout / podman logout ${key}) or run: tsbuild logout ${key} --authfile ${elsewhere[0]}`,
+          },
+        );
       }
       if (!removed) process.stdout.write(`Not logged in to ${key} (nothing saved in ${path})\n`);
     });

@@ -44,20 +44,20 @@ export function registerRun(program: Command): void {
     .passThroughOptions()
     .description(
       'run the final image of IMAGE (built by `tsbuild build`) in the sandbox, as `docker run --rm` would: ' +
-        'ARGS replace the image\'s CMD (after its ENTRYPOINT); stdin, stdout and stderr are the caller\'s; nothing of the run is kept; ' +
-        'the exit code is the command\'s (127: not found, 126: not executable)',
+        "ARGS replace the image's CMD (after its ENTRYPOINT); stdin, stdout and stderr are the caller's; nothing of the run is kept; " +
+        "the exit code is the command's (127: not found, 126: not executable)",
     )
     .usage('[options] IMAGE [ARGS...]')
     .argument('<image>', 'image name from werf.yaml ("~" for a nameless image)')
-    .argument('[args...]', 'replace the image\'s CMD: everything after IMAGE, options included (a leading -- is dropped)')
+    .argument('[args...]', "replace the image's CMD: everything after IMAGE, options included (a leading -- is dropped)")
     .option('--dir <dir>', 'project directory', process.cwd())
     .option('--config <file>', 'config file')
     .option('--entrypoint <cmd>', 'replace the image\'s ENTRYPOINT (and drop its CMD, as Docker does); "" clears it')
     .option('-e, --env <KEY[=VALUE]>', 'set an environment variable; KEY alone passes its value from this environment (repeatable)', collect, [] as string[])
     .option('-w, --workdir <dir>', 'working directory inside the image (absolute; created if missing)')
-    .option('-u, --user <user>', 'user[:group] as a name or a number, resolved with the image\'s /etc/passwd and /etc/group')
+    .option('-u, --user <user>', "user[:group] as a name or a number, resolved with the image's /etc/passwd and /etc/group")
     .option('--network <mode>', 'host | none', 'host')
-    .option('--rm', 'accepted for docker habits: tsbuild never keeps a run\'s container or changes')
+    .option('--rm', "accepted for docker habits: tsbuild never keeps a run's container or changes")
     .option('-i, --interactive', 'accepted for docker habits: stdin is always passed through')
     .option('-t, --tty', 'accepted for docker habits: the command gets this terminal as it is')
     .option('--repo <registry/name>', 'stages repository the image was built with: layers missing locally are fetched from it')

@@ -37,9 +37,18 @@ export function registerStapel(program: Command): void {
       };
       const started = Date.now();
       const built = await withAbort((signal) =>
-        buildStapel({ store, debCache: flags.debCache ?? join(home.root, 'cache', 'stapel-debs'), tmpDir: home.tmp, name: flags.name!, onProgress: log, signal }),
+        buildStapel({
+          store,
+          debCache: flags.debCache ?? join(home.root, 'cache', 'stapel-debs'),
+          tmpDir: home.tmp,
+          name: flags.name!,
+          onProgress: log,
+          signal,
+        }),
       );
-      log(`stored ${built.name}: ${built.packages.length} packages, layer ${formatSize(built.layerSize)} (${formatSize(built.uncompressedSize)} unpacked) in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+      log(
+        `stored ${built.name}: ${built.packages.length} packages, layer ${formatSize(built.layerSize)} (${formatSize(built.uncompressedSize)} unpacked) in ${((Date.now() - started) / 1000).toFixed(1)}s`,
+      );
       if (flags.push) {
         const dest = parseReference(flags.push);
         const client = registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: [dest.registry] });

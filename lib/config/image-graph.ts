@@ -39,7 +39,11 @@ export function validateGraph(images: ImageSpec[], readers: MapReader[]): void {
       if (e.name === img.name) r.fail(`${r.where} references itself in "${e.key}"`, e.key);
       if (!byName.has(e.name)) {
         const known = [...byName.keys()].filter((n) => n !== '').sort();
-        r.fail(`${r.where}: image "${e.name}" referenced in "${e.key}" not found`, e.key, known.length ? `images defined in this config: ${known.join(', ')}` : undefined);
+        r.fail(
+          `${r.where}: image "${e.name}" referenced in "${e.key}" not found`,
+          e.key,
+          known.length ? `images defined in this config: ${known.join(', ')}` : undefined,
+        );
       }
     }
   });

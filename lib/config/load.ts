@@ -24,10 +24,14 @@ export interface LoadOptions extends Partial<RenderOptions> {
 
 function unreadable(file: string, err: unknown): ConfigError {
   const e = err as NodeJS.ErrnoException;
-  return new ConfigError(`cannot read the config: ${e.message ?? String(err)}`, { file, code: 'TSB_CONFIG_UNREADABLE' }, {
-    hint: e.code === 'EACCES' ? `make it readable by the user running tsbuild (ls -l ${file})` : 'check that the file is a readable regular file',
-    cause: err,
-  });
+  return new ConfigError(
+    `cannot read the config: ${e.message ?? String(err)}`,
+    { file, code: 'TSB_CONFIG_UNREADABLE' },
+    {
+      hint: e.code === 'EACCES' ? `make it readable by the user running tsbuild (ls -l ${file})` : 'check that the file is a readable regular file',
+      cause: err,
+    },
+  );
 }
 
 export async function findConfigFile(dir: string, config?: string): Promise<string> {
@@ -44,19 +48,30 @@ export async function findConfigFile(dir: string, config?: string): Promise<stri
     if (st.isFile()) return c;
     throw unreadable(c, new Error(`${c} is not a regular file`));
   }
-  throw new ConfigError(`no ${config ? config : 'werf.yaml or werf.yml'} found in ${dir}`, { code: 'TSB_CONFIG_NOT_FOUND' }, {
-    hint: 'run tsbuild in the project directory, or pass --dir DIR / --config FILE',
-  });
+  throw new ConfigError(
+    `no ${config ? config : 'werf.yaml or werf.yml'} found in ${dir}`,
+    { code: 'TSB_CONFIG_NOT_FOUND' },
+    {
+      hint: 'run tsbuild in the project directory, or pass --dir DIR / --config FILE',
+    },
+  );
 }
 
 export async function renderConfig(options: LoadOptions = {}): Promise<{ file: string; projectDir: string; rendered: string; locate: Locator }> {
   const projectDir = resolve(options.dir ?? process.cwd());
   const file = await findConfigFile(projectDir, options.config);
-  const size = await stat(file).then((st) => st.size, (err: unknown) => Promise.reject(unreadable(file, err)));
+  const size = await stat(file).then(
+    (st) => st.size,
+    (err: unknown) => Promise.reject(unreadable(file, err)),
+  );
   if (size > MAX_CONFIG_BYTES) {
-    throw new ConfigError(`the config is ${formatMiB(size)}, more than the ${formatMiB(MAX_CONFIG_BYTES)} tsbuild reads`, { file, code: 'TSB_CONFIG_YAML' }, {
-      hint: 'generate repetitive images with a template ({{ range }}) instead of a huge file',
-    });
+    throw new ConfigError(
+      `the config is ${formatMiB(size)}, more than the ${formatMiB(MAX_CONFIG_BYTES)} tsbuild reads`,
+      { file, code: 'TSB_CONFIG_YAML' },
+      {
+        hint: 'generate repetitive images with a template ({{ range }}) instead of a huge file',
+      },
+    );
   }
   const source = await readFile(file, 'utf8').catch((err: unknown) => Promise.reject(unreadable(file, err)));
   const commit = options.commit ?? (await headCommit(projectDir));

@@ -20,8 +20,12 @@ export function configErrorAt(message: string, at: RenderedPosition, locate: Loc
   if (!origin || (origin.file === at.file && origin.line === at.line)) {
     return new ConfigError(message, { file: at.file, line: at.line, ...(at.column !== undefined ? { column: at.column } : {}), ...code }, options);
   }
-  return new ConfigError(`(rendered line ${at.line}) ${message}`, { file: origin.file, line: origin.line, ...code }, {
-    ...options,
-    details: { ...options.details, renderedFile: at.file, renderedLine: at.line, ...(at.column !== undefined ? { renderedColumn: at.column } : {}) },
-  });
+  return new ConfigError(
+    `(rendered line ${at.line}) ${message}`,
+    { file: origin.file, line: origin.line, ...code },
+    {
+      ...options,
+      details: { ...options.details, renderedFile: at.file, renderedLine: at.line, ...(at.column !== undefined ? { renderedColumn: at.column } : {}) },
+    },
+  );
 }

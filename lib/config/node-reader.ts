@@ -41,11 +41,7 @@ export class MapReader {
     for (const key of this.pairs.keys()) {
       if (allowed.includes(key) || ignored.includes(key)) continue;
       const guess = closest(key, [...allowed, ...ignored]);
-      this.fail(
-        `unknown key "${key}" in ${this.where}${guess ? ` — did you mean "${guess}"?` : ''}`,
-        key,
-        `supported keys here: ${allowed.join(', ')}`,
-      );
+      this.fail(`unknown key "${key}" in ${this.where}${guess ? ` — did you mean "${guess}"?` : ''}`, key, `supported keys here: ${allowed.join(', ')}`);
     }
   }
 

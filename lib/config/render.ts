@@ -44,8 +44,7 @@ export async function renderTemplate(source: string, options: RenderOptions): Pr
       Date: { Human: options.commit?.human ?? '', Unix: String(options.commit?.unix ?? 0) },
     },
   };
-  const fileOf = (templateName: string): string =>
-    templateName === name ? options.file : join(options.projectDir, '.werf', templateName);
+  const fileOf = (templateName: string): string => (templateName === name ? options.file : join(options.projectDir, '.werf', templateName));
   try {
     for (const t of templateFiles(options.projectDir)) set.parse(t.name, t.text);
     set.parse(name, source);
@@ -71,7 +70,11 @@ export async function renderTemplate(source: string, options: RenderOptions): Pr
       const hint = inner.missingEnv
         ? `set ${inner.missingEnv} in the environment (\`export ${inner.missingEnv}=VALUE\`), or give it a default in the template: {{ env "${inner.missingEnv}" "DEFAULT" }} (${where})`
         : `fix the template at ${where}`;
-      throw new ConfigError(shorten(err.message), { file, line: err.line, ...(err.column !== undefined ? { column: err.column + 1 } : {}), code: 'TSB_CONFIG_TEMPLATE' }, { hint });
+      throw new ConfigError(
+        shorten(err.message),
+        { file, line: err.line, ...(err.column !== undefined ? { column: err.column + 1 } : {}), code: 'TSB_CONFIG_TEMPLATE' },
+        { hint },
+      );
     }
     throw err;
   }

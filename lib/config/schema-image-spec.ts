@@ -25,26 +25,44 @@ export function readSecretSource(m: MapReader, extraKeys: readonly string[] = []
 
 export function readSecrets(r: MapReader): SecretSpec[] {
   const ids = new Set<string>();
-  return r.mapList('secrets', (i) => `${r.where} secrets[${i}]`).map((m) => {
-    const source = readSecretSource(m, ['id']);
-    let id = m.str('id') ?? '';
-    if (id === '') {
-      // werf's defaults: an env secret is named after the variable, a file after its basename.
-      if (source.env !== undefined) id = source.env;
-      else if (source.src !== undefined) id = source.src.replace(/\/+$/, '').split('/').pop() ?? '';
-      else m.fail(`${m.where}: type value should be used with id parameter`, 'value');
-    }
-    if (!/^[A-Za-z0-9_.-]+$/.test(id)) m.fail(`${m.where}: secret id "${id}" must be a plain file name (letters, digits, . _ -)`, 'id');
-    if (ids.has(id)) m.fail(`${m.where}: duplicate secret id "${id}"`, 'id');
-    ids.add(id);
-    return { id, ...source };
-  });
+  return r
+    .mapList('secrets', (i) => `${r.where} secrets[${i}]`)
+    .map((m) => {
+      const source = readSecretSource(m, ['id']);
+      let id = m.str('id') ?? '';
+      if (id === '') {
+        // werf's defaults: an env secret is named after the variable, a file after its basename.
+        if (source.env !== undefined) id = source.env;
+        else if (source.src !== undefined) id = source.src.replace(/\/+$/, '').split('/').pop() ?? '';
+        else m.fail(`${m.where}: type value should be used with id parameter`, 'value');
+      }
+      if (!/^[A-Za-z0-9_.-]+$/.test(id)) m.fail(`${m.where}: secret id "${id}" must be a plain file name (letters, digits, . _ -)`, 'id');
+      if (ids.has(id)) m.fail(`${m.where}: duplicate secret id "${id}"`, 'id');
+      ids.add(id);
+      return { id, ...source };
+    });
 }
 
 const CONFIG_KEYS = [
-  'user', 'cmd', 'entrypoint', 'workingDir', 'stopSignal', 'env', 'expose', 'volumes', 'labels', 'healthcheck',
-  'removeEnv', 'removeLabels', 'removeVolumes', 'clearCmd', 'clearEntrypoint', 'clearUser', 'clearWorkingDir',
-  'keepEssentialWerfLabels', 'clearWerfLabels',
+  'user',
+  'cmd',
+  'entrypoint',
+  'workingDir',
+  'stopSignal',
+  'env',
+  'expose',
+  'volumes',
+  'labels',
+  'healthcheck',
+  'removeEnv',
+  'removeLabels',
+  'removeVolumes',
+  'clearCmd',
+  'clearEntrypoint',
+  'clearUser',
+  'clearWorkingDir',
+  'keepEssentialWerfLabels',
+  'clearWerfLabels',
 ];
 
 export function readImageSpec(r: MapReader): ImageConfigSpec | undefined {
@@ -121,8 +139,19 @@ export function effectiveImageSpec(
   const base: ImageConfigSpec = own ?? {
     clearHistory: false,
     config: {
-      env: {}, expose: [], volumes: [], labels: {}, removeEnv: [], removeLabels: [], removeVolumes: [],
-      clearCmd: false, clearEntrypoint: false, clearUser: false, clearWorkingDir: false, keepEssentialWerfLabels: false, clearWerfLabels: false,
+      env: {},
+      expose: [],
+      volumes: [],
+      labels: {},
+      removeEnv: [],
+      removeLabels: [],
+      removeVolumes: [],
+      clearCmd: false,
+      clearEntrypoint: false,
+      clearUser: false,
+      clearWorkingDir: false,
+      keepEssentialWerfLabels: false,
+      clearWerfLabels: false,
     },
   };
   const out: ImageConfigSpec = { ...base, config: { ...base.config } };

@@ -44,7 +44,14 @@ export function readMeta(meta: MapReader): { project: string; spec: MetaSpec } {
   }
   const cleanup = meta.map('cleanup', 'meta cleanup');
   if (cleanup) {
-    cleanup.checkKeys(['disable', 'disableKubernetesBasedPolicy', 'disableGitHistoryBasedPolicy', 'disableBuiltWithinLastNHoursPolicy', 'keepPolicies', 'keepImagesBuiltWithinLastNHours']);
+    cleanup.checkKeys([
+      'disable',
+      'disableKubernetesBasedPolicy',
+      'disableGitHistoryBasedPolicy',
+      'disableBuiltWithinLastNHoursPolicy',
+      'keepPolicies',
+      'keepImagesBuiltWithinLastNHours',
+    ]);
     for (const k of ['disable', 'disableKubernetesBasedPolicy', 'disableGitHistoryBasedPolicy', 'disableBuiltWithinLastNHoursPolicy']) cleanup.bool(k);
     cleanup.int('keepImagesBuiltWithinLastNHours');
     for (const policy of cleanup.mapList('keepPolicies', (i) => `meta cleanup.keepPolicies[${i}]`)) {

@@ -24,7 +24,10 @@ const META = 'project: demo\nconfigVersion: 1\n---\n';
 
 test('image: [a, b] creates identical images, each referable by name', () => {
   const cfg = load(`${META}image: [api, worker]\nfrom: alpine\nshell:\n  install: [echo hi]\n---\nimage: tests\nfromImage: worker\n`);
-  assert.deepEqual(cfg.images.map((i) => i.name), ['api', 'worker', 'tests']);
+  assert.deepEqual(
+    cfg.images.map((i) => i.name),
+    ['api', 'worker', 'tests'],
+  );
   assert.deepEqual(cfg.images[0]!.instructions, { ...cfg.images[1]!.instructions });
   assert.equal(cfg.images[1]!.from, 'alpine');
   fails(`${META}image: [a, a]\nfrom: x\n`, /duplicate image name "a" in the `image` list/, 4);
@@ -33,7 +36,7 @@ test('image: [a, b] creates identical images, each referable by name', () => {
   fails(`${META}image: {a: 1}\nfrom: x\n`, /invalid image name/);
 });
 
-test('image and artifact exclusions use werf\'s wording', () => {
+test("image and artifact exclusions use werf's wording", () => {
   fails(`${META}image: a\nartifact: b\nfrom: x\n`, /one and only one of `image: NAME` or `artifact: NAME`/);
   fails(`${META}image: ""\nfrom: x\n`, /one of `image: NAME` or `artifact: NAME` non-empty name required/);
   fails(`${META}artifact: a\nfrom: x\ndocker:\n  WORKDIR: /\n`, /`docker` section is not supported for artifact/, 6);
@@ -118,16 +121,23 @@ test('secrets: env, src or value; ids default like werf; duplicates rejected', (
 });
 
 test('git basicAuth only on remote mappings, with a password source', () => {
-  const cfg = load(`${META}image: a\nfrom: x\ngit:\n- url: https://example.com/r.git\n  branch: main\n  add: /\n  to: /src\n  basicAuth:\n    username: bot\n    password: {env: GIT_TOKEN}\n`);
+  const cfg = load(
+    `${META}image: a\nfrom: x\ngit:\n- url: https://example.com/r.git\n  branch: main\n  add: /\n  to: /src\n  basicAuth:\n    username: bot\n    password: {env: GIT_TOKEN}\n`,
+  );
   assert.deepEqual(cfg.images[0]!.git[0]!.basicAuth, { username: 'bot', password: { env: 'GIT_TOKEN' } });
   fails(`${META}image: a\nfrom: x\ngit:\n- add: /\n  to: /src\n  basicAuth: {username: u, password: {env: T}}\n`, /only for remote git/);
   fails(`${META}image: a\nfrom: x\ngit:\n- url: https://e/r\n  to: /src\n  basicAuth: {username: u}\n`, /"password" is required/);
 });
 
 test('import: image, artifact or from (external), exactly one; image and from exclusive', () => {
-  const cfg = load(`${META}image: a\nfrom: x\nimport:\n- from: registry.example.com/tools:1.0\n  add: /usr/bin/jq\n  to: /usr/local/bin/jq\n  before: install\n`);
+  const cfg = load(
+    `${META}image: a\nfrom: x\nimport:\n- from: registry.example.com/tools:1.0\n  add: /usr/bin/jq\n  to: /usr/local/bin/jq\n  before: install\n`,
+  );
   assert.equal(cfg.images[0]!.imports[0]!.from, 'registry.example.com/tools:1.0');
-  fails(`${META}image: a\nfrom: x\nimport:\n- image: b\n  from: c\n  add: /x\n  before: install\n---\nimage: b\nfrom: y\n`, /specify only `image: NAME` or `from: NAME` for import/);
+  fails(
+    `${META}image: a\nfrom: x\nimport:\n- image: b\n  from: c\n  add: /x\n  before: install\n---\nimage: b\nfrom: y\n`,
+    /specify only `image: NAME` or `from: NAME` for import/,
+  );
   fails(`${META}image: a\nfrom: x\nimport:\n- add: /x\n  before: install\n`, /`artifact: NAME` or image name `image: NAME` required for import/);
   fails(`${META}image: a\nfrom: x\nimport:\n- image: b\n  add: /x\n  before: install\n`, /image "b" referenced in "import" not found/);
 });
@@ -159,14 +169,26 @@ from: x
   assert.equal(cfg.meta.gitWorktree.forceShallowClone, true);
   assert.equal((cfg.meta.deploy as { namespace: string }).namespace, 'demo');
   assert.ok(Array.isArray((cfg.meta.cleanup as { keepPolicies: unknown[] }).keepPolicies));
-  fails(`${META.replace('---\n', '')}deploy:\n  helmReleas: x\n---\nimage: a\nfrom: x\n`, /unknown key "helmReleas" in meta deploy — did you mean "helmRelease"/, 4);
-  fails(`${META.replace('---\n', '')}cleanup:\n  keepPolicies:\n  - references: {branch: x, tag: y}\n---\nimage: a\nfrom: x\n`, /specify only `branch` or `tag`/);
+  fails(
+    `${META.replace('---\n', '')}deploy:\n  helmReleas: x\n---\nimage: a\nfrom: x\n`,
+    /unknown key "helmReleas" in meta deploy — did you mean "helmRelease"/,
+    4,
+  );
+  fails(
+    `${META.replace('---\n', '')}cleanup:\n  keepPolicies:\n  - references: {branch: x, tag: y}\n---\nimage: a\nfrom: x\n`,
+    /specify only `branch` or `tag`/,
+  );
   fails(`${META.replace('---\n', '')}gitWorktree:\n  allowUnshalow: true\n---\nimage: a\nfrom: x\n`, /did you mean "allowUnshallow"/);
-  fails(`${META.replace('---\n', '')}build:\n  imageSpec:\n    config:\n      user: x\n---\nimage: a\nfrom: x\n`, /unknown key "user" in meta build.imageSpec.config/);
+  fails(
+    `${META.replace('---\n', '')}build:\n  imageSpec:\n    config:\n      user: x\n---\nimage: a\nfrom: x\n`,
+    /unknown key "user" in meta build.imageSpec.config/,
+  );
 });
 
 test('aliases resolve inside a document: scalars, lists and ansible tasks', () => {
-  const cfg = load(`${META}image: a\nfrom: &base alpine:3.20\nfromCacheVersion: *base\nansible:\n  install:\n  - &task {name: t, shell: echo}\n  setup:\n  - *task\n`);
+  const cfg = load(
+    `${META}image: a\nfrom: &base alpine:3.20\nfromCacheVersion: *base\nansible:\n  install:\n  - &task {name: t, shell: echo}\n  setup:\n  - *task\n`,
+  );
   const img = cfg.images[0]!;
   assert.equal(img.fromCacheVersion, 'alpine:3.20');
   assert.deepEqual(img.instructions?.stages.setup, [{ name: 't', shell: 'echo' }]);

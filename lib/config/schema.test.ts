@@ -41,7 +41,9 @@ test('unknown keys are rejected with a suggestion and the line', () => {
 });
 
 test('meta keys not about building are accepted and ignored', () => {
-  const cfg = load('project: demo\nconfigVersion: 1\ndeploy:\n  helmRelease: x\ncleanup:\n  keepPolicies: []\ngitWorktree:\n  forceShallowClone: true\n---\nimage: a\nfrom: alpine\n');
+  const cfg = load(
+    'project: demo\nconfigVersion: 1\ndeploy:\n  helmRelease: x\ncleanup:\n  keepPolicies: []\ngitWorktree:\n  forceShallowClone: true\n---\nimage: a\nfrom: alpine\n',
+  );
   assert.equal(cfg.images.length, 1);
 });
 
@@ -76,7 +78,9 @@ test('YAML 1.1 booleans as werf reads them', () => {
 });
 
 test('git mappings, imports and mounts are validated and normalised', () => {
-  const cfg = load(`${META}image: a\nfrom: b\ngit:\n- add: /src/\n  to: /app/\n  includePaths: ['**/*.js', './lib/']\n  stageDependencies:\n    install: package.json\nmount:\n- from: tmp_dir\n  to: /var/cache\n`);
+  const cfg = load(
+    `${META}image: a\nfrom: b\ngit:\n- add: /src/\n  to: /app/\n  includePaths: ['**/*.js', './lib/']\n  stageDependencies:\n    install: package.json\nmount:\n- from: tmp_dir\n  to: /var/cache\n`,
+  );
   const g = cfg.images[0]!.git[0]!;
   assert.equal(g.add, '/src');
   assert.equal(g.to, '/app');

@@ -23,14 +23,47 @@ import { readAnsibleTasks } from './ansible-modules.js';
 import type { MetaSpec } from './types.js';
 
 const IMAGE_KEYS = [
-  'image', 'artifact', 'final', 'from', 'fromImage', 'fromArtifact', 'fromImageArtifact', 'fromLatest',
-  'fromCacheVersion', 'cacheVersion', 'disableGitAfterPatch', 'git', 'shell', 'ansible', 'docker', 'imageSpec',
-  'mount', 'import', 'dependencies', 'network', 'platform', 'secrets',
+  'image',
+  'artifact',
+  'final',
+  'from',
+  'fromImage',
+  'fromArtifact',
+  'fromImageArtifact',
+  'fromLatest',
+  'fromCacheVersion',
+  'cacheVersion',
+  'disableGitAfterPatch',
+  'git',
+  'shell',
+  'ansible',
+  'docker',
+  'imageSpec',
+  'mount',
+  'import',
+  'dependencies',
+  'network',
+  'platform',
+  'secrets',
 ] as const;
 const IMAGE_IGNORED = ['asLayers', 'herebyIAdmitThatFromLatestMightBreakReproducibility'] as const;
 const SHELL_KEYS = [...USER_STAGES, 'cacheVersion', ...USER_STAGES.map((s) => `${s}CacheVersion`)];
 const DOCKER_KEYS = ['VOLUME', 'EXPOSE', 'ENV', 'LABEL', 'ENTRYPOINT', 'CMD', 'WORKDIR', 'USER', 'HEALTHCHECK', 'exactValues'];
-const GIT_KEYS = ['url', 'branch', 'tag', 'commit', 'add', 'to', 'owner', 'group', 'includePaths', 'excludePaths', 'stageDependencies', 'basicAuth', 'herebyIAdmitThatBranchMightBreakReproducibility'];
+const GIT_KEYS = [
+  'url',
+  'branch',
+  'tag',
+  'commit',
+  'add',
+  'to',
+  'owner',
+  'group',
+  'includePaths',
+  'excludePaths',
+  'stageDependencies',
+  'basicAuth',
+  'herebyIAdmitThatBranchMightBreakReproducibility',
+];
 const IMPORT_KEYS = ['image', 'artifact', 'from', 'stage', 'add', 'to', 'before', 'after', 'includePaths', 'excludePaths', 'owner', 'group'];
 
 export function buildConfig(docs: ParsedDoc[], file: string, projectDir: string, rendered: string): WerfConfig {
@@ -44,7 +77,11 @@ export function buildConfig(docs: ParsedDoc[], file: string, projectDir: string,
       meta = r;
     } else if (r.has('dockerfile')) {
       const name = r.str('image') ?? '(nameless)';
-      r.fail(`image "${name}" is a Dockerfile image; tsbuild builds only stapel images`, 'dockerfile', 'build Dockerfile images with buildah or docker, or rewrite the image with shell instructions');
+      r.fail(
+        `image "${name}" is a Dockerfile image; tsbuild builds only stapel images`,
+        'dockerfile',
+        'build Dockerfile images with buildah or docker, or rewrite the image with shell instructions',
+      );
     } else if (r.has('image') || r.has('artifact')) {
       imageDocs.push(r);
     } else {
@@ -52,9 +89,18 @@ export function buildConfig(docs: ParsedDoc[], file: string, projectDir: string,
     }
   }
   if (!meta) {
-    throw new ConfigError('the meta section is missing', { file, line: 1 }, {
-      hint: `start werf.yaml with:\nproject: ${posix.basename(projectDir).toLowerCase().replace(/[^a-z0-9-]/g, '-') || 'my-project'}\nconfigVersion: 1\n---`,
-    });
+    throw new ConfigError(
+      'the meta section is missing',
+      { file, line: 1 },
+      {
+        hint: `start werf.yaml with:\nproject: ${
+          posix
+            .basename(projectDir)
+            .toLowerCase()
+            .replace(/[^a-z0-9-]/g, '-') || 'my-project'
+        }\nconfigVersion: 1\n---`,
+      },
+    );
   }
   const { project, spec: metaSpec } = readMeta(meta);
 
@@ -105,14 +151,16 @@ function readImage(r: MapReader, name: string, meta: MetaSpec, project: string):
     if (r.has('docker')) r.fail('`docker` section is not supported for artifact', 'docker');
     if (r.has('final')) r.fail('`final` directive is not supported for artifact', 'final');
     if (r.has('disableGitAfterPatch')) r.fail('`disableGitAfterPatch` directive is not supported for artifact', 'disableGitAfterPatch');
-    if (r.has('dependencies')) r.fail(`dependencies directive is specified for "${name}" artifact, but dependencies are not supported for artifacts`, 'dependencies');
+    if (r.has('dependencies'))
+      r.fail(`dependencies directive is specified for "${name}" artifact, but dependencies are not supported for artifacts`, 'dependencies');
   }
 
   const fromKeys = ['from', 'fromImage', 'fromArtifact', 'fromImageArtifact'].filter((k) => r.has(k) && !r.isNull(k));
   if (fromKeys.length === 0) {
     r.fail(`${r.where}: \`from: DOCKER_IMAGE\`, \`fromImage: IMAGE_NAME\` or \`fromArtifact: IMAGE_ARTIFACT_NAME\` required`);
   }
-  if (fromKeys.length > 1) r.fail(`${r.where}: conflict between \`from\`, \`fromImage\` and \`fromArtifact\` directives (${fromKeys.join(' and ')} given)`, fromKeys[1]);
+  if (fromKeys.length > 1)
+    r.fail(`${r.where}: conflict between \`from\`, \`fromImage\` and \`fromArtifact\` directives (${fromKeys.join(' and ')} given)`, fromKeys[1]);
   if (r.has('shell') && r.has('ansible')) r.fail(`${r.where}: can not use shell and ansible builders at the same time`, 'ansible');
 
   const spec: ImageSpec = {
@@ -239,7 +287,8 @@ function readGit(m: MapReader): GitMappingSpec {
   if (auth) {
     if (!url) m.fail(`${m.where}: \`basicAuth\` is only for remote git (with \`url\`)`, 'basicAuth');
     auth.checkKeys(['username', 'password']);
-    const password = auth.map('password', `${auth.where}.password`) ?? auth.fail(`${auth.where}: "password" is required: {env: VAR} | {src: FILE} | {value: TEXT}`);
+    const password =
+      auth.map('password', `${auth.where}.password`) ?? auth.fail(`${auth.where}: "password" is required: {env: VAR} | {src: FILE} | {value: TEXT}`);
     spec.basicAuth = { username: auth.requireStr('username'), password: readSecretSource(password) };
   }
   return spec;
@@ -281,21 +330,23 @@ function readImport(m: MapReader): ImportSpec {
 
 function readMounts(r: MapReader): MountSpec[] {
   const seen = new Set<string>();
-  return r.mapList('mount', (i) => `${r.where} mount[${i}]`).map((m) => {
-    m.checkKeys(['from', 'fromPath', 'to']);
-    const to = absPath(m, 'to', m.requireStr('to'));
-    if (seen.has(to)) m.fail(`${m.where}: conflict between mounts: "${to}" is mounted twice`, 'to');
-    seen.add(to);
-    const from = m.str('from');
-    const fromPath = m.str('fromPath');
-    if (from && fromPath) m.fail(`${m.where}: use either "from" or "fromPath"`, 'fromPath');
-    if (from !== undefined) {
-      if (from !== 'tmp_dir' && from !== 'build_dir') m.fail(`${m.where}: "from" must be tmp_dir or build_dir (got "${from}")`, 'from');
-      return { from, to } as MountSpec;
-    }
-    if (!fromPath) m.fail(`${m.where}: "from" or "fromPath" required`);
-    return { fromPath, to } as MountSpec;
-  });
+  return r
+    .mapList('mount', (i) => `${r.where} mount[${i}]`)
+    .map((m) => {
+      m.checkKeys(['from', 'fromPath', 'to']);
+      const to = absPath(m, 'to', m.requireStr('to'));
+      if (seen.has(to)) m.fail(`${m.where}: conflict between mounts: "${to}" is mounted twice`, 'to');
+      seen.add(to);
+      const from = m.str('from');
+      const fromPath = m.str('fromPath');
+      if (from && fromPath) m.fail(`${m.where}: use either "from" or "fromPath"`, 'fromPath');
+      if (from !== undefined) {
+        if (from !== 'tmp_dir' && from !== 'build_dir') m.fail(`${m.where}: "from" must be tmp_dir or build_dir (got "${from}")`, 'from');
+        return { from, to } as MountSpec;
+      }
+      if (!fromPath) m.fail(`${m.where}: "from" or "fromPath" required`);
+      return { fromPath, to } as MountSpec;
+    });
 }
 
 function readDependency(m: MapReader): DependencySpec {
@@ -318,4 +369,3 @@ function readDependency(m: MapReader): DependencySpec {
   }
   return spec;
 }
-

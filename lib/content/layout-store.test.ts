@@ -28,7 +28,12 @@ async function withStore(fn: (store: LayoutStore, dir: string) => Promise<void>)
 /** A tiny but valid image (empty layer list) so skopeo/umoci accept the layout. */
 async function writeImage(store: LayoutStore, tag: string): Promise<{ mediaType: string; digest: `sha256:${string}`; size: number }> {
   const config = await store.writeJson({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: { Env: [`TAG=${tag}`] } });
-  const manifest = await store.writeJson({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, ...config.info }, layers: [] });
+  const manifest = await store.writeJson({
+    schemaVersion: 2,
+    mediaType: MediaType.OciManifest,
+    config: { mediaType: MediaType.OciConfig, ...config.info },
+    layers: [],
+  });
   return { mediaType: MediaType.OciManifest, ...manifest.info };
 }
 
@@ -37,7 +42,10 @@ test('write hashes while writing, is idempotent, and stores nothing on a digest 
     const info = await store.writeBytes('hello');
     assert.equal(info.digest, sha256('hello'));
     assert.equal((await store.writeBytes('hello')).digest, info.digest);
-    await assert.rejects(store.write(Readable.from([Buffer.from('evil')]), { digest: sha256('good') }), /digest mismatch: expected sha256:[0-9a-f]{64}, got sha256:/);
+    await assert.rejects(
+      store.write(Readable.from([Buffer.from('evil')]), { digest: sha256('good') }),
+      /digest mismatch: expected sha256:[0-9a-f]{64}, got sha256:/,
+    );
     assert.equal(await store.has(sha256('good')), false);
     assert.equal(await store.has(sha256('evil')), false);
     assert.deepEqual(await readdir(join(store.root, '.tmp')), [], 'no temp file left behind');
@@ -76,13 +84,15 @@ for (let i = 0; i < 20; i++) {
 `,
     );
     await Promise.all(
-      Array.from({ length: 8 }, (_, w) =>
-        new Promise<void>((resolve, reject) => {
-          const p = spawn(process.execPath, [script, store.root, String(w)], { stdio: ['ignore', 'ignore', 'pipe'] });
-          let err = '';
-          p.stderr.on('data', (c: Buffer) => (err += c.toString()));
-          p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`worker ${w} failed: ${err}`))));
-        }),
+      Array.from(
+        { length: 8 },
+        (_, w) =>
+          new Promise<void>((resolve, reject) => {
+            const p = spawn(process.execPath, [script, store.root, String(w)], { stdio: ['ignore', 'ignore', 'pipe'] });
+            let err = '';
+            p.stderr.on('data', (c: Buffer) => (err += c.toString()));
+            p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`worker ${w} failed: ${err}`))));
+          }),
       ),
     );
     const refs = await store.listRefs();
@@ -118,7 +128,6 @@ test('gc removes unreachable blobs, keeps reachable ones and blobs newer than a 
     assert.match(await readFile(join(store.root, 'index.json'), 'utf8'), /"kept"/);
   });
 });
-
 
 test('re-tagging with the same target does not rewrite index.json; a change by another handle is seen', async () => {
   await withStore(async (store, dir) => {

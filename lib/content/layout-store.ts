@@ -82,9 +82,8 @@ export class LayoutStore implements ContentStore, ReferenceStore {
     const src = createReadStream(this.blobPath(digest), { highWaterMark: 1 << 20 });
     const verify = new VerifyingTransform(`blob ${digest}`, digest, options.size);
     src.on('error', (err) => {
-      const e = (err as NodeJS.ErrnoException).code === 'ENOENT'
-        ? new TsbuildError('TSB_STORE_NOT_FOUND', `blob ${digest} is not in the store ${this.root}`)
-        : err;
+      const e =
+        (err as NodeJS.ErrnoException).code === 'ENOENT' ? new TsbuildError('TSB_STORE_NOT_FOUND', `blob ${digest} is not in the store ${this.root}`) : err;
       verify.destroy(e);
     });
     return src.pipe(verify);

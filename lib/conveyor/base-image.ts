@@ -3,7 +3,19 @@ import type { LayoutStore } from '../content/index.js';
 import { TsbuildError } from '../errors.js';
 import { transferEvents, type EventSink } from '../events.js';
 import { readStoredImage, type StoredImage } from '../image/index.js';
-import { MediaType, TSBUILD_ANNOTATION, formatReference, hostPlatform, isIndexMediaType, parseReference, type ImageConfig, type ImageIndex, type ImageManifest, type Platform, type Reference } from '../oci/index.js';
+import {
+  MediaType,
+  TSBUILD_ANNOTATION,
+  formatReference,
+  hostPlatform,
+  isIndexMediaType,
+  parseReference,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+  type Platform,
+  type Reference,
+} from '../oci/index.js';
 import { RegistryError, getManifest, pullImage, resolveDigest, selectPlatform, type RegistryClient } from '../registry/index.js';
 
 export type PullPolicy = 'missing' | 'always' | 'never';
@@ -29,7 +41,9 @@ export interface RegistryMirror {
 export function parseRegistryMirror(text: string): RegistryMirror {
   const m = /^([^=\s/]+)=([^=\s/]+)(?:\/([^=\s]+?))?\/?$/.exec(text);
   if (!m) {
-    throw new TsbuildError('TSB_USAGE', `--registry-mirror "${text}" is not REGISTRY=MIRROR[/PREFIX]`, { hint: 'for example --registry-mirror docker.io=127.0.0.1:5000' });
+    throw new TsbuildError('TSB_USAGE', `--registry-mirror "${text}" is not REGISTRY=MIRROR[/PREFIX]`, {
+      hint: 'for example --registry-mirror docker.io=127.0.0.1:5000',
+    });
   }
   return { registry: m[1] === 'index.docker.io' ? 'docker.io' : m[1]!, mirror: m[2]!, prefix: m[3] ?? '' };
 }

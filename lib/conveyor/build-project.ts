@@ -50,7 +50,10 @@ export async function buildProject(env: ProjectEnv, order: readonly ImageSpec[],
     const signature = plans.signatureOf(n, stage);
     if (stage === undefined) return { image: finalImageOf(n), signature };
     const image = await storage.get(signature);
-    if (!image) throw new TsbuildError('TSB_STORE_NOT_FOUND', `stage ${stage} of image "${n}" (${signature.slice(0, 12)}) is not in the store`, { hint: 'build again; the stage was removed by gc' });
+    if (!image)
+      throw new TsbuildError('TSB_STORE_NOT_FOUND', `stage ${stage} of image "${n}" (${signature.slice(0, 12)}) is not in the store`, {
+        hint: 'build again; the stage was removed by gc',
+      });
     return { image, signature };
   };
   const task = async (image: ImageSpec, control: TaskControl): Promise<ImageBuildResult> => {
@@ -78,7 +81,11 @@ export async function buildProject(env: ProjectEnv, order: readonly ImageSpec[],
     };
     const plan = await resolveImage(ctx, lookup);
     plans.plans.set(image.name, plan);
-    const built = await buildImage(ctx, plan, storage, { finalRef: options.localRefOf(image.name), exports: importsFrom(env.config, image.name), cancelled: control.cancelled });
+    const built = await buildImage(ctx, plan, storage, {
+      finalRef: options.localRefOf(image.name),
+      exports: importsFrom(env.config, image.name),
+      cancelled: control.cancelled,
+    });
     finals.set(image.name, built.final);
     await options.afterImage?.(image, built, control.signal);
     return built;

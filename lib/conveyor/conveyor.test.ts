@@ -24,9 +24,20 @@ import { planLookup } from './stage-lookup.js';
 
 async function storedImage(store: MemoryStore, files: Record<string, string>, env: string[] = []): Promise<StoredImage> {
   const layer = await fakeLayer(store, files);
-  const config: ImageConfig = { architecture: 'amd64', os: 'linux', config: { Env: env }, rootfs: { type: 'layers', diff_ids: [layer.diffId] }, history: [{ created_by: 'base' }] };
+  const config: ImageConfig = {
+    architecture: 'amd64',
+    os: 'linux',
+    config: { Env: env },
+    rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+    history: [{ created_by: 'base' }],
+  };
   const c = await store.writeJson(config);
-  const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, digest: c.info.digest, size: c.info.size }, layers: [layer.descriptor] };
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.OciManifest,
+    config: { mediaType: MediaType.OciConfig, digest: c.info.digest, size: c.info.size },
+    layers: [layer.descriptor],
+  };
   const m = await store.writeJson(manifest);
   return { descriptor: { mediaType: MediaType.OciManifest, digest: m.info.digest, size: m.info.size }, manifest, config };
 }
@@ -106,11 +117,21 @@ docker:
     const before = await t.plan();
     assert.deepEqual(statuses(before[0]!), ['from:to-build', 'beforeInstall:to-build', 'install:to-build', 'setup:to-build', 'dockerInstructions:to-build']);
     const built = (await t.build()).get('app')!;
-    assert.deepEqual(built.report.stages.map((s) => `${s.name}:${s.status}`), ['from:built', 'beforeInstall:built', 'install:built', 'setup:built', 'dockerInstructions:built']);
-    assert.deepEqual(built.report.stages.map((s) => s.signature), before[0]!.stages.map((s) => s.signature), 'plan and build compute the same signatures');
+    assert.deepEqual(
+      built.report.stages.map((s) => `${s.name}:${s.status}`),
+      ['from:built', 'beforeInstall:built', 'install:built', 'setup:built', 'dockerInstructions:built'],
+    );
+    assert.deepEqual(
+      built.report.stages.map((s) => s.signature),
+      before[0]!.stages.map((s) => s.signature),
+      'plan and build compute the same signatures',
+    );
     const after = await t.plan();
     assert.equal(after[0]!.resumeAt, 4);
-    assert.deepEqual(after[0]!.stages.map((s) => s.signature), before[0]!.stages.map((s) => s.signature));
+    assert.deepEqual(
+      after[0]!.stages.map((s) => s.signature),
+      before[0]!.stages.map((s) => s.signature),
+    );
     assert.equal(built.final.config.config?.Env?.includes('A=1'), true);
     assert.equal(t.snapshotter.active, 0, 'every snapshot removed');
   } finally {
@@ -137,7 +158,10 @@ shell:
     assert.equal(plan.stages[2]!.reason, 'setup: commands changed');
     t.events.length = 0;
     const built = (await t.build()).get('app')!;
-    assert.deepEqual(built.report.stages.map((s) => `${s.name}:${s.status}`), ['from:cached', 'install:cached', 'setup:built']);
+    assert.deepEqual(
+      built.report.stages.map((s) => `${s.name}:${s.status}`),
+      ['from:cached', 'install:cached', 'setup:built'],
+    );
     const start = t.events.find((e) => e.type === 'stage.start');
     assert.deepEqual(start && start.type === 'stage.start' ? [start.stage, start.reason] : [], ['setup', 'setup: commands changed']);
     assert.equal(built.report.stages[2]!.signature, plan.stages[2]!.signature);
@@ -201,7 +225,10 @@ shell:
     assert.deepEqual(statuses(before[2]!), ['from:unknown', 'install:unknown'], 'an image built on an unknown one is unknown too');
     const built = await t.build();
     const app = built.get('app')!;
-    assert.deepEqual(app.report.stages.map((s) => s.name), ['from', 'install', 'importsAfterInstall', 'setup']);
+    assert.deepEqual(
+      app.report.stages.map((s) => s.name),
+      ['from', 'install', 'importsAfterInstall', 'setup'],
+    );
     // The checksum of what app imports was recorded on the builder's last stage when it was built.
     const builderLast = built.get('builder')!.report.stages.at(-1)!;
     const record = (await new LocalStagesStorage(t.store, 'p').getStage(builderLast.signature))!.record;
@@ -211,10 +238,17 @@ shell:
     t.store.reads.length = 0;
     const after = await t.plan();
     for (const p of after) assert.equal(p.resumeAt, p.stages.length - 1, `${p.imageName} fully cached`);
-    assert.deepEqual(after[1]!.stages.map((s) => s.signature), app.report.stages.map((s) => s.signature));
+    assert.deepEqual(
+      after[1]!.stages.map((s) => s.signature),
+      app.report.stages.map((s) => s.signature),
+    );
     assert.equal(t.snapshotter.opened.length, opened);
     const layers = new Set([...t.store.blobs.keys()].filter((d) => t.store.blobs.get(d)!.toString().includes('"files"')));
-    assert.deepEqual(t.store.reads.filter((d) => layers.has(d)), [], 'planning reads no layer');
+    assert.deepEqual(
+      t.store.reads.filter((d) => layers.has(d)),
+      [],
+      'planning reads no layer',
+    );
   } finally {
     await t.cleanup();
   }
@@ -240,8 +274,13 @@ shell:
   install: [write /y y]
 `);
   try {
-    await assert.rejects(t.build(3), (err: Error & { code?: string; exitCode?: number }) => err.code === 'TSB_STAGE_FAILED' && err.exitCode === 7 && /fail 7/.test(err.message));
-    const kinds = t.events.filter((e) => e.type === 'stage.failed' || e.type === 'stage.cancelled' || e.type === 'image.cancelled').map((e) => `${e.type} ${'image' in e ? e.image : ''}`);
+    await assert.rejects(
+      t.build(3),
+      (err: Error & { code?: string; exitCode?: number }) => err.code === 'TSB_STAGE_FAILED' && err.exitCode === 7 && /fail 7/.test(err.message),
+    );
+    const kinds = t.events
+      .filter((e) => e.type === 'stage.failed' || e.type === 'stage.cancelled' || e.type === 'image.cancelled')
+      .map((e) => `${e.type} ${'image' in e ? e.image : ''}`);
     assert.deepEqual(kinds.sort(), ['image.cancelled after-broken', 'image.cancelled slow', 'stage.cancelled slow', 'stage.failed broken']);
     assert.equal(t.snapshotter.active, 0, 'every snapshot removed');
   } finally {
@@ -333,10 +372,16 @@ shell:
     assert.deepEqual(statuses(before), ['from:to-build', 'importsBeforeInstall:unknown', 'install:unknown']);
     assert.equal(before.unknown?.why, 'unknown until tools:2 is pulled by a build');
     const built = (await t.build()).get('app')!;
-    assert.deepEqual(built.report.stages.map((s) => s.name), ['from', 'importsBeforeInstall', 'install']);
+    assert.deepEqual(
+      built.report.stages.map((s) => s.name),
+      ['from', 'importsBeforeInstall', 'install'],
+    );
     const after = (await t.plan())[0]!;
     assert.equal(after.resumeAt, 2);
-    assert.deepEqual(after.stages.map((s) => s.signature), built.report.stages.map((s) => s.signature));
+    assert.deepEqual(
+      after.stages.map((s) => s.signature),
+      built.report.stages.map((s) => s.signature),
+    );
   } finally {
     await t.cleanup();
   }

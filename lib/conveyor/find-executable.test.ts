@@ -23,10 +23,18 @@ test('findExecutable looks commands up like execvp, with symlinks kept inside th
     assert.deepEqual(await findExecutable(root, '/opt/up', env, '/'), { found: true, path: '/opt/up' });
     assert.equal(await resolveInRoot(root, '/opt/up'), join(root, 'usr/bin/tool'));
     assert.equal(await resolveInRoot(root, '/opt/host'), undefined, 'resolved inside the root, where it does not exist');
-    assert.deepEqual(await findExecutable(root, 'nope', env, '/'), { found: false, exitCode: 127, message: 'exec: "nope": executable file not found in $PATH' });
+    assert.deepEqual(await findExecutable(root, 'nope', env, '/'), {
+      found: false,
+      exitCode: 127,
+      message: 'exec: "nope": executable file not found in $PATH',
+    });
     assert.deepEqual(await findExecutable(root, 'data', env, '/'), { found: false, exitCode: 126, message: 'exec: "data": permission denied' });
     assert.deepEqual(await findExecutable(root, '/opt', env, '/'), { found: false, exitCode: 126, message: 'exec: "/opt": is a directory' });
-    assert.deepEqual(await findExecutable(root, '/opt/host', env, '/'), { found: false, exitCode: 127, message: 'exec: "/opt/host": no such file or directory' });
+    assert.deepEqual(await findExecutable(root, '/opt/host', env, '/'), {
+      found: false,
+      exitCode: 127,
+      message: 'exec: "/opt/host": no such file or directory',
+    });
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -43,8 +51,16 @@ test('a file whose interpreter the image lacks (#! line, ELF dynamic loader) is 
     await copyFile('/bin/busybox', join(root, 'bin/busybox')); // static: no interpreter
     await chmod(join(root, 'bin/busybox'), 0o755);
     const env = ['PATH=/bin'];
-    assert.deepEqual(await findExecutable(root, 'script', env, '/'), { found: false, exitCode: 127, message: 'exec: "script": no such file or directory (its interpreter /bin/bash is not in the image)' });
-    assert.deepEqual(await findExecutable(root, 'true', env, '/'), { found: false, exitCode: 127, message: 'exec: "true": no such file or directory (its interpreter /lib64/ld-linux-x86-64.so.2 is not in the image)' });
+    assert.deepEqual(await findExecutable(root, 'script', env, '/'), {
+      found: false,
+      exitCode: 127,
+      message: 'exec: "script": no such file or directory (its interpreter /bin/bash is not in the image)',
+    });
+    assert.deepEqual(await findExecutable(root, 'true', env, '/'), {
+      found: false,
+      exitCode: 127,
+      message: 'exec: "true": no such file or directory (its interpreter /lib64/ld-linux-x86-64.so.2 is not in the image)',
+    });
     assert.deepEqual(await findExecutable(root, 'busybox', env, '/'), { found: true, path: '/bin/busybox' });
     // With the interpreters in the image (the loader through a usrmerge-style symlink) they are found.
     await symlink('busybox', join(root, 'bin/bash'));

@@ -7,9 +7,7 @@
 import { lstat, open, readlink, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 
-export type ExecLookup =
-  | { found: true; path: string }
-  | { found: false; exitCode: 126 | 127; message: string };
+export type ExecLookup = { found: true; path: string } | { found: false; exitCode: 126 | 127; message: string };
 
 const MAX_LINKS = 40;
 

@@ -4,7 +4,12 @@ import { autoExclude } from './git-overlaps.js';
 import type { GitMappingSpec } from '../config/index.js';
 
 const m = (add: string, to: string, includePaths: string[] = [], excludePaths: string[] = []): GitMappingSpec => ({
-  add, to, includePaths, excludePaths, stageDependencies: {}, position: { file: 'werf.yaml', line: 1 },
+  add,
+  to,
+  includePaths,
+  excludePaths,
+  stageDependencies: {},
+  position: { file: 'werf.yaml', line: 1 },
 });
 
 test('a mapping nested in another is excluded from the outer one', () => {
@@ -28,5 +33,8 @@ test('two mappings owning the same `to` without includePaths conflict; the same 
 
 test('unrelated targets are left alone', () => {
   const out = autoExclude([m('/a', '/srv/a'), m('/b', '/srv/b')], 'x');
-  assert.deepEqual(out.map((o) => o.excludePaths), [[], []]);
+  assert.deepEqual(
+    out.map((o) => o.excludePaths),
+    [[], []],
+  );
 });

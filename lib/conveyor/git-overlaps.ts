@@ -36,9 +36,13 @@ export function autoExclude(specs: GitMappingSpec[], imageName: string): GitMapp
       const effective = B.includePaths.length > 0 ? B.includePaths.map((i) => (rel === '' ? i : posix.join(rel, i))) : [rel];
       for (const e of effective) {
         if (A.includePaths.includes(e)) {
-          throw new ConfigError(`image "${imageName}": git mappings ${a + 1} and ${b + 1} both include "${e}" under ${A.to}`, { file: B.position.file, line: B.position.line }, {
-            hint: 'keep the path in one mapping only',
-          });
+          throw new ConfigError(
+            `image "${imageName}": git mappings ${a + 1} and ${b + 1} both include "${e}" under ${A.to}`,
+            { file: B.position.file, line: B.position.line },
+            {
+              hint: 'keep the path in one mapping only',
+            },
+          );
         }
         if (e !== '' && !A.excludePaths.includes(e)) A.excludePaths.push(e);
       }

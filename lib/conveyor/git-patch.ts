@@ -24,7 +24,7 @@ export function ownerResolver(rootfs: string | undefined): OwnerResolver {
       p = (async () => {
         if (rootfs === undefined) throw new Error('owner names need the image root filesystem');
         const user = e.uname !== undefined ? await resolveUser(rootfs, e.uname) : { uid: e.uid ?? 0, gid: e.gid ?? 0 };
-        const gid = e.gname !== undefined ? await resolveGroup(rootfs, e.gname) : e.gid ?? user.gid;
+        const gid = e.gname !== undefined ? await resolveGroup(rootfs, e.gname) : (e.gid ?? user.gid);
         return { uid: user.uid, gid };
       })();
       cache.set(key, p);

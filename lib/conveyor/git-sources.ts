@@ -61,7 +61,12 @@ export class GitSources {
     let p = this.remotes.get(key);
     if (!p) {
       p = (async () => {
-        const source = { url: spec.url!, ...(spec.branch ? { branch: spec.branch } : {}), ...(spec.tag ? { tag: spec.tag } : {}), ...(spec.commit ? { commit: spec.commit } : {}) };
+        const source = {
+          url: spec.url!,
+          ...(spec.branch ? { branch: spec.branch } : {}),
+          ...(spec.tag ? { tag: spec.tag } : {}),
+          ...(spec.commit ? { commit: spec.commit } : {}),
+        };
         const r = await openRemoteRepo(source, { cacheDir: this.options.cacheDir, ...(this.options.signal ? { signal: this.options.signal } : {}) });
         this.opened.push(r.repo);
         return { repo: r.repo, commit: r.commit };
@@ -96,7 +101,13 @@ export class GitSources {
 }
 
 export function toGitMapping(spec: GitMappingSpec): GitMapping {
-  const m: GitMapping = { add: spec.add, to: spec.to, includePaths: spec.includePaths, excludePaths: spec.excludePaths, stageDependencies: spec.stageDependencies };
+  const m: GitMapping = {
+    add: spec.add,
+    to: spec.to,
+    includePaths: spec.includePaths,
+    excludePaths: spec.excludePaths,
+    stageDependencies: spec.stageDependencies,
+  };
   for (const k of ['url', 'branch', 'tag', 'commit', 'owner', 'group'] as const) {
     const v = spec[k];
     if (v !== undefined) m[k] = v;

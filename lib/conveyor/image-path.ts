@@ -44,7 +44,9 @@ export async function resolveImagePath(rootfs: string, path: string, options: { 
       stack.push(c);
     } else if (st.isSymbolicLink() && (!last || options.followLast)) {
       if (++links > MAX_LINKS) {
-        throw new TsbuildError('TSB_LAYER_UNSAFE', `too many levels of symbolic links resolving "${path}"`, { hint: 'the image has a symlink loop on this path' });
+        throw new TsbuildError('TSB_LAYER_UNSAFE', `too many levels of symbolic links resolving "${path}"`, {
+          hint: 'the image has a symlink loop on this path',
+        });
       }
       const target = await readlink(join(rootfs, ...stack, c));
       if (target.startsWith('/')) stack = [];

@@ -33,7 +33,8 @@ export async function resolveUser(rootfs: string, user: string): Promise<{ uid: 
       break;
     }
   }
-  if (uid === undefined) throw new TsbuildError('TSB_USAGE', `user "${u}" does not exist in the image's /etc/passwd`, { hint: 'create it in an earlier stage or use a numeric id' });
+  if (uid === undefined)
+    throw new TsbuildError('TSB_USAGE', `user "${u}" does not exist in the image's /etc/passwd`, { hint: 'create it in an earlier stage or use a numeric id' });
   if (g !== undefined) gid = await resolveGroup(rootfs, g);
   return { uid, gid: gid ?? uid };
 }
@@ -41,7 +42,10 @@ export async function resolveUser(rootfs: string, user: string): Promise<{ uid: 
 /** The image's passwd entry of `uid` (its home is Docker's HOME when the image and -e set none). */
 export async function passwdEntry(rootfs: string, uid: number): Promise<{ name: string; gid: number; home: string } | undefined> {
   const passwd = await readImageFile(rootfs, '/etc/passwd');
-  const f = passwd.split('\n').map((l) => l.split(':')).find((x) => x.length >= 6 && x[2] === String(uid));
+  const f = passwd
+    .split('\n')
+    .map((l) => l.split(':'))
+    .find((x) => x.length >= 6 && x[2] === String(uid));
   return f ? { name: f[0]!, gid: Number(f[3]), home: f[5]! } : undefined;
 }
 
@@ -49,6 +53,9 @@ export async function resolveGroup(rootfs: string, group: string): Promise<numbe
   if (/^\d+$/.test(group)) return Number(group);
   const text = await readImageFile(rootfs, '/etc/group');
   const line = text.split('\n').find((l) => l.split(':')[0] === group);
-  if (!line) throw new TsbuildError('TSB_USAGE', `group "${group}" does not exist in the image's /etc/group`, { hint: 'create it in an earlier stage or use a numeric id' });
+  if (!line)
+    throw new TsbuildError('TSB_USAGE', `group "${group}" does not exist in the image's /etc/group`, {
+      hint: 'create it in an earlier stage or use a numeric id',
+    });
   return Number(line.split(':')[2]);
 }

@@ -20,7 +20,8 @@ export function externalSource(imp: ImportSpec): string | undefined {
 /** The image of this config an import takes files from, or the external image's reference. */
 export function sourceName(imp: ImportSpec): string {
   const n = imp.image ?? imp.artifact ?? imp.from;
-  if (n === undefined) throw new TsbuildError('TSB_CONFIG_SCHEMA', 'an import names no image, artifact or from', { hint: 'add `image:`, `artifact:` or `from:` to the import' });
+  if (n === undefined)
+    throw new TsbuildError('TSB_CONFIG_SCHEMA', 'an import names no image, artifact or from', { hint: 'add `image:`, `artifact:` or `from:` to the import' });
   return n;
 }
 
@@ -52,7 +53,9 @@ export function numericOwnership(imp: ImportSpec): Ownership {
 
 /** What the checksum of one import depends on besides the source's content. */
 export function importKey(imp: ImportSpec): string {
-  return createHash('sha256').update(JSON.stringify([importSelection(imp), numericOwnership(imp)])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([importSelection(imp), numericOwnership(imp)]))
+    .digest('hex');
 }
 
 /** Run `fn` on a throwaway snapshot of `image` (its root filesystem, read through overlayfs). */
@@ -68,7 +71,9 @@ export async function withRootfs<T>(ctx: BuildContext, image: StoredImage, label
 
 /** A small on-disk cache by source manifest digest + selection (the same content gives the same checksum). */
 function cacheFile(cacheDir: string, digest: string, imp: ImportSpec): string {
-  const key = createHash('sha256').update(JSON.stringify([digest, importSelection(imp), numericOwnership(imp)])).digest('hex');
+  const key = createHash('sha256')
+    .update(JSON.stringify([digest, importSelection(imp), numericOwnership(imp)]))
+    .digest('hex');
   return join(cacheDir, 'import-checksums', key);
 }
 
@@ -132,7 +137,9 @@ export async function buildImportChecksum(ctx: BuildContext, imp: ImportSpec): P
 
 /** Computed from the stage image's files (its layers are fetched when needed), then cached. */
 export async function computeImportChecksum(ctx: BuildContext, image: StoredImage, imp: ImportSpec, label: string): Promise<string> {
-  const { checksum } = await withRootfs(ctx, image, 'import-sum', (rootfs) => importChecksum(rootfs, { ...importSelection(imp), label }, numericOwnership(imp)));
+  const { checksum } = await withRootfs(ctx, image, 'import-sum', (rootfs) =>
+    importChecksum(rootfs, { ...importSelection(imp), label }, numericOwnership(imp)),
+  );
   await writeCached(ctx.cacheDir, image.descriptor.digest, imp, checksum);
   return checksum;
 }
@@ -147,10 +154,12 @@ export async function exportChecksums(ctx: BuildContext, image: StoredImage, exp
   for (const imp of exports) {
     const key = importKey(imp);
     if (out[key] !== undefined) continue;
-    const sum = (await readCached(ctx.cacheDir, image.descriptor.digest, imp)) ?? (await computeImportChecksum(ctx, image, imp, 'import').catch((err: unknown) => {
-      if (err instanceof TsbuildError && err.kind !== 'INTERNAL' && err.code !== 'TSB_ABORTED') return undefined;
-      throw err;
-    }));
+    const sum =
+      (await readCached(ctx.cacheDir, image.descriptor.digest, imp)) ??
+      (await computeImportChecksum(ctx, image, imp, 'import').catch((err: unknown) => {
+        if (err instanceof TsbuildError && err.kind !== 'INTERNAL' && err.code !== 'TSB_ABORTED') return undefined;
+        throw err;
+      }));
     if (sum !== undefined) out[key] = sum;
   }
   return out;

@@ -27,7 +27,12 @@ export async function planProject(env: ProjectEnv, order: readonly ImageSpec[], 
       if (!(err instanceof TsbuildError && err.code === 'TSB_GIT_REMOTE')) throw err;
       ctx = { ...(await planContext(env, { ...image, git: [] }, plans, importChecksum)), image };
       const stages = await stagesOf(ctx).catch(() => ['from' as const]);
-      plan = { imageName: image.name, stages: [], resumeAt: -1, unknown: { stages, why: `unknown until its git repository can be fetched: ${err.message}`, waitsFor: image.name } };
+      plan = {
+        imageName: image.name,
+        stages: [],
+        resumeAt: -1,
+        unknown: { stages, why: `unknown until its git repository can be fetched: ${err.message}`, waitsFor: image.name },
+      };
       env.onEvent({ type: 'warning', message: `image "${image.name || '~'}": ${err.message}` });
     }
     plans.plans.set(image.name, plan);

@@ -41,7 +41,9 @@ export class ProjectPlans {
     const s = p.stages.find((x) => x.name === stage);
     if (s) return s.signature;
     if (p.unknown?.stages.includes(stage as never)) throw new UnknownUntilBuilt(p.unknown.waitsFor, p.unknown.why);
-    throw new TsbuildError('TSB_CONFIG_SCHEMA', `image "${imageName}" has no ${stage} stage to import from`, { hint: 'import from a stage that has instructions, or omit `stage`' });
+    throw new TsbuildError('TSB_CONFIG_SCHEMA', `image "${imageName}" has no ${stage} stage to import from`, {
+      hint: 'import from a stage that has instructions, or omit `stage`',
+    });
   }
 
   /** The image an import takes files from, and the signature of the stage it takes them from. */
@@ -51,7 +53,12 @@ export class ProjectPlans {
   }
 }
 
-export async function planContext(env: ProjectEnv, image: ImageSpec, plans: ProjectPlans, importChecksum: (imp: ImportSpec) => Promise<string>): Promise<PlanContext> {
+export async function planContext(
+  env: ProjectEnv,
+  image: ImageSpec,
+  plans: ProjectPlans,
+  importChecksum: (imp: ImportSpec) => Promise<string>,
+): Promise<PlanContext> {
   return {
     project: env.config.project,
     image,

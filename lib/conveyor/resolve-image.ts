@@ -73,7 +73,10 @@ export async function resolveImage(ctx: PlanContext, lookup: StageLookup): Promi
       const chainState = got ? undefined : chainStates.get(signature);
       if (chainState) {
         chainOnly.add(signature);
-        got = { record: { project: ctx.project, imageName: ctx.image.name, stage: stage.name, signature, parent, inputs, created: '', state: chainState }, digest: '' };
+        got = {
+          record: { project: ctx.project, imageName: ctx.image.name, stage: stage.name, signature, parent, inputs, created: '', state: chainState },
+          digest: '',
+        };
       }
       got ??= lookup.hasRemotes ? await lookup.remote(signature) : undefined;
     }
@@ -108,7 +111,8 @@ export async function resolveImage(ctx: PlanContext, lookup: StageLookup): Promi
     p.reason = await explainWithFiles(p.name, explanation, p.inputs, ctx.git).catch(() => explanation.text);
   }
   const last = stages[stages.length - 1];
-  const chain = chainKey !== undefined && !unknown ? { key: chainKey, hit: chained !== undefined && last?.signature === chained.final.record.signature } : undefined;
+  const chain =
+    chainKey !== undefined && !unknown ? { key: chainKey, hit: chained !== undefined && last?.signature === chained.final.record.signature } : undefined;
   return { imageName: ctx.image.name, stages, resumeAt, ...(resume ? { resume } : {}), ...(unknown ? { unknown } : {}), ...(chain ? { chain } : {}) };
 }
 

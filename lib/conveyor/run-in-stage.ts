@@ -109,7 +109,8 @@ export async function runInStage(parent: StoredImage, ctx: RunnerContext, run: S
   try {
     const snap = await ctx.snapshotter.prepare(run.key, ctx.layers(parent), signal);
     if (run.beforeRun) await run.beforeRun(snap.rootfs);
-    const { mounts, skip } = run.mode === 'stage' ? await sandboxMounts(snap.rootfs, work, run.network) : { mounts: [], skip: [], ...(await refuseSymlinks(snap.rootfs)) };
+    const { mounts, skip } =
+      run.mode === 'stage' ? await sandboxMounts(snap.rootfs, work, run.network) : { mounts: [], skip: [], ...(await refuseSymlinks(snap.rootfs)) };
     const pruneIfEmpty: string[] = [...skip];
     for (const [i, x] of (run.images ?? []).entries()) {
       const key = `${run.key}-${i}`;
@@ -132,7 +133,22 @@ export async function runInStage(parent: StoredImage, ctx: RunnerContext, run: S
     if (run.createWorkdir) await ensureWorkdir(snap.rootfs, cwd);
     const user = typeof run.user === 'string' ? await resolveUser(snap.rootfs, run.user) : run.user;
     const tail = new OutputTail(TAIL_LINES);
-    const { key: _k, what: _w, user: _u, mode: _m, images: _i, prepareWork: _p, beforeRun: _b, createWorkdir: _c, beforeExec, onOutput, inheritStdio, describeFailure, commit, ...proc } = run;
+    const {
+      key: _k,
+      what: _w,
+      user: _u,
+      mode: _m,
+      images: _i,
+      prepareWork: _p,
+      beforeRun: _b,
+      createWorkdir: _c,
+      beforeExec,
+      onOutput,
+      inheritStdio,
+      describeFailure,
+      commit,
+      ...proc
+    } = run;
     const exec: ProcessToRun = { argv: [...proc.argv], env: [...proc.env], cwd, uid: user.uid, gid: user.gid };
     if (beforeExec) await beforeExec(snap.rootfs, exec);
     const result = await ctx.sandbox.run(
@@ -149,7 +165,9 @@ export async function runInStage(parent: StoredImage, ctx: RunnerContext, run: S
     );
     if (!commit) return { exitCode: result.exitCode };
     if (result.exitCode !== 0) {
-      throw describeFailure ? await describeFailure(result.exitCode, work, tail.lines()) : new TsbuildError('TSB_STAGE_FAILED', `${run.what}: exited with ${result.exitCode}`);
+      throw describeFailure
+        ? await describeFailure(result.exitCode, work, tail.lines())
+        : new TsbuildError('TSB_STAGE_FAILED', `${run.what}: exited with ${result.exitCode}`);
     }
     const committed = await ctx.snapshotter.commit(run.key, {
       skip,
@@ -177,7 +195,8 @@ export async function runInStage(parent: StoredImage, ctx: RunnerContext, run: S
 /** `tsbuild run`: bwrap mounts /proc and /dev; a symlink there would point them elsewhere. */
 async function refuseSymlinks(rootfs: string): Promise<Record<string, never>> {
   for (const t of ['/proc', '/dev']) {
-    if ((await inspectPath(rootfs, t)) === 'symlink') throw new TsbuildError('TSB_LAYER_UNSAFE', `the image has a symlink at ${t}; tsbuild refuses to mount there`);
+    if ((await inspectPath(rootfs, t)) === 'symlink')
+      throw new TsbuildError('TSB_LAYER_UNSAFE', `the image has a symlink at ${t}; tsbuild refuses to mount there`);
   }
   return {};
 }

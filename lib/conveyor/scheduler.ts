@@ -34,7 +34,9 @@ export async function schedule<T>(
   const results = new Map<string, T>();
   let first: { error: unknown } | undefined;
   for (const image of order) {
-    const deps = dependenciesOf(image).map((d) => running.get(d)).filter((p): p is Promise<T> => p !== undefined);
+    const deps = dependenciesOf(image)
+      .map((d) => running.get(d))
+      .filter((p): p is Promise<T> => p !== undefined);
     running.set(
       image.name,
       (async () => {

@@ -7,7 +7,6 @@ import { archiveEntries, changedPaths, patchSize, type ArchiveEntry } from './ar
 import type { GitMapping } from './mapping.js';
 import { withRepo } from '../../test/support/test-repo.js';
 
-
 async function collect(it: AsyncIterable<ArchiveEntry>): Promise<ArchiveEntry[]> {
   const out: ArchiveEntry[] = [];
   for await (const e of it) out.push(e);
@@ -46,7 +45,10 @@ test('archiveEntries: sorted files, symlinks and synthesised directories under `
       'symlink /srv/www/current 777 -> app',
     ]);
     const sorted = [...entries.map((e) => e.path)].sort();
-    assert.deepEqual(entries.map((e) => e.path), sorted);
+    assert.deepEqual(
+      entries.map((e) => e.path),
+      sorted,
+    );
     for (const e of entries) {
       assert.equal(e.mtime, 1_700_000_000);
       assert.equal(e.uid, 1000);
@@ -73,7 +75,10 @@ test('archiveEntries: a single-file add is renamed to `to`; `to: /` puts files a
     assert.equal(single[0]?.gid, 0);
     const root = await collect(archiveEntries(repo, c, { add: '/', to: '/' }));
     assert.deepEqual(root.map(brief), ['dir /conf 755', 'file /conf/app.yaml 644', 'file /top.txt 644']);
-    await assert.rejects(collect(archiveEntries(repo, c, { add: '/missing', to: '/x' })), (e: unknown) => e instanceof TsbuildError && e.code === 'TSB_GIT_NOT_FOUND' && /matches no files/.test(e.message));
+    await assert.rejects(
+      collect(archiveEntries(repo, c, { add: '/missing', to: '/x' })),
+      (e: unknown) => e instanceof TsbuildError && e.code === 'TSB_GIT_NOT_FOUND' && /matches no files/.test(e.message),
+    );
     const named = await collect(archiveEntries(repo, c, { add: '/conf', to: '/c', owner: 'app' }));
     assert.equal(named[0]?.uname, 'app');
     assert.equal(named[0]?.uid, undefined);
@@ -165,6 +170,9 @@ test('changedPaths of a single-file add, a newly created add directory, and reve
     const back = await changedPaths(repo, c2, c1, { add: '/', to: '/r' });
     assert.deepEqual(back.removed, ['/r/pkg/a/b.txt']);
     assert.deepEqual(back.changed.map(brief), ['file /r/conf.yaml 644']);
-    await assert.rejects(changedPaths(repo, '0'.repeat(40), c2, { add: '/', to: '/r' }), (e: unknown) => e instanceof TsbuildError && e.code === 'TSB_GIT_NOT_FOUND');
+    await assert.rejects(
+      changedPaths(repo, '0'.repeat(40), c2, { add: '/', to: '/r' }),
+      (e: unknown) => e instanceof TsbuildError && e.code === 'TSB_GIT_NOT_FOUND',
+    );
   });
 });

@@ -7,12 +7,7 @@ import { TsbuildError } from '../errors.js';
 /** Brace expansion beyond this many alternatives is refused: masks are written by people. */
 const MAX_ALTERNATIVES = 1024;
 
-type Token =
-  | { t: 'lit'; s: string }
-  | { t: 'sep' }
-  | { t: 'star'; n: number }
-  | { t: 'any' }
-  | { t: 'class'; neg: boolean; items: Array<[number, number]> };
+type Token = { t: 'lit'; s: string } | { t: 'sep' } | { t: 'star'; n: number } | { t: 'any' } | { t: 'class'; neg: boolean; items: Array<[number, number]> };
 
 export function invalidGlob(pattern: string, why: string): TsbuildError {
   return new TsbuildError('TSB_GIT_MASK_INVALID', `invalid path mask "${pattern}": ${why}`, {
@@ -110,7 +105,8 @@ function tokenize(p: string): Token[] {
     const c = chars[i] as string;
     if (c === '\\') {
       const next = chars[++i] as string;
-      if (next === '/') out.push({ t: 'sep' }); // an escaped separator still separates
+      if (next === '/')
+        out.push({ t: 'sep' }); // an escaped separator still separates
       else lit(next);
     } else if (c === '/') {
       out.push({ t: 'sep' });

@@ -6,7 +6,6 @@ import { assertCommitted, listTree, mappingMatcher, mappingParamsHash, readMappi
 import { stageDependencies, stageDependenciesChecksum } from './stage-dependencies.js';
 import { TestRepo, withRepo } from '../../test/support/test-repo.js';
 
-
 async function sampleTree(t: TestRepo): Promise<string> {
   await t.write('README.md', '# readme\n');
   await t.write('src/app/main.js', 'console.log(1)\n');
@@ -28,7 +27,17 @@ test('listTree keeps the files of a mapping with their mode, blob id and size, r
     const all = await listTree(repo, c, m({}));
     assert.deepEqual(
       all.map((f) => f.path),
-      ['README.md', 'docs/index.md', 'src/app/.env', 'src/app/main.js', 'src/app/run.sh', 'src/application/x.js', 'src/lib/ü ñ.txt', 'src/link', 'src/secret/key'],
+      [
+        'README.md',
+        'docs/index.md',
+        'src/app/.env',
+        'src/app/main.js',
+        'src/app/run.sh',
+        'src/application/x.js',
+        'src/lib/ü ñ.txt',
+        'src/link',
+        'src/secret/key',
+      ],
     );
     const byPath = new Map(all.map((f) => [f.path, f]));
     assert.equal(byPath.get('src/app/run.sh')?.mode, '100755');
@@ -39,12 +48,18 @@ test('listTree keeps the files of a mapping with their mode, blob id and size, r
     assert.equal(byPath.get('README.md')?.oid, await t.git('rev-parse', `${c}:README.md`));
 
     const src = await listTree(repo, c, m({ add: '/src', includePaths: ['app'], excludePaths: ['**/.env'] }));
-    assert.deepEqual(src.map((f) => [f.path, f.repoPath]), [
-      ['app/main.js', 'src/app/main.js'],
-      ['app/run.sh', 'src/app/run.sh'],
-    ]);
+    assert.deepEqual(
+      src.map((f) => [f.path, f.repoPath]),
+      [
+        ['app/main.js', 'src/app/main.js'],
+        ['app/run.sh', 'src/app/run.sh'],
+      ],
+    );
     const globbed = await listTree(repo, c, m({ add: '/src/', includePaths: ['**/*.js', 'lib/'] }));
-    assert.deepEqual(globbed.map((f) => f.path), ['app/main.js', 'application/x.js', 'lib/ü ñ.txt']);
+    assert.deepEqual(
+      globbed.map((f) => f.path),
+      ['app/main.js', 'application/x.js', 'lib/ü ñ.txt'],
+    );
   });
 });
 
@@ -53,7 +68,10 @@ test('a single-file add yields one file with an empty relative path; named masks
     const c = await sampleTree(t);
     const tree = await readMappingTree(repo, c, m({ add: '/README.md', to: '/doc/README' }));
     assert.equal(tree.addKind, 'file');
-    assert.deepEqual(tree.files.map((f) => [f.path, f.repoPath]), [['', 'README.md']]);
+    assert.deepEqual(
+      tree.files.map((f) => [f.path, f.repoPath]),
+      [['', 'README.md']],
+    );
     const named = await readMappingTree(repo, c, m({ add: '/README.md', includePaths: ['README.md'] }));
     assert.equal(named.addKind, 'file');
     assert.deepEqual(named.files, []);
@@ -80,7 +98,10 @@ test('submodules (gitlinks) are reported, not listed as files', async () => {
     await t.git('commit', '-q', '-m', 'submodule');
     const c2 = await t.git('rev-parse', 'HEAD');
     const tree = await readMappingTree(repo, c2, m({}));
-    assert.deepEqual(tree.files.map((f) => f.path), ['a.txt']);
+    assert.deepEqual(
+      tree.files.map((f) => f.path),
+      ['a.txt'],
+    );
     assert.deepEqual(tree.submodules, ['vendor/sub']);
   });
 });
@@ -134,7 +155,11 @@ test('stageDependencies checksum changes with the selected files only', async ()
 
     await t.write('app/src/new.js', 'new');
     const c6 = await t.commit();
-    assert.notEqual(await stageDependenciesChecksum(repo, c6, mapping, ['src']), await stageDependenciesChecksum(repo, c5, mapping, ['src']), 'a new file under a directory mask counts');
+    assert.notEqual(
+      await stageDependenciesChecksum(repo, c6, mapping, ['src']),
+      await stageDependenciesChecksum(repo, c5, mapping, ['src']),
+      'a new file under a directory mask counts',
+    );
 
     const r = await stageDependencies(repo, c6, mapping, ['package.json', 'missing/**', 'src/gen/b.js']);
     assert.deepEqual(r.unmatchedMasks, ['missing/**', 'src/gen/b.js']);
@@ -153,7 +178,10 @@ test('uncommitted changes inside a mapping are reported; outside it they are ign
     await assertCommitted(repo, [mapping]);
     await t.write('app/a.txt', 'changed');
     await t.write('app/new.txt', 'untracked');
-    assert.deepEqual((await uncommittedChanges(repo, mapping)).map((e) => e.path), ['app/a.txt', 'app/new.txt']);
+    assert.deepEqual(
+      (await uncommittedChanges(repo, mapping)).map((e) => e.path),
+      ['app/a.txt', 'app/new.txt'],
+    );
     await assert.rejects(
       assertCommitted(repo, [mapping, m({ add: '/docs' })]),
       (e: unknown) =>
@@ -163,11 +191,14 @@ test('uncommitted changes inside a mapping are reported; outside it they are ign
         /--dev/.test(e.hint ?? ''),
     );
     const dev = await repo.workTreeCommit();
-    assert.deepEqual((await listTree(repo, dev, mapping)).map((f) => f.path), ['a.txt', 'new.txt']);
+    assert.deepEqual(
+      (await listTree(repo, dev, mapping)).map((f) => f.path),
+      ['a.txt', 'new.txt'],
+    );
   });
 });
 
-test('listTree of a 20k-file repository runs git once and tests only the paths under a mask\'s literal prefix', async () => {
+test("listTree of a 20k-file repository runs git once and tests only the paths under a mask's literal prefix", async () => {
   const t = await TestRepo.create();
   try {
     // fast-import writes 20k blobs in well under a second (no work tree involved).

@@ -107,7 +107,10 @@ const subsets = new WeakMap<readonly TreeEntry[], Map<string, TreeEntry[]>>();
 function underBase(all: readonly TreeEntry[], prefix: string): readonly TreeEntry[] {
   if (prefix === '') return all;
   let byPrefix = subsets.get(all);
-  if (!byPrefix) subsets.set(all, (byPrefix = new Map()));
+  if (!byPrefix) {
+    byPrefix = new Map();
+    subsets.set(all, byPrefix);
+  }
   let subset = byPrefix.get(prefix);
   if (!subset) {
     const below = `${prefix}/`;

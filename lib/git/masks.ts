@@ -102,7 +102,7 @@ export class MaskSet {
   /** `rel` is cleaned and relative to the mapping's `add`. */
   matches(rel: string): boolean {
     if (this.universal) return true;
-    return this.re !== undefined && this.re.test(rel);
+    return this.re?.test(rel) ?? false;
   }
 
   /**

@@ -86,7 +86,10 @@ for (const kind of ['local path', 'git daemon'] as const) {
 
     const r1 = await openRemoteRepo({ url }, { cacheDir });
     assert.equal(r1.commit, head, 'the remote default branch');
-    assert.deepEqual((await listTree(r1.repo, r1.commit, { add: '/src', to: '/app' })).map((f) => f.path), ['a.txt']);
+    assert.deepEqual(
+      (await listTree(r1.repo, r1.commit, { add: '/src', to: '/app' })).map((f) => f.path),
+      ['a.txt'],
+    );
     const expected = await upstream.git('show', 'HEAD:src/a.txt');
     assert.equal((await r1.repo.readBlob((await listTree(r1.repo, r1.commit, { add: '/', to: '/' }))[0]?.oid ?? '')).toString(), expected);
     await r1.repo.close();
@@ -124,8 +127,14 @@ for (const kind of ['local path', 'git daemon'] as const) {
     assert.deepEqual(entries, [remoteCachePath(cacheDir, url).slice(cacheDir.length + 1)], 'one bare clone, no leftover lock or temp dir');
     await access(join(cacheDir, entries[0] ?? '', 'HEAD'));
 
-    await assert.rejects(openRemoteRepo({ url, branch: 'nope' }, { cacheDir }), (e: unknown) => e instanceof TsbuildError && e.code === 'TSB_GIT_NOT_FOUND' && /branch "nope"/.test(e.message));
-    await assert.rejects(openRemoteRepo({ url, commit: 'f'.repeat(40) }, { cacheDir }), (e: unknown) => e instanceof TsbuildError && e.code === 'TSB_GIT_NOT_FOUND');
+    await assert.rejects(
+      openRemoteRepo({ url, branch: 'nope' }, { cacheDir }),
+      (e: unknown) => e instanceof TsbuildError && e.code === 'TSB_GIT_NOT_FOUND' && /branch "nope"/.test(e.message),
+    );
+    await assert.rejects(
+      openRemoteRepo({ url, commit: 'f'.repeat(40) }, { cacheDir }),
+      (e: unknown) => e instanceof TsbuildError && e.code === 'TSB_GIT_NOT_FOUND',
+    );
   });
 }
 
@@ -144,10 +153,17 @@ test('remote failures are TSB_GIT_REMOTE with the password redacted', async () =
   const url = 'http://user:s3cret@127.0.0.1:9/nothing.git';
   await assert.rejects(
     openRemoteRepo({ url }, { cacheDir }),
-    (e: unknown) => e instanceof TsbuildError && e.code === 'TSB_GIT_REMOTE' && !e.message.includes('s3cret') && !!e.hint && !JSON.stringify(e.details).includes('s3cret'),
+    (e: unknown) =>
+      e instanceof TsbuildError && e.code === 'TSB_GIT_REMOTE' && !e.message.includes('s3cret') && !!e.hint && !JSON.stringify(e.details).includes('s3cret'),
   );
   assert.equal(redactUrl(url), 'http://***@127.0.0.1:9/nothing.git');
   assert.deepEqual(await readdir(cacheDir), [], 'a failed clone leaves nothing behind');
-  await assert.rejects(openRemoteRepo({ url: bare.dir }, { cacheDir: join(upstream.tmp, 'cache-offline'), offline: true }), (e: unknown) => e instanceof TsbuildError && e.code === 'TSB_GIT_REMOTE');
-  await assert.rejects(openRemoteRepo({ url: bare.dir, branch: 'a', tag: 'b' }, { cacheDir }), (e: unknown) => e instanceof TsbuildError && /only one of/.test(e.message));
+  await assert.rejects(
+    openRemoteRepo({ url: bare.dir }, { cacheDir: join(upstream.tmp, 'cache-offline'), offline: true }),
+    (e: unknown) => e instanceof TsbuildError && e.code === 'TSB_GIT_REMOTE',
+  );
+  await assert.rejects(
+    openRemoteRepo({ url: bare.dir, branch: 'a', tag: 'b' }, { cacheDir }),
+    (e: unknown) => e instanceof TsbuildError && /only one of/.test(e.message),
+  );
 });

@@ -40,7 +40,15 @@ export function redactUrl(url: string): string {
 
 /** The cache directory of a URL's bare clone: readable name + hash of the exact URL. */
 export function remoteCachePath(cacheDir: string, url: string): string {
-  const name = (url.replace(/\.git\/?$/, '').split(/[/:]/).filter(Boolean).pop() ?? 'repo').replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40);
+  const name = (
+    url
+      .replace(/\.git\/?$/, '')
+      .split(/[/:]/)
+      .filter(Boolean)
+      .pop() ?? 'repo'
+  )
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .slice(0, 40);
   return join(cacheDir, `${name}-${sha256Hex(url).slice(0, 16)}.git`);
 }
 
@@ -58,7 +66,11 @@ function remoteError(what: string, url: string, err: unknown): TsbuildError {
   });
 }
 
-const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
+const exists = (p: string): Promise<boolean> =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 async function cloneBare(url: string, dir: string, signal?: AbortSignal): Promise<void> {
   const tmp = `${dir}.tmp-${process.pid}`;
@@ -96,9 +108,17 @@ async function resolve(repo: GitRepo, source: RemoteSource, offline: boolean, si
     return await repo.resolveCommit(REMOTE_HEAD).catch(() => repo.resolveCommit('HEAD'));
   } catch (err) {
     if (!(err instanceof TsbuildError && err.code === 'TSB_GIT_NOT_FOUND')) throw err;
-    const what = source.commit ? `commit ${source.commit}` : source.tag ? `tag "${source.tag}"` : source.branch ? `branch "${source.branch}"` : 'a default branch';
+    const what = source.commit
+      ? `commit ${source.commit}`
+      : source.tag
+        ? `tag "${source.tag}"`
+        : source.branch
+          ? `branch "${source.branch}"`
+          : 'a default branch';
     throw new TsbuildError('TSB_GIT_NOT_FOUND', `${what} not found ${where}`, {
-      hint: offline ? 'the cached clone may be out of date: build once with network access' : 'check the branch/tag/commit in werf.yaml against `git ls-remote`',
+      hint: offline
+        ? 'the cached clone may be out of date: build once with network access'
+        : 'check the branch/tag/commit in werf.yaml against `git ls-remote`',
       details: { url: redactUrl(source.url), branch: source.branch, tag: source.tag, commit: source.commit },
       cause: err,
     });

@@ -8,7 +8,6 @@ import { GitRepo } from './repo.js';
 import { formatCommitTime } from './commit-time.js';
 import { TestRepo, withRepo } from '../../test/support/test-repo.js';
 
-
 const isCode = (code: string) => (e: unknown) => e instanceof TsbuildError && e.code === code && !!e.hint;
 
 test('open finds the work-tree root from a subdirectory and refuses a non-repository', async () => {
@@ -93,7 +92,12 @@ test('blobs are read through one cat-file process, pipelined, large ones streame
       assert.ok(line, name);
       return line.split(/\s/)[2] as string;
     };
-    const reads = await Promise.all([repo.readBlob(oid('small.txt')), repo.readBlob(oid('empty')), repo.readBlob(oid('big.bin')), repo.readBlob(oid('ü ñ/name with\ttab\nnewline'))]);
+    const reads = await Promise.all([
+      repo.readBlob(oid('small.txt')),
+      repo.readBlob(oid('empty')),
+      repo.readBlob(oid('big.bin')),
+      repo.readBlob(oid('ü ñ/name with\ttab\nnewline')),
+    ]);
     assert.equal(reads[0]?.toString(), 'hello\n');
     assert.equal(reads[1]?.length, 0);
     assert.ok(reads[2]?.equals(big));
@@ -134,7 +138,10 @@ test('status lists modified, staged, deleted and untracked files but not ignored
         ['src/new/c.txt', '??'],
       ],
     );
-    assert.deepEqual((await repo.status(['src'])).map((e) => e.path), ['src/a.txt', 'src/b.txt', 'src/new/c.txt']);
+    assert.deepEqual(
+      (await repo.status(['src'])).map((e) => e.path),
+      ['src/a.txt', 'src/b.txt', 'src/new/c.txt'],
+    );
     assert.ok((await readFile(join(t.dir, '.git', 'index'))).equals(indexBefore), 'index not rewritten');
     assert.equal((await stat(join(t.dir, '.git', 'index'))).mtimeMs, mtimeBefore);
   });

@@ -105,7 +105,10 @@ export class GitRepo {
   }
 
   /** Runs a git command in this repository (the escape hatch for the modules of lib/git). */
-  git(args: string[], options: { input?: string | Buffer; env?: Record<string, string>; okCodes?: number[]; signal?: AbortSignal | undefined } = {}): Promise<GitResult> {
+  git(
+    args: string[],
+    options: { input?: string | Buffer; env?: Record<string, string>; okCodes?: number[]; signal?: AbortSignal | undefined } = {},
+  ): Promise<GitResult> {
     return runGit(args, { ...options, location: this.location });
   }
 
@@ -305,7 +308,12 @@ export class GitRepo {
         () => false,
       );
       const env = { GIT_INDEX_FILE: index };
-      const added = copied ? await this.git(['add', '-A', '--', '.'], { env }).then(() => true, () => false) : false;
+      const added = copied
+        ? await this.git(['add', '-A', '--', '.'], { env }).then(
+            () => true,
+            () => false,
+          )
+        : false;
       if (!added) {
         // No index yet, or one that cannot live elsewhere (split index): start from HEAD's tree.
         await rm(index, { force: true });

@@ -35,7 +35,6 @@ export interface LoadedImage {
   layers: number;
 }
 
-
 function corrupt(message: string): TsbuildError {
   return new TsbuildError('TSB_LAYER_INVALID', `the archive is incomplete or inconsistent: ${message}; nothing was loaded`, {
     hint: 'save or copy the archive again from its source',
@@ -66,7 +65,7 @@ function nameFromAnnotations(d: Descriptor): { name?: string; found?: string } {
 async function checkManifest(store: LayoutStore, contents: ArchiveContents, desc: Descriptor): Promise<ImageManifest> {
   await requireBlob(store, contents, desc, 'manifest');
   const m = await store.readJson<ImageManifest>(desc.digest, MANIFEST_LIMIT);
-  if (!m || !m.config || !Array.isArray(m.layers)) throw corrupt(`${desc.digest} is not an image manifest`);
+  if (!m?.config || !Array.isArray(m.layers)) throw corrupt(`${desc.digest} is not an image manifest`);
   await requireBlob(store, contents, m.config, 'config');
   for (const l of m.layers) await requireBlob(store, contents, l, 'layer');
   const config = await store.readJson<ImageConfig>(m.config.digest, CONFIG_LIMIT);
@@ -94,7 +93,11 @@ export async function ociArchiveImages(store: LayoutStore, contents: ArchiveCont
       const want = platform ?? hostPlatform();
       const chosen = (child.manifests ?? []).find((m) => isManifestMediaType(m.mediaType) && platformMatches(want, m.platform));
       if (!chosen) {
-        const available = (child.manifests ?? []).filter((m) => m.platform).map((m) => formatPlatform(m.platform!)).join(', ') || 'none';
+        const available =
+          (child.manifests ?? [])
+            .filter((m) => m.platform)
+            .map((m) => formatPlatform(m.platform!))
+            .join(', ') || 'none';
         throw new TsbuildError('TSB_IMAGE_NO_PLATFORM', `index ${entry.digest} in the archive has no ${formatPlatform(want)} image; available: ${available}`, {
           hint: 'choose one with --platform',
         });
@@ -148,9 +151,13 @@ export async function dockerArchiveImages(store: LayoutStore, contents: ArchiveC
       const mediaType = layerMediaType(f);
       // An uncompressed layer is its own diff: its digest must be the diff_id the config promises.
       if (mediaType === MediaType.OciLayerTar && f.digest !== diffIds[j]) {
-        throw new TsbuildError('TSB_DIGEST_MISMATCH', `the archive is corrupt: layer ${path} hashes to ${f.digest}, but the config says ${diffIds[j]}; nothing was loaded`, {
-          hint: 'save or copy the archive again from its source',
-        });
+        throw new TsbuildError(
+          'TSB_DIGEST_MISMATCH',
+          `the archive is corrupt: layer ${path} hashes to ${f.digest}, but the config says ${diffIds[j]}; nothing was loaded`,
+          {
+            hint: 'save or copy the archive again from its source',
+          },
+        );
       }
       layers.push({ mediaType, digest: f.digest, size: f.size });
     }

@@ -13,7 +13,7 @@ import { isDigest, type Digest } from '../digest.js';
 import { DigestMismatchError, TsbuildError } from '../errors.js';
 import { TarParser, type TarEntry } from '../layer/index.js';
 import { MANIFEST_LIMIT, REF_NAME_ANNOTATION, type Descriptor, type Platform } from '../oci/index.js';
-import { type ArchiveContents, type ArchiveFile, type ArchiveFormat } from './archive.js';
+import type { ArchiveContents, ArchiveFile, ArchiveFormat } from './archive.js';
 import { dockerArchiveImages, ociArchiveImages, type LoadedImage } from './archive-images.js';
 
 export type { LoadedImage } from './archive-images.js';
@@ -32,7 +32,6 @@ export interface LoadArchiveResult {
   format: ArchiveFormat;
   images: LoadedImage[];
 }
-
 
 const META_FILES = new Set(['index.json', 'manifest.json', 'oci-layout', 'repositories']);
 const META_LIMIT = MANIFEST_LIMIT;
@@ -78,7 +77,7 @@ export async function readArchive(store: LayoutStore, file: string, signal?: Abo
     entry(e: TarEntry) {
       const path = archivePath(e.path);
       if (e.type === 'symlink' || e.type === 'link') {
-        const target = e.type === 'symlink' ? posix.join(posix.dirname(path), e.linkname ?? '') : e.linkname ?? '';
+        const target = e.type === 'symlink' ? posix.join(posix.dirname(path), e.linkname ?? '') : (e.linkname ?? '');
         links.set(path, archivePath(target));
         current = undefined;
         return;

@@ -38,7 +38,6 @@ export interface SaveArchiveResult {
   blobs: number;
 }
 
-
 /** Every blob an image (manifest or index) needs, manifests after their content. */
 async function collectBlobs(store: LayoutStore, desc: Descriptor, into: Map<Digest, number>, depth = 0): Promise<void> {
   const bytes = await store.readBytes(desc.digest, MANIFEST_LIMIT);
@@ -63,9 +62,13 @@ async function singleManifest(store: LayoutStore, image: ArchiveImage): Promise<
     let chosen: Descriptor | undefined;
     for (const c of candidates) if (!chosen && (await store.has(c.digest))) chosen = c;
     if (!chosen) {
-      throw new TsbuildError('TSB_IMAGE_NO_PLATFORM', `${image.name} is a multi-platform index with no ${want.os}/${want.architecture} image in the local store`, {
-        hint: 'save it with --format oci-archive, which keeps the whole index',
-      });
+      throw new TsbuildError(
+        'TSB_IMAGE_NO_PLATFORM',
+        `${image.name} is a multi-platform index with no ${want.os}/${want.architecture} image in the local store`,
+        {
+          hint: 'save it with --format oci-archive, which keeps the whole index',
+        },
+      );
     }
     desc = chosen;
     doc = JSON.parse((await store.readBytes(desc.digest, MANIFEST_LIMIT)).toString('utf8')) as ImageManifest & ImageIndex;

@@ -18,7 +18,11 @@ import { loadImageArchive } from './archive-load.js';
 function tarOf(files: Record<string, Buffer>): Buffer {
   const parts: Buffer[] = [];
   for (const [path, data] of Object.entries(files)) {
-    parts.push(encodeEntryHeader({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: data.length, mtimeSec: 1, mtimeNsec: 0 }), data, Buffer.alloc(padding(data.length)));
+    parts.push(
+      encodeEntryHeader({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: data.length, mtimeSec: 1, mtimeNsec: 0 }),
+      data,
+      Buffer.alloc(padding(data.length)),
+    );
   }
   parts.push(END_OF_ARCHIVE);
   return Buffer.concat(parts);
@@ -38,7 +42,12 @@ async function makeImage(store: LayoutStore, name: string, seed: string): Promis
     const info = await store.writeBytes(gz);
     layers.push({ mediaType: MediaType.OciLayerGzip, ...info });
   }
-  const config = await store.writeJson({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: layerTars.map((t) => sha256(t)) } });
+  const config = await store.writeJson({
+    architecture: 'amd64',
+    os: 'linux',
+    config: { Cmd: ['sh'] },
+    rootfs: { type: 'layers', diff_ids: layerTars.map((t) => sha256(t)) },
+  });
   const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, ...config.info }, layers };
   const m = await store.writeJson(manifest);
   const descriptor = { mediaType: MediaType.OciManifest, ...m.info };
@@ -84,7 +93,15 @@ describe('image archives', () => {
     test(`${format}: save then load gives the same image under the same names`, async () => {
       const file = join(dir, `rt-${format}.tar`);
       const web = (await src.resolve('proj/web:latest'))!;
-      const res = await saveImageArchive(src, [{ name: NAME, descriptor: image.descriptor }, { name: 'proj/web:latest', descriptor: web }], file, { format });
+      const res = await saveImageArchive(
+        src,
+        [
+          { name: NAME, descriptor: image.descriptor },
+          { name: 'proj/web:latest', descriptor: web },
+        ],
+        file,
+        { format },
+      );
       assert.ok(res.bytes > 300_000);
       const dest = new LayoutStore(join(dir, `dest-${format}`));
       const loaded = await loadImageArchive(dest, file, { annotations: { 'dev.tsbuild.kind': 'base' } });
@@ -96,7 +113,10 @@ describe('image archives', () => {
       assert.equal(d.annotations?.['dev.tsbuild.kind'], 'base');
       const m = await dest.readJson<ImageManifest>(d.digest);
       // Layers and config are carried byte for byte (docker-archive gets a new OCI manifest over them).
-      assert.deepEqual(m.layers.map((l) => [l.digest, l.size, l.mediaType]), image.manifest.layers.map((l) => [l.digest, l.size, l.mediaType]));
+      assert.deepEqual(
+        m.layers.map((l) => [l.digest, l.size, l.mediaType]),
+        image.manifest.layers.map((l) => [l.digest, l.size, l.mediaType]),
+      );
       assert.equal(m.config.digest, image.manifest.config.digest);
       if (format === 'oci-archive') assert.equal(d.digest, image.descriptor.digest);
       for (const l of m.layers) assert.ok(await dest.has(l.digest));
@@ -207,8 +227,14 @@ describe('image archives', () => {
     assert.equal(res.format, 'docker-archive');
     assert.deepEqual(res.images[0]!.names, ['docker.io/team/app:legacy']);
     const m = await dest.readJson<ImageManifest>(res.images[0]!.descriptor.digest);
-    assert.deepEqual(m.layers.map((l) => l.mediaType), [MediaType.OciLayerTar, MediaType.OciLayerTar]);
-    assert.deepEqual(m.layers.map((l) => l.digest), image.layerTars.map((t) => sha256(t)));
+    assert.deepEqual(
+      m.layers.map((l) => l.mediaType),
+      [MediaType.OciLayerTar, MediaType.OciLayerTar],
+    );
+    assert.deepEqual(
+      m.layers.map((l) => l.digest),
+      image.layerTars.map((t) => sha256(t)),
+    );
 
     // The same archive with a layer that does not match its diff_id is refused.
     const bad = join(dir, 'legacy-bad.tar');
@@ -231,7 +257,10 @@ describe('image archives', () => {
     const img = await makeImage(broken, 'x/y:z', 'three');
     await broken.delete(img.manifest.layers[1]!.digest as Digest);
     const file = join(dir, 'never.tar');
-    await assert.rejects(saveImageArchive(broken, [{ name: 'x/y:z', descriptor: img.descriptor }], file, { format: 'oci-archive' }), /is missing from the store/);
+    await assert.rejects(
+      saveImageArchive(broken, [{ name: 'x/y:z', descriptor: img.descriptor }], file, { format: 'oci-archive' }),
+      /is missing from the store/,
+    );
     await assert.rejects(readFile(file), /ENOENT/);
   });
 });

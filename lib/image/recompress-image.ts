@@ -7,14 +7,7 @@ import { PassThrough } from 'node:stream';
 import type { LayoutStore } from '../content/index.js';
 import { DigestMismatchError, TsbuildError } from '../errors.js';
 import { storeTarStream, createLayerDecompressor } from '../layer/index.js';
-import {
-  MediaType,
-  layerCompression,
-  ociLayerMediaType,
-  type Descriptor,
-  type ImageManifest,
-  type LayerCompressionSpec,
-} from '../oci/index.js';
+import { MediaType, layerCompression, ociLayerMediaType, type Descriptor, type ImageManifest, type LayerCompressionSpec } from '../oci/index.js';
 import { readStoredImage } from './stored-image.js';
 
 export interface RecompressResult {
@@ -46,7 +39,10 @@ export async function recompressImage(
     const diffId = image.config.rootfs.diff_ids[i]!;
     const tar = new PassThrough({ highWaterMark: 1 << 20 });
     const decompress = createLayerDecompressor(from);
-    const feeding = pipeline([store.read(layer.digest, { size: layer.size }), ...(decompress ? [decompress] : []), tar], options.signal ? { signal: options.signal } : {});
+    const feeding = pipeline(
+      [store.read(layer.digest, { size: layer.size }), ...(decompress ? [decompress] : []), tar],
+      options.signal ? { signal: options.signal } : {},
+    );
     const [stored] = await Promise.all([storeTarStream(tar, store, { compression: spec, ...(options.signal ? { signal: options.signal } : {}) }), feeding]);
     if (stored.diffId !== diffId) throw new DigestMismatchError(`layer ${layer.digest} of ${descriptor.digest} (uncompressed)`, diffId, stored.diffId);
     layers.push({ ...stored.descriptor, ...(layer.annotations ? { annotations: layer.annotations } : {}) });

@@ -51,11 +51,15 @@ async function* lazyRead(store: ContentStore, d: Descriptor, fetchers: readonly 
 }
 
 /** Make `d` present in the local store from the first fetcher that has it. */
-export async function fetchBlob(store: ContentStore, d: Descriptor, fetchers: readonly BlobFetcher[]): Promise<void> {
+export async function fetchBlob(_store: ContentStore, d: Descriptor, fetchers: readonly BlobFetcher[]): Promise<void> {
   for (const f of fetchers) if (await f.fetchBlob(d)) return;
-  throw new TsbuildError('TSB_STORE_NOT_FOUND', `layer ${d.digest} is not in the local store${fetchers.length ? ` nor in ${fetchers.map((f) => f.name).join(', ')}` : ''}`, {
-    hint: 'the stage was found in a stages repository: pass the repository it was built with (--repo), or rebuild',
-  });
+  throw new TsbuildError(
+    'TSB_STORE_NOT_FOUND',
+    `layer ${d.digest} is not in the local store${fetchers.length ? ` nor in ${fetchers.map((f) => f.name).join(', ')}` : ''}`,
+    {
+      hint: 'the stage was found in a stages repository: pass the repository it was built with (--repo), or rebuild',
+    },
+  );
 }
 
 export interface DeriveOptions {

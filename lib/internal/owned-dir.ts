@@ -172,7 +172,10 @@ export async function sweepOwnedDirs(parent: string, options: SweepOptions = {})
       }
       const key = rec.lock ?? `${rec.pid}:${rec.start}`;
       let alive = verdicts.get(key);
-      if (!alive) verdicts.set(key, (alive = ownerAlive(rec)));
+      if (!alive) {
+        alive = ownerAlive(rec);
+        verdicts.set(key, alive);
+      }
       if (await alive) continue;
       if (options.dryRun) {
         if (present.has(name.slice(0, -OWNER_SUFFIX.length))) removed.push(dir);

@@ -8,7 +8,7 @@ import type { Digest } from '../digest.js';
 import type { ContentStore } from '../content/index.js';
 import { layerMediaTypeFor, type Descriptor, type LayerCompressionSpec } from '../oci/index.js';
 import { TsbuildError } from '../errors.js';
-import { type GzipMode } from './compress.js';
+import type { GzipMode } from './compress.js';
 import { DEFAULT_LAYER_COMPRESSION, createLayerCompressor } from './layer-compression.js';
 import { treeTarStream } from './tree-tar-stream.js';
 import type { TreeTarOptions } from './tree-tar.js';
@@ -129,7 +129,11 @@ function finish(r: Stored, entries: number, whiteouts: number): LayerResult {
 }
 
 /** Hash (diffId), compress and store an uncompressed tar stream. */
-export async function storeTarStream(tar: Readable, store: ContentStore, options: Pick<WriteLayerOptions, 'gzip' | 'compression' | 'signal'> = {}): Promise<Stored> {
+export async function storeTarStream(
+  tar: Readable,
+  store: ContentStore,
+  options: Pick<WriteLayerOptions, 'gzip' | 'compression' | 'signal'> = {},
+): Promise<Stored> {
   const compression = options.compression ?? DEFAULT_LAYER_COMPRESSION;
   const hash = createHash('sha256');
   let size = 0;

@@ -10,7 +10,9 @@ interface Slot {
   busy: number;
 }
 
-type Reply = { id: number; buf: ArrayBuffer; off: number; len: number; input?: ArrayBuffer; spare?: ArrayBuffer; dict?: ArrayBuffer } | { id: number; error: string };
+type Reply =
+  | { id: number; buf: ArrayBuffer; off: number; len: number; input?: ArrayBuffer; spare?: ArrayBuffer; dict?: ArrayBuffer }
+  | { id: number; error: string };
 
 export interface GzipResult {
   out: Buffer;
@@ -49,7 +51,11 @@ export class GzipPool {
       const data = transfer ? job.data : exact(job.data);
       // A whole dictionary moves too (with `transfer`); a slice is copied.
       const dict = job.dict && (transfer && isWhole(job.dict) ? job.dict : exact(job.dict));
-      const list = [...(transfer ? [data.buffer as ArrayBuffer] : []), ...(dict && transfer && dict === job.dict ? [dict.buffer as ArrayBuffer] : []), ...(job.out ? [job.out] : [])];
+      const list = [
+        ...(transfer ? [data.buffer as ArrayBuffer] : []),
+        ...(dict && transfer && dict === job.dict ? [dict.buffer as ArrayBuffer] : []),
+        ...(job.out ? [job.out] : []),
+      ];
       slot.worker.postMessage({ ...job, data, dict, id } satisfies GzipJob, list);
     });
   }
@@ -110,7 +116,7 @@ let shared: GzipPool | undefined;
 
 /** The process-wide pool: min(2, cores) workers unless TSBUILD_GZIP_WORKERS says otherwise. */
 export function gzipPool(): GzipPool {
-  const env = Number(process.env['TSBUILD_GZIP_WORKERS']);
+  const env = Number(process.env.TSBUILD_GZIP_WORKERS);
   shared ??= new GzipPool(Number.isInteger(env) && env > 0 ? env : Math.min(2, availableParallelism()));
   return shared;
 }

@@ -17,7 +17,6 @@ export interface GzipJob {
   out?: ArrayBuffer | undefined;
 }
 
-
 /**
  * Node's zlib engine internals that deflateRawSync drives (lib/zlib.js processChunkSync): the
  * native handle's writeSync(flush, in, inOff, inLen, out, outOff, outLen) and the state array it

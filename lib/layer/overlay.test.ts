@@ -10,7 +10,14 @@ import { fsx } from './fsx.js';
 import { tempDir } from '../../test/support/tree-fixtures.js';
 
 function mountOverlay(lower: string[], upper: string, work: string, merged: string): void {
-  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work},redirect_dir=off,metacopy=off`, merged]);
+  execFileSync('mount', [
+    '-t',
+    'overlay',
+    'overlay',
+    '-o',
+    `lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work},redirect_dir=off,metacopy=off`,
+    merged,
+  ]);
 }
 
 function umount(path: string): void {
@@ -57,7 +64,9 @@ test('an overlay upper dir becomes a layer with .wh. whiteouts and opaque marker
 
     const store = layoutStore(join(tmp.path, 'store'));
     const layer = await writeLayerFromUpperDir(upper, store, { skip: ['/proc'] });
-    const names = execFileSync('tar', ['-tzf', store.blobPath(layer.descriptor.digest)], { encoding: 'utf8' }).trim().split('\n');
+    const names = execFileSync('tar', ['-tzf', store.blobPath(layer.descriptor.digest)], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
     assert.deepEqual(names, ['app/', 'app/.wh..wh..opq', 'app/new-file', 'etc/', 'etc/.wh.remove-me', 'etc/added']);
     assert.equal(layer.whiteouts, 2);
     const verbose = execFileSync('tar', ['--xattrs', '-tvvzf', store.blobPath(layer.descriptor.digest)], { encoding: 'utf8' });
@@ -109,7 +118,9 @@ test('rootless userxattr markers (user.overlay.opaque) are read, and written wit
     fsx().lsetxattr(join(upper, 'gone-too'), 'user.overlay.whiteout', Buffer.alloc(0));
     const store = layoutStore(join(tmp.path, 'store'));
     const layer = await writeLayerFromUpperDir(upper, store);
-    const names = execFileSync('tar', ['-tzf', store.blobPath(layer.descriptor.digest)], { encoding: 'utf8' }).trim().split('\n');
+    const names = execFileSync('tar', ['-tzf', store.blobPath(layer.descriptor.digest)], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
     assert.deepEqual(names, ['.wh.gone', '.wh.gone-too', 'opaque-dir/', 'opaque-dir/.wh..wh..opq', 'opaque-dir/f']);
     const out = join(tmp.path, 'out');
     mkdirSync(out);

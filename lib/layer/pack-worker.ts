@@ -36,7 +36,7 @@ function emit(chunk: Buffer): void {
 }
 
 try {
-  const out = new TarChunker(emit, 1 << 20, () => (receiveMessageOnPort(recycle)?.message as ArrayBuffer | undefined));
+  const out = new TarChunker(emit, 1 << 20, () => receiveMessageOnPort(recycle)?.message as ArrayBuffer | undefined);
   const stats = writeTreeTar(options, out);
   out.finish();
   port.postMessage({ t: 'done', stats, bytes: out.total });

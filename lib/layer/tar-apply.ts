@@ -4,8 +4,21 @@
 // Spec rules followed: dir over dir merges, anything else is unlink-and-recreate; a whiteout hides
 // only lower layers; an opaque marker applies regardless of its position; each dir is made opaque once.
 import {
-  chmodSync, closeSync, lstatSync, constants, fchmodSync, fchownSync, lchownSync, linkSync, mkdirSync, openSync,
-  readdirSync, rmSync, symlinkSync, unlinkSync, writeSync,
+  chmodSync,
+  closeSync,
+  lstatSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  lchownSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
 } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { TsbuildError } from '../errors.js';
@@ -330,7 +343,10 @@ export class LayerApplier implements TarReadHandler {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (!this.opts.rootless || (code !== 'EPERM' && code !== 'EINVAL')) throw err;
-      this.warnOnce(`chown:${e.uid}:${e.gid}`, `cannot give ${e.path} owner ${e.uid}:${e.gid} (${code}); ids outside the user namespace's mapping stay unmapped`);
+      this.warnOnce(
+        `chown:${e.uid}:${e.gid}`,
+        `cannot give ${e.path} owner ${e.uid}:${e.gid} (${code}); ids outside the user namespace's mapping stay unmapped`,
+      );
     }
   }
 

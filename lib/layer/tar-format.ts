@@ -224,7 +224,9 @@ export function formatPaxTime(sec: number, nsec: number): string {
   if (sec < 0) {
     // sec + nsec/1e9 with sec negative: -(|sec| - 1) - (1e9 - nsec)/1e9
     const whole = -(sec + 1);
-    const frac = String(1_000_000_000 - nsec).padStart(9, '0').replace(/0+$/, '');
+    const frac = String(1_000_000_000 - nsec)
+      .padStart(9, '0')
+      .replace(/0+$/, '');
     return `-${whole}.${frac}`;
   }
   return `${sec}.${String(nsec).padStart(9, '0').replace(/0+$/, '')}`;

@@ -160,13 +160,26 @@ export class TarParser {
       case TypeFlag.OldFile:
         type = path.endsWith('/') ? 'dir' : 'file';
         break;
-      case TypeFlag.Link: type = 'link'; break;
-      case TypeFlag.Symlink: type = 'symlink'; break;
-      case TypeFlag.Char: type = 'char'; break;
-      case TypeFlag.Block: type = 'block'; break;
-      case TypeFlag.Dir: type = 'dir'; break;
-      case TypeFlag.Fifo: type = 'fifo'; break;
-      default: type = undefined;
+      case TypeFlag.Link:
+        type = 'link';
+        break;
+      case TypeFlag.Symlink:
+        type = 'symlink';
+        break;
+      case TypeFlag.Char:
+        type = 'char';
+        break;
+      case TypeFlag.Block:
+        type = 'block';
+        break;
+      case TypeFlag.Dir:
+        type = 'dir';
+        break;
+      case TypeFlag.Fifo:
+        type = 'fifo';
+        break;
+      default:
+        type = undefined;
     }
     let size = h.size;
     const paxSize = paxGet('size');

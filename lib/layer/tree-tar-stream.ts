@@ -14,10 +14,7 @@ export interface TreeTarStream extends Readable {
   readonly result: Promise<TreeTarStats & { bytes: number }>;
 }
 
-type Msg =
-  | { t: 'chunk'; buf: ArrayBuffer; off: number; len: number }
-  | { t: 'done'; stats: TreeTarStats; bytes: number }
-  | { t: 'error'; error: WireError };
+type Msg = { t: 'chunk'; buf: ArrayBuffer; off: number; len: number } | { t: 'done'; stats: TreeTarStats; bytes: number } | { t: 'error'; error: WireError };
 
 export function treeTarStream(options: TreeTarOptions): TreeTarStream {
   const control = new SharedArrayBuffer(8);

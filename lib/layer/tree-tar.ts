@@ -130,7 +130,10 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
         }
         if (!useXattrs || exclude.some((p) => x.startsWith(p))) continue;
         const value = fx.lgetxattr(abs, x);
-        if (value !== undefined) (xattrs ??= []).push([x, value]);
+        if (value !== undefined) {
+          xattrs ??= [];
+          xattrs.push([x, value]);
+        }
       }
     }
 

@@ -27,7 +27,13 @@ port.on('message', (m: In) => {
     } else {
       parser.end();
       applier.finish();
-      port.postMessage({ t: 'done', entries: parser.entries, ended: parser.ended, implicitDirs: [...applier.implicitDirs], dependsOnParents: applier.dependsOnParents });
+      port.postMessage({
+        t: 'done',
+        entries: parser.entries,
+        ended: parser.ended,
+        implicitDirs: [...applier.implicitDirs],
+        dependsOnParents: applier.dependsOnParents,
+      });
     }
   } catch (err) {
     failed = true;

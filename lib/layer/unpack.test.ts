@@ -23,7 +23,11 @@ function entry(e: Partial<TarEntry> & Pick<TarEntry, 'path' | 'type'>): Buffer[]
 /** A raw header: any name, any type, no cleaning (how an attacker writes it). */
 function raw(name: string, typeflag: number, opts: { size?: number; linkname?: string; data?: Buffer } = {}): Buffer[] {
   const data = opts.data ?? Buffer.alloc(0);
-  return [encodeRawHeader({ name, typeflag, mode: 0o644, size: opts.size ?? data.length, linkname: opts.linkname ?? '' }), data, Buffer.alloc(padding(data.length))];
+  return [
+    encodeRawHeader({ name, typeflag, mode: 0o644, size: opts.size ?? data.length, linkname: opts.linkname ?? '' }),
+    data,
+    Buffer.alloc(padding(data.length)),
+  ];
 }
 function tarOf(...parts: Buffer[][]): Buffer {
   return Buffer.concat([...parts.flat(), END_OF_ARCHIVE]);
@@ -114,7 +118,14 @@ test('hardlinks must target inside the root; a link to a symlink never reaches i
     );
     assert.equal(readFileSync(join(s.dest, 'sketchy'), 'utf8'), 'replaced');
     // Hardlink through a symlinked parent resolves in root.
-    await unpackBuf(tarOf(entry({ path: 'd1', type: 'symlink', linkname: '../../victim' }), file('victim/passwd', 'inner'), raw('mypasswd', TypeFlag.Link, { linkname: 'd1/passwd' })), s.dest);
+    await unpackBuf(
+      tarOf(
+        entry({ path: 'd1', type: 'symlink', linkname: '../../victim' }),
+        file('victim/passwd', 'inner'),
+        raw('mypasswd', TypeFlag.Link, { linkname: 'd1/passwd' }),
+      ),
+      s.dest,
+    );
     assert.equal(readFileSync(join(s.dest, 'mypasswd'), 'utf8'), 'inner');
     s.untouched();
   } finally {
@@ -207,7 +218,12 @@ test('overlay mode writes whiteouts as 0/0 devices; rootless skips device nodes 
   try {
     const s = sandbox(t);
     const warnings = await unpackBuf(
-      tarOf(raw('.wh.gone', TypeFlag.File), entry({ path: 'd', type: 'dir', mode: 0o755 }), raw('d/.wh..wh..opq', TypeFlag.File), entry({ path: 'tty', type: 'char', devmajor: 5, devminor: 0 })),
+      tarOf(
+        raw('.wh.gone', TypeFlag.File),
+        entry({ path: 'd', type: 'dir', mode: 0o755 }),
+        raw('d/.wh..wh..opq', TypeFlag.File),
+        entry({ path: 'tty', type: 'char', devmajor: 5, devminor: 0 }),
+      ),
       s.dest,
       { mode: 'overlay', rootless: true, chown: false },
     );
@@ -226,7 +242,15 @@ test('overlay xattrs inside a layer are dropped, other xattrs applied', async ()
   try {
     const s = sandbox(t);
     const tar = tarOf(
-      entry({ path: 'd', type: 'dir', mode: 0o755, xattrs: [['trusted.overlay.redirect', Buffer.from('/etc')], ['user.keep', Buffer.from([0x80, 0])]] }),
+      entry({
+        path: 'd',
+        type: 'dir',
+        mode: 0o755,
+        xattrs: [
+          ['trusted.overlay.redirect', Buffer.from('/etc')],
+          ['user.keep', Buffer.from([0x80, 0])],
+        ],
+      }),
     );
     const warnings = await unpackBuf(tar, s.dest, { mode: 'overlay' });
     assert.equal(fsx().lgetxattr(join(s.dest, 'd'), 'trusted.overlay.redirect'), undefined);
@@ -253,7 +277,9 @@ test('digest and diffId are verified when expected values are given', async () =
     const corrupt = Buffer.from(gz);
     corrupt[corrupt.length - 6]! ^= 0xff; // CRC
     await assert.rejects(unpackLayer(Readable.from([corrupt]), s.dest, { mode: 'apply', compression: 'gzip' }), { code: 'TSB_LAYER_INVALID' });
-    await assert.rejects(unpackLayer(Readable.from([gz.subarray(0, gz.length - 30)]), s.dest, { mode: 'apply', compression: 'gzip' }), { code: 'TSB_LAYER_INVALID' });
+    await assert.rejects(unpackLayer(Readable.from([gz.subarray(0, gz.length - 30)]), s.dest, { mode: 'apply', compression: 'gzip' }), {
+      code: 'TSB_LAYER_INVALID',
+    });
   } finally {
     t.cleanup();
   }
@@ -281,7 +307,8 @@ test('we read GNU tar output: --format=gnu long names, --format=pax, xattrs, har
       assert.equal(readlinkSync(join(dest, 'longlink')), 'l'.repeat(150));
       assert.equal(lstatSync(join(dest, 'hard')).nlink, 2);
       assert.equal(lstatSync(join(dest, 'cap')).uid, 3_000_000, format);
-      if (format === 'pax') assert.equal(fsx().lgetxattr(join(dest, 'cap'), 'security.capability')?.toString('hex'), '0100000280000000000000000000000000000000');
+      if (format === 'pax')
+        assert.equal(fsx().lgetxattr(join(dest, 'cap'), 'security.capability')?.toString('hex'), '0100000280000000000000000000000000000000');
     }
   } finally {
     t.cleanup();
@@ -289,6 +316,9 @@ test('we read GNU tar output: --format=gnu long names, --format=pax, xattrs, har
 });
 
 test('PAX records keep binary values byte for byte', () => {
-  const rec = encodePaxRecords([['SCHILY.xattr.user.x', Buffer.from([0x80, 0xff, 0x0a, 0x00])], ['path', 'ü'.repeat(50)]]);
+  const rec = encodePaxRecords([
+    ['SCHILY.xattr.user.x', Buffer.from([0x80, 0xff, 0x0a, 0x00])],
+    ['path', 'ü'.repeat(50)],
+  ]);
   assert.ok(rec.includes(Buffer.from([0x80, 0xff, 0x0a, 0x00, 0x0a])));
 });

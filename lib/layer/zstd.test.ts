@@ -12,7 +12,16 @@ async function through(input: Buffer, transform: NodeJS.ReadWriteStream): Promis
   // Feed in uneven pieces, as a tar stream would arrive.
   const pieces = [];
   for (let off = 0; off < input.length; off += 100_003) pieces.push(input.subarray(off, off + 100_003));
-  await pipeline(Readable.from(pieces), transform, new Writable({ write: (c: Buffer, _e, cb) => (out.push(c), cb()) }));
+  await pipeline(
+    Readable.from(pieces),
+    transform,
+    new Writable({
+      write: (c: Buffer, _e, cb) => {
+        out.push(c);
+        cb();
+      },
+    }),
+  );
   return Buffer.concat(out);
 }
 
@@ -37,8 +46,8 @@ describe('zstd through the zstd program', () => {
       assert.match(err.message, /decompressing a zstd layer failed: .+/);
       return true;
     });
-    const saved = process.env['TSBUILD_ZSTD'];
-    process.env['TSBUILD_ZSTD'] = '/nonexistent/zstd';
+    const saved = process.env.TSBUILD_ZSTD;
+    process.env.TSBUILD_ZSTD = '/nonexistent/zstd';
     try {
       await assert.rejects(through(data, createZstdCompress(3)), (err: Error & { code?: string; hint?: string }) => {
         assert.equal(err.code, 'TSB_TOOL_MISSING');
@@ -46,8 +55,8 @@ describe('zstd through the zstd program', () => {
         return true;
       });
     } finally {
-      if (saved === undefined) delete process.env['TSBUILD_ZSTD'];
-      else process.env['TSBUILD_ZSTD'] = saved;
+      if (saved === undefined) delete process.env.TSBUILD_ZSTD;
+      else process.env.TSBUILD_ZSTD = saved;
     }
   });
 

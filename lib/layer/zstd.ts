@@ -13,7 +13,7 @@ import { TsbuildError } from '../errors.js';
 export const ZSTD_DEFAULT_LEVEL = 3;
 export const ZSTD_MAX_LEVEL = 19;
 /** The program (TSBUILD_ZSTD overrides, e.g. for a zstd outside PATH). */
-const zstdBin = (): string => process.env['TSBUILD_ZSTD'] || 'zstd';
+const zstdBin = (): string => process.env.TSBUILD_ZSTD || 'zstd';
 
 /** A streaming zstd compressor (one frame, `level` 1-19, two worker threads). */
 export function createZstdCompress(level = ZSTD_DEFAULT_LEVEL): Duplex {
@@ -36,7 +36,10 @@ class ChildFilter extends Duplex {
   private exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private outEnded = false;
 
-  constructor(args: string[], private readonly what: string) {
+  constructor(
+    args: string[],
+    private readonly what: string,
+  ) {
     super({ readableHighWaterMark: 1 << 20, writableHighWaterMark: 1 << 20 });
     this.child = spawn(zstdBin(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const { child } = this;

@@ -33,7 +33,15 @@ describe('auth file written by tsbuild login', () => {
   test('save writes mode 0600, keeps other keys and entries, and replaces aliases of the same registry', async () => {
     const path = join(dir, 'sub', 'auth.json');
     await mkdir(join(dir, 'sub'));
-    await writeFile(path, JSON.stringify({ auths: { 'other.io': { auth: 'eDp5' }, 'https://127.0.0.1:5000/v2/': { auth: 'b2xkOm9sZA==' } }, credHelpers: { 'gcr.io': 'gcloud' }, psFormat: 'x' }), { mode: 0o644 });
+    await writeFile(
+      path,
+      JSON.stringify({
+        auths: { 'other.io': { auth: 'eDp5' }, 'https://127.0.0.1:5000/v2/': { auth: 'b2xkOm9sZA==' } },
+        credHelpers: { 'gcr.io': 'gcloud' },
+        psFormat: 'x',
+      }),
+      { mode: 0o644 },
+    );
     const res = await saveAuthFileCredential(path, '127.0.0.1:5000', 'bot', 'p:w');
     assert.equal(res.shadowedByHelper, undefined);
     assert.equal((await stat(path)).mode & 0o777, 0o600);
@@ -51,7 +59,10 @@ describe('auth file written by tsbuild login', () => {
     await saveAuthFileCredential(path, 'docker.io', 'me', 'tok');
     const doc = JSON.parse(await readFile(path, 'utf8')) as { auths: Record<string, unknown> };
     assert.deepEqual(Object.keys(doc.auths), ['https://index.docker.io/v1/']);
-    assert.deepEqual(await authFileCredentials({ env: { DOCKER_CONFIG: join(dir, 'docker') }, home: dir }).get('docker.io'), { username: 'me', password: 'tok' });
+    assert.deepEqual(await authFileCredentials({ env: { DOCKER_CONFIG: join(dir, 'docker') }, home: dir }).get('docker.io'), {
+      username: 'me',
+      password: 'tok',
+    });
   });
 
   test('a credential helper for the registry in the same file is reported as taking precedence', async () => {

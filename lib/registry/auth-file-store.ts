@@ -81,7 +81,7 @@ export async function saveAuthFileCredential(path: string, registry: string, use
 export async function removeAuthFileCredential(path: string, registry: string): Promise<boolean> {
   const key = loginKey(registry);
   const doc = await readDocument(path);
-  if (!doc || !doc.auths || typeof doc.auths !== 'object') return false;
+  if (!doc?.auths || typeof doc.auths !== 'object') return false;
   const auths = { ...doc.auths };
   const keys = Object.keys(auths).filter((k) => normalizeAuthKey(k) === key);
   if (keys.length === 0) return false;

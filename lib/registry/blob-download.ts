@@ -135,7 +135,10 @@ export async function getBlob(
           offset += chunk.length;
           if (offset > desc.size) {
             closeBody(res.body);
-            throw new TsbuildError('TSB_SIZE_MISMATCH', `${what}: the registry sent more than the ${desc.size} bytes the descriptor declares; nothing was stored`);
+            throw new TsbuildError(
+              'TSB_SIZE_MISMATCH',
+              `${what}: the registry sent more than the ${desc.size} bytes the descriptor declares; nothing was stored`,
+            );
           }
           const wait = writeChunk(w.stream, chunk);
           progress(offset, 'transferring');
@@ -161,7 +164,13 @@ export async function getBlob(
         }
         failures++;
         if (failures >= client.retryPolicy.attempts) {
-          throw new RegistryError({ method: 'GET', url: res.url, registry: repo.registry, message: `connection lost after ${offset} of ${desc.size} bytes`, cause: err });
+          throw new RegistryError({
+            method: 'GET',
+            url: res.url,
+            registry: repo.registry,
+            message: `connection lost after ${offset} of ${desc.size} bytes`,
+            cause: err,
+          });
         }
         await sleep(backoffDelay(client.retryPolicy, failures - 1), signal);
         continue;

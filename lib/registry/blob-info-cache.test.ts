@@ -128,4 +128,3 @@ describe('BlobInfoCache', () => {
     assert.deepEqual(await c.candidates(d(1), REG), ['r']);
   });
 });
-

@@ -112,16 +112,20 @@ export class BlobInfoCache {
     const pending = this.pending;
     this.pending = [];
     try {
-      await withFileLock(`${file}.lock`, async () => {
-        const merged = await readCacheFile(file);
-        for (const p of pending) apply(merged, p);
-        this.prune(merged);
-        await atomicWriteFile(file, JSON.stringify(toFile(merged)));
-        this.sightings = merged;
-        this.loadedFile = true;
-        // Sightings made while we wrote stay pending for the next save.
-        for (const p of this.pending) apply(this.sightings, p);
-      }, { timeoutMs: 10_000 });
+      await withFileLock(
+        `${file}.lock`,
+        async () => {
+          const merged = await readCacheFile(file);
+          for (const p of pending) apply(merged, p);
+          this.prune(merged);
+          await atomicWriteFile(file, JSON.stringify(toFile(merged)));
+          this.sightings = merged;
+          this.loadedFile = true;
+          // Sightings made while we wrote stay pending for the next save.
+          for (const p of this.pending) apply(this.sightings, p);
+        },
+        { timeoutMs: 10_000 },
+      );
     } catch (err) {
       // A cache we cannot write costs speed, not correctness: keep the sightings for a later save.
       this.pending = [...pending, ...this.pending];
@@ -156,9 +160,15 @@ function apply(s: Sightings, o: Sighting): void {
     if (regs!.size === 0) s.delete(digest);
     return;
   }
-  if (!regs) s.set(digest, (regs = new Map()));
+  if (!regs) {
+    regs = new Map();
+    s.set(digest, regs);
+  }
   let repos = regs.get(loc.registry);
-  if (!repos) regs.set(loc.registry, (repos = new Map()));
+  if (!repos) {
+    repos = new Map();
+    regs.set(loc.registry, repos);
+  }
   repos.set(loc.repository, Math.max(at, repos.get(loc.repository) ?? 0));
 }
 

@@ -59,7 +59,8 @@ function header(v: string | string[] | undefined): string | undefined {
 
 function nextLocation(res: RegistryResponse, what: string): string {
   const loc = header(res.headers.location);
-  if (!loc) throw new RegistryError({ method: 'POST', url: res.url, status: res.status, retryable: false, message: `${what}: the registry sent no upload Location` });
+  if (!loc)
+    throw new RegistryError({ method: 'POST', url: res.url, status: res.status, retryable: false, message: `${what}: the registry sent no upload Location` });
   // Relative Locations resolve against the URL of the response that carried them.
   return new URL(loc, res.url).toString();
 }
@@ -71,7 +72,11 @@ function withDigest(location: string, digest: Digest): string {
 }
 
 /** Abandon an upload session (best effort: the registry purges stale sessions anyway). */
-async function cancelSession(client: RegistryClient, base: { registry: string; repository: string; signal: AbortSignal | undefined }, location: string): Promise<void> {
+async function cancelSession(
+  client: RegistryClient,
+  base: { registry: string; repository: string; signal: AbortSignal | undefined },
+  location: string,
+): Promise<void> {
   try {
     const res = await client.send({ ...base, method: 'DELETE', url: location, actions: ['pull', 'push'], okStatuses: [200, 202, 204, 404], retry: false });
     closeBody(res.body);
@@ -182,7 +187,14 @@ export async function uploadBlob(
           const range = /^(?:bytes=)?0-(\d+)$/.exec(header(res.headers.range) ?? '');
           if (res.status === 416) {
             // The registry tells us what it has; continue from there.
-            if (!range) throw new RegistryError({ method: 'PATCH', url: res.url, status: 416, retryable: true, message: `${what}: chunk rejected without a usable Range` });
+            if (!range)
+              throw new RegistryError({
+                method: 'PATCH',
+                url: res.url,
+                status: 416,
+                retryable: true,
+                message: `${what}: chunk rejected without a usable Range`,
+              });
             offset = Number(range[1]) + 1;
             continue;
           }

@@ -10,7 +10,10 @@ test('parses a Bearer challenge with quoted params containing commas', () => {
 
 test('parses several challenges, unquoted values and escapes', () => {
   const cs = parseChallenges(['Basic realm="x \\"y\\""', 'Bearer realm=https://a/t, error=insufficient_scope']);
-  assert.deepEqual(cs.map((c) => c.scheme), ['basic', 'bearer']);
+  assert.deepEqual(
+    cs.map((c) => c.scheme),
+    ['basic', 'bearer'],
+  );
   assert.equal(cs[0]?.params.realm, 'x "y"');
   assert.equal(cs[1]?.params.realm, 'https://a/t');
   assert.equal(cs[1]?.params.error, 'insufficient_scope');

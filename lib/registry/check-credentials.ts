@@ -8,7 +8,11 @@ import type { RegistryClient } from './registry-client.js';
  * 'authenticated' after a challenge, 'anonymous' when the registry asked for nothing.
  * Rejects with a RegistryError (TSB_REGISTRY_UNAUTHORIZED for wrong credentials).
  */
-export async function checkCredentials(client: RegistryClient, registry: string, options: { signal?: AbortSignal } = {}): Promise<'authenticated' | 'anonymous'> {
+export async function checkCredentials(
+  client: RegistryClient,
+  registry: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<'authenticated' | 'anonymous'> {
   await client.ensureScheme(registry, options.signal);
   const res = await client.send({
     method: 'GET',

@@ -61,7 +61,10 @@ interface AuthFile {
 
 /** "https://index.docker.io/v1/" → "docker.io"; "https://host:5000/" → "host:5000"; keeps a repo path. */
 export function normalizeAuthKey(key: string): string {
-  let k = key.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
+  let k = key
+    .trim()
+    .replace(/^[a-z]+:\/\//i, '')
+    .replace(/\/+$/, '');
   k = k.replace(/\/v[12]$/, '');
   const slash = k.indexOf('/');
   const host = slash < 0 ? k : k.slice(0, slash);
@@ -177,9 +180,7 @@ export function authFileCredentials(options: AuthFileCredentialsOptions = {}): C
       for (const path of authFilePaths(env, options.home)) {
         const file = await readAuthFile(path);
         if (!file) continue;
-        const helper = file.credHelpers
-          ? Object.entries(file.credHelpers).find(([k]) => normalizeAuthKey(k) === want)?.[1]
-          : undefined;
+        const helper = file.credHelpers ? Object.entries(file.credHelpers).find(([k]) => normalizeAuthKey(k) === want)?.[1] : undefined;
         if (helper) return runHelper(helper, registry);
         // Most specific key wins: "host/ns/repo" (containers auth.json allows it) before "host".
         let best: { len: number; entry: AuthEntry } | undefined;

@@ -9,7 +9,10 @@ const manifest = { schemaVersion: 2, config: { mediaType: 'application/vnd.oci.i
 
 test('media type comes from the document; Content-Type only fills the gap', () => {
   const bytes = Buffer.from(JSON.stringify(manifest));
-  assert.equal(classifyManifest(bytes, 'application/vnd.docker.distribution.manifest.v2+json', 'm').mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
+  assert.equal(
+    classifyManifest(bytes, 'application/vnd.docker.distribution.manifest.v2+json', 'm').mediaType,
+    'application/vnd.docker.distribution.manifest.v2+json',
+  );
   assert.equal(classifyManifest(bytes, 'application/json', 'm').mediaType, 'application/vnd.oci.image.manifest.v1+json');
   const typed = Buffer.from(JSON.stringify({ ...manifest, mediaType: 'application/vnd.oci.image.manifest.v1+json' }));
   assert.throws(() => classifyManifest(typed, 'application/vnd.oci.image.index.v1+json', 'm'), /disagrees/);
@@ -36,9 +39,12 @@ test('platform selection skips attestations and lists what is available', () => 
   };
   assert.equal(selectPlatform(index, { os: 'linux', architecture: 'amd64' }, 'x').digest, D('4'));
   assert.equal(selectPlatform(index, { os: 'linux', architecture: 'arm64' }, 'x').digest, D('3'));
-  assert.throws(() => selectPlatform(index, { os: 'linux', architecture: 's390x' }, 'x'), (err: Error & { code?: string }) => {
-    assert.equal(err.code, 'TSB_IMAGE_NO_PLATFORM');
-    assert.match(err.message, /available: linux\/arm\/v7, linux\/arm64\/v8, linux\/amd64/);
-    return true;
-  });
+  assert.throws(
+    () => selectPlatform(index, { os: 'linux', architecture: 's390x' }, 'x'),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'TSB_IMAGE_NO_PLATFORM');
+      assert.match(err.message, /available: linux\/arm\/v7, linux\/arm64\/v8, linux\/amd64/);
+      return true;
+    },
+  );
 });

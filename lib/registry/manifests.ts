@@ -17,7 +17,6 @@ import { closeBody, readCapped } from './http-body.js';
 import type { RegistryClient } from './registry-client.js';
 import { RegistryError } from './registry-error.js';
 
-
 export const MANIFEST_ACCEPT = [MediaType.OciManifest, MediaType.OciIndex, MediaType.DockerManifest, MediaType.DockerManifestList].join(', ');
 
 export interface FetchedManifest {
@@ -54,7 +53,13 @@ export function classifyManifest(bytes: Buffer, contentType: string | undefined,
   }
   const ct = contentType?.split(';')[0]?.trim();
   const declared = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
-  if (doc.schemaVersion === 1 || declared === MediaType.DockerSchema1 || declared === MediaType.DockerSchema1Signed || ct === MediaType.DockerSchema1 || ct === MediaType.DockerSchema1Signed) {
+  if (
+    doc.schemaVersion === 1 ||
+    declared === MediaType.DockerSchema1 ||
+    declared === MediaType.DockerSchema1Signed ||
+    ct === MediaType.DockerSchema1 ||
+    ct === MediaType.DockerSchema1Signed
+  ) {
     throw new TsbuildError('TSB_REGISTRY_UNSUPPORTED', `${what}: Docker schema 1 manifests are not supported`, {
       hint: 'schema 1 is deprecated and removed from Docker and containerd; re-push the image with a current client (e.g. `skopeo copy --format v2s2`)',
     });
@@ -96,7 +101,14 @@ export function classifyManifest(bytes: Buffer, contentType: string | undefined,
 /** Descriptors are validated before their digests touch a URL or a path (CVE-2024-3727). */
 function checkDescriptor(d: unknown, what: string): void {
   const desc = d as Partial<Descriptor> | null;
-  if (!desc || typeof desc !== 'object' || typeof desc.mediaType !== 'string' || !isDigest(desc.digest) || !Number.isSafeInteger(desc.size) || (desc.size as number) < 0) {
+  if (
+    !desc ||
+    typeof desc !== 'object' ||
+    typeof desc.mediaType !== 'string' ||
+    !isDigest(desc.digest) ||
+    !Number.isSafeInteger(desc.size) ||
+    (desc.size as number) < 0
+  ) {
     throw new TsbuildError('TSB_REGISTRY_UNSUPPORTED', `${what}: invalid descriptor ${JSON.stringify(d)?.slice(0, 300)}`);
   }
 }
@@ -167,13 +179,7 @@ export async function resolveDigest(client: RegistryClient, ref: Reference, opti
 }
 
 /** PUT a manifest under ref's tag (or digest); returns the computed digest. */
-export async function putManifest(
-  client: RegistryClient,
-  ref: Reference,
-  bytes: Buffer,
-  mediaType: string,
-  options: SignalOptions = {},
-): Promise<Descriptor> {
+export async function putManifest(client: RegistryClient, ref: Reference, bytes: Buffer, mediaType: string, options: SignalOptions = {}): Promise<Descriptor> {
   if (bytes.length > MANIFEST_LIMIT) {
     throw new TsbuildError('TSB_TOO_LARGE', `manifest for ${formatReference(ref)} is ${bytes.length} bytes; registries accept at most ${MANIFEST_LIMIT}`);
   }

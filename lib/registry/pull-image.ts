@@ -28,7 +28,6 @@ import { classifyManifest, getManifest, type FetchedManifest } from './manifests
 import type { RegistryClient } from './registry-client.js';
 import type { TransferProgress } from './transfer-types.js';
 
-
 const LAYER_MEDIA_TYPES: readonly string[] = [
   MediaType.OciLayerTar,
   MediaType.OciLayerGzip,
@@ -83,7 +82,12 @@ async function manifestFor(client: RegistryClient, ref: Reference, store: Layout
   return getManifest(client, ref, { signal });
 }
 
-export async function pullImage(client: RegistryClient, reference: Reference | string, store: LayoutStore, options: PullImageOptions = {}): Promise<PulledImage> {
+export async function pullImage(
+  client: RegistryClient,
+  reference: Reference | string,
+  store: LayoutStore,
+  options: PullImageOptions = {},
+): Promise<PulledImage> {
   const ref = typeof reference === 'string' ? parseReference(reference) : reference;
   const { signal, onProgress } = options;
   const what = formatReference(ref);
@@ -123,7 +127,10 @@ export async function pullImage(client: RegistryClient, reference: Reference | s
   const config = await store.readJson<ImageConfig>(configDescriptor.digest, CONFIG_LIMIT);
   const diffIds = config.rootfs?.diff_ids;
   if (!Array.isArray(diffIds) || diffIds.length !== manifest.layers.length) {
-    throw new TsbuildError('TSB_LAYER_INVALID', `${what}: the config lists ${Array.isArray(diffIds) ? diffIds.length : 'no'} diff_ids for ${manifest.layers.length} layers`);
+    throw new TsbuildError(
+      'TSB_LAYER_INVALID',
+      `${what}: the config lists ${Array.isArray(diffIds) ? diffIds.length : 'no'} diff_ids for ${manifest.layers.length} layers`,
+    );
   }
   if (options.platform && (config.os !== options.platform.os || config.architecture !== options.platform.architecture)) {
     throw new TsbuildError('TSB_IMAGE_NO_PLATFORM', `${what}: the image is ${config.os}/${config.architecture}, not ${formatPlatform(options.platform)}`);

@@ -108,9 +108,13 @@ async function pushBlob(client: RegistryClient, store: LayoutStore, desc: Descri
   // mounted from another repository; without a mount source it must be local.
   const have = await store.stat(desc.digest);
   if ((!have || have.size !== desc.size) && mountFrom.length === 0) {
-    throw new TsbuildError('TSB_STORE_NOT_FOUND', `blob ${desc.digest} (${desc.size} bytes) is not in the store ${store.root}; cannot push ${formatReference(dest)}`, {
-      hint: 'pull or rebuild the image first',
-    });
+    throw new TsbuildError(
+      'TSB_STORE_NOT_FOUND',
+      `blob ${desc.digest} (${desc.size} bytes) is not in the store ${store.root}; cannot push ${formatReference(dest)}`,
+      {
+        hint: 'pull or rebuild the image first',
+      },
+    );
   }
   const uploadOptions: UploadBlobOptions = {
     signal,

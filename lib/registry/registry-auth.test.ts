@@ -31,7 +31,10 @@ test('an https registry never sends Basic credentials to a plain-http token real
   await auth.unauthorized('Bearer realm="http://realm.example/token",service="reg"', ['repository:a:pull'], 'a');
   assert.equal(await auth.authorization(['repository:a:pull'], 'a', undefined), 'Bearer anon-token');
   assert.equal(seen.length, 1);
-  assert.equal(Object.keys(seen[0]!).find((k) => k.toLowerCase() === 'authorization'), undefined);
+  assert.equal(
+    Object.keys(seen[0]!).find((k) => k.toLowerCase() === 'authorization'),
+    undefined,
+  );
   await agent.close();
 });
 

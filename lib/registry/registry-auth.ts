@@ -94,7 +94,7 @@ export class RegistryAuth {
 
   private applyChallenges(challenges: Challenge[]): boolean {
     const bearer = challenges.find((c) => c.scheme === 'bearer');
-    if (bearer && bearer.params.realm) {
+    if (bearer?.params.realm) {
       this.mode = 'bearer';
       this.bearer = { realm: bearer.params.realm, service: bearer.params.service };
       return true;
@@ -209,7 +209,8 @@ export class RegistryAuth {
         registry: this.ctx.registry,
         specErrors: parseSpecErrors(text),
         code: res.statusCode === 401 || res.statusCode === 403 ? 'TSB_REGISTRY_UNAUTHORIZED' : undefined,
-        message: res.statusCode === 401 || res.statusCode === 403 ? `authentication failed for ${this.ctx.registry}` : `token request answered HTTP ${res.statusCode}`,
+        message:
+          res.statusCode === 401 || res.statusCode === 403 ? `authentication failed for ${this.ctx.registry}` : `token request answered HTTP ${res.statusCode}`,
       });
     }
     let parsed: { token?: unknown; access_token?: unknown; expires_in?: unknown };

@@ -11,7 +11,9 @@ test('redactUrl hides userinfo and signed query values but keeps mount/digest', 
 });
 
 test('spec error bodies are parsed and capped; junk yields none', () => {
-  assert.deepEqual(parseSpecErrors('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}'), [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }]);
+  assert.deepEqual(parseSpecErrors('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}'), [
+    { code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' },
+  ]);
   assert.deepEqual(parseSpecErrors('<html>'), []);
   assert.equal(parseSpecErrors(JSON.stringify({ errors: Array.from({ length: 50 }, () => ({ code: 'X' })) })).length, 20);
 });

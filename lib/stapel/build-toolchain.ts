@@ -13,7 +13,16 @@ import { MediaType, TSBUILD_ANNOTATION, formatReference, parseReference, type De
 import { DEFAULT_STAPEL_IMAGE, STAPEL_FORMAT, STAPEL_IN_SANDBOX, STAPEL_PACKAGES_LABEL, STAPEL_TOOLS_DIR } from './stapel-layout.js';
 import { describePackages, resolveClosure, type DebPackage } from './packages.js';
 import { downloadDebs } from './download.js';
-import { PYTHON_VERSION, STAPEL_ANSIBLE_PLAYBOOK, STAPEL_PYTHON, STAPEL_TOOLS, ansiblePlaybookLauncher, pythonLauncher, sitecustomize, toolLauncher } from './toolchain-files.js';
+import {
+  PYTHON_VERSION,
+  STAPEL_ANSIBLE_PLAYBOOK,
+  STAPEL_PYTHON,
+  STAPEL_TOOLS,
+  ansiblePlaybookLauncher,
+  pythonLauncher,
+  sitecustomize,
+  toolLauncher,
+} from './toolchain-files.js';
 
 const exec = promisify(execFile);
 
@@ -128,7 +137,9 @@ async function addLaunchers(root: string, packages: DebPackage[]): Promise<void>
     const dir = join(root, must, '..');
     const entries = await readdir(dir).catch(() => [] as string[]);
     if (!entries.includes(must.split('/').pop()!)) {
-      throw new TsbuildError('TSB_TOOL_MISSING', `the unpacked packages lack ${must}`, { hint: 'the toolchain is made from Debian bookworm (amd64) packages; check the host\'s apt sources' });
+      throw new TsbuildError('TSB_TOOL_MISSING', `the unpacked packages lack ${must}`, {
+        hint: "the toolchain is made from Debian bookworm (amd64) packages; check the host's apt sources",
+      });
     }
   }
 }
@@ -138,7 +149,15 @@ function hostPython(root: string, args: string[]): Promise<{ stdout: string; std
   const libs = `${root}/lib/x86_64-linux-gnu:${root}/usr/lib/x86_64-linux-gnu`;
   return exec(join(root, 'lib/x86_64-linux-gnu/ld-linux-x86-64.so.2'), ['--library-path', libs, join(root, `usr/bin/python${PYTHON_VERSION}`), ...args], {
     // A fixed hash seed keeps frozenset constants in .pyc files in one order (reproducible layer).
-    env: { PYTHONHOME: join(root, 'usr'), LOCPATH: join(root, 'usr/lib/locale'), LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', OPENSSL_CONF: '/dev/null', PYTHONDONTWRITEBYTECODE: '1', PYTHONHASHSEED: '0' },
+    env: {
+      PYTHONHOME: join(root, 'usr'),
+      LOCPATH: join(root, 'usr/lib/locale'),
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C.UTF-8',
+      OPENSSL_CONF: '/dev/null',
+      PYTHONDONTWRITEBYTECODE: '1',
+      PYTHONHASHSEED: '0',
+    },
     maxBuffer: 64 << 20,
   });
 }
@@ -151,7 +170,22 @@ function hostPython(root: string, args: string[]): Promise<{ stdout: string; std
  */
 async function compileBytecode(root: string): Promise<void> {
   const dirs = [`usr/lib/python${PYTHON_VERSION}`, 'usr/lib/python3/dist-packages'].map((d) => join(root, d));
-  await hostPython(root, ['-m', 'compileall', '-q', '-j', '1', '--invalidation-mode', 'unchecked-hash', '-s', root, '-p', STAPEL_IN_SANDBOX, '-x', '/(test|tests|idlelib|lib2to3|tkinter|turtledemo)/', ...dirs]).catch((err: { stdout?: string; stderr?: string }) => {
+  await hostPython(root, [
+    '-m',
+    'compileall',
+    '-q',
+    '-j',
+    '1',
+    '--invalidation-mode',
+    'unchecked-hash',
+    '-s',
+    root,
+    '-p',
+    STAPEL_IN_SANDBOX,
+    '-x',
+    '/(test|tests|idlelib|lib2to3|tkinter|turtledemo)/',
+    ...dirs,
+  ]).catch((err: { stdout?: string; stderr?: string }) => {
     // compileall exits 1 when some file does not compile (python 2 leftovers in tests); the rest is compiled.
     if (!/Error/.test(err.stdout ?? '') && !/Error/.test(err.stderr ?? '')) throw err;
   });
@@ -164,7 +198,8 @@ async function smokeTest(root: string): Promise<void> {
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new TsbuildError('TSB_TOOL_MISSING', `the toolchain's python does not start: ${(e.stderr ?? e.message).trim().split('\n').slice(-3).join(' ')}`, {
-      hint: 'a package of the closure is probably missing; see STAPEL_PRUNED in lib/stapel/packages.ts', cause: err,
+      hint: 'a package of the closure is probably missing; see STAPEL_PRUNED in lib/stapel/packages.ts',
+      cause: err,
     });
   }
 }

@@ -54,11 +54,13 @@ export async function downloadDebs(packages: readonly DebPackage[], cacheDir: st
       const e = err as { code?: string; stderr?: string; message: string };
       if (e.code === 'ENOENT') {
         throw new TsbuildError('TSB_TOOL_MISSING', 'apt-get is not available: the stapel toolchain is built from Debian packages', {
-          hint: 'build it on a Debian (bookworm) host and --push it, then use --stapel-image REF', cause: err,
+          hint: 'build it on a Debian (bookworm) host and --push it, then use --stapel-image REF',
+          cause: err,
         });
       }
       throw new TsbuildError('TSB_REGISTRY_NETWORK', `apt-get download failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-3).join(' ')}`, {
-        hint: 'check access to the Debian mirror in /etc/apt/sources.list(.d) and run `apt-get update`', cause: err,
+        hint: 'check access to the Debian mirror in /etc/apt/sources.list(.d) and run `apt-get update`',
+        cause: err,
       });
     }
     for (const p of missing) {

@@ -18,9 +18,30 @@ export const STAPEL_ROOTS = ['ansible-core', 'ansible', 'python3', 'libc-bin', '
  * ansible's modules take from the image, not from the toolchain (the image's apt, ssh, curl…).
  */
 export const STAPEL_PRUNED = new Set([
-  'perl', 'perl-base', 'perl-modules-5.36', 'libperl5.36', 'debconf', 'cdebconf', 'dpkg', 'adduser',
-  'install-info', 'ieee-data', 'openssh-client', 'curl', 'wget', 'tar', 'mailcap', 'mime-support', 'media-types',
-  'python3-distutils', 'python3-lib2to3', 'gcc-12-base', 'readline-common', 'netbase', 'ca-certificates', 'openssl',
+  'perl',
+  'perl-base',
+  'perl-modules-5.36',
+  'libperl5.36',
+  'debconf',
+  'cdebconf',
+  'dpkg',
+  'adduser',
+  'install-info',
+  'ieee-data',
+  'openssh-client',
+  'curl',
+  'wget',
+  'tar',
+  'mailcap',
+  'mime-support',
+  'media-types',
+  'python3-distutils',
+  'python3-lib2to3',
+  'gcc-12-base',
+  'readline-common',
+  'netbase',
+  'ca-certificates',
+  'openssl',
 ]);
 
 export interface DebPackage {

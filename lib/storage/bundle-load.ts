@@ -30,7 +30,11 @@ function corrupt(file: string, message: string): TsbuildError {
 export async function loadBundle(
   store: LayoutStore,
   file: string,
-  options: { publishTo?: RegistryStages | undefined; signal?: AbortSignal | undefined; onStage?: (record: StageRecord, outcome: 'published' | 'theirs') => void } = {},
+  options: {
+    publishTo?: RegistryStages | undefined;
+    signal?: AbortSignal | undefined;
+    onStage?: (record: StageRecord, outcome: 'published' | 'theirs') => void;
+  } = {},
 ): Promise<LoadBundleResult> {
   const contents = await readArchive(store, file, options.signal);
   const indexBytes = contents.meta.get('index.json');
@@ -57,7 +61,8 @@ export async function loadBundle(
     await requireBlob(store, file, manifest.config, 'config');
     for (const l of manifest.layers) await requireBlob(store, file, l, 'layer');
     const config = await store.readJson<ImageConfig>(manifest.config.digest, LIMIT);
-    if (config.rootfs?.diff_ids?.length !== manifest.layers.length) throw corrupt(file, `${name} has ${manifest.layers.length} layers but ${config.rootfs?.diff_ids?.length ?? 0} diff_ids`);
+    if (config.rootfs?.diff_ids?.length !== manifest.layers.length)
+      throw corrupt(file, `${name} has ${manifest.layers.length} layers but ${config.rootfs?.diff_ids?.length ?? 0} diff_ids`);
     const annotations: Record<string, string> = {};
     for (const [k, v] of Object.entries(m.annotations ?? {})) if (k !== REF_NAME_ANNOTATION) annotations[k] = v;
     const kind = annotations[ANNOTATION.kind];

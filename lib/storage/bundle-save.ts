@@ -34,7 +34,6 @@ export interface FinalToBundle {
   signature: string;
 }
 
-
 /**
  * The final images and, walking parent links (and signatures named in inputs: fromImage bases,
  * import sources) from their final stages, every stored stage of the project they need.
@@ -58,9 +57,13 @@ export async function selectBundle(store: LayoutStore, project: string, finals: 
   };
   const notStored = finals.filter((f) => !bySignature.has(f.signature));
   if (notStored.length > 0) {
-    throw new TsbuildError('TSB_STORE_NOT_FOUND', `not built in the local store: ${notStored.map((f) => `image "${f.imageName || '~'}" (final stage ${f.signature.slice(0, 12)})`).join(', ')}`, {
-      hint: 'run `tsbuild build` (without --repo, or after it, so every stage is local) and save the bundle again',
-    });
+    throw new TsbuildError(
+      'TSB_STORE_NOT_FOUND',
+      `not built in the local store: ${notStored.map((f) => `image "${f.imageName || '~'}" (final stage ${f.signature.slice(0, 12)})`).join(', ')}`,
+      {
+        hint: 'run `tsbuild build` (without --repo, or after it, so every stage is local) and save the bundle again',
+      },
+    );
   }
   for (const f of finals) {
     const finalStage = bySignature.get(f.signature)!;
@@ -68,7 +71,9 @@ export async function selectBundle(store: LayoutStore, project: string, finals: 
     // The final name points at what the plan built, whatever the last build (a --dev one) named.
     const ref = finalRefName(project, f.imageName);
     const named = await store.resolve(ref);
-    const annotations = named ? annotationsOf(named) : { [TSBUILD_ANNOTATION.kind]: 'final', [TSBUILD_ANNOTATION.project]: project, [TSBUILD_ANNOTATION.image]: f.imageName };
+    const annotations = named
+      ? annotationsOf(named)
+      : { [TSBUILD_ANNOTATION.kind]: 'final', [TSBUILD_ANNOTATION.project]: project, [TSBUILD_ANNOTATION.image]: f.imageName };
     entries.push({ name: ref, descriptor: plain(finalStage.descriptor), annotations });
   }
   const finalCount = finals.length;
@@ -86,7 +91,6 @@ export async function selectBundle(store: LayoutStore, project: string, finals: 
   return { project, entries, stages: chosen.size, finals: finalCount, bases: baseCount };
 }
 
-
 function plain(d: Descriptor): Descriptor {
   return { mediaType: d.mediaType, digest: d.digest, size: d.size, ...(d.platform ? { platform: d.platform } : {}) };
 }
@@ -103,7 +107,12 @@ export interface SaveBundleResult {
 }
 
 /** Write the selection as an oci-archive (temp file + rename: FILE is complete or absent). */
-export async function saveBundle(store: LayoutStore, selection: BundleSelection, file: string, options: { signal?: AbortSignal | undefined } = {}): Promise<SaveBundleResult> {
+export async function saveBundle(
+  store: LayoutStore,
+  selection: BundleSelection,
+  file: string,
+  options: { signal?: AbortSignal | undefined } = {},
+): Promise<SaveBundleResult> {
   const blobs = new Map<Digest, number>();
   for (const e of selection.entries) {
     const manifest = JSON.parse((await store.readBytes(e.descriptor.digest, MANIFEST_LIMIT)).toString('utf8')) as ImageManifest;

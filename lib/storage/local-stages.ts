@@ -74,7 +74,9 @@ export class LocalStagesStorage {
       [ANNOTATION.inputs]: JSON.stringify(record.inputs),
       [ANNOTATION.created]: record.created,
       ...(record.state && Object.keys(record.state).length > 0 ? { [ANNOTATION.state]: JSON.stringify(record.state) } : {}),
-      ...(record.importChecksums && Object.keys(record.importChecksums).length > 0 ? { [ANNOTATION.importChecksums]: JSON.stringify(record.importChecksums) } : {}),
+      ...(record.importChecksums && Object.keys(record.importChecksums).length > 0
+        ? { [ANNOTATION.importChecksums]: JSON.stringify(record.importChecksums) }
+        : {}),
     });
   }
 

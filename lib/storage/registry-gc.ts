@@ -14,7 +14,6 @@ export interface RegistryStage {
   record: StageRecord;
 }
 
-
 /** Every tag of the repository (following Link pagination); none when the repository does not exist. */
 export async function listTags(client: RegistryClient, repo: Reference, options: { signal?: AbortSignal } = {}): Promise<string[]> {
   const tags: string[] = [];
@@ -144,7 +143,12 @@ export function planRegistryGc(stages: RegistryStage[], keepDays: number, now = 
 }
 
 /** Delete these stages' manifests (each digest once). */
-export async function removeRegistryStages(client: RegistryClient, repo: Reference, stages: RegistryStage[], options: { signal?: AbortSignal } = {}): Promise<number> {
+export async function removeRegistryStages(
+  client: RegistryClient,
+  repo: Reference,
+  stages: RegistryStage[],
+  options: { signal?: AbortSignal } = {},
+): Promise<number> {
   const digests = [...new Set(stages.map((s) => s.digest))];
   for (const d of digests) {
     options.signal?.throwIfAborted();

@@ -61,7 +61,10 @@ export class RegistryStages {
     return got && { record: got.record, digest: got.fetched.descriptor.digest as Digest };
   }
 
-  private async manifestOf(signature: string, ref: Reference = this.ref(signature)): Promise<{ fetched: FetchedManifest; manifest: ImageManifest; record: StageRecord } | undefined> {
+  private async manifestOf(
+    signature: string,
+    ref: Reference = this.ref(signature),
+  ): Promise<{ fetched: FetchedManifest; manifest: ImageManifest; record: StageRecord } | undefined> {
     let fetched;
     try {
       fetched = await getManifest(this.client, ref, this.sig());
@@ -132,7 +135,10 @@ export class RegistryStages {
     if (!(await this.store.has(manifest.config.digest))) {
       await getBlob(this.client, this.repo, manifest.config, this.store, this.sig());
     }
-    return { image: await readStoredImage(this.store, { mediaType: fetched.descriptor.mediaType, digest: fetched.descriptor.digest, size: fetched.descriptor.size }), record };
+    return {
+      image: await readStoredImage(this.store, { mediaType: fetched.descriptor.mediaType, digest: fetched.descriptor.digest, size: fetched.descriptor.size }),
+      record,
+    };
   }
 
   async exists(signature: string): Promise<boolean> {
@@ -155,7 +161,8 @@ export class RegistryStages {
   async fetchLayers(image: StoredImage): Promise<void> {
     const onProgress = this.options.onEvent ? transferEvents('pull', this.name, this.options.onEvent) : undefined;
     for (const layer of image.manifest.layers) {
-      if (!(await this.store.has(layer.digest))) await getBlob(this.client, this.repo, layer, this.store, { ...this.sig(), ...(onProgress ? { onProgress } : {}) });
+      if (!(await this.store.has(layer.digest)))
+        await getBlob(this.client, this.repo, layer, this.store, { ...this.sig(), ...(onProgress ? { onProgress } : {}) });
     }
   }
 
@@ -171,7 +178,11 @@ export class RegistryStages {
       ? await kernelLock(join(this.options.publishLocks, `${sha256Hex(`${this.name}:${record.signature}`)}.lock`), {
           ...this.sig(),
           sharedDir: true,
-          onWait: () => this.options.onEvent?.({ type: 'warning', message: `waiting for another builder publishing stage ${record.stage} ${record.signature.slice(0, 12)} to ${this.name}` }),
+          onWait: () =>
+            this.options.onEvent?.({
+              type: 'warning',
+              message: `waiting for another builder publishing stage ${record.stage} ${record.signature.slice(0, 12)} to ${this.name}`,
+            }),
         })
       : undefined;
     try {
@@ -179,7 +190,11 @@ export class RegistryStages {
       if (first) return { outcome: 'theirs', ...first };
       const annotated = await annotate(this.store, image, record);
       const onProgress = this.options.onEvent ? transferEvents('push', `${this.name}:${record.signature.slice(0, 12)}`, this.options.onEvent) : undefined;
-      await pushImage(this.client, this.store, annotated, this.ref(record.signature), { ...this.sig(), mountFrom: this.repo.repository, ...(onProgress ? { onProgress } : {}) });
+      await pushImage(this.client, this.store, annotated, this.ref(record.signature), {
+        ...this.sig(),
+        mountFrom: this.repo.repository,
+        ...(onProgress ? { onProgress } : {}),
+      });
       // Builders that share no lock (other hosts) can both pass the re-check; the tag then names the
       // last push, and whoever reads it back after that push adopts it.
       const now = await this.peek(record.signature);

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { BlobFetcher, StoredImage } from '../image/index.js';
 import { kernelLock, type KernelLock } from '../internal/kernel-lock.js';
-import { LocalStagesStorage, type StageChainEntry, type StageRecord, type StoredStage } from './local-stages.js';
+import type { LocalStagesStorage, StageChainEntry, StageRecord, StoredStage } from './local-stages.js';
 import type { RegistryStages } from './registry-stages.js';
 
 export interface StagesEvents {
@@ -79,7 +79,9 @@ export class StagesStorage {
       const published = await remote.publish(record, image);
       kept = { image: published.image, record: published.record };
       if (published.outcome === 'theirs') {
-        this.events.onRemote?.(`stage ${record.stage} ${record.signature.slice(0, 12)} was published to ${remote.name} by another builder first; using theirs (ours is dropped)`);
+        this.events.onRemote?.(
+          `stage ${record.stage} ${record.signature.slice(0, 12)} was published to ${remote.name} by another builder first; using theirs (ours is dropped)`,
+        );
         // Their layers may not be here: other repositories get the stage from a later build.
         break;
       }

@@ -84,7 +84,11 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         const destRef = parseReference(dest);
         // Blobs already in the stages repository of the same registry are mounted, never re-uploaded.
         const mountFrom = repos.primary && repos.primary.repo.registry === destRef.registry ? repos.primary.repo.repository : undefined;
-        const done = await pushImage(options.registry, store, result.final.descriptor, destRef, { signal, onProgress: transferEvents('push', dest, onEvent), ...(mountFrom ? { mountFrom } : {}) });
+        const done = await pushImage(options.registry, store, result.final.descriptor, destRef, {
+          signal,
+          onProgress: transferEvents('push', dest, onEvent),
+          ...(mountFrom ? { mountFrom } : {}),
+        });
         pushed.set(image.name, { ref: dest, digest: done.digest });
         onEvent({ type: 'push.done', image: image.name, ref: dest, digest: done.digest });
       },

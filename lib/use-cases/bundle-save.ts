@@ -49,10 +49,14 @@ export async function bundleSave(options: BundleSaveOptions): Promise<BundleSave
     if (!options.dev && missingStages(await plan({ ...options, dev: true })).length === 0) {
       hint = `the stored stages were built from the working tree: \`tsbuild bundle save --dev\` bundles those; ${hint}`;
     }
-    throw new TsbuildError('TSB_STORE_NOT_FOUND', `${what} of ${planned.project} is not built; these stages are not stored:\n${missing.map((m) => `  ${m}`).join('\n')}`, {
-      hint,
-      details: { missing },
-    });
+    throw new TsbuildError(
+      'TSB_STORE_NOT_FOUND',
+      `${what} of ${planned.project} is not built; these stages are not stored:\n${missing.map((m) => `  ${m}`).join('\n')}`,
+      {
+        hint,
+        details: { missing },
+      },
+    );
   }
   const store = await openStore(options.home);
   const finals = planned.images.map((i) => ({ imageName: i.name, signature: i.stages[i.stages.length - 1]!.signature! }));

@@ -39,7 +39,11 @@ async function standIn(store: LayoutStore, name: string): Promise<void> {
     layers: [{ mediaType: MediaType.OciLayerGzip, digest: layer.digest, size: layer.size }],
   };
   const m = await store.writeJson(manifest);
-  await store.setRef(formatReference(parseReference(name)), { mediaType: MediaType.OciManifest, digest: m.info.digest, size: m.info.size }, { 'dev.tsbuild.kind': 'base' });
+  await store.setRef(
+    formatReference(parseReference(name)),
+    { mediaType: MediaType.OciManifest, digest: m.info.digest, size: m.info.size },
+    { 'dev.tsbuild.kind': 'base' },
+  );
 }
 
 before(async () => {
@@ -48,7 +52,12 @@ before(async () => {
   await standIn(store, DEFAULT_STAPEL_IMAGE);
   await standIn(store, 'prom/blackbox-exporter');
   // Every https remote resolves to a path that does not exist: fails at once, never the network.
-  Object.assign(process.env, { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: `url.file://${root}/no-network/.insteadOf`, GIT_CONFIG_VALUE_0: 'https://', GIT_TERMINAL_PROMPT: '0' });
+  Object.assign(process.env, {
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: `url.file://${root}/no-network/.insteadOf`,
+    GIT_CONFIG_VALUE_0: 'https://',
+    GIT_TERMINAL_PROMPT: '0',
+  });
 });
 
 describe('corpus: plan on every werf.yaml laid out as a project', () => {
@@ -59,14 +68,21 @@ describe('corpus: plan on every werf.yaml laid out as a project', () => {
       layOut(root, p);
       const repo = repoDir(root, p);
       if (!committed.has(repo)) {
-        const git = (...args: string[]): void => void execFileSync('git', args, { cwd: repo, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } });
+        const git = (...args: string[]): void =>
+          void execFileSync('git', args, {
+            cwd: repo,
+            env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' },
+          });
         git('init', '-q', '-b', 'main');
         git('add', '-A');
         git('commit', '-q', '-m', 'corpus');
         committed.add(repo);
       }
       // What loading refuses (Dockerfile images, a config the corpus leaves invalid), plan refuses alike.
-      const refused = await loadConfig(options).then(() => undefined, (err: Error) => err);
+      const refused = await loadConfig(options).then(
+        () => undefined,
+        (err: Error) => err,
+      );
       const warnings: string[] = [];
       const registry = new RegistryClient();
       try {
@@ -75,7 +91,12 @@ describe('corpus: plan on every werf.yaml laid out as a project', () => {
         for (const img of result.images) {
           assert.ok(img.stages.length > 0, `${img.name} has stages`);
           for (const s of img.stages) {
-            if (s.status === 'unknown') assert.match(s.reason ?? '', /^unknown until (image "[^"]+" is built|its git repository can be fetched|\S+ is pulled by a build)/, `${img.name} ${s.name}`);
+            if (s.status === 'unknown')
+              assert.match(
+                s.reason ?? '',
+                /^unknown until (image "[^"]+" is built|its git repository can be fetched|\S+ is pulled by a build)/,
+                `${img.name} ${s.name}`,
+              );
             else assert.equal(s.status, 'to-build', `${img.name} ${s.name}: nothing is built here`);
           }
         }

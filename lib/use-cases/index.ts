@@ -6,4 +6,13 @@ export { inspectImage, resolveLocal, type InspectOptions } from './inspect.js';
 export { openStore, destinationFor, type ProjectOptions } from './project-options.js';
 export { bundleSave, type BundleSaveOptions, type BundleSaveResult } from './bundle-save.js';
 export { bundleLoad, type BundleLoadOptions } from './bundle-load.js';
-export { listStages, listRepositoryStages, gcStages, gcRepositoryStages, purgeStages, purgeRepositoryStages, type StagesRepository, type GcResult } from './stages.js';
+export {
+  listStages,
+  listRepositoryStages,
+  gcStages,
+  gcRepositoryStages,
+  purgeStages,
+  purgeRepositoryStages,
+  type StagesRepository,
+  type GcResult,
+} from './stages.js';

@@ -51,7 +51,14 @@ export async function inspectImage(options: InspectOptions): Promise<Record<stri
 
 export { resolveLocal };
 
-function summary(name: string, source: 'local' | 'remote', desc: Descriptor, manifest: ImageManifest, config: ImageConfig, index?: { descriptor: Descriptor; document: ImageIndex }): Record<string, unknown> {
+function summary(
+  name: string,
+  source: 'local' | 'remote',
+  desc: Descriptor,
+  manifest: ImageManifest,
+  config: ImageConfig,
+  index?: { descriptor: Descriptor; document: ImageIndex },
+): Record<string, unknown> {
   const c = config.config ?? {};
   return {
     name,
@@ -60,7 +67,13 @@ function summary(name: string, source: 'local' | 'remote', desc: Descriptor, man
     mediaType: desc.mediaType,
     size: desc.size,
     ...(index
-      ? { index: { digest: index.descriptor.digest, mediaType: index.descriptor.mediaType, platforms: index.document.manifests.filter((m) => m.platform).map((m) => formatPlatform(m.platform!)) } }
+      ? {
+          index: {
+            digest: index.descriptor.digest,
+            mediaType: index.descriptor.mediaType,
+            platforms: index.document.manifests.filter((m) => m.platform).map((m) => formatPlatform(m.platform!)),
+          },
+        }
       : {}),
     platform: formatPlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }),
     config: {
@@ -92,7 +105,9 @@ async function inspectLocal(store: LayoutStore, name: string, desc: Descriptor, 
     const want = platform ?? hostPlatform();
     const chosen = document.manifests.find((m) => platformMatches(want, m.platform));
     if (!chosen || !(await store.has(chosen.digest))) {
-      throw new TsbuildError('TSB_IMAGE_NO_PLATFORM', `${name}: no ${formatPlatform(want)} image of this index is in the local store`, { hint: 'choose another with --platform' });
+      throw new TsbuildError('TSB_IMAGE_NO_PLATFORM', `${name}: no ${formatPlatform(want)} image of this index is in the local store`, {
+        hint: 'choose another with --platform',
+      });
     }
     d = chosen;
   }
@@ -101,7 +116,12 @@ async function inspectLocal(store: LayoutStore, name: string, desc: Descriptor, 
   return summary(name, 'local', d, manifest, config, index);
 }
 
-async function inspectRemote(text: string, client: RegistryClient, platform: Platform | undefined, signal: AbortSignal | undefined): Promise<Record<string, unknown>> {
+async function inspectRemote(
+  text: string,
+  client: RegistryClient,
+  platform: Platform | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Record<string, unknown>> {
   const ref: Reference = parseReference(text);
   const opts = signal ? { signal } : {};
   let fetched = await getManifest(client, ref, opts);

@@ -39,7 +39,9 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
 
 function rowsOf(p: ImagePlan): PlannedStageRow[] {
   const rows: PlannedStageRow[] = p.stages.map((s, i) =>
-    i <= p.resumeAt ? { name: s.name, signature: s.signature, status: 'cached' } : { name: s.name, signature: s.signature, status: 'to-build', ...(s.reason ? { reason: s.reason } : {}) },
+    i <= p.resumeAt
+      ? { name: s.name, signature: s.signature, status: 'cached' }
+      : { name: s.name, signature: s.signature, status: 'to-build', ...(s.reason ? { reason: s.reason } : {}) },
   );
   for (const name of p.unknown?.stages ?? []) rows.push({ name, signature: null, status: 'unknown', reason: p.unknown!.why });
   return rows;

@@ -57,20 +57,36 @@ export interface StagesRepositories {
 export function stagesRepositories(options: ProjectOptions, store: LayoutStore, onEvent: EventSink): StagesRepositories {
   const make = (repo: string | undefined, readOnly: boolean): RegistryStages | undefined =>
     repo
-      ? new RegistryStages(options.registry, parseRepository(repo), store, { readOnly, onEvent, publishLocks: publishLocksDir(), ...(options.signal ? { signal: options.signal } : {}) })
+      ? new RegistryStages(options.registry, parseRepository(repo), store, {
+          readOnly,
+          onEvent,
+          publishLocks: publishLocksDir(),
+          ...(options.signal ? { signal: options.signal } : {}),
+        })
       : undefined;
   const primary = make(options.repo, false);
   const cache = make(options.cacheRepo, false);
   const secondary = make(options.secondaryRepo, true);
   const present = (xs: Array<RegistryStages | undefined>): RegistryStages[] => xs.filter((r): r is RegistryStages => r !== undefined);
-  return { ...(primary ? { primary } : {}), ...(cache ? { cache } : {}), ...(secondary ? { secondary } : {}), lookup: present([cache, primary, secondary]), writable: present([primary, cache]) };
+  return {
+    ...(primary ? { primary } : {}),
+    ...(cache ? { cache } : {}),
+    ...(secondary ? { secondary } : {}),
+    lookup: present([cache, primary, secondary]),
+    writable: present([primary, cache]),
+  };
 }
 
 /** What every image of a plan or build shares; `close()` releases the git sources. */
 export function projectEnv(config: WerfConfig, store: LayoutStore, options: ProjectOptions): ProjectEnv & { close(): Promise<void> } {
   const finalRefOf = (n: string): string => (options.push && options.repo ? destinationFor(options.repo, n) : finalRefName(config.project, n));
   const onEvent: EventSink = options.onEvent ?? (() => undefined);
-  const git = new GitSources({ projectDir: config.projectDir, cacheDir: join(options.home.root, 'git-cache'), dev: !!options.dev, ...(options.signal ? { signal: options.signal } : {}) });
+  const git = new GitSources({
+    projectDir: config.projectDir,
+    cacheDir: join(options.home.root, 'git-cache'),
+    dev: !!options.dev,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   const bases = baseImageResolver({
     store,
     client: options.registry,

@@ -61,15 +61,20 @@ export async function runImage(options: RunImageOptions): Promise<number> {
   for (const l of image.manifest.layers) if (!(await store.has(l.digest as Digest))) missing++;
   if (missing > 0) {
     if (!options.repo || !options.registry) {
-      throw new TsbuildError('TSB_STORE_NOT_FOUND', `${missing} layer(s) of image "${shown}" are not in the local store (it was found in a stages repository and never pulled)`, {
-        hint: 'pass the repository it was built with: tsbuild run --repo REGISTRY/NAME ' + shown,
-      });
+      throw new TsbuildError(
+        'TSB_STORE_NOT_FOUND',
+        `${missing} layer(s) of image "${shown}" are not in the local store (it was found in a stages repository and never pulled)`,
+        {
+          hint: 'pass the repository it was built with: tsbuild run --repo REGISTRY/NAME ' + shown,
+        },
+      );
     }
     fetchers.push(new RegistryStages(options.registry, parseRepository(options.repo), store, options.signal ? { signal: options.signal } : {}));
   }
   const cfg = image.config.config ?? {};
   const argv = commandLine(cfg, options);
-  if (argv.length === 0) throw new TsbuildError('TSB_USAGE', `image "${shown}" has no ENTRYPOINT or CMD`, { hint: 'pass a command: tsbuild run IMAGE -- CMD...' });
+  if (argv.length === 0)
+    throw new TsbuildError('TSB_USAGE', `image "${shown}" has no ENTRYPOINT or CMD`, { hint: 'pass a command: tsbuild run IMAGE -- CMD...' });
   if (options.workdir !== undefined && !options.workdir.startsWith('/')) {
     throw new TsbuildError('TSB_USAGE', `the working directory "${options.workdir}" is not an absolute path`, { hint: 'pass -w /PATH' });
   }
@@ -112,7 +117,7 @@ export async function runImage(options: RunImageOptions): Promise<number> {
 /** docker run: ARGS replace CMD; --entrypoint replaces ENTRYPOINT and drops the image's CMD. */
 function commandLine(cfg: { Entrypoint?: string[] | null; Cmd?: string[] | null }, options: Pick<RunImageOptions, 'command' | 'entrypoint'>): string[] {
   if (options.entrypoint !== undefined) return [...(options.entrypoint === '' ? [] : [options.entrypoint]), ...options.command];
-  return [...(cfg.Entrypoint ?? []), ...(options.command.length > 0 ? options.command : cfg.Cmd ?? [])];
+  return [...(cfg.Entrypoint ?? []), ...(options.command.length > 0 ? options.command : (cfg.Cmd ?? []))];
 }
 
 /** KEY=VALUE lists: a later KEY replaces an earlier one in place. */

@@ -48,8 +48,12 @@ export async function gcStages(home: HomePaths, options: { dryRun?: boolean } = 
 }
 
 /** Stages no final image built in the last `keepDays` days needs, removed unless `dryRun`. */
-export async function gcRepositoryStages(r: StagesRepository, options: { keepDays: number; now: number; dryRun?: boolean }): Promise<{ remove: RegistryStage[]; keep: RegistryStage[]; removed: number }> {
-  if (!Number.isFinite(options.keepDays) || options.keepDays < 0) throw new TsbuildError('TSB_USAGE', `--keep-days must be a number of days >= 0 (got "${options.keepDays}")`);
+export async function gcRepositoryStages(
+  r: StagesRepository,
+  options: { keepDays: number; now: number; dryRun?: boolean },
+): Promise<{ remove: RegistryStage[]; keep: RegistryStage[]; removed: number }> {
+  if (!Number.isFinite(options.keepDays) || options.keepDays < 0)
+    throw new TsbuildError('TSB_USAGE', `--keep-days must be a number of days >= 0 (got "${options.keepDays}")`);
   const signal = r.signal ? { signal: r.signal } : {};
   const plan = planRegistryGc(await listRegistryStages(r.registry, r.repo, signal), options.keepDays, options.now);
   const removed = options.dryRun ? 0 : await removeRegistryStages(r.registry, r.repo, plan.remove, signal);

@@ -25,7 +25,16 @@ async function time(fn) {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-const spec = (rootfs) => ({ rootfs, argv: ['/bin/true'], env: ['PATH=/bin'], cwd: '/', uid: 0, gid: 0, network: 'host', mounts: [{ source: '/usr/bin/bash-static', target: '/bash', readonly: true }] });
+const spec = (rootfs) => ({
+  rootfs,
+  argv: ['/bin/true'],
+  env: ['PATH=/bin'],
+  cwd: '/',
+  uid: 0,
+  gid: 0,
+  network: 'host',
+  mounts: [{ source: '/usr/bin/bash-static', target: '/bash', readonly: true }],
+});
 
 if (process.env.TSBUILD_BENCH_INNER) {
   // Inside root's user namespace: the step namespace as a root build uses it.
@@ -47,7 +56,38 @@ await tree.cleanup();
 try {
   const previous = () =>
     new Promise((resolve) => {
-      const c = spawn('/usr/bin/bwrap', ['--bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--die-with-parent', '--new-session', '--hostname', 'tsbuild', '--clearenv', '--ro-bind', '/usr/bin/bash-static', '/bash', '--setenv', 'PATH', '/bin', '--chdir', '/', '--', '/bin/true'], { stdio: 'ignore' });
+      const c = spawn(
+        '/usr/bin/bwrap',
+        [
+          '--bind',
+          rootfs,
+          '/',
+          '--proc',
+          '/proc',
+          '--dev',
+          '/dev',
+          '--unshare-pid',
+          '--unshare-ipc',
+          '--unshare-uts',
+          '--unshare-cgroup-try',
+          '--die-with-parent',
+          '--new-session',
+          '--hostname',
+          'tsbuild',
+          '--clearenv',
+          '--ro-bind',
+          '/usr/bin/bash-static',
+          '/bash',
+          '--setenv',
+          'PATH',
+          '/bin',
+          '--chdir',
+          '/',
+          '--',
+          '/bin/true',
+        ],
+        { stdio: 'ignore' },
+      );
       c.on('close', resolve);
     });
   const hostRoot = new BwrapSandbox();
@@ -62,11 +102,20 @@ try {
   const ranges = await rootIdRanges();
   const outFile = join(open, 'userns.json');
   process.env.TSBUILD_BENCH_INNER = rootfs;
-  const code = await runInUserNamespace(['/bin/sh', '-c', `"$0" "$1" ${reps} > ${outFile}`, process.execPath, new URL(import.meta.url).pathname], { mode: 'subuid', uid: 0, gid: 0, subuid: ranges.subuid, subgid: ranges.subgid, hostRoot: { source: ranges.source } });
+  const code = await runInUserNamespace(['/bin/sh', '-c', `"$0" "$1" ${reps} > ${outFile}`, process.execPath, new URL(import.meta.url).pathname], {
+    mode: 'subuid',
+    uid: 0,
+    gid: 0,
+    subuid: ranges.subuid,
+    subgid: ranges.subgid,
+    hostRoot: { source: ranges.source },
+  });
   if (code !== 0) throw new Error(`userns run failed (${code})`);
   const userns = JSON.parse(spawnSync('cat', [outFile], { encoding: 'utf8' }).stdout);
   const m = { previous: median(results.previous), seccomp: median(results.seccomp), userns: median(userns) };
-  console.log(`reps=${reps} median ms per step: previous ${m.previous.toFixed(1)}, seccomp+caps ${m.seccomp.toFixed(1)} (+${(m.seccomp - m.previous).toFixed(1)}), userns+staging+seccomp+caps ${m.userns.toFixed(1)} (+${(m.userns - m.previous).toFixed(1)})`);
+  console.log(
+    `reps=${reps} median ms per step: previous ${m.previous.toFixed(1)}, seccomp+caps ${m.seccomp.toFixed(1)} (+${(m.seccomp - m.previous).toFixed(1)}), userns+staging+seccomp+caps ${m.userns.toFixed(1)} (+${(m.userns - m.previous).toFixed(1)})`,
+  );
 } finally {
   rmSync(open, { recursive: true, force: true });
 }

@@ -30,7 +30,9 @@ describe('ansible apt on a Debian base', () => {
   });
 
   test('apt installs a package (update_cache, python3-apt bootstrapped by the module)', async () => {
-    await writeFile(join(project.path, 'werf.yaml'), `project: apt
+    await writeFile(
+      join(project.path, 'werf.yaml'),
+      `project: apt
 configVersion: 1
 ---
 image: app
@@ -46,15 +48,24 @@ ansible:
   - command: hello -g from-apt
     register: out
   - debug: var=out.stdout
-`);
+`,
+    );
     const reportPath = join(project.path, 'report.json');
-    const res = await runCli(['build', '--dir', project.path, '--pull', 'never', '--log-format', 'plain', '--report-path', reportPath], { home: home.path, timeoutMs: HANG_GUARD_MS });
+    const res = await runCli(['build', '--dir', project.path, '--pull', 'never', '--log-format', 'plain', '--report-path', reportPath], {
+      home: home.path,
+      timeoutMs: HANG_GUARD_MS,
+    });
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stderr, /TASK install\[0\] "install hello" \(apt\)\n.*changed/);
     assert.match(res.stderr, /from-apt/);
     const report = JSON.parse(await readFile(reportPath, 'utf8')) as { images: Array<{ stages: Array<{ name: string; status: string }> }> };
-    assert.deepEqual(report.images[0]!.stages.map((s) => s.status), ['built', 'built', 'built']);
-    const run = await runCli(['run', '--dir', project.path, 'app', '--', 'sh', '-c', 'hello; dpkg -s hello | grep Status; test ! -e /.tsbuild && echo clean'], { home: home.path });
+    assert.deepEqual(
+      report.images[0]!.stages.map((s) => s.status),
+      ['built', 'built', 'built'],
+    );
+    const run = await runCli(['run', '--dir', project.path, 'app', '--', 'sh', '-c', 'hello; dpkg -s hello | grep Status; test ! -e /.tsbuild && echo clean'], {
+      home: home.path,
+    });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /Hello, world!/);
     assert.match(run.stdout, /install ok installed/);

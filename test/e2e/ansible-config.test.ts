@@ -36,10 +36,16 @@ test('a module outside the whitelist is a config error naming the task and line,
 });
 
 test('two modules in one task, a task without module and collection names are errors; blocks are checked inside', async () => {
-  assert.match((await loadError('  setup:\n  - shell: a\n    command: b\n')).message, /invalid ansible task .*setup\[0\]: a task uses exactly one module, this one uses shell and command/);
+  assert.match(
+    (await loadError('  setup:\n  - shell: a\n    command: b\n')).message,
+    /invalid ansible task .*setup\[0\]: a task uses exactly one module, this one uses shell and command/,
+  );
   assert.match((await loadError('  setup:\n  - name: nothing\n    when: x\n')).message, /unsupported ansible task .*"nothing"\): no module/);
   assert.match((await loadError('  setup:\n  - ansible.builtin.copy: {content: x, dest: /y}\n')).message, /did you mean "copy"\?/);
-  assert.match((await loadError('  setup:\n  - block:\n    - debug: msg=ok\n    - synchronize: {src: a, dest: b}\n')).message, /setup\[0\]\.block\[1\]: module "synchronize" is not supported/);
+  assert.match(
+    (await loadError('  setup:\n  - block:\n    - debug: msg=ok\n    - synchronize: {src: a, dest: b}\n')).message,
+    /setup\[0\]\.block\[1\]: module "synchronize" is not supported/,
+  );
   assert.match((await loadError('  setup:\n  - copyy: {content: x, dest: /y}\n')).message, /did you mean "copy"\?/);
 });
 
@@ -60,7 +66,10 @@ test('the CLI reports it with exit code 2', async () => {
 test('werf YAML 1.1 values reach the playbook as ansible reads them; Jinja stays intact', async () => {
   const dir = await tempDir('ansible-yaml');
   try {
-    await writeFile(join(dir.path, 'werf.yaml'), `${HEAD}  install:\n  - file: {path: /x, mode: 0644, state: directory}\n  - apt: {name: curl, update_cache: yes}\n  - copy:\n      content: "{{"{{"}} item }}"\n      dest: /y/{{\`{{item}}\`}}\n    with_items: [a]\n    tags: mine\n`);
+    await writeFile(
+      join(dir.path, 'werf.yaml'),
+      `${HEAD}  install:\n  - file: {path: /x, mode: 0644, state: directory}\n  - apt: {name: curl, update_cache: yes}\n  - copy:\n      content: "{{"{{"}} item }}"\n      dest: /y/{{\`{{item}}\`}}\n    with_items: [a]\n    tags: mine\n`,
+    );
     const cfg = await loadConfig({ dir: dir.path });
     const ins = cfg.images[0]!.instructions!;
     assert.equal(ins.kind, 'ansible');
@@ -72,7 +81,10 @@ test('werf YAML 1.1 values reach the playbook as ansible reads them; Jinja stays
     const play = JSON.parse(playbookText(tasks)) as Array<{ hosts: string; gather_facts: boolean; tasks: Array<{ tags: string[] }> }>;
     assert.equal(play[0]!.hosts, 'all');
     assert.equal(play[0]!.gather_facts, false);
-    assert.deepEqual(play[0]!.tasks.map((t) => t.tags), [['task_0'], ['task_1'], ['mine', 'task_2']]);
+    assert.deepEqual(
+      play[0]!.tasks.map((t) => t.tags),
+      [['task_0'], ['task_1'], ['mine', 'task_2']],
+    );
     // canonical JSON: key order does not matter
     assert.deepEqual(normalisedTasks([{ b: 1, a: { d: 2, c: 3 } }]), normalisedTasks([{ a: { c: 3, d: 2 }, b: 1 }]));
   } finally {
@@ -81,7 +93,10 @@ test('werf YAML 1.1 values reach the playbook as ansible reads them; Jinja stays
 });
 
 test('the corpus configs with ansible and no templates load, and every task makes a playbook', async () => {
-  const rows = readFileSync(`${CORPUS}/INDEX.tsv`, 'utf8').split('\n').slice(1).map((l) => l.split('\t'));
+  const rows = readFileSync(`${CORPUS}/INDEX.tsv`, 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split('\t'));
   const plain = rows.filter((r) => r[4]?.split(',').includes('ansible') && !/templates|Files\.Get|\.Env|env/.test(r[4] ?? ''));
   assert.ok(plain.length >= 4, `only ${plain.length} plain ansible configs in the corpus`);
   let tasks = 0;

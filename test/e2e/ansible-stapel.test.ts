@@ -56,12 +56,19 @@ describe('stapel toolchain image', () => {
     assert.match(doctor.stdout, /^note stapel toolchain +docker\.io\/tsbuild\/stapel:1 is not stored; the first ansible build makes it from Debian packages/m);
     const res = await runCli(['build', '--dir', project, '--pull', 'never'], { home: h, env: { APT_CONFIG: aptOffline } });
     assert.notEqual(res.code, 0, res.stderr);
-    assert.match(res.stderr, /image "app" has ansible instructions and the stapel toolchain docker\.io\/tsbuild\/stapel:1 is not stored; making it failed: apt-get download failed: .*127\.0\.0\.1:9/);
+    assert.match(
+      res.stderr,
+      /image "app" has ansible instructions and the stapel toolchain docker\.io\/tsbuild\/stapel:1 is not stored; making it failed: apt-get download failed: .*127\.0\.0\.1:9/,
+    );
     const hint = /^hint: (.*)$/m.exec(res.stderr)?.[1] ?? '';
     assert.match(hint, /make it from Debian packages \(needs apt-get and a reachable Debian archive/);
     assert.match(hint, /--stapel-image REGISTRY\/REPO:TAG/);
     const list = await runCli(['image', 'list', '--format', 'json'], { home: h });
-    assert.deepEqual((JSON.parse(list.stdout) as Array<{ name: string }>).map((i) => i.name), [BASE], 'nothing half-made is named');
+    assert.deepEqual(
+      (JSON.parse(list.stdout) as Array<{ name: string }>).map((i) => i.name),
+      [BASE],
+      'nothing half-made is named',
+    );
   });
 
   test('the first ansible build makes the toolchain with progress events, reproducibly; doctor then reports it', async () => {
@@ -70,20 +77,38 @@ describe('stapel toolchain image', () => {
     // The .deb files this machine already fetched: making the toolchain needs no network.
     const debs = join(h, 'cache', 'stapel-debs');
     await mkdir(debs, { recursive: true });
-    for (const f of await readdir(fixture.debCache)) await link(join(fixture.debCache, f), join(debs, f)).catch(() => copyFile(join(fixture.debCache, f), join(debs, f)));
-    const res = await runCli(['build', '--dir', project, '--pull', 'never', '--log-format', 'json'], { home: h, env: { APT_CONFIG: aptOffline }, timeoutMs: HANG_GUARD_MS });
+    for (const f of await readdir(fixture.debCache))
+      await link(join(fixture.debCache, f), join(debs, f)).catch(() => copyFile(join(fixture.debCache, f), join(debs, f)));
+    const res = await runCli(['build', '--dir', project, '--pull', 'never', '--log-format', 'json'], {
+      home: h,
+      env: { APT_CONFIG: aptOffline },
+      timeoutMs: HANG_GUARD_MS,
+    });
     assert.equal(res.code, 0, res.stderr);
-    const events = res.stderr.trim().split('\n').map((l) => JSON.parse(l) as { type: string; message?: string });
+    const events = res.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; message?: string });
     const progress = events.filter((e) => e.type === 'stapel.progress').map((e) => e.message ?? '');
     assert.match(progress[0] ?? '', /the ansible toolchain docker\.io\/tsbuild\/stapel:1 is not stored: making it from Debian packages/);
-    assert.ok(progress.some((m) => /^\d+ packages: /.test(m)), progress.join('\n'));
-    assert.equal(progress.at(-1), `stored docker.io/tsbuild/stapel:1: ${progress.find((m) => /^\d+ packages/.test(m))!.split(' ')[0]} packages, ${fixture.descriptor.digest}`, 'the same toolchain as `tsbuild stapel build` made');
+    assert.ok(
+      progress.some((m) => /^\d+ packages: /.test(m)),
+      progress.join('\n'),
+    );
+    assert.equal(
+      progress.at(-1),
+      `stored docker.io/tsbuild/stapel:1: ${progress.find((m) => /^\d+ packages/.test(m))!.split(' ')[0]} packages, ${fixture.descriptor.digest}`,
+      'the same toolchain as `tsbuild stapel build` made',
+    );
     const firstStage = events.findIndex((e) => e.type === 'stage.start');
     assert.ok(firstStage > events.findIndex((e) => e.message === progress.at(-1)), 'the toolchain is made before the stages run');
     const run = await runCli(['run', '--dir', project, 'app', '--', 'cat', '/hello.txt'], { home: h });
     assert.equal(run.stdout, 'from a made toolchain');
     const doctor = await runCli(['doctor'], { home: h });
-    assert.match(doctor.stdout, new RegExp(`^ok {3}stapel toolchain +docker\\.io/tsbuild/stapel:1 is stored \\(${fixture.descriptor.digest.slice(0, 19)}, \\d+ packages\\)$`, 'm'));
+    assert.match(
+      doctor.stdout,
+      new RegExp(`^ok {3}stapel toolchain +docker\\.io/tsbuild/stapel:1 is stored \\(${fixture.descriptor.digest.slice(0, 19)}, \\d+ packages\\)$`, 'm'),
+    );
     // A second build finds it stored and makes nothing.
     const again = await runCli(['build', '--dir', project, '--pull', 'never', '--log-format', 'json'], { home: h, env: { APT_CONFIG: aptOffline } });
     assert.equal(again.code, 0, again.stderr);
@@ -103,7 +128,10 @@ describe('stapel toolchain image', () => {
     const run = await runCli(['run', '--dir', project, 'app', '--', 'cat', '/hello.txt'], { home: h });
     assert.equal(run.stdout, 'from a made toolchain');
     const other = await home('stapel-env');
-    const viaEnv = await runCli(['build', '--dir', project, '--log-format', 'plain'], { home: other, env: { APT_CONFIG: aptOffline, TSBUILD_STAPEL_IMAGE: ref } });
+    const viaEnv = await runCli(['build', '--dir', project, '--log-format', 'plain'], {
+      home: other,
+      env: { APT_CONFIG: aptOffline, TSBUILD_STAPEL_IMAGE: ref },
+    });
     assert.equal(viaEnv.code, 0, viaEnv.stderr);
     assert.match(viaEnv.stderr, new RegExp(`pull ${ref.replace(/[.]/g, '\\.')}`));
   });

@@ -48,16 +48,20 @@ export function stapelFixture(): Promise<StapelFixture> {
     const debCache = join(TEST_CACHE, 'stapel-debs');
     const name = formatReference(parseReference(DEFAULT_STAPEL_IMAGE));
     await mkdir(TEST_CACHE, { recursive: true });
-    return withFileLock(join(TEST_CACHE, 'stapel.lock'), async () => {
-      let desc = await new LayoutStore(join(home, 'store')).resolve(name).catch(() => undefined);
-      if (!desc) {
-        const res = await runCli(['stapel', 'build', '--deb-cache', debCache], { home, timeoutMs: HANG_GUARD_MS });
-        if (res.code !== 0) throw new Error(`tsbuild stapel build failed:\n${res.stderr}`);
-        desc = await new LayoutStore(join(home, 'store')).resolve(name);
-      }
-      if (!desc) throw new Error('the toolchain is not in the fixture store after stapel build');
-      return { home, name, descriptor: desc, debCache };
-    }, { timeoutMs: HANG_GUARD_MS });
+    return withFileLock(
+      join(TEST_CACHE, 'stapel.lock'),
+      async () => {
+        let desc = await new LayoutStore(join(home, 'store')).resolve(name).catch(() => undefined);
+        if (!desc) {
+          const res = await runCli(['stapel', 'build', '--deb-cache', debCache], { home, timeoutMs: HANG_GUARD_MS });
+          if (res.code !== 0) throw new Error(`tsbuild stapel build failed:\n${res.stderr}`);
+          desc = await new LayoutStore(join(home, 'store')).resolve(name);
+        }
+        if (!desc) throw new Error('the toolchain is not in the fixture store after stapel build');
+        return { home, name, descriptor: desc, debCache };
+      },
+      { timeoutMs: HANG_GUARD_MS },
+    );
   })();
   return fixture;
 }
@@ -72,7 +76,13 @@ export async function copyStoredImage(fromStore: string, toStore: string, name: 
   const manifest = await src.readJson<{ config: Descriptor; layers: Descriptor[] }>(desc.digest);
   for (const d of [desc.digest, manifest.config.digest, ...manifest.layers.map((l) => l.digest)] as Digest[]) {
     const target = dst.blobPath(d);
-    if (await stat(target).then(() => true, () => false)) continue;
+    if (
+      await stat(target).then(
+        () => true,
+        () => false,
+      )
+    )
+      continue;
     await mkdir(join(target, '..'), { recursive: true });
     await link(src.blobPath(d), target).catch(() => copyFile(src.blobPath(d), target));
   }
@@ -90,21 +100,31 @@ export async function installStapel(home: string): Promise<Descriptor> {
 export async function debianRoot(dest: string): Promise<void> {
   const tarball = join(TEST_CACHE, 'debian-bookworm-minbase.tar');
   await mkdir(TEST_CACHE, { recursive: true });
-  await withFileLock(join(TEST_CACHE, 'debian.lock'), async () => {
-    if (await stat(tarball).then(() => true, () => false)) return;
-    const work = join(TEST_CACHE, `debootstrap-${process.pid}`);
-    await rm(work, { recursive: true, force: true });
-    try {
-      await exec('debootstrap', ['--variant=minbase', 'bookworm', work, 'http://deb.debian.org/debian'], { maxBuffer: 64 << 20, timeout: HANG_GUARD_MS });
-      await exec('rm', ['-rf', join(work, 'var/cache/apt/archives'), join(work, 'var/lib/apt/lists')]);
-      await mkdir(join(work, 'var/cache/apt/archives/partial'), { recursive: true });
-      await mkdir(join(work, 'var/lib/apt/lists/partial'), { recursive: true });
-      await exec('tar', ['--numeric-owner', '-C', work, '-cf', `${tarball}.tmp`, '.'], { maxBuffer: 16 << 20 });
-      await rename(`${tarball}.tmp`, tarball);
-    } finally {
+  await withFileLock(
+    join(TEST_CACHE, 'debian.lock'),
+    async () => {
+      if (
+        await stat(tarball).then(
+          () => true,
+          () => false,
+        )
+      )
+        return;
+      const work = join(TEST_CACHE, `debootstrap-${process.pid}`);
       await rm(work, { recursive: true, force: true });
-    }
-  }, { timeoutMs: HANG_GUARD_MS });
+      try {
+        await exec('debootstrap', ['--variant=minbase', 'bookworm', work, 'http://deb.debian.org/debian'], { maxBuffer: 64 << 20, timeout: HANG_GUARD_MS });
+        await exec('rm', ['-rf', join(work, 'var/cache/apt/archives'), join(work, 'var/lib/apt/lists')]);
+        await mkdir(join(work, 'var/cache/apt/archives/partial'), { recursive: true });
+        await mkdir(join(work, 'var/lib/apt/lists/partial'), { recursive: true });
+        await exec('tar', ['--numeric-owner', '-C', work, '-cf', `${tarball}.tmp`, '.'], { maxBuffer: 16 << 20 });
+        await rename(`${tarball}.tmp`, tarball);
+      } finally {
+        await rm(work, { recursive: true, force: true });
+      }
+    },
+    { timeoutMs: HANG_GUARD_MS },
+  );
   await mkdir(dest, { recursive: true });
   await exec('tar', ['--numeric-owner', '-C', dest, '-xf', tarball], { maxBuffer: 16 << 20 });
 }

@@ -47,7 +47,9 @@ describe('ansible stages', () => {
   async function build(yaml: string, extra: string[] = []): Promise<{ report: Report; code: number; stderr: string }> {
     await writeFile(join(project.path, 'werf.yaml'), yaml);
     const reportPath = join(project.path, 'report.json');
-    const res = await runCli(['build', '--dir', project.path, '--pull', 'never', '--log-format', 'plain', '--report-path', reportPath, ...extra], { home: home.path });
+    const res = await runCli(['build', '--dir', project.path, '--pull', 'never', '--log-format', 'plain', '--report-path', reportPath, ...extra], {
+      home: home.path,
+    });
     if (res.code !== 0) return { report: { images: [] }, code: res.code, stderr: res.stderr };
     return { report: JSON.parse(await readFile(reportPath, 'utf8')) as Report, code: 0, stderr: res.stderr };
   }
@@ -122,7 +124,10 @@ ansible:
     assert.match(res.stderr, /Start install/);
     assert.match(res.stderr, /TASK setup\[1\] "say hello" \(shell\)/);
     assert.match(res.stderr, /\| hello from shell module/);
-    const out = await run('app', 'cat /etc/nginx/nginx.conf; cat /jinja/alpha; echo; cat /jinja/beta; echo; cat /etc/motd; stat -c %a /etc/motd /etc; cat /home/web/id.txt; grep ^web: /etc/group; cmp /bin/sh.orig /bin/busybox && echo copied');
+    const out = await run(
+      'app',
+      'cat /etc/nginx/nginx.conf; cat /jinja/alpha; echo; cat /jinja/beta; echo; cat /etc/motd; stat -c %a /etc/motd /etc; cat /home/web/id.txt; grep ^web: /etc/group; cmp /bin/sh.orig /bin/busybox && echo copied',
+    );
     assert.match(out, /http \{\n {2}sendfile on;\n {2}tcp_nopush on;\n\}/);
     assert.match(out, /alpha\nbeta\n/);
     assert.match(out, /welcome to localhost/);
@@ -133,7 +138,10 @@ ansible:
     // nothing of the toolchain, the playbook or ansible's tmp dirs is left in a layer
     const paths = await layerPaths(res.report.images[0]!.final.digest);
     assert.ok(!paths.some((p) => /^(\.\/)?\.tsbuild/.test(p)), 'a layer holds /.tsbuild');
-    assert.ok(!paths.some((p) => /(^|\/)\.ansible(\/|$)|ansible_/.test(p)), `ansible leftovers in a layer: ${paths.filter((p) => /ansible/.test(p)).join(', ')}`);
+    assert.ok(
+      !paths.some((p) => /(^|\/)\.ansible(\/|$)|ansible_/.test(p)),
+      `ansible leftovers in a layer: ${paths.filter((p) => /ansible/.test(p)).join(', ')}`,
+    );
   });
 
   test('a failing task fails the stage naming its index, name, module and message', async () => {
@@ -203,7 +211,10 @@ ansible:
     const cv = await build(yaml('v2', '2'));
     assert.deepEqual(statuses(cv.report), { from: 'cached', beforeInstall: 'cached', install: 'cached', setup: 'built' });
     // key order and flow vs block style do not change a task's signature
-    const reordered = (await readFile(join(project.path, 'werf.yaml'), 'utf8')).replace('- file: path=/app state=directory', '- {file: path=/app state=directory}');
+    const reordered = (await readFile(join(project.path, 'werf.yaml'), 'utf8')).replace(
+      '- file: path=/app state=directory',
+      '- {file: path=/app state=directory}',
+    );
     const same = await build(reordered);
     assert.deepEqual(statuses(same.report), { from: 'cached', beforeInstall: 'cached', install: 'cached', setup: 'cached' });
   });

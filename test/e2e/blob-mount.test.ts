@@ -61,7 +61,10 @@ describe('cross-repository mounts from the blob-info cache', () => {
       const mounted = mounts(reqs, repo);
       assert.deepEqual(new Set(mounted.map((m) => m.digest)), new Set([layout.layerDigest, layout.configDigest]));
       // The first copy mounts from where the image was pulled; later ones from the newest sighting.
-      assert.ok(mounted.every((m) => m.from === (repo === 'copies/one' ? 'base/busybox' : 'copies/one')), JSON.stringify(mounted));
+      assert.ok(
+        mounted.every((m) => m.from === (repo === 'copies/one' ? 'base/busybox' : 'copies/one')),
+        JSON.stringify(mounted),
+      );
       assert.match(res.stderr, /mounted/);
       assert.equal(await skopeoDigest(`${registry.host}/${repo}:v1`), layout.manifestDigest);
     }
@@ -80,7 +83,10 @@ describe('cross-repository mounts from the blob-info cache', () => {
     const res = await runCli(['image', 'push', base, `${registry.host}/copies/three:v1`], { home });
     assert.equal(res.code, 0, res.stderr);
     const reqs = await requestsSince(registry, offset);
-    assert.deepEqual(mounts(reqs, 'copies/three').filter((m) => m.digest === layout.layerDigest), [{ digest: layout.layerDigest, from: 'nowhere/at-all' }]);
+    assert.deepEqual(
+      mounts(reqs, 'copies/three').filter((m) => m.digest === layout.layerDigest),
+      [{ digest: layout.layerDigest, from: 'nowhere/at-all' }],
+    );
     assert.equal(uploads(reqs, 'copies/three').filter((r) => r.uri.includes(layout.layerDigest.slice(7))).length, 1, 'the layer is uploaded once');
     assert.equal(await skopeoDigest(`${registry.host}/copies/three:v1`), layout.manifestDigest);
     const after = JSON.parse(await readFile(file, 'utf8')) as typeof cache;
@@ -90,10 +96,7 @@ describe('cross-repository mounts from the blob-info cache', () => {
   test('build --repo mounts the base layer into the stages repository, and --push mounts everything', async () => {
     const home = await dirs.make('build-home');
     const project = await dirs.make('build-project');
-    await writeFile(
-      join(project, 'werf.yaml'),
-      `project: mount\nconfigVersion: 1\n---\nimage: app\nfrom: ${base}\nshell:\n  install: [echo hello > /hello]\n`,
-    );
+    await writeFile(join(project, 'werf.yaml'), `project: mount\nconfigVersion: 1\n---\nimage: app\nfrom: ${base}\nshell:\n  install: [echo hello > /hello]\n`);
     const offset = await logOffset(registry);
     const res = await runCli(['build', '--dir', project, '--repo', `${registry.host}/mount/stages`, '--push'], { home });
     assert.equal(res.code, 0, res.stderr);

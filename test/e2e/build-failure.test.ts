@@ -87,17 +87,20 @@ shell:
     const got = statuses(res.report);
     // Both images start from the same base: one builds that stage, the other may find it stored.
     for (const k of ['slow/from', 'bad/from']) assert.match(got[k] ?? '', /^(built|cached)$/, k);
-    assert.deepEqual({ ...got, 'slow/from': 'built', 'bad/from': 'built' }, {
-      slow: 'cancelled',
-      'slow/from': 'built',
-      'slow/install': 'cancelled',
-      bad: 'failed',
-      'bad/from': 'built',
-      'bad/beforeInstall': 'built',
-      'bad/install': 'failed',
-      'bad/setup': 'not-run',
-      after: 'cancelled',
-    });
+    assert.deepEqual(
+      { ...got, 'slow/from': 'built', 'bad/from': 'built' },
+      {
+        slow: 'cancelled',
+        'slow/from': 'built',
+        'slow/install': 'cancelled',
+        bad: 'failed',
+        'bad/from': 'built',
+        'bad/beforeInstall': 'built',
+        'bad/install': 'failed',
+        'bad/setup': 'not-run',
+        after: 'cancelled',
+      },
+    );
     for (const s of res.report.images.flatMap((i) => i.stages)) assert.match(s.signature, /^[0-9a-f]{64}$/);
     assert.equal(res.report.error?.code, 'TSB_STAGE_FAILED');
     assert.match(res.report.error?.message ?? '', /^image "bad", stage install: command failed with exit code 3/);
@@ -109,10 +112,13 @@ shell:
     assert.match(res.stderr, /^tsbuild: error: image "bad", stage install: command failed with exit code 3/m);
   });
 
-  test('--log-format json: the last line is an error event with the report\'s fields', async () => {
+  test("--log-format json: the last line is an error event with the report's fields", async () => {
     const res = await failingBuild(['--log-format', 'json']);
     assert.equal(res.code, 1, res.stderr);
-    const events = res.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = res.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const last = events[events.length - 1]!;
     assert.equal(last.type, 'error');
     const { time: _time, type: _type, ...fields } = last;
@@ -121,7 +127,10 @@ shell:
     assert.ok(events.some((e) => e.type === 'image.failed' && e.image === 'bad'));
     assert.ok(events.some((e) => e.type === 'image.cancelled' && e.image === 'after'));
     const planned = events.find((e) => e.type === 'image.start' && e.image === 'bad') as { stages: Array<{ stage: string }> } | undefined;
-    assert.deepEqual(planned?.stages.map((s) => s.stage), ['from', 'beforeInstall', 'install', 'setup']);
+    assert.deepEqual(
+      planned?.stages.map((s) => s.stage),
+      ['from', 'beforeInstall', 'install', 'setup'],
+    );
     assert.doesNotMatch(res.stderr, /tsbuild: error:/, 'JSON mode prints no text lines');
     // This time bad's first stages are stored: the report says cached.
     assert.equal(statuses(res.report)['bad/beforeInstall'], 'cached');
@@ -132,7 +141,11 @@ shell:
     const cmd = [process.execPath, TSBUILD_BIN, 'build', '--dir', project, '--pull', 'never', '--parallel', '2'].map(shq).join(' ');
     let text = '';
     try {
-      await exec('script', ['-qefc', cmd, '/dev/null'], { cwd: REPO_ROOT, env: { ...process.env, TSBUILD_HOME: home.path, TERM: 'xterm' }, maxBuffer: 64 << 20 });
+      await exec('script', ['-qefc', cmd, '/dev/null'], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, TSBUILD_HOME: home.path, TERM: 'xterm' },
+        maxBuffer: 64 << 20,
+      });
     } catch (err) {
       text = (err as { stdout?: string }).stdout ?? '';
     }
@@ -145,13 +158,19 @@ shell:
   test('a failure before any stage ran: the image is failed with its error, the report and the JSON error say why', async () => {
     const dir = await temps.make('fail-base');
     // Nothing listens on port 9: fromLatest needs the base's current digest to plan, so nothing is planned.
-    await writeFile(join(dir, 'werf.yaml'), 'project: nobase\nconfigVersion: 1\n---\nimage: app\nfrom: 127.0.0.1:9/absent:1\nfromLatest: true\nshell:\n  install: [echo x]\n');
+    await writeFile(
+      join(dir, 'werf.yaml'),
+      'project: nobase\nconfigVersion: 1\n---\nimage: app\nfrom: 127.0.0.1:9/absent:1\nfromLatest: true\nshell:\n  install: [echo x]\n',
+    );
     const reportPath = join(dir, 'report.json');
     const res = await runCli(['build', '--dir', dir, '--report-path', reportPath, '--log-format', 'json'], { home: home.path });
     assert.equal(res.code, 3, res.stderr);
     const report = JSON.parse(await readFile(reportPath, 'utf8')) as Report;
     assert.equal(report.status, 'failed');
-    assert.deepEqual(report.images.map((i) => [i.name, i.status, i.stages.length]), [['app', 'failed', 0]]);
+    assert.deepEqual(
+      report.images.map((i) => [i.name, i.status, i.stages.length]),
+      [['app', 'failed', 0]],
+    );
     assert.match(report.images[0]!.error ?? '', /cannot reach 127\.0\.0\.1:9 for base image 127\.0\.0\.1:9\/absent:1/);
     assert.equal(report.error?.code, 'TSB_REGISTRY_NETWORK');
     assert.match(report.error?.hint ?? '', /tsbuild image load/);
@@ -167,7 +186,10 @@ shell:
     const res = await runCli(['build', '--dir', project, '--parallel', '0', '--report-path', reportPath, '--log-format', 'json'], { home: home.path });
     assert.equal(res.code, 2, res.stderr);
     const report = JSON.parse(await readFile(reportPath, 'utf8')) as Report;
-    assert.deepEqual({ status: report.status, images: report.images, code: report.error?.code, exitCode: report.error?.exitCode }, { status: 'failed', images: [], code: 'TSB_USAGE', exitCode: 2 });
+    assert.deepEqual(
+      { status: report.status, images: report.images, code: report.error?.code, exitCode: report.error?.exitCode },
+      { status: 'failed', images: [], code: 'TSB_USAGE', exitCode: 2 },
+    );
     assert.match(report.error?.message ?? '', /--parallel must be a positive integer/);
     const noConfig = await runCli(['build', '--dir', dir, '--report-path', reportPath], { home: home.path });
     assert.equal(noConfig.code, 2);

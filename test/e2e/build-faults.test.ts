@@ -8,7 +8,8 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LayoutStore } from '../../lib/content/index.js';
 import { pushImage, registryClient } from '../../lib/registry/index.js';
-import { startFaultProxy, startRegistry, type FaultProxy, type RunningRegistry } from '../support/registry.js';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { seedBusyboxImage, type BusyboxLayout } from '../support/base-image.js';
 import { writeGzipBombImage } from '../support/gzip-bomb.js';
 import { runCli, tempDirs } from '../support/cli.js';
@@ -52,14 +53,19 @@ describe('build faults behind a fault proxy', () => {
   }
 
   test('a base layer that stalls forever: exit 3 naming registry, blob and what happened; nothing stored', async () => {
-    proxy.setRule((req) => (req.method === 'GET' && req.url.includes(`/blobs/${layout.layerDigest}`) ? { kind: 'stall-after', bytes: req.headers.range ? 0 : 4096 } : undefined));
+    proxy.setRule((req) =>
+      req.method === 'GET' && req.url.includes(`/blobs/${layout.layerDigest}`) ? { kind: 'stall-after', bytes: req.headers.range ? 0 : 4096 } : undefined,
+    );
     const home = await dirs.make('stall-home');
     const res = await runCli(['build', '--dir', await project(`${proxy.host}/library/busybox:latest`)], {
       home,
       env: { TSBUILD_TRANSFER_TIMEOUT: '0.3', TSBUILD_TRANSFER_RESUMES: '1' },
     });
     assert.equal(res.code, 3, res.stderr);
-    assert.match(res.stderr, new RegExp(`blob ${layout.layerDigest} from ${proxy.host}/library/busybox stalled: no data for 0.3 s at 4096 of \\d+ bytes, 2 times`));
+    assert.match(
+      res.stderr,
+      new RegExp(`blob ${layout.layerDigest} from ${proxy.host}/library/busybox stalled: no data for 0.3 s at 4096 of \\d+ bytes, 2 times`),
+    );
     assert.match(res.stderr, /hint: .*TSBUILD_TRANSFER_TIMEOUT/);
     assert.deepEqual(await entries(join(home, 'store', 'blobs', 'sha256')).then((b) => b.filter((n) => `sha256:${n}` === layout.layerDigest)), []);
     assert.deepEqual(await entries(join(home, 'store', '.tmp')), [], 'no partial download left');
@@ -77,8 +83,14 @@ describe('build faults behind a fault proxy', () => {
     assert.deepEqual(await entries(join(home, 'tmp')), []);
     const index = JSON.parse(await readFile(join(home, 'store', 'index.json'), 'utf8')) as { manifests: Array<{ annotations?: Record<string, string> }> };
     // The from stage only names the base image; no stage built on the layer is stored.
-    const stages = index.manifests.filter((m) => m.annotations?.['org.opencontainers.image.ref.name']?.startsWith('stages/')).map((m) => m.annotations?.['dev.tsbuild.stage']);
-    assert.deepEqual(stages.filter((s) => s !== 'from'), [], 'no stage built on the bomb is stored');
+    const stages = index.manifests
+      .filter((m) => m.annotations?.['org.opencontainers.image.ref.name']?.startsWith('stages/'))
+      .map((m) => m.annotations?.['dev.tsbuild.stage']);
+    assert.deepEqual(
+      stages.filter((s) => s !== 'from'),
+      [],
+      'no stage built on the bomb is stored',
+    );
     // The environment variable sets the same limit.
     const viaEnv = await runCli(['build', '--dir', await project(`${proxy.host}/hostile/bomb:latest`)], { home, env: { TSBUILD_MAX_LAYER_SIZE: '64M' } });
     assert.equal(viaEnv.code, 1, viaEnv.stderr);

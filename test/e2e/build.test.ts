@@ -12,10 +12,17 @@ import { runCli, tempDir } from '../support/cli.js';
 const exec = promisify(execFile);
 
 interface Report {
-  images: Array<{ name: string; final: { digest: string; ref: string }; stages: Array<{ name: string; signature: string; status: string; durationMs: number; reason?: string }> }>;
+  images: Array<{
+    name: string;
+    final: { digest: string; ref: string };
+    stages: Array<{ name: string; signature: string; status: string; durationMs: number; reason?: string }>;
+  }>;
 }
 
-function werfYaml(base: string, o: { install?: string[]; installCacheVersion?: string; beforeInstallCacheVersion?: string; cacheVersion?: string; setup?: string[] } = {}): string {
+function werfYaml(
+  base: string,
+  o: { install?: string[]; installCacheVersion?: string; beforeInstallCacheVersion?: string; cacheVersion?: string; setup?: string[] } = {},
+): string {
   const list = (xs: string[]): string => xs.map((x) => `    - ${JSON.stringify(x)}`).join('\n');
   return `project: hello
 configVersion: 1
@@ -82,7 +89,16 @@ describe('tsbuild build (walking skeleton)', () => {
 
     const { stdout } = await exec('skopeo', ['inspect', '--tls-verify=false', '--config', `docker://${repo}/hello:latest`]);
     const cfg = JSON.parse(stdout) as { config: Record<string, unknown> };
-    const c = cfg.config as { Env: string[]; WorkingDir: string; Entrypoint: string[]; Cmd: string[]; Labels: Record<string, string>; ExposedPorts: Record<string, unknown>; User: string; Volumes: Record<string, unknown> };
+    const c = cfg.config as {
+      Env: string[];
+      WorkingDir: string;
+      Entrypoint: string[];
+      Cmd: string[];
+      Labels: Record<string, string>;
+      ExposedPorts: Record<string, unknown>;
+      User: string;
+      Volumes: Record<string, unknown>;
+    };
     assert.ok(c.Env.includes('GREETING=hi') && c.Env.includes('MODE=demo'), JSON.stringify(c.Env));
     assert.equal(c.WorkingDir, '/app');
     assert.deepEqual(c.Entrypoint, ['/app/hello.sh']);
@@ -183,7 +199,8 @@ describe('tsbuild build (walking skeleton)', () => {
   test('fromLatest puts the registry digest of the base into the from signature', async () => {
     const latestBase = `${registry.host}/moving/base:latest`;
     await exec('skopeo', ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${base}`, `docker://${latestBase}`]);
-    const yaml = (from: string): string => `project: latest\nconfigVersion: 1\n---\nimage: app\nfrom: ${from}\nfromLatest: true\nshell:\n  install:\n  - ls /marker || echo no marker\n`;
+    const yaml = (from: string): string =>
+      `project: latest\nconfigVersion: 1\n---\nimage: app\nfrom: ${from}\nfromLatest: true\nshell:\n  install:\n  - ls /marker || echo no marker\n`;
     let res = await build(yaml(latestBase));
     assert.equal(res.code, 0, res.stderr);
     assert.equal(statuses(res.report).from, 'built');
@@ -191,7 +208,14 @@ describe('tsbuild build (walking skeleton)', () => {
     assert.equal(res.code, 0, res.stderr);
     assert.deepEqual(new Set(Object.values(statuses(res.report))), new Set(['cached']));
     // Move the tag to another image: the from stage (and everything after it) is rebuilt on it.
-    await exec('skopeo', ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${registry.host}/demo/hello:latest`, `docker://${latestBase}`]);
+    await exec('skopeo', [
+      'copy',
+      '--quiet',
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      `docker://${registry.host}/demo/hello:latest`,
+      `docker://${latestBase}`,
+    ]);
     res = await build(yaml(latestBase));
     assert.equal(res.code, 0, res.stderr);
     assert.equal(statuses(res.report).from, 'built');

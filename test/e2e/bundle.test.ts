@@ -11,7 +11,6 @@ import { runCli, tempDirs } from '../support/cli.js';
 import { homeWithLocalBase } from '../support/local-image.js';
 import { GitProject } from '../support/git-project.js';
 
-
 describe('bundle save / load', () => {
   let registry: RunningRegistry;
   let target: RunningRegistry;
@@ -77,7 +76,10 @@ docker:
     const b = await report(homeB, ['--pull=never']);
     assert.equal(b.code, 0, b.stderr);
     assert.equal(b.statuses.length, 5);
-    assert.ok(b.statuses.every((s) => s === 'cached'), b.statuses.join(','));
+    assert.ok(
+      b.statuses.every((s) => s === 'cached'),
+      b.statuses.join(','),
+    );
     // The stage records came along: listing shows every stage with its image and stage name.
     const list = await runCli(['stages', 'list', '--project', 'airgap'], { home: homeB });
     assert.equal(list.code, 0, list.stderr);
@@ -94,7 +96,10 @@ docker:
     assert.match(again.stdout, /published 0 stages .*\(5 were already there\)/);
     const d = await report(await temp('home-d'), ['--repo', repo, '--pull=never']);
     assert.equal(d.code, 0, d.stderr);
-    assert.ok(d.statuses.every((s) => s === 'cached'), d.statuses.join(','));
+    assert.ok(
+      d.statuses.every((s) => s === 'cached'),
+      d.statuses.join(','),
+    );
   });
 
   test('a plain image archive is refused with a hint', async () => {
@@ -109,7 +114,10 @@ docker:
   test('saving a project that was never built names the image and the fix', async () => {
     const res = await runCli(['bundle', 'save', '--dir', project, '-o', join(await temp('o'), 'b.tar')], { home: await temp('home-f') });
     assert.equal(res.code, 1);
-    assert.match(res.stderr, /tsbuild: error: the current commit of airgap is not built; these stages are not stored:\n {2}base: from [0-9a-f]{12}, install [0-9a-f]{12}\n {2}app: .*setup [0-9a-f]{12}/);
+    assert.match(
+      res.stderr,
+      /tsbuild: error: the current commit of airgap is not built; these stages are not stored:\n {2}base: from [0-9a-f]{12}, install [0-9a-f]{12}\n {2}app: .*setup [0-9a-f]{12}/,
+    );
     assert.match(res.stderr, /hint: run `tsbuild build` first/);
   });
 });
@@ -123,7 +131,8 @@ describe('bundle save bundles what the current commit builds, not what the last 
     home = await homeWithLocalBase('bundle-dev-home');
     repo = await GitProject.init(await temps.make('bundle-dev-project'));
     await repo.commit({
-      'werf.yaml': 'project: devb\nconfigVersion: 1\n---\nimage: app\nfrom: local.test/base:1\ngit:\n- add: /src\n  to: /src\nshell:\n  setup: [cat /src/v.txt > /version]\n',
+      'werf.yaml':
+        'project: devb\nconfigVersion: 1\n---\nimage: app\nfrom: local.test/base:1\ngit:\n- add: /src\n  to: /src\nshell:\n  setup: [cat /src/v.txt > /version]\n',
       'src/v.txt': 'committed\n',
     });
   });
@@ -140,7 +149,10 @@ describe('bundle save bundles what the current commit builds, not what the last 
     const file = join(await temps.make('bundle-dev-out'), 'b.tar');
     const refused = await cli(['bundle', 'save', '-o', file]);
     assert.equal(refused.code, 1, refused.stderr);
-    assert.match(refused.stderr, /tsbuild: error: bundle save bundles the current commit, but the working tree has uncommitted changes in files used by the build:\n\s+src\/v\.txt/);
+    assert.match(
+      refused.stderr,
+      /tsbuild: error: bundle save bundles the current commit, but the working tree has uncommitted changes in files used by the build:\n\s+src\/v\.txt/,
+    );
     assert.match(refused.stderr, /hint: bundle what the working tree builds \(after `build --dev`\) with `tsbuild bundle save --dev`/);
     await assert.rejects(stat(file), 'nothing is written');
 
@@ -172,5 +184,4 @@ describe('bundle save bundles what the current commit builds, not what the last 
     assert.equal(plan.code, 0, plan.stderr);
     assert.doesNotMatch(plan.stdout, /to-build/, 'the loaded bundle holds every stage the commit needs');
   });
-
 });

@@ -16,7 +16,12 @@ import { checkStore } from '../support/store-check.js';
 const exec = promisify(execFile);
 
 interface Report {
-  images: Array<{ name: string; final: { digest: string }; pushed?: { ref: string; digest: string }; stages: Array<{ name: string; signature: string; status: string }> }>;
+  images: Array<{
+    name: string;
+    final: { digest: string };
+    pushed?: { ref: string; digest: string };
+    stages: Array<{ name: string; signature: string; status: string }>;
+  }>;
 }
 
 const YAML = (base: string, project: string): string => `project: ${project}
@@ -98,7 +103,9 @@ describe('concurrent builders', () => {
     const finals = new Set(all.map((r) => r.report.images[0]!.final.digest));
     assert.equal(finals.size, 1, [...finals].join(' '));
     const digest = [...finals][0]!;
-    const index = JSON.parse(await readFile(join(home, 'store', 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations?: Record<string, string> }> };
+    const index = JSON.parse(await readFile(join(home, 'store', 'index.json'), 'utf8')) as {
+      manifests: Array<{ digest: string; annotations?: Record<string, string> }>;
+    };
     assert.equal(index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === 'samehome/app:latest')?.digest, digest);
     assert.deepEqual(await checkStore(join(home, 'store')), []);
     await exec('umoci', ['unpack', '--image', `${join(home, 'store')}:samehome/app:latest`, join(await dirs.make('conc-umoci'), 'b')]);
@@ -110,14 +117,25 @@ describe('concurrent builders', () => {
     const home = await dirs.make('conc-home');
     const plan = await runCli(['plan', '--dir', project, '--log-format', 'json'], { home });
     assert.equal(plan.code, 0, plan.stderr);
-    const fromSig = (JSON.parse(plan.stdout) as { images: Array<{ stages: Array<{ name: string; signature: string }> }> }).images[0]!.stages.find((s) => s.name === 'from')!.signature;
+    const fromSig = (JSON.parse(plan.stdout) as { images: Array<{ stages: Array<{ name: string; signature: string }> }> }).images[0]!.stages.find(
+      (s) => s.name === 'from',
+    )!.signature;
     const lockFile = join(home, 'locks', 'stages', `waiter-${fromSig}.lock`);
     // "Another build": a process holding the stage's lock the way tsbuild does (flock).
     await mkdir(dirname(lockFile), { recursive: true });
     const holder = spawn('flock', ['-F', lockFile, 'sleep', '600'], { stdio: 'ignore' });
-    await waitFor(async () => (await exec('flock', ['-n', '-E', '75', lockFile, 'true']).then(() => false, (err: { code?: number }) => err.code === 75)));
+    await waitFor(
+      async () =>
+        await exec('flock', ['-n', '-E', '75', lockFile, 'true']).then(
+          () => false,
+          (err: { code?: number }) => err.code === 75,
+        ),
+    );
     const start = (): { child: ReturnType<typeof spawn>; stderr: () => string; exited: Promise<number | null>; saw: (re: RegExp) => Promise<void> } => {
-      const child = spawn(process.execPath, [TSBUILD_BIN, 'build', '--dir', project, '--log-format', 'plain'], { env: { ...process.env, TSBUILD_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [TSBUILD_BIN, 'build', '--dir', project, '--log-format', 'plain'], {
+        env: { ...process.env, TSBUILD_HOME: home },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let err = '';
       const watchers: Array<{ re: RegExp; resolve: () => void }> = [];
       child.stderr!.on('data', (c: Buffer) => {

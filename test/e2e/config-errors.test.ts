@@ -43,7 +43,7 @@ shell:
 `;
     const res = await cli(yaml, ['render'], { 'versions.yaml': 'alpine: "3.20"\n', '.werf/common/install.tmpl': '- apk add --no-cache curl' });
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /image: worker\nfrom: alpine:3\.20\nshell:\n  install:\n  - apk add --no-cache curl\n  - echo 1\.2\.3 > \/version/);
+    assert.match(res.stdout, /image: worker\nfrom: alpine:3\.20\nshell:\n {2}install:\n {2}- apk add --no-cache curl\n {2}- echo 1\.2\.3 > \/version/);
     const list = await cli(yaml, ['config', 'list']);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /api\s+image\s+alpine:3\.20/);
@@ -65,13 +65,20 @@ shell:
       const res = await cli(yaml, cmd);
       assert.equal(res.code, 2, res.stderr);
       assert.match(res.stderr, /tsbuild: config error: .*werf\.yaml:8:\d+: .*"TSB_TEST_UNSET_TAG" must be set or default must be provided/);
-      assert.match(res.stderr, /^hint: set TSB_TEST_UNSET_TAG in the environment \(`export TSB_TEST_UNSET_TAG=VALUE`\), or give it a default in the template: \{\{ env "TSB_TEST_UNSET_TAG" "DEFAULT" \}\} \(werf\.yaml:8\)$/m);
+      assert.match(
+        res.stderr,
+        /^hint: set TSB_TEST_UNSET_TAG in the environment \(`export TSB_TEST_UNSET_TAG=VALUE`\), or give it a default in the template: \{\{ env "TSB_TEST_UNSET_TAG" "DEFAULT" \}\} \(werf\.yaml:8\)$/m,
+      );
       assert.doesNotMatch(res.stderr, /tsbuild render/, `${cmd[0]}: render fails the same way, so the hint does not send the user there`);
     }
     // Inside an included .werf template the hint names that file and its line.
-    const res = await cli('project: cfg\nconfigVersion: 1\n---\nimage: a\nfrom: alpine\nshell:\n  install:\n  {{- include "parts/tag.tmpl" . | nindent 2 }}\n', ['render'], {
-      '.werf/parts/tag.tmpl': '# the tag\n- echo {{ env "TSB_TEST_UNSET_TAG" }}\n',
-    });
+    const res = await cli(
+      'project: cfg\nconfigVersion: 1\n---\nimage: a\nfrom: alpine\nshell:\n  install:\n  {{- include "parts/tag.tmpl" . | nindent 2 }}\n',
+      ['render'],
+      {
+        '.werf/parts/tag.tmpl': '# the tag\n- echo {{ env "TSB_TEST_UNSET_TAG" }}\n',
+      },
+    );
     assert.equal(res.code, 2, res.stderr);
     assert.match(res.stderr, /^hint: set TSB_TEST_UNSET_TAG .* \(\.werf\/parts\/tag\.tmpl:2\)$/m);
     // Any other template error: the line to fix, no pointer to render.
@@ -99,7 +106,8 @@ shell:
   });
 
   test('errors in rendered text name the template line that produced it', async () => {
-    const yaml = 'project: cfg\nconfigVersion: 1\n{{- range $n := list "a" "b" }}\n---\nimage: {{ $n }}\nfrom: alpine\nshell:\n  install:\n  {{- include "steps.tmpl" . | nindent 2 }}\n{{- end }}\n{{ tpl (.Files.Get "parts/c.yaml") . }}\n';
+    const yaml =
+      'project: cfg\nconfigVersion: 1\n{{- range $n := list "a" "b" }}\n---\nimage: {{ $n }}\nfrom: alpine\nshell:\n  install:\n  {{- include "steps.tmpl" . | nindent 2 }}\n{{- end }}\n{{ tpl (.Files.Get "parts/c.yaml") . }}\n';
     let res = await cli(yaml, ['config', 'list'], { '.werf/steps.tmpl': '- echo one\nshel: x\n', 'parts/c.yaml': '---\nimage: c\nfrom: alpine\n' });
     assert.equal(res.code, 2);
     assert.match(res.stderr, /\.werf\/steps\.tmpl:2: \(rendered line 9\) unknown key "shel" in image "a" shell/);

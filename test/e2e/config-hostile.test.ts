@@ -32,7 +32,7 @@ describe('hostile configs', () => {
     assert.equal(res.code, 2, `exit code (stderr: ${res.stderr.slice(0, 2000)})`);
     assert.match(res.stderr, /^tsbuild: config error: /);
     assert.match(res.stderr, message);
-    assert.doesNotMatch(res.stderr, /internal error|    at /, 'no stack trace');
+    assert.doesNotMatch(res.stderr, /internal error| {4}at /, 'no stack trace');
     assert.ok(res.stderr.length < 5000, `the error stays readable (${res.stderr.length} chars)`);
     return res.stderr;
   }
@@ -79,11 +79,17 @@ describe('hostile configs', () => {
 
   test('a 50 MB config file', async () => {
     const line = `  - echo ${'x'.repeat(90)}\n`;
-    await expectConfigError(Buffer.from(`${META}image: a\nfrom: alpine\nshell:\n  install:\n${line.repeat(520_000)}`), /the config is 49\.\d MiB, more than the 16\.0 MiB tsbuild reads/);
+    await expectConfigError(
+      Buffer.from(`${META}image: a\nfrom: alpine\nshell:\n  install:\n${line.repeat(520_000)}`),
+      /the config is 49\.\d MiB, more than the 16\.0 MiB tsbuild reads/,
+    );
   });
 
   test('aliases that are not bombs resolve like werf (go-yaml) reads them', async () => {
-    await writeFile(join(project.path, 'werf.yaml'), `${META}image: b\nfrom: &base alpine:3.20\nfromCacheVersion: *base\nshell:\n  install: &steps [echo one, echo two]\n  setup: *steps\n`);
+    await writeFile(
+      join(project.path, 'werf.yaml'),
+      `${META}image: b\nfrom: &base alpine:3.20\nfromCacheVersion: *base\nshell:\n  install: &steps [echo one, echo two]\n  setup: *steps\n`,
+    );
     const res = await runCli(['config', 'list', '--dir', project.path], { home: home.path });
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /b\s+image\s+alpine:3\.20/);

@@ -161,7 +161,12 @@ export async function withWorkingDir(home: string, tag: string, workingDir: stri
   const config = JSON.parse((await store.readBytes(manifest.config.digest)).toString()) as { config: Record<string, unknown> };
   config.config.WorkingDir = workingDir;
   const cfg = await store.writeJson(config);
-  const m = await store.writeJson({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, ...cfg.info }, layers: manifest.layers });
+  const m = await store.writeJson({
+    schemaVersion: 2,
+    mediaType: MediaType.OciManifest,
+    config: { mediaType: MediaType.OciConfig, ...cfg.info },
+    layers: manifest.layers,
+  });
   const name = `local.test/escape:${tag}`;
   await store.setRef(name, { mediaType: MediaType.OciManifest, ...m.info });
   return name;
@@ -209,13 +214,24 @@ export function assertContained(report: ProbeReport, where: string, build: boole
   // At most Docker's default set minus CAP_MKNOD; never CAP_SYS_ADMIN (21) or CAP_DAC_READ_SEARCH (2).
   const capEff = BigInt(`0x${report.status.get('CapEff') ?? 'ffffffffffffffff'}`);
   assert.equal(capEff & ~0xa00425fbn, 0n, `${where}: CapEff ${report.status.get('CapEff')}`);
-  for (const call of ['mount', 'unshare', 'unshare-mount', 'setns', 'ptrace-builder', 'ptrace-pid1', 'write:/proc/self/exe', 'write:/proc/sys/kernel/core_pattern', 'write:/proc/sys/vm/drop_caches']) {
+  for (const call of [
+    'mount',
+    'unshare',
+    'unshare-mount',
+    'setns',
+    'ptrace-builder',
+    'ptrace-pid1',
+    'write:/proc/self/exe',
+    'write:/proc/sys/kernel/core_pattern',
+    'write:/proc/sys/vm/drop_caches',
+  ]) {
     assert.ok(report.refused.has(call), `${where}: ${call} refused (got ${[...report.refused.keys()].join(', ')})`);
   }
   assert.ok(report.refused.has('mknod') || report.refused.has('mknod-open'), `${where}: mknod of a block device refused or unusable`);
   const anchors = ['/', '/proc/self/exe', '/probe', ...(build ? ['/etc/resolv.conf', '/.tsbuild/bin/bash', '/.tsbuild/status', '/run/secrets/token'] : [])];
   for (const path of anchors) assert.equal(report.refused.get(`open_by_handle_at:${path}`), 'EPERM', `${where}: open_by_handle_at through ${path}`);
-  for (const [what, errno] of report.refused) if (what.startsWith('open_by_handle_at:') || what.startsWith('name_to_handle_at:')) assert.equal(errno, 'EPERM', `${where}: ${what}`);
+  for (const [what, errno] of report.refused)
+    if (what.startsWith('open_by_handle_at:') || what.startsWith('name_to_handle_at:')) assert.equal(errno, 'EPERM', `${where}: ${what}`);
   assert.deepEqual(report.fds, [], `${where}: descriptors open in the step`);
   if (build) {
     // The toolchain shell, the script, resolv.conf and secrets: read-only, nosuid, nodev; the status dir is written.
@@ -244,7 +260,9 @@ export async function topLayerListing(home: string, index = -1): Promise<string[
 
 /** Root's /etc/subuid range, else the one tsbuild reserves (docs/security.md). */
 export function rootRangeStart(): number {
-  const line = readFileSync('/etc/subuid', 'utf8').split('\n').find((l) => l.startsWith('root:') || l.startsWith('0:'));
+  const line = readFileSync('/etc/subuid', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('root:') || l.startsWith('0:'));
   return line ? Number(line.split(':')[1]) : 2_000_000_000;
 }
 
@@ -252,6 +270,16 @@ export function rootRangeStart(): number {
 export function workdirCases(): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (let n = 3; n <= 20; n++) out.push([`fd${n}`, `/proc/self/fd/${n}`]);
-  out.push(['wd3', '/wd3'], ['wd7', '/wd7/..'], ['wd20', '/wd20/x'], ['root1', '/proc/1/root'], ['cwd', '/proc/self/cwd'], ['wdroot', '/wdroot'], ['wdcwd', '/wdcwd/etc'], ['devfd', '/wddevfd'], ['up', '/srv/up']);
+  out.push(
+    ['wd3', '/wd3'],
+    ['wd7', '/wd7/..'],
+    ['wd20', '/wd20/x'],
+    ['root1', '/proc/1/root'],
+    ['cwd', '/proc/self/cwd'],
+    ['wdroot', '/wdroot'],
+    ['wdcwd', '/wdcwd/etc'],
+    ['devfd', '/wddevfd'],
+    ['up', '/srv/up'],
+  );
   return out;
 }

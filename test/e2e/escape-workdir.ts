@@ -26,9 +26,13 @@ export function workdirSuite(who: Who, sandboxes: string[], which: 'fd' | 'links
 
     for (const sandbox of sandboxes) {
       test(`${sandbox}: hostile WorkingDirs are refused in build and run, with nothing written on the host`, async () => {
-        const cases = workdirCases().filter(([tag]) => (which === 'some' ? ['fd3', 'wd7', 'up'].includes(tag) : which === 'fd' ? /^fd\d+$/.test(tag) : !/^fd\d+$/.test(tag)));
+        const cases = workdirCases().filter(([tag]) =>
+          which === 'some' ? ['fd3', 'wd7', 'up'].includes(tag) : which === 'fd' ? /^fd\d+$/.test(tag) : !/^fd\d+$/.test(tag),
+        );
         const project = (images: Array<[string, string]>, stage: boolean): string =>
-          images.map(([tag]) => `image: ${tag}\nfrom: local.test/escape:${tag}\n${stage ? 'shell:\n  setup: [touch escaped-build]\n' : ''}`).reduce((y, i) => `${y}---\n${i}`, 'project: esc\nconfigVersion: 1\n');
+          images
+            .map(([tag]) => `image: ${tag}\nfrom: local.test/escape:${tag}\n${stage ? 'shell:\n  setup: [touch escaped-build]\n' : ''}`)
+            .reduce((y, i) => `${y}---\n${i}`, 'project: esc\nconfigVersion: 1\n');
         const fd = openSync(ws.canaryDir, 'r');
         try {
           for (const [tag, wd] of cases) {
@@ -42,7 +46,10 @@ export function workdirSuite(who: Who, sandboxes: string[], which: 'fd' | 'links
           const built = await cli(who, ['build', '--dir', ws.project, '--pull', 'never', '--sandbox', sandbox], { home: ws.home });
           assert.equal(built.code, 0, built.stderr);
           for (const [tag, wd] of cases) {
-            const run = await cli(who, ['run', '--dir', ws.project, '--sandbox', sandbox, tag, '--', '/bin/touch', 'escaped-run'], { home: ws.home, extraFd: fd });
+            const run = await cli(who, ['run', '--dir', ws.project, '--sandbox', sandbox, tag, '--', '/bin/touch', 'escaped-run'], {
+              home: ws.home,
+              extraFd: fd,
+            });
             assert.notEqual(run.code, 0, `${tag}: run must fail`);
             assert.match(run.stderr, new RegExp(`image "${tag}": WorkingDir "${wd.replace(/[/.]/g, '\\$&')}"`), `${tag}: ${run.stderr}`);
           }
@@ -50,7 +57,10 @@ export function workdirSuite(who: Who, sandboxes: string[], which: 'fd' | 'links
           closeSync(fd);
         }
         assert.deepEqual(await readdir(ws.canaryDir), []);
-        assert.deepEqual(readdirSync('/tmp').filter((n) => n.startsWith('escaped-')), []);
+        assert.deepEqual(
+          readdirSync('/tmp').filter((n) => n.startsWith('escaped-')),
+          [],
+        );
       });
     }
   });

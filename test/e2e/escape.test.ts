@@ -8,7 +8,21 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { USER, assertContained, cli, escapeWorkspace, findFile, parseProbe, rootRangeStart, setUpUsers, tearDownUsers, topLayerListing, werfYaml, type EscapeWorkspace, type Who } from './escape-support.js';
+import {
+  USER,
+  assertContained,
+  cli,
+  escapeWorkspace,
+  findFile,
+  parseProbe,
+  rootRangeStart,
+  setUpUsers,
+  tearDownUsers,
+  topLayerListing,
+  werfYaml,
+  type EscapeWorkspace,
+  type Who,
+} from './escape-support.js';
 
 before(setUpUsers);
 after(tearDownUsers);
@@ -25,7 +39,13 @@ for (const who of [{ label: 'root' }, { label: 'rootless', user: USER }] as Who[
 
     test('doctor reports the user namespace mapping, the seccomp filter and the capability set as active', async () => {
       const res = await cli(who, ['doctor', '--json'], { home: ws.home });
-      const r = JSON.parse(res.stdout) as { protections: { userNamespace: { active: boolean; detail: string }; seccomp: { active: boolean; deniedSyscalls: number }; capabilities: { capEff: string; namespaced: boolean } } };
+      const r = JSON.parse(res.stdout) as {
+        protections: {
+          userNamespace: { active: boolean; detail: string };
+          seccomp: { active: boolean; deniedSyscalls: number };
+          capabilities: { capEff: string; namespaced: boolean };
+        };
+      };
       assert.equal(r.protections.userNamespace.active, true, r.protections.userNamespace.detail);
       if (!who.user) assert.match(r.protections.userNamespace.detail, /host root is not mapped in a step/);
       assert.equal(r.protections.seccomp.active, true);
@@ -59,7 +79,10 @@ for (const who of [{ label: 'root' }, { label: 'rootless', user: USER }] as Who[
         assert.ok(!layer.some((l) => / run\/secrets/.test(l)), 'secrets never reach a layer');
         assert.equal(statSync(join(ws.home, 'snapshots')).mode & 0o077, 0, 'snapshots are closed to other users');
         const base = await topLayerListing(ws.home, 0);
-        assert.ok(base.some((l) => /^brw-rw-rw- 0\/0 disk$/.test(l)) && base.some((l) => /^crw-rw-rw- 0\/0 mem$/.test(l)), `device nodes kept in the base layer:\n${base.filter((l) => /^[bc]/.test(l)).join('\n')}`);
+        assert.ok(
+          base.some((l) => /^brw-rw-rw- 0\/0 disk$/.test(l)) && base.some((l) => /^crw-rw-rw- 0\/0 mem$/.test(l)),
+          `device nodes kept in the base layer:\n${base.filter((l) => /^[bc]/.test(l)).join('\n')}`,
+        );
         // Who the step's uid 0 is on the host: never host root.
         const [owned] = findFile(join(ws.home, 'build_dir'), `owner-${sandbox}`);
         assert.ok(owned, 'the step wrote into its build_dir mount');

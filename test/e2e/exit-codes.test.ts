@@ -59,7 +59,9 @@ describe('exit codes by kind', () => {
     return home;
   }
 
-  test('a werf.yaml the user cannot read is a config error (exit 2), not an internal error', { skip: process.getuid?.() !== 0 && 'needs root to drop CAP_DAC_OVERRIDE' }, async () => {
+  test('a werf.yaml the user cannot read is a config error (exit 2), not an internal error', {
+    skip: process.getuid?.() !== 0 && 'needs root to drop CAP_DAC_OVERRIDE',
+  }, async () => {
     const dir = await project();
     await chmod(join(dir, 'werf.yaml'), 0o000);
     const res = await runWithoutDacOverride(['build', '--dir', dir], await dirs.make('codes-home'));
@@ -97,7 +99,9 @@ describe('exit codes by kind', () => {
     assert.match(res.stderr, /bubblewrap not found at/);
   });
 
-  test('no space left while packing a layer: exit 4 naming the snapshot and the store it was writing to', { skip: process.getuid?.() !== 0 && 'mounting a small tmpfs needs root' }, async () => {
+  test('no space left while packing a layer: exit 4 naming the snapshot and the store it was writing to', {
+    skip: process.getuid?.() !== 0 && 'mounting a small tmpfs needs root',
+  }, async () => {
     const home = await homeWithBase('4m');
     const dir = await dirs.make('codes-enospc');
     await writeFile(join(dir, 'werf.yaml'), YAML.replace('[echo hi > /hi]', '[head -c 8388608 /dev/urandom > /big]'));

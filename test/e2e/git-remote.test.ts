@@ -38,7 +38,9 @@ describe('remote git mappings', () => {
     await upstream.git('tag', 'v1');
     await exec('git', ['clone', '-q', '--bare', join(served.path, 'work'), join(served.path, 'lib.git')]);
     port = await freePort();
-    daemon = spawn('git', ['daemon', '--export-all', `--base-path=${served.path}`, `--port=${port}`, '--listen=127.0.0.1', '--reuseaddr', served.path], { stdio: 'ignore' });
+    daemon = spawn('git', ['daemon', '--export-all', `--base-path=${served.path}`, `--port=${port}`, '--listen=127.0.0.1', '--reuseaddr', served.path], {
+      stdio: 'ignore',
+    });
     // Until it serves (up to two minutes: only a daemon that never listens fails, however loaded the machine).
     for (let i = 0; ; i++) {
       try {

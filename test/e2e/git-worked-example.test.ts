@@ -53,13 +53,26 @@ describe('werf-spec §10 worked example', () => {
 
   test('C1 builds everything; no git patch stages on a fresh build', async () => {
     await repo.commit({ 'werf.yaml': WERF_YAML, 'package.json': '{}\n', 'package-lock.json': '{"v":1}\n', 'src/x.js': 'x1\n' }, 'C1');
-    assert.deepEqual(await build(), { from: 'built', beforeInstall: 'built', gitArchive: 'built', install: 'built', setup: 'built', dockerInstructions: 'built' });
+    assert.deepEqual(await build(), {
+      from: 'built',
+      beforeInstall: 'built',
+      gitArchive: 'built',
+      install: 'built',
+      setup: 'built',
+      dockerInstructions: 'built',
+    });
   });
 
   test('C2 edits src/x.js: only gitLatestPatch and dockerInstructions are built', async () => {
     await repo.commit({ 'src/x.js': 'x2\n' }, 'C2');
     assert.deepEqual(await build(), {
-      from: 'cached', beforeInstall: 'cached', gitArchive: 'cached', install: 'cached', setup: 'cached', gitLatestPatch: 'built', dockerInstructions: 'built',
+      from: 'cached',
+      beforeInstall: 'cached',
+      gitArchive: 'cached',
+      install: 'cached',
+      setup: 'cached',
+      gitLatestPatch: 'built',
+      dockerInstructions: 'built',
     });
   });
 
@@ -70,13 +83,26 @@ describe('werf-spec §10 worked example', () => {
     assert.equal(plan.code, 0, plan.stderr);
     assert.match(plan.stdout, /app\s+install\s+[0-9a-f]{12}\s+to-build\s+install: stageDependencies files changed: package\.json/);
     assert.match(plan.stdout, /app\s+beforeInstall\s+[0-9a-f]{12}\s+cached/);
-    assert.deepEqual(await build(), { from: 'cached', beforeInstall: 'cached', gitArchive: 'cached', install: 'built', setup: 'built', dockerInstructions: 'built' });
+    assert.deepEqual(await build(), {
+      from: 'cached',
+      beforeInstall: 'cached',
+      gitArchive: 'cached',
+      install: 'built',
+      setup: 'built',
+      dockerInstructions: 'built',
+    });
   });
 
   test('C4 adds 3 MB of files: gitCache carries them, nothing else below is rebuilt', async () => {
     await repo.commit({ 'assets/a.bin': randomBytes(1536 * 1024), 'assets/b.bin': randomBytes(1536 * 1024) }, 'C4');
     assert.deepEqual(await build(), {
-      from: 'cached', beforeInstall: 'cached', gitArchive: 'cached', install: 'cached', setup: 'cached', gitCache: 'built', dockerInstructions: 'built',
+      from: 'cached',
+      beforeInstall: 'cached',
+      gitArchive: 'cached',
+      install: 'cached',
+      setup: 'cached',
+      gitCache: 'built',
+      dockerInstructions: 'built',
     });
   });
 

@@ -120,7 +120,10 @@ describe('git stages', () => {
     const s = st(r.report);
     assert.equal(s.install, 'cached');
     assert.equal(s.setup, 'built');
-    assert.match(reason(r.report, 'setup'), /setup: stageDependencies files changed: src\/lib\/util\.js, src\/new\.js|setup: stageDependencies files changed: src\/new\.js, src\/lib\/util\.js/);
+    assert.match(
+      reason(r.report, 'setup'),
+      /setup: stageDependencies files changed: src\/lib\/util\.js, src\/new\.js|setup: stageDependencies files changed: src\/new\.js, src\/lib\/util\.js/,
+    );
     assert.equal(s.gitLatestPatch, undefined, 'setup brought everything to the current commit');
     await rootfs(async (root) => {
       assert.equal(await readFile(join(root, 'setup-listing'), 'utf8'), 'app.js\nnew.js\n', 'src/lib became empty and was removed');

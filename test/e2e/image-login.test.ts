@@ -6,7 +6,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startRegistry, startTokenAuthRegistry, type RunningRegistry, type TokenAuthRegistry } from '../support/registry.js';
+import { startRegistry, type RunningRegistry } from '../support/registry.js';
+import { startTokenAuthRegistry, type TokenAuthRegistry } from '../support/token-registry.js';
 import { seedBusyboxImage } from '../support/base-image.js';
 import { runCli, tempDir } from '../support/cli.js';
 
@@ -34,7 +35,8 @@ describe('tsbuild login/logout on a registry with htpasswd auth', () => {
     await home?.cleanup();
   });
 
-  const cli = (args: string[], input?: string): ReturnType<typeof runCli> => runCli(args, { home: join(home.path, 'tsbuild'), env, ...(input !== undefined ? { input } : {}) });
+  const cli = (args: string[], input?: string): ReturnType<typeof runCli> =>
+    runCli(args, { home: join(home.path, 'tsbuild'), env, ...(input !== undefined ? { input } : {}) });
 
   test('without credentials a pull is refused with a login hint (exit 3)', async () => {
     const res = await cli(['image', 'pull', ref]);

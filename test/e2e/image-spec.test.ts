@@ -17,7 +17,11 @@ before(async () => {
   project = await tempDir('spec-project');
   const tree = await busyboxTree();
   try {
-    await storeLocalImage(join(home.path, 'store'), 'local.test/base:1', tree.dir, { Env: ['PATH=/bin', 'DROP_ME=1'], Labels: { 'old.label': 'x', 'vendor.a': '1' }, Cmd: ['sh'] });
+    await storeLocalImage(join(home.path, 'store'), 'local.test/base:1', tree.dir, {
+      Env: ['PATH=/bin', 'DROP_ME=1'],
+      Labels: { 'old.label': 'x', 'vendor.a': '1' },
+      Cmd: ['sh'],
+    });
   } finally {
     await tree.cleanup();
   }
@@ -62,9 +66,25 @@ imageSpec:
   const res = await runCli(['build', '--dir', project.path, '--pull', 'never', '--report-path', reportPath], { home: home.path });
   assert.equal(res.code, 0, res.stderr);
   const report = JSON.parse(await readFile(reportPath, 'utf8')) as { images: Array<{ stages: Array<{ name: string }> }> };
-  assert.deepEqual(report.images[0]!.stages.map((s) => s.name), ['from', 'install', 'dockerInstructions', 'imageSpec']);
+  assert.deepEqual(
+    report.images[0]!.stages.map((s) => s.name),
+    ['from', 'install', 'dockerInstructions', 'imageSpec'],
+  );
   const { stdout } = await exec('skopeo', ['inspect', '--config', `oci:${join(home.path, 'store')}:spec/api:latest`]);
-  const cfg = JSON.parse(stdout) as { author?: string; config: { Env: string[]; Labels: Record<string, string>; Entrypoint: string[]; Cmd?: string[] | null; WorkingDir: string; User: string; ExposedPorts: object; Volumes: object; StopSignal: string } };
+  const cfg = JSON.parse(stdout) as {
+    author?: string;
+    config: {
+      Env: string[];
+      Labels: Record<string, string>;
+      Entrypoint: string[];
+      Cmd?: string[] | null;
+      WorkingDir: string;
+      User: string;
+      ExposedPorts: object;
+      Volumes: object;
+      StopSignal: string;
+    };
+  };
   assert.equal(cfg.author, 'Platform Team');
   assert.deepEqual(cfg.config.Env, ['PATH=/bin', 'FROM_DOCKER=1', 'APP_PATH=/bin:/app/bin']);
   assert.deepEqual(cfg.config.Labels, { 'old.label': 'x', 'org.team': 'platform', 'org.image': 'api' });

@@ -68,7 +68,10 @@ describe('tsbuild image: pull, push, inspect, save, load', () => {
     assert.equal(j.digest, layout.manifestDigest);
     assert.equal(j.config.digest, layout.configDigest);
     assert.equal(j.platform, 'linux/amd64');
-    assert.deepEqual(j.layers.map((l) => [l.digest, l.diffId]), [[layout.layerDigest, layout.diffId]]);
+    assert.deepEqual(
+      j.layers.map((l) => [l.digest, l.diffId]),
+      [[layout.layerDigest, layout.diffId]],
+    );
     assert.deepEqual(j.config.cmd, ['sh']);
   });
 
@@ -81,7 +84,10 @@ describe('tsbuild image: pull, push, inspect, save, load', () => {
     assert.equal(j.source, 'remote');
     const s = JSON.parse(await skopeo('inspect', '--tls-verify=false', `docker://${other}`)) as SkopeoInspect;
     assert.equal(j.digest, s.Digest);
-    assert.deepEqual(j.layers.map((l) => l.digest), s.Layers);
+    assert.deepEqual(
+      j.layers.map((l) => l.digest),
+      s.Layers,
+    );
     const missing = await cli(['image', 'inspect', `${reg.host}/no/such:tag`]);
     assert.equal(missing.code, 3);
     assert.match(missing.stderr, /MANIFEST_UNKNOWN/);
@@ -137,7 +143,9 @@ describe('tsbuild image: pull, push, inspect, save, load', () => {
     assert.equal(byTag.Digest, s.Digest);
     const { stdout } = await exec('tar', ['-xOf', file, 'manifest.json']);
     const manifest = JSON.parse(stdout) as Array<{ Config: string; RepoTags: string[]; Layers: string[] }>;
-    assert.deepEqual(manifest, [{ Config: `blobs/sha256/${layout.configDigest.slice(7)}`, RepoTags: [ref], Layers: [`blobs/sha256/${layout.layerDigest.slice(7)}`] }]);
+    assert.deepEqual(manifest, [
+      { Config: `blobs/sha256/${layout.configDigest.slice(7)}`, RepoTags: [ref], Layers: [`blobs/sha256/${layout.layerDigest.slice(7)}`] },
+    ]);
     // A full copy reads (and verifies) every blob of the archive.
     await skopeo('copy', '--quiet', `docker-archive:${file}`, `oci:${join(work.path, 'from-docker-archive')}:x`);
     const copied = JSON.parse(await skopeo('inspect', '--config', `oci:${join(work.path, 'from-docker-archive')}:x`)) as { rootfs: { diff_ids: string[] } };
@@ -170,12 +178,20 @@ describe('tsbuild image: pull, push, inspect, save, load', () => {
     await skopeo('copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci-archive:${withRef}:${reg.host}/named/busybox:2`);
     const res = await cli(['image', 'load', '-i', withRef], fresh);
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, new RegExp(`loaded ${reg.host}/named/busybox:2 ${layout.manifestDigest} \\(oci-archive, 1 layers, ref name "${reg.host}/named/busybox:2" in the archive\\)`));
+    assert.match(
+      res.stdout,
+      new RegExp(
+        `loaded ${reg.host}/named/busybox:2 ${layout.manifestDigest} \\(oci-archive, 1 layers, ref name "${reg.host}/named/busybox:2" in the archive\\)`,
+      ),
+    );
     // A short name is reported as found, next to the reference it stands for; a bare tag names no image.
     const short = join(work.path, 'skopeo-short.tar');
     await skopeo('copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci-archive:${short}:team/busybox`);
     const shortRes = await cli(['image', 'load', '-i', short], fresh);
-    assert.equal(shortRes.stdout.trim(), `loaded docker.io/team/busybox:latest ${layout.manifestDigest} (oci-archive, 1 layers, ref name "team/busybox" in the archive)`);
+    assert.equal(
+      shortRes.stdout.trim(),
+      `loaded docker.io/team/busybox:latest ${layout.manifestDigest} (oci-archive, 1 layers, ref name "team/busybox" in the archive)`,
+    );
     const tagOnly = join(work.path, 'skopeo-tag.tar');
     await skopeo('copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci-archive:${tagOnly}:v1`);
     const tagRes = await cli(['image', 'load', '-i', tagOnly], fresh);
@@ -184,7 +200,10 @@ describe('tsbuild image: pull, push, inspect, save, load', () => {
     // What was loaded can go back to a registry, and skopeo agrees on the result.
     const push = await cli(['image', 'push', `${reg.host}/named/busybox:2`, `${reg.host}/reloaded/oci:1`], fresh);
     assert.equal(push.code, 0, push.stderr);
-    assert.equal((JSON.parse(await skopeo('inspect', '--tls-verify=false', `docker://${reg.host}/reloaded/oci:1`)) as SkopeoInspect).Digest, layout.manifestDigest);
+    assert.equal(
+      (JSON.parse(await skopeo('inspect', '--tls-verify=false', `docker://${reg.host}/reloaded/oci:1`)) as SkopeoInspect).Digest,
+      layout.manifestDigest,
+    );
   });
 
   test('load of a docker-archive made by skopeo copy docker://…', async () => {
@@ -193,10 +212,18 @@ describe('tsbuild image: pull, push, inspect, save, load', () => {
     const fresh = join(work.path, 'home-skopeo-docker');
     const res = await cli(['image', 'load', '-i', file], fresh);
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, new RegExp(`loaded ${reg.host}/docker/busybox:3 sha256:[a-f0-9]{64} \\(docker-archive, 1 layers, RepoTags "${reg.host}/docker/busybox:3" in the archive\\)`));
+    assert.match(
+      res.stdout,
+      new RegExp(
+        `loaded ${reg.host}/docker/busybox:3 sha256:[a-f0-9]{64} \\(docker-archive, 1 layers, RepoTags "${reg.host}/docker/busybox:3" in the archive\\)`,
+      ),
+    );
     const ins = JSON.parse((await cli(['image', 'inspect', `${reg.host}/docker/busybox:3`], fresh)).stdout) as Inspect;
     assert.equal(ins.config.digest, layout.configDigest);
-    assert.deepEqual(ins.layers.map((l) => l.diffId), [layout.diffId]);
+    assert.deepEqual(
+      ins.layers.map((l) => l.diffId),
+      [layout.diffId],
+    );
     // skopeo writes uncompressed layers into docker-archive: stored as they are, digest = diffId.
     const push = await cli(['image', 'push', `${reg.host}/docker/busybox:3`, `${reg.host}/reloaded/docker:1`], fresh);
     assert.equal(push.code, 0, push.stderr);

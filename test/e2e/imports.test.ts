@@ -72,7 +72,14 @@ from: other
 shell:
   setup: [cat /other.txt > /derived.txt]
 `;
-  const baseSetup = ['mkdir -p /out/app/data', 'echo "#!/bin/sh" > /out/app/bin.sh', 'chmod 755 /out/app/bin.sh', 'echo x > /out/app/data/x.txt', 'echo noise > /out/app/skip.log', 'ln -s data/x.txt /out/app/link'];
+  const baseSetup = [
+    'mkdir -p /out/app/data',
+    'echo "#!/bin/sh" > /out/app/bin.sh',
+    'chmod 755 /out/app/bin.sh',
+    'echo x > /out/app/data/x.txt',
+    'echo noise > /out/app/skip.log',
+    'ln -s data/x.txt /out/app/link',
+  ];
 
   async function build(artifactSetup: string[]): Promise<Report> {
     await writeFile(join(project.path, 'werf.yaml'), yaml(artifactSetup));
@@ -81,7 +88,8 @@ shell:
     assert.equal(res.code, 0, res.stderr);
     return JSON.parse(await readFile(reportPath, 'utf8')) as Report;
   }
-  const stagesOf = (r: Report, name: string): Record<string, string> => Object.fromEntries(r.images.find((i) => i.name === name)!.stages.map((s) => [s.name, s.status]));
+  const stagesOf = (r: Report, name: string): Record<string, string> =>
+    Object.fromEntries(r.images.find((i) => i.name === name)!.stages.map((s) => [s.name, s.status]));
 
   test('imported files follow add/to/includePaths/owner; dependencies set env', async () => {
     const r = await build(baseSetup);
@@ -114,12 +122,15 @@ shell:
     assert.match(table.stdout, /^imp\/builder:latest +artifact \(not final\) +sha256:/m);
     assert.match(table.stdout, /^imp\/app:latest +final +sha256:/m);
     const rows = JSON.parse((await runCli(['image', 'list', '--format', 'json'], { home: home.path })).stdout) as Array<{ name: string; kind: string }>;
-    assert.deepEqual(rows.filter((r) => r.name.startsWith('imp/')).map((r) => [r.name, r.kind]), [
-      ['imp/app:latest', 'final'],
-      ['imp/builder:latest', 'artifact (not final)'],
-      ['imp/derived:latest', 'final'],
-      ['imp/other:latest', 'final'],
-    ]);
+    assert.deepEqual(
+      rows.filter((r) => r.name.startsWith('imp/')).map((r) => [r.name, r.kind]),
+      [
+        ['imp/app:latest', 'final'],
+        ['imp/builder:latest', 'artifact (not final)'],
+        ['imp/derived:latest', 'final'],
+        ['imp/other:latest', 'final'],
+      ],
+    );
   });
 
   test('an artifact rebuilt with identical output does not rebuild the importer; changed output does', async () => {

@@ -167,7 +167,12 @@ docker:
         if ((await leftovers(home)).length > 0) sawLeftovers++;
         const hostMounts = mountsUnder(home, await readFile('/proc/self/mountinfo', 'utf8'));
         // (Mounts an earlier host-namespace round left may still be there if this one died before its sweep.)
-        if (privateMounts) assert.deepEqual(hostMounts.filter((m) => !mountsBefore.has(m)), [], 'a build in a private mount namespace leaves no mount on the host');
+        if (privateMounts)
+          assert.deepEqual(
+            hostMounts.filter((m) => !mountsBefore.has(m)),
+            [],
+            'a build in a private mount namespace leaves no mount on the host',
+          );
         else if (hostMounts.length > 0) sawHostMounts++;
       }
       // Cleanup by `stages gc` first (even homes) or by the next build (odd homes); then the other.
@@ -198,7 +203,9 @@ docker:
         assert.deepEqual(await leftovers(home), []);
       }
     }
-    t.diagnostic(`kills: ${kills} ${JSON.stringify(killedIn)}; rounds with leftovers right after the kill: ${sawLeftovers}; with host mounts: ${sawHostMounts}; reference build ${span} ms`);
+    t.diagnostic(
+      `kills: ${kills} ${JSON.stringify(killedIn)}; rounds with leftovers right after the kill: ${sawLeftovers}; with host mounts: ${sawHostMounts}; reference build ${span} ms`,
+    );
     assert.ok(kills >= 20, `only ${kills} kills`);
     assert.ok(sawLeftovers > 0, 'no kill left anything to clean: the harness did not kill mid-work');
     for (const p of ['pull', 'command', 'packing', 'push']) assert.ok((killedIn[p] ?? 0) > 0, `no kill during ${p}`);

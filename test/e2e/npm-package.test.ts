@@ -81,10 +81,23 @@ describe('npm package', () => {
     assert.equal(packed.length, 1, packed.join(' '));
     tarball = join(work, packed[0]!);
     const files = (await exec('tar', ['-tzf', tarball], { maxBuffer: 16 << 20 })).stdout.split('\n').filter(Boolean);
-    for (const f of ['package/bin/tsbuild.js', 'package/dist/cli/main.js', 'package/dist/bundle/main.js', 'package/dist/lib/layer/fsx.js', 'package/native/fsx.c', 'package/native/load-fsx.cjs', 'package/native/install.cjs', 'package/binding.gyp']) {
+    for (const f of [
+      'package/bin/tsbuild.js',
+      'package/dist/cli/main.js',
+      'package/dist/bundle/main.js',
+      'package/dist/lib/layer/fsx.js',
+      'package/native/fsx.c',
+      'package/native/load-fsx.cjs',
+      'package/native/install.cjs',
+      'package/binding.gyp',
+    ]) {
       assert.ok(files.includes(f), `${f} in the package`);
     }
-    assert.deepEqual(files.filter((f) => /\.test\.js|^package\/dist\/test\//.test(f)), [], 'no tests in the package');
+    assert.deepEqual(
+      files.filter((f) => /\.test\.js|^package\/dist\/test\//.test(f)),
+      [],
+      'no tests in the package',
+    );
     extracted = join(work, 'extracted');
     await mkdir(extracted);
     await exec('tar', ['-xzf', tarball, '-C', extracted]);
@@ -110,7 +123,10 @@ describe('npm package', () => {
     for (const k of Object.keys(env)) if (/^(CC|CXX|LINK|PYTHON|npm_config_python|npm_config_node_gyp)$/i.test(k)) delete env[k];
     // --foreground-scripts shows what the install script chose; --prefer-offline takes what it can
     // from the npm cache the checkout's `npm ci` filled.
-    const install = await exec('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', tarball], { env, maxBuffer: 64 << 20 });
+    const install = await exec('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', tarball], {
+      env,
+      maxBuffer: 64 << 20,
+    });
     const output = install.stdout + install.stderr;
     assert.match(output, /tsbuild: native addon prebuilds\/linux-x64\/fsx\.napi\.glibc\.node/, output);
     assert.doesNotMatch(output, /node-gyp|gyp info|compiling/, output);
@@ -125,7 +141,10 @@ describe('npm package', () => {
     const built = await exec(tsbuild, ['build', '--dir', project, '--report-path', join(work, 'report.json')], { env: runEnv, maxBuffer: 64 << 20 });
     assert.match(built.stdout + built.stderr, /hello/);
     const report = JSON.parse(readFileSync(join(work, 'report.json'), 'utf8')) as { images: Array<{ name?: string; stages: Array<{ status: string }> }> };
-    assert.ok(report.images[0]!.stages.some((s) => s.status === 'built'), JSON.stringify(report));
+    assert.ok(
+      report.images[0]!.stages.some((s) => s.status === 'built'),
+      JSON.stringify(report),
+    );
     const ran = await exec(tsbuild, ['run', '--dir', project, 'hello'], { env: runEnv });
     assert.match(ran.stdout, /Hello from a tsbuild image, world!/);
     assert.match(ran.stdout, /GREETING=bonjour/);
@@ -133,7 +152,10 @@ describe('npm package', () => {
     // Where no binary fits (here: the prebuilt ones taken away), a build that needs the addon
     // stops with the platform named and the way out.
     await rm(join(installed, 'prebuilds'), { recursive: true });
-    await writeFile(join(project, 'werf.yaml'), readFileSync(join(project, 'werf.yaml'), 'utf8').replace('cat /app/built.txt', 'cat /app/built.txt; echo changed'));
+    await writeFile(
+      join(project, 'werf.yaml'),
+      readFileSync(join(project, 'werf.yaml'), 'utf8').replace('cat /app/built.txt', 'cat /app/built.txt; echo changed'),
+    );
     const failed = await exec(tsbuild, ['build', '--dir', project], { env: runEnv, maxBuffer: 64 << 20 }).then(
       () => assert.fail('the build needs the addon'),
       (err: { code: number; stderr: string }) => err,

@@ -43,7 +43,11 @@ describe('build output', () => {
   async function underPty(args: string[], home: string): Promise<{ code: number; text: string }> {
     const cmd = [process.execPath, TSBUILD_BIN, ...args].map(shq).join(' ');
     try {
-      const { stdout } = await exec('script', ['-qefc', cmd, '/dev/null'], { cwd: REPO_ROOT, env: { ...process.env, TSBUILD_HOME: home, TERM: 'xterm' }, maxBuffer: 64 << 20 });
+      const { stdout } = await exec('script', ['-qefc', cmd, '/dev/null'], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, TSBUILD_HOME: home, TERM: 'xterm' },
+        maxBuffer: 64 << 20,
+      });
       return { code: 0, text: stdout };
     } catch (err) {
       const e = err as { code?: number; stdout?: string };
@@ -61,7 +65,10 @@ describe('build output', () => {
     assert.match(res.stderr, /^\d\d:\d\d:\d\d \[app\] setup +built +[0-9a-f]{12} in \d+\.\d\ds \(\d+(\.\d)? KiB\)$/m);
     const [header, ...rows] = res.stdout.trim().split('\n');
     assert.match(header!, /^IMAGE +STAGE +SIGNATURE +STATUS +TIME +SIZE +REASON$/);
-    assert.ok(rows.some((r) => /^app +setup +[0-9a-f]{12} +built +\d+\.\d\ds +\d+(\.\d)? KiB +setup: /.test(r)), rows.join('\n'));
+    assert.ok(
+      rows.some((r) => /^app +setup +[0-9a-f]{12} +built +\d+\.\d\ds +\d+(\.\d)? KiB +setup: /.test(r)),
+      rows.join('\n'),
+    );
   });
 
   test('on a terminal: a live view with stage states, sizes and the summary table', async () => {
@@ -96,7 +103,10 @@ describe('build output', () => {
     const res = await runCli(['build', '--dir', dir, '--log-format', 'json', '--repo', `${registry.host}/out-stages`], { home: await temp('home') });
     assert.equal(res.code, 0, res.stderr);
     assert.equal(res.stdout, '', 'no table in JSON mode');
-    const events = res.stderr.trim().split('\n').map((l) => JSON.parse(l) as { type: string; time: string });
+    const events = res.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; time: string });
     const docs = await readFile(join(REPO_ROOT, 'docs', 'events.md'), 'utf8');
     const source = await readFile(join(REPO_ROOT, 'lib', 'events.ts'), 'utf8');
     const declared = [...source.matchAll(/\{ type: '([a-z.]+)'/g)].map((m) => m[1]!);
@@ -107,7 +117,8 @@ describe('build output', () => {
       assert.ok(!Number.isNaN(Date.parse(e.time)));
     }
     const types = new Set(events.map((e) => e.type));
-    for (const t of ['pull.start', 'pull.done', 'image.start', 'stage.start', 'stage.output', 'stage.built', 'image.done', 'transfer']) assert.ok(types.has(t), `emits ${t}`);
+    for (const t of ['pull.start', 'pull.done', 'image.start', 'stage.start', 'stage.output', 'stage.built', 'image.done', 'transfer'])
+      assert.ok(types.has(t), `emits ${t}`);
     const pushes = events.filter((e) => e.type === 'transfer' && (e as unknown as { direction: string }).direction === 'push');
     assert.ok(pushes.length > 0, 'stage publishes report progress');
   });
@@ -119,7 +130,10 @@ describe('build output', () => {
     const dir = await project(`echo started; ${marker}; echo never`);
     const home = await temp('home');
     const repo = `${registry.host}/out-abort`;
-    const child = spawn(process.execPath, [TSBUILD_BIN, 'build', '--dir', dir, '--repo', repo], { env: { ...process.env, TSBUILD_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [TSBUILD_BIN, 'build', '--dir', dir, '--repo', repo], {
+      env: { ...process.env, TSBUILD_HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     let interrupted = false;
     child.stderr.on('data', (c: Buffer) => {

@@ -126,7 +126,11 @@ ansible:
     const p = await plan([]);
     for (const img of report.images) {
       const planned = p.images.find((i) => i.name === img.name)!;
-      assert.deepEqual(planned.stages.map((s) => [s.name, s.signature, s.status]), img.stages.map((s) => [s.name, s.signature, 'cached']), img.name);
+      assert.deepEqual(
+        planned.stages.map((s) => [s.name, s.signature, s.status]),
+        img.stages.map((s) => [s.name, s.signature, 'cached']),
+        img.name,
+      );
     }
     const dry = await runCli(['build', '--dry-run', '--dir', project.dir, '--log-format', 'json'], { home });
     assert.equal(dry.code, 0, dry.stderr);
@@ -157,12 +161,25 @@ ansible:
     const p = await plan(['--repo', `${registry.host}/plan-stages`], fresh);
     const reqs = await requestsSince(registry, offset);
     assert.ok(reqs.length > 0);
-    for (const r of reqs) assert.match(`${r.method} ${r.uri}`, /^(GET|HEAD) \/v2\/(plan-stages\/manifests\/(chain-)?[0-9a-f]{64}|plan\/base\/manifests\/1)?$/, JSON.stringify(reqs));
+    for (const r of reqs)
+      assert.match(
+        `${r.method} ${r.uri}`,
+        /^(GET|HEAD) \/v2\/(plan-stages\/manifests\/(chain-)?[0-9a-f]{64}|plan\/base\/manifests\/1)?$/,
+        JSON.stringify(reqs),
+      );
     assert.deepEqual((await readdir(join(fresh, 'store', 'blobs', 'sha256'))).sort(), blobsBefore, 'planning stores no blob');
     assert.ok(built, 'the build of the earlier test');
     for (const img of p.images) {
-      assert.deepEqual(img.stages.map((s) => s.status), img.stages.map(() => 'cached'), `${img.name} found in the repository`);
-      assert.deepEqual(img.stages.map((s) => s.signature), built.images.find((i) => i.name === img.name)!.stages.map((s) => s.signature), img.name);
+      assert.deepEqual(
+        img.stages.map((s) => s.status),
+        img.stages.map(() => 'cached'),
+        `${img.name} found in the repository`,
+      );
+      assert.deepEqual(
+        img.stages.map((s) => s.signature),
+        built.images.find((i) => i.name === img.name)!.stages.map((s) => s.signature),
+        img.name,
+      );
     }
     void base;
   });

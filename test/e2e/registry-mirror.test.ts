@@ -9,7 +9,6 @@ import { seedBusyboxImage } from '../support/base-image.js';
 import { logOffset, requestsSince } from '../support/access-log.js';
 import { runCli, tempDirs } from '../support/cli.js';
 
-
 describe('--registry-mirror', () => {
   let mirror: RunningRegistry;
   const temps = tempDirs();
@@ -28,7 +27,10 @@ describe('--registry-mirror', () => {
 
   async function project(extra = ''): Promise<string> {
     const dir = await temp('mirror-project');
-    await writeFile(join(dir, 'werf.yaml'), `project: mirrored\nconfigVersion: 1\n---\nimage: app\nfrom: tsbuild-mirror-base:1\n${extra}shell:\n  install: [echo hi > /hi]\n`);
+    await writeFile(
+      join(dir, 'werf.yaml'),
+      `project: mirrored\nconfigVersion: 1\n---\nimage: app\nfrom: tsbuild-mirror-base:1\n${extra}shell:\n  install: [echo hi > /hi]\n`,
+    );
     return dir;
   }
 
@@ -43,9 +45,15 @@ describe('--registry-mirror', () => {
     const res = await runCli(['build', '--dir', dir, '--registry-mirror', `docker.io=${mirror.host}`, '--report-path', reportPath], { home });
     assert.equal(res.code, 0, res.stderr);
     const reqs = await requestsSince(mirror, offset);
-    assert.ok(reqs.some((r) => r.uri === '/v2/library/tsbuild-mirror-base/manifests/1'), JSON.stringify(reqs));
+    assert.ok(
+      reqs.some((r) => r.uri === '/v2/library/tsbuild-mirror-base/manifests/1'),
+      JSON.stringify(reqs),
+    );
     const report = JSON.parse(await readFile(reportPath, 'utf8')) as { images: Array<{ stages: Array<{ signature: string }> }> };
-    assert.deepEqual(report.images[0]!.stages.map((s) => s.signature), plannedSigs);
+    assert.deepEqual(
+      report.images[0]!.stages.map((s) => s.signature),
+      plannedSigs,
+    );
     const list = await runCli(['image', 'list'], { home });
     assert.match(list.stdout, /docker\.io\/library\/tsbuild-mirror-base:1/);
   });
@@ -57,7 +65,10 @@ describe('--registry-mirror', () => {
     const res = await runCli(['build', '--dir', dir, '--registry-mirror', `docker.io=${mirror.host}/hub`], { home });
     assert.equal(res.code, 0, res.stderr);
     const reqs = await requestsSince(mirror, offset);
-    assert.ok(reqs.some((r) => r.method === 'HEAD' && r.uri === '/v2/hub/library/tsbuild-mirror-base/manifests/1'), JSON.stringify(reqs));
+    assert.ok(
+      reqs.some((r) => r.method === 'HEAD' && r.uri === '/v2/hub/library/tsbuild-mirror-base/manifests/1'),
+      JSON.stringify(reqs),
+    );
     assert.ok(reqs.some((r) => r.method === 'GET' && r.uri.startsWith('/v2/hub/library/tsbuild-mirror-base/blobs/')));
   });
 

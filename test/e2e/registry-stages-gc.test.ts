@@ -10,7 +10,6 @@ import { seedBusyboxImage } from '../support/base-image.js';
 import { logOffset, requestsSince } from '../support/access-log.js';
 import { runCli, tempDirs } from '../support/cli.js';
 
-
 describe('stages repository maintenance (--repo)', () => {
   let registry: RunningRegistry;
   let base: string;
@@ -55,7 +54,10 @@ describe('stages repository maintenance (--repo)', () => {
     await build('gc', 'echo v2 > /setup');
     const rows = await listed();
     assert.equal(rows.length, 6, rows.join('\n')); // from, install, setup x2, dockerInstructions x2
-    assert.ok(rows.every((r) => /^gc +app +\w+ +[0-9a-f]{12} +(-|[0-9a-f]{12}) +[0-9a-f]{12} +\d{4}-\d\d-\d\dT/.test(r)), rows.join('\n'));
+    assert.ok(
+      rows.every((r) => /^gc +app +\w+ +[0-9a-f]{12} +(-|[0-9a-f]{12}) +[0-9a-f]{12} +\d{4}-\d\d-\d\dT/.test(r)),
+      rows.join('\n'),
+    );
 
     // The window comes from the recorded build times, and gc's "now" is pinned (TSBUILD_NOW): the
     // cutoff falls between the two final stages however long the machine takes to get here.
@@ -79,14 +81,17 @@ describe('stages repository maintenance (--repo)', () => {
     assert.match(gc.stdout, /removed 2 stages .* kept 4/);
     const deletes = (await requestsSince(registry, offset)).filter((r) => r.method === 'DELETE');
     assert.equal(deletes.length, 2);
-    assert.ok(deletes.every((d) => /^\/v2\/stages\/manifests\/sha256:[0-9a-f]{64}$/.test(d.uri)), JSON.stringify(deletes));
+    assert.ok(
+      deletes.every((d) => /^\/v2\/stages\/manifests\/sha256:[0-9a-f]{64}$/.test(d.uri)),
+      JSON.stringify(deletes),
+    );
 
     // What was kept is complete: a fresh runner of v2 is fully cached; v1 resumes after install.
     assert.deepEqual(new Set(Object.values(await build('gc', 'echo v2 > /setup'))), new Set(['cached']));
     assert.deepEqual(await build('gc', 'echo v1 > /setup'), { from: 'cached', install: 'cached', setup: 'built', dockerInstructions: 'built' });
   });
 
-  test('purge --project deletes only that project\'s stages and leaves other tags alone', async () => {
+  test("purge --project deletes only that project's stages and leaves other tags alone", async () => {
     await build('other', 'echo other > /setup');
     const before = await listed();
     // Signatures do not depend on the project name: from and install are the stages project gc

@@ -50,7 +50,10 @@ function ensureUser(user: string, range: boolean): void {
     if (has('/etc/subuid').length === 0) execFileSync('usermod', ['--add-subuids', '200000-265535', user]);
     if (has('/etc/subgid').length === 0) execFileSync('usermod', ['--add-subgids', '200000-265535', user]);
   } else {
-    for (const [file, flag] of [['/etc/subuid', '--del-subuids'], ['/etc/subgid', '--del-subgids']] as const) {
+    for (const [file, flag] of [
+      ['/etc/subuid', '--del-subuids'],
+      ['/etc/subgid', '--del-subgids'],
+    ] as const) {
       for (const line of has(file)) {
         const [, start, count] = line.split(':');
         execFileSync('usermod', [flag, `${start}-${Number(start) + Number(count) - 1}`, user]);
@@ -62,7 +65,11 @@ function ensureUser(user: string, range: boolean): void {
 /** The package copy the unprivileged users run: the checkout itself may be closed to them (/root/...). */
 let staged: StagedPackage | undefined;
 
-function cli(who: Who, args: string[], opts: { home: string; env?: Record<string, string>; extraFd?: number; timeoutMs?: number; onSpawn?: (pid: number) => void }): Promise<Result> {
+function cli(
+  who: Who,
+  args: string[],
+  opts: { home: string; env?: Record<string, string>; extraFd?: number; timeoutMs?: number; onSpawn?: (pid: number) => void },
+): Promise<Result> {
   const envPairs = Object.entries({ TSBUILD_HOME: opts.home, PATH: process.env.PATH ?? '/usr/bin:/bin', ...opts.env }).map(([k, v]) => `${k}=${v}`);
   const [cmd, argv] = who.user
     ? ['runuser', ['-u', who.user, '--', 'env', '-i', ...envPairs, staged!.node, staged!.bin, ...args]]
@@ -172,10 +179,14 @@ function processesWith(needle: string): number[] {
 
 before(async () => {
   // Two suites may start at once on a fresh machine: useradd/usermod of the same user must not race.
-  await withFileLock(join(tmpdir(), 'tsbuild-test-users.lock'), async () => {
-    ensureUser(USER, true);
-    ensureUser(NOSUB_USER, false);
-  }, { timeoutMs: 300_000 });
+  await withFileLock(
+    join(tmpdir(), 'tsbuild-test-users.lock'),
+    async () => {
+      ensureUser(USER, true);
+      ensureUser(NOSUB_USER, false);
+    },
+    { timeoutMs: 300_000 },
+  );
   staged = await stagePackage();
 });
 after(async () => {
@@ -224,7 +235,11 @@ for (const who of [ROOT, ROOTLESS]) {
     }
 
     test("the builder's environment and inherited descriptors are not visible inside a stage", async () => {
-      await writeProject(who, ws.project, werfYaml('local.test/base:1', ['cat /proc/[0-9]*/environ 2>/dev/null | tr "\\0" "\\n" > /environ.txt || true', 'ls /proc/self/fd > /fds.txt']));
+      await writeProject(
+        who,
+        ws.project,
+        werfYaml('local.test/base:1', ['cat /proc/[0-9]*/environ 2>/dev/null | tr "\\0" "\\n" > /environ.txt || true', 'ls /proc/self/fd > /fds.txt']),
+      );
       const canary = join(ws.root, 'canary');
       await writeFile(canary, 'inherited\n');
       const fd = openSync(canary, 'r');
@@ -267,7 +282,11 @@ for (const who of [ROOT, ROOTLESS]) {
         assert.notEqual(res.code, 0);
         assert.match(res.stderr, /symlink on the path \/\.tsbuild/);
         await assert.rejects(access(join(marker, 'pwn')));
-        await writeProject(who, ws.project, werfYaml('local.test/proc-workdir:1', ['cat /escape/host-secret > /stolen.txt 2>&1 || true', 'touch /escape/created 2>/dev/null || true']));
+        await writeProject(
+          who,
+          ws.project,
+          werfYaml('local.test/proc-workdir:1', ['cat /escape/host-secret > /stolen.txt 2>&1 || true', 'touch /escape/created 2>/dev/null || true']),
+        );
         res = await cli(who, ['build', '--dir', ws.project, '--pull', 'never'], { home: ws.home });
         if (res.code === 0) {
           const run = await cli(who, ['run', '--dir', ws.project, 'app', '--', '/bin/cat', '/stolen.txt'], { home: ws.home });
@@ -288,7 +307,9 @@ for (const who of [ROOT, ROOTLESS]) {
         await writeProject(who, ws.project, werfYaml('local.test/base:1', [`echo started-${sandbox}`, nap]));
         let pid = 0;
         let ended = false;
-        const run = cli(who, ['build', '--dir', ws.project, '--pull', 'never', '--sandbox', sandbox], { home: ws.home, onSpawn: (p) => (pid = p) }).finally(() => (ended = true));
+        const run = cli(who, ['build', '--dir', ws.project, '--pull', 'never', '--sandbox', sandbox], { home: ws.home, onSpawn: (p) => (pid = p) }).finally(
+          () => (ended = true),
+        );
         // Wait until the step's sleep runs (however long a loaded machine takes, unless the build
         // ends first), then interrupt the CLI only (not its process group).
         while (processesWith(nap).length === 0 && !ended) await new Promise((r) => setTimeout(r, 100));
@@ -315,14 +336,25 @@ describe('rootless without a subordinate id range', () => {
     try {
       const doctor = await cli(who, ['doctor', '--json'], { home: ws.home });
       assert.equal((JSON.parse(doctor.stdout) as { idMode: { mode: string } }).idMode.mode, 'single');
-      await writeProject(who, ws.project, werfYaml('local.test/base:1', ['echo hello > /hello', 'test "$(id -u)" = 0', 'if chown 1000:1000 /hello 2>/dev/null; then echo chown-worked; exit 1; fi']));
+      await writeProject(
+        who,
+        ws.project,
+        werfYaml('local.test/base:1', [
+          'echo hello > /hello',
+          'test "$(id -u)" = 0',
+          'if chown 1000:1000 /hello 2>/dev/null; then echo chown-worked; exit 1; fi',
+        ]),
+      );
       const res = await cli(who, ['build', '--dir', ws.project, '--pull', 'never'], { home: ws.home });
       assert.equal(res.code, 0, res.stderr);
       const warnings = res.stderr.split('\n').filter((l) => /no subordinate id range/.test(l));
       assert.equal(warnings.length, 1, res.stderr);
       assert.match(warnings[0]!, /chown/);
       const layer = await topLayerListing(ws.home);
-      assert.ok(layer.some((l) => /^-rw-r--r-- 0\/0 hello$/.test(l)), layer.join('\n'));
+      assert.ok(
+        layer.some((l) => /^-rw-r--r-- 0\/0 hello$/.test(l)),
+        layer.join('\n'),
+      );
     } finally {
       await ws.cleanup();
     }

@@ -64,9 +64,25 @@ describe('tsbuild run (docker run rules)', () => {
     assert.equal(res.stdout, 'cleared\n');
   });
 
-  test('-e KEY=VALUE overrides the image env, -e KEY passes the caller\'s value or nothing; -w and -u', async () => {
+  test("-e KEY=VALUE overrides the image env, -e KEY passes the caller's value or nothing; -w and -u", async () => {
     const res = await run(
-      ['-e', 'MODE=flag', '-e', 'FROM_HOST', '-e', 'UNSET_ON_HOST', '-w', '/tmp/new/dir', '-u', 'user:staff', '--entrypoint', 'sh', 'app', '-c', 'echo "$MODE|$FROM_HOST|${UNSET_ON_HOST-absent}|$HOME"; pwd; id -u; id -g'],
+      [
+        '-e',
+        'MODE=flag',
+        '-e',
+        'FROM_HOST',
+        '-e',
+        'UNSET_ON_HOST',
+        '-w',
+        '/tmp/new/dir',
+        '-u',
+        'user:staff',
+        '--entrypoint',
+        'sh',
+        'app',
+        '-c',
+        'echo "$MODE|$FROM_HOST|${UNSET_ON_HOST-absent}|$HOME"; pwd; id -u; id -g',
+      ],
       { env: { FROM_HOST: 'host value', UNSET_ON_HOST: undefined } },
     );
     assert.equal(res.code, 0, res.stderr);

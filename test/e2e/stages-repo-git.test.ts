@@ -59,20 +59,33 @@ shell:
     return { stages: Object.fromEntries(r.images[0]!.stages.map((s) => [s.name, s.status])), reqs };
   }
 
-  const manifestGets = (reqs: LoggedRequest[]): LoggedRequest[] => reqs.filter((q) => q.uri.includes('/manifests/') && (q.method === 'GET' || q.method === 'HEAD'));
+  const manifestGets = (reqs: LoggedRequest[]): LoggedRequest[] =>
+    reqs.filter((q) => q.uri.includes('/manifests/') && (q.method === 'GET' || q.method === 'HEAD'));
 
   test('a fresh runner resolves a fully cached git image with one manifest request; a new commit gets its own chain', async () => {
     await git.commit({ 'werf.yaml': yaml('cat /app/run.sh > /setup'), 'src/deps.txt': 'a=1\n', 'src/run.sh': 'echo v1\n', 'src/other.txt': 'x\n' });
     const a = await build(await temp('runner-a'));
-    assert.ok(Object.values(a.stages).every((s) => s === 'built'), JSON.stringify(a.stages));
+    assert.ok(
+      Object.values(a.stages).every((s) => s === 'built'),
+      JSON.stringify(a.stages),
+    );
     assert.ok(Object.keys(a.stages).length >= 4, JSON.stringify(a.stages));
-    assert.ok(a.reqs.some((q) => q.method === 'PUT' && /\/manifests\/chain-[0-9a-f]{64}$/.test(q.uri)), 'runner A tags the chain');
+    assert.ok(
+      a.reqs.some((q) => q.method === 'PUT' && /\/manifests\/chain-[0-9a-f]{64}$/.test(q.uri)),
+      'runner A tags the chain',
+    );
 
     const b = await build(await temp('runner-b'));
-    assert.ok(Object.values(b.stages).every((s) => s === 'cached'), JSON.stringify(b.stages));
+    assert.ok(
+      Object.values(b.stages).every((s) => s === 'cached'),
+      JSON.stringify(b.stages),
+    );
     assert.equal(manifestGets(b.reqs).length, 1, JSON.stringify(b.reqs));
     assert.ok(b.reqs.filter((q) => q.uri.includes('/blobs/')).length <= 1, `only the config blob: ${JSON.stringify(b.reqs)}`);
-    assert.ok(b.reqs.every((q) => q.method === 'GET' || q.method === 'HEAD'), 'nothing written');
+    assert.ok(
+      b.reqs.every((q) => q.method === 'GET' || q.method === 'HEAD'),
+      'nothing written',
+    );
 
     // A commit touching a setup dependency: runner C rebuilds setup, the chain tag of the new commits
     // is published, and a fresh runner D is again one manifest request.
@@ -81,7 +94,10 @@ shell:
     assert.equal(c.stages.setup, 'built', JSON.stringify(c.stages));
     assert.equal(c.stages.install, 'cached', JSON.stringify(c.stages));
     const d = await build(await temp('runner-d'));
-    assert.ok(Object.values(d.stages).every((s) => s === 'cached'), JSON.stringify(d.stages));
+    assert.ok(
+      Object.values(d.stages).every((s) => s === 'cached'),
+      JSON.stringify(d.stages),
+    );
     assert.equal(manifestGets(d.reqs).length, 1, JSON.stringify(d.reqs));
   });
 
@@ -90,10 +106,16 @@ shell:
     await git.write({ 'werf.yaml': yaml('cat /app/run.sh > /setup2') });
     const e = await build(await temp('runner-e'));
     assert.equal(e.stages.setup, 'built', JSON.stringify(e.stages));
-    assert.ok(e.reqs.some((q) => q.method === 'GET' && /\/manifests\/chain-/.test(q.uri)), 'the chain was read');
+    assert.ok(
+      e.reqs.some((q) => q.method === 'GET' && /\/manifests\/chain-/.test(q.uri)),
+      'the chain was read',
+    );
     assert.equal(e.stages.install, 'cached', JSON.stringify(e.stages));
     const f = await build(await temp('runner-f'));
-    assert.ok(Object.values(f.stages).every((s) => s === 'cached'), JSON.stringify(f.stages));
+    assert.ok(
+      Object.values(f.stages).every((s) => s === 'cached'),
+      JSON.stringify(f.stages),
+    );
     assert.equal(manifestGets(f.reqs).length, 1, JSON.stringify(f.reqs));
   });
 });

@@ -84,7 +84,10 @@ docker:
     assert.equal(c.code, 0, c.stderr);
     assert.deepEqual(c.stages, { from: 'cached', beforeInstall: 'cached', install: 'cached', setup: 'built', dockerInstructions: 'built' });
     const reqs = await requestsSince(registry, offset);
-    assert.ok(reqs.some((r) => r.method === 'PUT' && r.uri.includes('/v2/stages/manifests/')), 'the new stages are published');
+    assert.ok(
+      reqs.some((r) => r.method === 'PUT' && r.uri.includes('/v2/stages/manifests/')),
+      'the new stages are published',
+    );
     const d = await build(await home(), 'echo v2 > /opt/app/setup');
     assert.deepEqual(new Set(Object.values(d.stages)), new Set(['cached']));
   });

@@ -117,7 +117,10 @@ describe('usrmerged base: /bin stays the symlink through git, imports and stages
     for (const l of img.manifest.layers) {
       const { stdout } = await exec('tar', ['-tzf', store.blobPath(l.digest)], { maxBuffer: 64 << 20 });
       const names = stdout.split('\n').map((n) => n.replace(/^\.\//, ''));
-      assert.ok(!names.some((n) => n === 'bin/' || n.startsWith('bin/')), `layer ${l.digest} writes below /bin: ${names.filter((n) => n.startsWith('bin')).join(' ')}`);
+      assert.ok(
+        !names.some((n) => n === 'bin/' || n.startsWith('bin/')),
+        `layer ${l.digest} writes below /bin: ${names.filter((n) => n.startsWith('bin')).join(' ')}`,
+      );
     }
     const out = await temps.make('um-unpack');
     await exec('umoci', ['unpack', '--image', `${join(home, 'store')}:um/app:latest`, join(out, 'b')]);
@@ -135,6 +138,9 @@ describe('usrmerged base: /bin stays the symlink through git, imports and stages
     );
     const res = await runCli(['build', '--dir', bad, '--pull', 'never'], { home });
     assert.equal(res.code, 2, res.stderr);
-    assert.match(res.stderr, /image "bad", import of artifact "builder": "\/bin\/nope" does not exist in the source image \(it resolves to "\/usr\/bin\/nope" there\)/);
+    assert.match(
+      res.stderr,
+      /image "bad", import of artifact "builder": "\/bin\/nope" does not exist in the source image \(it resolves to "\/usr\/bin\/nope" there\)/,
+    );
   });
 });

@@ -37,7 +37,8 @@ async function assertSkopeoDecodes(ref: string, dir: string): Promise<void> {
   const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as RawManifest;
   const config = JSON.parse(await readFile(join(dir, manifest.config.digest.slice(7)), 'utf8')) as { rootfs: { diff_ids: string[] } };
   const files = new Set(await readdir(dir));
-  for (const id of config.rootfs.diff_ids) assert.ok(files.has(id.slice(7)), `skopeo's decompressed layer ${id} is missing: the zstd stream does not decode to the diffId`);
+  for (const id of config.rootfs.diff_ids)
+    assert.ok(files.has(id.slice(7)), `skopeo's decompressed layer ${id} is missing: the zstd stream does not decode to the diffId`);
 }
 
 async function tarList(zstdBlob: string): Promise<string[]> {
@@ -88,13 +89,13 @@ docker:
     const gzipSigs = await build(await dirs.make('gzip-home'), project, []);
     assert.deepEqual(zstdSigs, gzipSigs, 'the layer compression is not part of any signature');
 
-    const setup = await rawManifest(`${reg.host}/z/stages:${zstdSigs['setup']}`);
+    const setup = await rawManifest(`${reg.host}/z/stages:${zstdSigs.setup}`);
     assert.deepEqual(
       setup.layers.map((l) => l.mediaType),
       [GZIP, ZSTD, ZSTD],
       'the base layer stays as pulled, the layers this build wrote are zstd',
     );
-    await assertSkopeoDecodes(`${reg.host}/z/stages:${zstdSigs['setup']}`, join(await dirs.make('skopeo-dir'), 'img'));
+    await assertSkopeoDecodes(`${reg.host}/z/stages:${zstdSigs.setup}`, join(await dirs.make('skopeo-dir'), 'img'));
     const installLayer = setup.layers[1]!.digest;
     const listing = await tarList(join(homeZ, 'store', 'blobs', 'sha256', installLayer.slice(7)));
     assert.ok(listing.includes('opt/app/hello') && listing.includes('opt/app/noise'), listing.join(','));
@@ -115,7 +116,10 @@ docker:
       await skopeo('copy', '--quiet', '--dest-decompress', `oci:${layout.dir}:latest`, `dir:${plain}`);
       const zbase = `${zreg.host}/base/busybox-zstd:1`;
       await skopeo('copy', '--quiet', '--dest-tls-verify=false', '--dest-compress-format', 'zstd', `dir:${plain}`, `docker://${zbase}`);
-      assert.deepEqual((await rawManifest(zbase)).layers.map((l) => l.mediaType), [ZSTD]);
+      assert.deepEqual(
+        (await rawManifest(zbase)).layers.map((l) => l.mediaType),
+        [ZSTD],
+      );
       const project = await dirs.make('zbase-project');
       await writeFile(join(project, 'werf.yaml'), werf(zbase));
       const home = await dirs.make('zbase-home');
@@ -136,7 +140,10 @@ docker:
     const res = await runCli(['image', 'push', '--layer-compression', 'zstd', base, dest], { home });
     assert.equal(res.code, 0, res.stderr);
     const m = await rawManifest(dest);
-    assert.deepEqual(m.layers.map((l) => l.mediaType), [ZSTD]);
+    assert.deepEqual(
+      m.layers.map((l) => l.mediaType),
+      [ZSTD],
+    );
     assert.equal(m.config.digest, layout.configDigest, 'the config (diff_ids) is unchanged');
     await assertSkopeoDecodes(dest, join(await dirs.make('skopeo-push'), 'img'));
     for (const bad of ['zstd:99', 'brotli', 'gzip:9']) {

@@ -78,14 +78,26 @@ async function listInSandbox(rootfs: string): Promise<Map<string, Record>> {
     'cd /',
     `P='( -path ./proc -o -path ./dev -o -path ./.tsbuild-list ) -prune -o'`,
     "find . -mindepth 1 $P -exec stat -c '%F|%a|%u|%g|%s|%n' {} + | sed 's/^/S|/'",
-    'find . -mindepth 1 $P -type f -exec sha256sum {} + | sed \'s/^/H|/\'',
+    "find . -mindepth 1 $P -type f -exec sha256sum {} + | sed 's/^/H|/'",
     "find . -mindepth 1 $P -type l -exec stat -c '%N' {} + | sed 's/^/L|/'",
   ].join('\n');
   const out: Buffer[] = [];
   let err = '';
   const res = await new BwrapSandbox().run(
-    { rootfs, argv: [LISTER, 'sh', '-c', script], env: ['PATH=/nonexistent'], cwd: '/', network: 'none', mounts: [{ source: '/bin/busybox', target: LISTER, readonly: true }] },
-    { onOutput: (c, s) => (s === 'stdout' ? out.push(c) : (err += c.toString('utf8'))) },
+    {
+      rootfs,
+      argv: [LISTER, 'sh', '-c', script],
+      env: ['PATH=/nonexistent'],
+      cwd: '/',
+      network: 'none',
+      mounts: [{ source: '/bin/busybox', target: LISTER, readonly: true }],
+    },
+    {
+      onOutput: (c, s) => {
+        if (s === 'stdout') out.push(c);
+        else err += c.toString('utf8');
+      },
+    },
   );
   assert.equal(res.exitCode, 0, `listing inside the sandbox failed: ${err}`);
   const map = new Map<string, Record>();
@@ -126,7 +138,17 @@ async function listTree(root: string): Promise<Map<string, Record>> {
       const r = rel === '' ? name : `${rel}/${name}`;
       const abs = join(root, r);
       const st = await lstat(abs);
-      const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'char' : 'other';
+      const type = st.isDirectory()
+        ? 'dir'
+        : st.isFile()
+          ? 'file'
+          : st.isSymbolicLink()
+            ? 'symlink'
+            : st.isFIFO()
+              ? 'fifo'
+              : st.isCharacterDevice()
+                ? 'char'
+                : 'other';
       map.set(r, {
         type,
         mode: (st.mode & 0o7777).toString(8),
@@ -192,10 +214,7 @@ describe('stacked layers: what a stage sees equals umoci unpack of the image', (
         const bundle = join(work, `bundle-${image.name}`);
         await exec('umoci', ['unpack', '--image', `${join(work, 'layout')}:${image.name}`, bundle], { maxBuffer: 64 << 20 });
         const expected = await listTree(join(bundle, 'rootfs'));
-        const snapshotters: Snapshotter[] = [
-          new OverlaySnapshotter(join(work, 'snapshots'), store),
-          new NativeSnapshotter(join(work, 'snapshots'), store),
-        ];
+        const snapshotters: Snapshotter[] = [new OverlaySnapshotter(join(work, 'snapshots'), store), new NativeSnapshotter(join(work, 'snapshots'), store)];
         for (const snap of snapshotters) {
           const key = `${image.name}-${snap.name}`;
           const prepared = await snap.prepare(key, image.layers);

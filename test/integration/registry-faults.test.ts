@@ -10,16 +10,9 @@ import { join } from 'node:path';
 import { DigestMismatchError, TsbuildError } from '../../lib/errors.js';
 import { LayoutStore } from '../../lib/content/index.js';
 import { parseReference } from '../../lib/oci/index.js';
-import {
-  RegistryError,
-  getManifest,
-  pullImage,
-  pushImage,
-  registryClient,
-  staticCredentials,
-  type RegistryClient,
-} from '../../lib/registry/index.js';
-import { startFaultProxy, startRegistry, type FaultProxy, type RunningRegistry } from '../support/registry.js';
+import { RegistryError, getManifest, pullImage, pushImage, registryClient, staticCredentials, type RegistryClient } from '../../lib/registry/index.js';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { seedBusyboxImage, type BusyboxLayout } from '../support/base-image.js';
 
 const FAST_RETRY = { attempts: 4, baseDelayMs: 20, maxDelayMs: 100 };
@@ -62,14 +55,20 @@ describe('registry faults (anonymous registry behind a fault proxy)', () => {
   });
 
   test('a 500 on the manifest is retried and the pull succeeds', async () => {
-    proxy.setRule((req, nth) => (req.method === 'GET' && req.url.includes('/manifests/') && nth === 0 ? { kind: 'respond', status: 500, body: '{"errors":[{"code":"UNKNOWN"}]}' } : undefined));
+    proxy.setRule((req, nth) =>
+      req.method === 'GET' && req.url.includes('/manifests/') && nth === 0
+        ? { kind: 'respond', status: 500, body: '{"errors":[{"code":"UNKNOWN"}]}' }
+        : undefined,
+    );
     const pulled = await pullImage(client, ref, freshStore());
     assert.equal(pulled.manifestDescriptor.digest, layout.manifestDigest);
     assert.equal(proxy.requests.filter((r) => r.method === 'GET' && r.url.includes('/manifests/')).length, 2);
   });
 
   test('429 with Retry-After is honoured before retrying', async () => {
-    proxy.setRule((req, nth) => (req.method === 'GET' && req.url.includes('/manifests/') && nth === 0 ? { kind: 'respond', status: 429, headers: { 'retry-after': '1' } } : undefined));
+    proxy.setRule((req, nth) =>
+      req.method === 'GET' && req.url.includes('/manifests/') && nth === 0 ? { kind: 'respond', status: 429, headers: { 'retry-after': '1' } } : undefined,
+    );
     const t0 = Date.now();
     await pullImage(client, ref, freshStore());
     const waited = Date.now() - t0;
@@ -115,7 +114,10 @@ describe('registry faults (anonymous registry behind a fault proxy)', () => {
       await assert.rejects(pullImage(stallClient, ref, store), (err: unknown) => {
         assert.ok(err instanceof RegistryError, String(err));
         assert.equal(err.code, 'TSB_REGISTRY_NETWORK');
-        assert.match(err.message, new RegExp(`blob ${layout.layerDigest} from ${proxy.host}/library/busybox stalled: no data for 0.3 s at ${half} of ${layerSize} bytes, 3 times`));
+        assert.match(
+          err.message,
+          new RegExp(`blob ${layout.layerDigest} from ${proxy.host}/library/busybox stalled: no data for 0.3 s at ${half} of ${layerSize} bytes, 3 times`),
+        );
         assert.match(err.hint ?? '', /TSBUILD_TRANSFER_TIMEOUT/);
         return true;
       });
@@ -124,7 +126,10 @@ describe('registry faults (anonymous registry behind a fault proxy)', () => {
     }
     const gets = proxy.requests.filter((r) => layerGet(r.method, r.url));
     assert.equal(gets.length, 3, 'the first GET and two resumes');
-    assert.deepEqual(gets.slice(1).map((g) => g.headers.range), [`bytes=${half}-`, `bytes=${half}-`]);
+    assert.deepEqual(
+      gets.slice(1).map((g) => g.headers.range),
+      [`bytes=${half}-`, `bytes=${half}-`],
+    );
     assert.equal(await store.has(layout.layerDigest as `sha256:${string}`), false, 'nothing stored');
   });
 
@@ -179,7 +184,9 @@ describe('registry faults (anonymous registry behind a fault proxy)', () => {
   test('a manifest over 4 MiB is refused at the limit', async () => {
     const huge = Buffer.alloc((4 << 20) + 1, 0x20);
     proxy.setRule((req) =>
-      req.url.includes('/manifests/') ? { kind: 'respond', status: 200, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: huge } : undefined,
+      req.url.includes('/manifests/')
+        ? { kind: 'respond', status: 200, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: huge }
+        : undefined,
     );
     await assert.rejects(getManifest(client, parseReference(ref)), (err: unknown) => {
       assert.ok(err instanceof TsbuildError);
@@ -191,14 +198,18 @@ describe('registry faults (anonymous registry behind a fault proxy)', () => {
 
   test('a Docker-Content-Digest header that disagrees with the body is an error', async () => {
     const bogus = `sha256:${'0'.repeat(64)}`;
-    proxy.setRule((req) => (req.method === 'GET' && req.url.includes('/manifests/') ? { kind: 'headers', headers: { 'docker-content-digest': bogus } } : undefined));
+    proxy.setRule((req) =>
+      req.method === 'GET' && req.url.includes('/manifests/') ? { kind: 'headers', headers: { 'docker-content-digest': bogus } } : undefined,
+    );
     await assert.rejects(getManifest(client, parseReference(ref)), DigestMismatchError);
   });
 
   test('schema 1 manifests are refused with a clear message', async () => {
     const schema1 = JSON.stringify({ schemaVersion: 1, name: 'library/busybox', tag: 'latest', fsLayers: [], history: [] });
     proxy.setRule((req) =>
-      req.url.includes('/manifests/') ? { kind: 'respond', status: 200, headers: { 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' }, body: schema1 } : undefined,
+      req.url.includes('/manifests/')
+        ? { kind: 'respond', status: 200, headers: { 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' }, body: schema1 }
+        : undefined,
     );
     await assert.rejects(getManifest(client, parseReference(ref)), /schema 1 manifests are not supported/);
   });

@@ -89,7 +89,10 @@ describe('registry round trips (anonymous docker-registry)', () => {
 
     const inspect = JSON.parse(await skopeo('inspect', `oci:${store.root}:busybox`)) as { Digest: string; Layers: string[] };
     assert.equal(inspect.Digest, seededManifestDigest);
-    assert.deepEqual(inspect.Layers, pulled.manifest.layers.map((l) => l.digest));
+    assert.deepEqual(
+      inspect.Layers,
+      pulled.manifest.layers.map((l) => l.digest),
+    );
 
     const bundle = join(work, 'bundle1');
     await execFileP('umoci', ['unpack', '--image', `${store.root}:busybox`, bundle]);
@@ -103,7 +106,10 @@ describe('registry round trips (anonymous docker-registry)', () => {
     const events: TransferProgress[] = [];
     await pullImage(client, seededRef, store, { onProgress: (p) => events.push(p) });
     assert.ok(events.length >= 2);
-    assert.ok(events.every((e) => e.phase === 'skipped'), JSON.stringify(events));
+    assert.ok(
+      events.every((e) => e.phase === 'skipped'),
+      JSON.stringify(events),
+    );
   });
 
   test('pushes from the store to another repository; skopeo reads it back identically', async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LayoutStore } from '../../lib/content/index.js';
 import { RegistryError, pullImage, pushImage, registryClient, staticCredentials, type TransferProgress } from '../../lib/registry/index.js';
-import { startTokenAuthRegistry, type TokenAuthRegistry } from '../support/registry.js';
+import { startTokenAuthRegistry, type TokenAuthRegistry } from '../support/token-registry.js';
 import { seedBusyboxImage } from '../support/base-image.js';
 
 describe('registry with bearer token auth', () => {

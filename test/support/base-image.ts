@@ -16,9 +16,44 @@ const LAYOUT_TAG = 'latest';
 const FIXED_TIME = '2024-01-01T00:00:00Z';
 // Applets every test shell needs; all other applets busybox knows are linked too.
 const REQUIRED_APPLETS = [
-  'sh', 'ls', 'cat', 'echo', 'rm', 'mkdir', 'id', 'touch', 'chown', 'chmod', 'env', 'pwd', 'sleep', 'test',
-  'grep', 'sed', 'awk', 'printf', 'cp', 'mv', 'ln', 'true', 'false', 'head', 'tail', 'wc', 'sort', 'find',
-  'stat', 'whoami', 'uname', 'tar', 'gzip', 'sha256sum', 'readlink', 'dirname', 'basename', 'xargs',
+  'sh',
+  'ls',
+  'cat',
+  'echo',
+  'rm',
+  'mkdir',
+  'id',
+  'touch',
+  'chown',
+  'chmod',
+  'env',
+  'pwd',
+  'sleep',
+  'test',
+  'grep',
+  'sed',
+  'awk',
+  'printf',
+  'cp',
+  'mv',
+  'ln',
+  'true',
+  'false',
+  'head',
+  'tail',
+  'wc',
+  'sort',
+  'find',
+  'stat',
+  'whoami',
+  'uname',
+  'tar',
+  'gzip',
+  'sha256sum',
+  'readlink',
+  'dirname',
+  'basename',
+  'xargs',
 ];
 
 export interface BusyboxLayout {
@@ -50,13 +85,22 @@ async function makeRootfs(root: string): Promise<void> {
   await copyFile(BUSYBOX, join(root, 'bin', 'busybox'));
   await chmod(join(root, 'bin', 'busybox'), 0o755);
   const { stdout } = await execFileP(BUSYBOX, ['--list']);
-  const applets = new Set([...REQUIRED_APPLETS, ...stdout.split('\n').map((s) => s.trim()).filter((s) => /^[\w.[-]+$/.test(s))]);
+  const applets = new Set([
+    ...REQUIRED_APPLETS,
+    ...stdout
+      .split('\n')
+      .map((s) => s.trim())
+      .filter((s) => /^[\w.[-]+$/.test(s)),
+  ]);
   applets.delete('busybox');
   for (const a of [...applets].sort()) {
     if (a.includes('/')) continue;
     await symlink('busybox', join(root, 'bin', a));
   }
-  await writeFile(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
+  await writeFile(
+    join(root, 'etc', 'passwd'),
+    'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
+  );
   await writeFile(join(root, 'etc', 'group'), 'root:x:0:\nuser:x:1000:\nnogroup:x:65534:\n');
   await writeFile(join(root, 'etc', 'hostname'), 'busybox\n');
   await chmod(join(root, 'tmp'), 0o1777);
@@ -73,9 +117,27 @@ async function buildLayout(): Promise<BusyboxLayout> {
   const tarPath = join(layoutRoot, 'layer.tar');
   // Reproducible tar: sorted, everything owned by 0:0 (numeric), fixed mtime, no atime/ctime.
   await execFileP('tar', [
-    '--sort=name', '--format=pax', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
-    '--mtime=@1704067200', '--numeric-owner', '--owner=0', '--group=0',
-    '-C', rootfs, '-cf', tarPath, 'bin', 'dev', 'etc', 'home', 'proc', 'root', 'sys', 'tmp', 'usr', 'var',
+    '--sort=name',
+    '--format=pax',
+    '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
+    '--mtime=@1704067200',
+    '--numeric-owner',
+    '--owner=0',
+    '--group=0',
+    '-C',
+    rootfs,
+    '-cf',
+    tarPath,
+    'bin',
+    'dev',
+    'etc',
+    'home',
+    'proc',
+    'root',
+    'sys',
+    'tmp',
+    'usr',
+    'var',
   ]);
   const tarBytes = await readFile(tarPath);
   await execFileP('gzip', ['-n', '-6', tarPath]);

@@ -118,7 +118,8 @@ const MODULE_IMAGES_STAGE = (module: string): string => `{{- range $path, $conte
 
 const EXTRA_FILES: Record<string, Record<string, string>> = {
   'Fkuloff/registry-operator-module': {
-    '.werf/stages/base-images.yaml': '{{- $_ := set . "Images" (dict "BASE_GOLANG_23_ALPINE" "golang:1.23-alpine" "BASE_DISTROLESS" "gcr.io/distroless/static") }}\n',
+    '.werf/stages/base-images.yaml':
+      '{{- $_ := set . "Images" (dict "BASE_GOLANG_23_ALPINE" "golang:1.23-alpine" "BASE_DISTROLESS" "gcr.io/distroless/static") }}\n',
     '.werf/stages/images.yaml': MODULE_IMAGES_STAGE('registry-operator'),
   },
   'aleksandr-podmoskovniy/ai-models': {
@@ -230,12 +231,32 @@ export function loadOptions(root: string, p: Project): LoadOptions {
 
 /** Files the configs read whose content does not matter here (snippets, shell rc files, helm values). */
 const EMPTY_STAND_INS: Record<string, string[]> = {
-  "Horiodino/deckhouse": ["deckhouse-controller/files/kubectl_wrapper.sh", "deckhouse-controller/files/inputrc", "deckhouse-controller/files/bashrc", "deckhouse-controller/files/vimrc.local", "tools/build_includes/modules-excluded-EE.yaml", "tools/build_includes/modules-with-exclude-EE.yaml", "tools/build_includes/candi-EE.yaml", "modules/values-default.yaml", "ee/modules/values-default.yaml", "modules/values-managed.yaml", "ee/modules/values-managed.yaml", "modules/values-minimal.yaml", "ee/modules/values-minimal.yaml", "tools/build_includes/modules-EE.yaml", "tools/build_includes/modules-with-dependencies-EE.yaml"],
-  "deckhouse/virtualization": ["images/qemu/flags.tmpl", "images/virt-launcher/mount-points.yaml"],
-  "deckhouse/sds-node-configurator": [".werf/bundle.yaml", ".werf/release.yaml"],
-  "Hibiki08/dotplant2": [".werf/supervisord.conf"],
-  "Fkuloff/registry-operator-module": [".werf/stages/images-digests.yaml", ".werf/stages/bundle.yaml", ".werf/stages/release.yaml"],
-  "aleksandr-podmoskovniy/ai-models": ["build/components/versions.yml", ".werf/stages/images-digests.yaml", ".werf/stages/bundle.yaml", ".werf/stages/release.yaml"],
-  "flant/examples": ["2020/01-dynamic-build/releases.yml", "2020/01-dynamic-build/.werf/nginx.conf"],
+  'Horiodino/deckhouse': [
+    'deckhouse-controller/files/kubectl_wrapper.sh',
+    'deckhouse-controller/files/inputrc',
+    'deckhouse-controller/files/bashrc',
+    'deckhouse-controller/files/vimrc.local',
+    'tools/build_includes/modules-excluded-EE.yaml',
+    'tools/build_includes/modules-with-exclude-EE.yaml',
+    'tools/build_includes/candi-EE.yaml',
+    'modules/values-default.yaml',
+    'ee/modules/values-default.yaml',
+    'modules/values-managed.yaml',
+    'ee/modules/values-managed.yaml',
+    'modules/values-minimal.yaml',
+    'ee/modules/values-minimal.yaml',
+    'tools/build_includes/modules-EE.yaml',
+    'tools/build_includes/modules-with-dependencies-EE.yaml',
+  ],
+  'deckhouse/virtualization': ['images/qemu/flags.tmpl', 'images/virt-launcher/mount-points.yaml'],
+  'deckhouse/sds-node-configurator': ['.werf/bundle.yaml', '.werf/release.yaml'],
+  'Hibiki08/dotplant2': ['.werf/supervisord.conf'],
+  'Fkuloff/registry-operator-module': ['.werf/stages/images-digests.yaml', '.werf/stages/bundle.yaml', '.werf/stages/release.yaml'],
+  'aleksandr-podmoskovniy/ai-models': [
+    'build/components/versions.yml',
+    '.werf/stages/images-digests.yaml',
+    '.werf/stages/bundle.yaml',
+    '.werf/stages/release.yaml',
+  ],
+  'flant/examples': ['2020/01-dynamic-build/releases.yml', '2020/01-dynamic-build/.werf/nginx.conf'],
 };
-

@@ -12,7 +12,17 @@ import type { ContentStore } from '../../lib/content/index.js';
 import type { Digest } from '../../lib/digest.js';
 import { TsbuildError } from '../../lib/errors.js';
 import { unpackLayer } from '../../lib/layer/index.js';
-import { TSBUILD_DIR, type CommittedLayer, type LayerSource, type PreparedSnapshot, type RunOptions, type RunResult, type RunSpec, type Sandbox, type Snapshotter } from '../../lib/sandbox/index.js';
+import {
+  TSBUILD_DIR,
+  type CommittedLayer,
+  type LayerSource,
+  type PreparedSnapshot,
+  type RunOptions,
+  type RunResult,
+  type RunSpec,
+  type Sandbox,
+  type Snapshotter,
+} from '../../lib/sandbox/index.js';
 
 export const FAKE_LAYER = 'application/vnd.tsbuild.test.layer.v1+json';
 
@@ -97,7 +107,10 @@ export class FakeSnapshotter implements Snapshotter {
 }
 
 /** A fake layer with the given files, stored, as a descriptor + diffId (for base images). */
-export async function fakeLayer(store: ContentStore, files: Record<string, string>): Promise<{ descriptor: { mediaType: string; digest: Digest; size: number }; diffId: Digest }> {
+export async function fakeLayer(
+  store: ContentStore,
+  files: Record<string, string>,
+): Promise<{ descriptor: { mediaType: string; digest: Digest; size: number }; diffId: Digest }> {
   const info = await store.writeJson({ files, deleted: [] } satisfies FakeLayer);
   return { descriptor: { mediaType: FAKE_LAYER, digest: info.info.digest, size: info.info.size }, diffId: info.info.digest };
 }

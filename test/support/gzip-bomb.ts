@@ -2,7 +2,7 @@
 // holding one file of `expandTo` zero bytes (concatenated gzip members of 64 MiB of zeros each).
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { LayoutStore } from '../../lib/content/index.js';
+import type { LayoutStore } from '../../lib/content/index.js';
 import { MediaType, type Descriptor } from '../../lib/oci/index.js';
 
 const CHUNK = 64 << 20;

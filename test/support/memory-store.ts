@@ -30,7 +30,8 @@ export class MemoryStore implements ImageStore {
       process.nextTick(() => r.destroy(new TsbuildError('TSB_STORE_NOT_FOUND', `blob ${digest} is not in the memory store`)));
       return r;
     }
-    if (options.size !== undefined && options.size !== b.length) throw new TsbuildError('TSB_SIZE_MISMATCH', `blob ${digest}: size ${b.length}, expected ${options.size}`);
+    if (options.size !== undefined && options.size !== b.length)
+      throw new TsbuildError('TSB_SIZE_MISMATCH', `blob ${digest}: size ${b.length}, expected ${options.size}`);
     return Readable.from([b]);
   }
 
@@ -113,7 +114,8 @@ export class MemoryStore implements ImageStore {
   private put(bytes: Buffer, expected: Partial<BlobInfo>): BlobInfo {
     const digest = sha256(bytes);
     if (expected.digest && expected.digest !== digest) throw new TsbuildError('TSB_DIGEST_MISMATCH', `expected ${expected.digest}, got ${digest}`);
-    if (expected.size !== undefined && expected.size !== bytes.length) throw new TsbuildError('TSB_SIZE_MISMATCH', `expected ${expected.size} bytes, got ${bytes.length}`);
+    if (expected.size !== undefined && expected.size !== bytes.length)
+      throw new TsbuildError('TSB_SIZE_MISMATCH', `expected ${expected.size} bytes, got ${bytes.length}`);
     this.blobs.set(digest, bytes);
     return { digest, size: bytes.length };
   }

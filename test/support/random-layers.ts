@@ -19,7 +19,23 @@ export function prng(seed: number): () => number {
 
 type Node = { type: 'dir' } | { type: 'file' } | { type: 'symlink'; target: string };
 
-const NAMES = ['a', 'b', 'etc', 'usr', 'bin', 'lib', 'opt', 'x y', 'ünïcødé', '日本語', 'emoji😀', '.hidden', '-dash', `long${'n'.repeat(140)}`, `L${'ß'.repeat(60)}`];
+const NAMES = [
+  'a',
+  'b',
+  'etc',
+  'usr',
+  'bin',
+  'lib',
+  'opt',
+  'x y',
+  'ünïcødé',
+  '日本語',
+  'emoji😀',
+  '.hidden',
+  '-dash',
+  `long${'n'.repeat(140)}`,
+  `L${'ß'.repeat(60)}`,
+];
 const FILE_MODES = [0o644, 0o600, 0o755, 0o700, 0o444, 0o4755, 0o2755, 0o640];
 const DIR_MODES = [0o755, 0o700, 0o750, 0o1777, 0o2775, 0o711];
 const IDS = [0, 0, 0, 1, 1000, 65534, 123456];
@@ -143,7 +159,12 @@ export function randomStack(seed: number, top: string, layerCount: number): Gene
   let current: LayerEntrySource[] = [];
   let counter = 0;
 
-  const meta = (): Pick<TarEntry, 'uid' | 'gid' | 'mtimeSec' | 'mtimeNsec'> => ({ uid: pick(IDS), gid: pick(IDS), mtimeSec: 1_600_000_000 + Math.floor(rnd() * 1e6), mtimeNsec: 0 });
+  const meta = (): Pick<TarEntry, 'uid' | 'gid' | 'mtimeSec' | 'mtimeNsec'> => ({
+    uid: pick(IDS),
+    gid: pick(IDS),
+    mtimeSec: 1_600_000_000 + Math.floor(rnd() * 1e6),
+    mtimeNsec: 0,
+  });
   const emit = (entry: TarEntry, content?: Buffer): void => {
     if (!model.apply(entry)) return;
     current.push(content ? { entry, content } : { entry });

@@ -23,7 +23,10 @@ export interface StagedPackage {
 function runtimeDependencies(): string[] {
   const seen = new Set<string>();
   const visit = (pkgDir: string): void => {
-    const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+    };
     for (const name of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) {
       if (seen.has(name)) continue;
       // Hoisted layout (npm ci): every package sits directly in the root node_modules.
@@ -50,7 +53,9 @@ export async function stagePackage(): Promise<StagedPackage> {
   if ((statSync(tmpdir()).mode & 0o001) === 0) throw new Error(`${tmpdir()} (TMPDIR) is not searchable by other users: rootless tests need a shared temp dir`);
   const root = await mkdtemp(join(tmpdir(), 'tsbuild-staged-'));
   const copy = (rel: string, filter?: (src: string) => boolean): Promise<void> =>
-    existsSync(join(REPO_ROOT, rel)) ? cp(join(REPO_ROOT, rel), join(root, rel), { recursive: true, preserveTimestamps: true, ...(filter ? { filter } : {}) }) : Promise.resolve();
+    existsSync(join(REPO_ROOT, rel))
+      ? cp(join(REPO_ROOT, rel), join(root, rel), { recursive: true, preserveTimestamps: true, ...(filter ? { filter } : {}) })
+      : Promise.resolve();
   const notTest = (src: string): boolean => !src.endsWith('.test.js') && !src.endsWith('.test.js.map') && !src.startsWith(join(REPO_ROOT, 'dist', 'test'));
   await copy('package.json');
   await copy('bin');

@@ -30,7 +30,8 @@ export async function checkStore(root: string): Promise<string[]> {
   const names = await readdir(blobs).catch(() => [] as string[]);
   // Killed before init() wrote index.json: a store not made yet is valid if it holds nothing (init is
   // idempotent and finishes it on the next open).
-  if (!(await stat(join(root, 'index.json')).catch(() => undefined))) return names.length === 0 ? problems : [...problems, 'index.json is missing but blobs exist'];
+  if (!(await stat(join(root, 'index.json')).catch(() => undefined)))
+    return names.length === 0 ? problems : [...problems, 'index.json is missing but blobs exist'];
   try {
     index = JSON.parse(await readFile(join(root, 'index.json'), 'utf8')) as { manifests?: Desc[] };
   } catch (err) {
@@ -48,7 +49,11 @@ export async function checkStore(root: string): Promise<string[]> {
   for (const m of index.manifests ?? []) {
     const name = m.annotations?.['org.opencontainers.image.ref.name'] ?? m.digest;
     if (!(await present(m, `manifest of ${name}`))) continue;
-    const manifest = JSON.parse(await readFile(join(blobs, m.digest.slice('sha256:'.length)), 'utf8')) as { config?: Desc; layers?: Desc[]; manifests?: Desc[] };
+    const manifest = JSON.parse(await readFile(join(blobs, m.digest.slice('sha256:'.length)), 'utf8')) as {
+      config?: Desc;
+      layers?: Desc[];
+      manifests?: Desc[];
+    };
     if (manifest.manifests) continue; // an index (base image lists): children are checked when named
     if (manifest.config) await present(manifest.config, `config of ${name}`);
     // Stages found in a registry keep their layers there until built on: only stored layers are checked.

@@ -30,7 +30,10 @@ export class TestRepo {
   /** Commit time of the next commit; each commit advances it by a minute. */
   time = 1_700_000_000;
 
-  private constructor(readonly dir: string, readonly tmp: string) {}
+  private constructor(
+    readonly dir: string,
+    readonly tmp: string,
+  ) {}
 
   static async create(options: { bare?: boolean } = {}): Promise<TestRepo> {
     const tmp = await mkdtemp(join(tmpdir(), 'tsbuild-git-test-'));

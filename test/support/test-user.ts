@@ -20,7 +20,10 @@ export function ensureTestUser(user: string, range: boolean): void {
     if (has('/etc/subgid').length === 0) execFileSync('usermod', ['--add-subgids', '200000-265535', user]);
     return;
   }
-  for (const [file, flag] of [['/etc/subuid', '--del-subuids'], ['/etc/subgid', '--del-subgids']] as const) {
+  for (const [file, flag] of [
+    ['/etc/subuid', '--del-subuids'],
+    ['/etc/subgid', '--del-subgids'],
+  ] as const) {
     for (const line of has(file)) {
       const [, start, count] = line.split(':');
       execFileSync('usermod', [flag, `${start}-${Number(start) + Number(count) - 1}`, user]);

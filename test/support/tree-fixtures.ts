@@ -1,5 +1,19 @@
 // Test support for the layer tests: temp dirs, a varied tree, and a comparable snapshot of a tree.
-import { mkdtempSync, rmSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync, mkdirSync, symlinkSync, linkSync, chownSync, lchownSync, chmodSync } from 'node:fs';
+import {
+  mkdtempSync,
+  rmSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+  mkdirSync,
+  symlinkSync,
+  linkSync,
+  chownSync,
+  lchownSync,
+  chmodSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -43,7 +57,7 @@ export function makeVariedTree(root: string): void {
   writeFileSync(join(root, 'ünïcödé.txt'), 'utf8 name');
   writeFileSync(join(root, 'empty'), '');
   const big = Buffer.alloc(3 * 1024 * 1024 + 123);
-  for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i * 2654435761 >>> 0, i);
+  for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE((i * 2654435761) >>> 0, i);
   writeFileSync(join(root, 'large.bin'), big);
   // Old and fractional mtimes (the latter survive only through PAX).
   fx.lutimes(join(root, 'etc/passwd'), 0, 0, 1_000_000_000, 0);

@@ -85,17 +85,7 @@ export interface StringNode {
   quoted: string;
   text: string;
 }
-export type ArgNode =
-  | FieldNode
-  | VariableNode
-  | IdentifierNode
-  | ChainNode
-  | DotNode
-  | NilNode
-  | BoolNode
-  | NumberNode
-  | StringNode
-  | PipeNode;
+export type ArgNode = FieldNode | VariableNode | IdentifierNode | ChainNode | DotNode | NilNode | BoolNode | NumberNode | StringNode | PipeNode;
 
 export interface BranchNode {
   kind: 'if' | 'with' | 'range';

@@ -4,16 +4,7 @@ import { sprint, sprintf, sprintln } from './fmt.js';
 import { isPrint } from './go-quote.js';
 import { fixed, variadic, type TemplateFunc } from './func-types.js';
 import { FuncError } from './template-error.js';
-import {
-  byteLength,
-  byteSlice,
-  isFloat,
-  isGoMap,
-  isInt,
-  isTrue,
-  num,
-  typeName,
-} from './value.js';
+import { byteLength, byteSlice, isFloat, isGoMap, isInt, isTrue, num, typeName } from './value.js';
 
 type Basic = 'bool' | 'int' | 'float' | 'string' | 'invalid';
 
@@ -87,9 +78,9 @@ function goIndex(item: unknown, ...indexes: unknown[]): unknown {
     } else if (isGoMap(item)) {
       if (isNil(index)) throw new FuncError('value is nil; should be of type string');
       if (typeof index !== 'string') throw new FuncError(`value has type ${typeName(index)}; should be string`);
-      item = Object.hasOwn(item, index) ? item[index] ?? null : null;
+      item = Object.hasOwn(item, index) ? (item[index] ?? null) : null;
     } else if (item instanceof Map) {
-      item = item.has(index) ? item.get(index) ?? null : null;
+      item = item.has(index) ? (item.get(index) ?? null) : null;
     } else {
       throw new FuncError(`can't index item of type ${typeName(item)}`);
     }
@@ -135,9 +126,7 @@ function evalArgs(args: unknown[]): string {
 }
 
 export function htmlEscape(s: string): string {
-  return s.replace(/[<>&'"\0]/g, (c) =>
-    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === "'" ? '&#39;' : c === '"' ? '&#34;' : '\uFFFD',
-  );
+  return s.replace(/[<>&'"\0]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === "'" ? '&#39;' : c === '"' ? '&#34;' : '\uFFFD'));
 }
 
 export function jsEscape(s: string): string {

@@ -15,7 +15,7 @@ import { GO_TYPE_NAMES, type CallContext, type ParamType, type TemplateFunc } fr
 import { timeMethod } from './go-time.js';
 import { position, type Tree } from './parser.js';
 import { TemplateError } from './template-error.js';
-import type { NestedOutput, } from './line-map.js';
+import type { NestedOutput } from './line-map.js';
 import { GoTime, isFloat, isGoMap, isInt, isTrue, typeName } from './value.js';
 
 /** Marks "no final pipeline value", unlike undefined which is Go's invalid value. */
@@ -37,7 +37,6 @@ export interface ExecHost {
   /** include/tpl outputs of the current execution, oldest first (only when line maps are kept) */
   readonly nested: NestedOutput[];
 }
-
 
 interface Variable {
   name: string;
@@ -64,10 +63,12 @@ export abstract class Evaluator {
       throw new TemplateError(`template: ${name}: ${msg}`, { templateName: this.tree.parseName, line: 0, cause });
     }
     const { line, column } = position(this.tree.text, this.node.pos);
-    throw new TemplateError(
-      `template: ${this.tree.parseName}:${line}:${column}: executing ${JSON.stringify(name)} at <${nodeString(this.node)}>: ${msg}`,
-      { templateName: this.tree.parseName, line, column, cause },
-    );
+    throw new TemplateError(`template: ${this.tree.parseName}:${line}:${column}: executing ${JSON.stringify(name)} at <${nodeString(this.node)}>: ${msg}`, {
+      templateName: this.tree.parseName,
+      line,
+      column,
+      cause,
+    });
   }
 
   protected at(n: AnyNode): void {
@@ -167,14 +168,7 @@ export abstract class Evaluator {
     return this.evalFieldChain(dot, value, v, v.idents.slice(1), args, final);
   }
 
-  protected evalFieldChain(
-    dot: unknown,
-    receiver: unknown,
-    node: AnyNode,
-    idents: string[],
-    args: ArgNode[],
-    final: Final,
-  ): unknown {
+  protected evalFieldChain(dot: unknown, receiver: unknown, node: AnyNode, idents: string[], args: ArgNode[], final: Final): unknown {
     let iface = false;
     const n = idents.length;
     for (let i = 0; i < n - 1; i++) {
@@ -184,15 +178,7 @@ export abstract class Evaluator {
     return this.evalField(dot, idents[n - 1]!, node, args, final, receiver, iface);
   }
 
-  protected evalField(
-    dot: unknown,
-    name: string,
-    node: AnyNode,
-    args: ArgNode[],
-    final: Final,
-    receiver: unknown,
-    iface: boolean,
-  ): unknown {
+  protected evalField(dot: unknown, name: string, node: AnyNode, args: ArgNode[], final: Final, receiver: unknown, iface: boolean): unknown {
     if (receiver === undefined) return undefined;
     const typ = iface ? 'interface {}' : typeName(receiver);
     if (receiver === null) this.errorf(`nil pointer evaluating ${typ}.${name}`);
@@ -211,7 +197,7 @@ export abstract class Evaluator {
       return has ? (value === undefined ? null : value) : undefined;
     } else if (receiver instanceof Map) {
       if (hasArgs) this.errorf(`${name} is not a method but has arguments`);
-      return receiver.has(name) ? receiver.get(name) ?? null : undefined;
+      return receiver.has(name) ? (receiver.get(name) ?? null) : undefined;
     } else if (typeof receiver === 'object' && !Array.isArray(receiver)) {
       const value = (receiver as Record<string, unknown>)[name];
       if (typeof value === 'function') {
@@ -259,7 +245,7 @@ export abstract class Evaluator {
       this.errorf(`wrong number of args for ${name}: want ${numFixed} got ${numIn}`);
     }
     if (fn.lazy) {
-      let v: unknown ;
+      let v: unknown;
       for (const a of actual) {
         v = this.evalArg(dot, 'value', a);
         if (isTrue(v) === (fn.lazy === 'or')) return v;

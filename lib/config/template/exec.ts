@@ -1,14 +1,8 @@
 // Executor for parsed templates with Go's semantics (text/template/exec.go): variables and their
 // scopes, field/method/map lookup, pipelines, argument type checks, range/with/if, error texts.
-import {
-  nodeString,
-  type AnyNode,
-  type BranchNode,
-  type Node,
-  type TemplateNode,
-} from './ast.js';
+import { nodeString, type AnyNode, type BranchNode, type Node, type TemplateNode } from './ast.js';
 import { formatValue } from './fmt.js';
-import type { CallContext, } from './func-types.js';
+import type { CallContext } from './func-types.js';
 import type { Tree } from './parser.js';
 import { alignNested, LineMap, type WriteOrigin } from './line-map.js';
 import { isGoMap, isInt, isTrue, sortedKeys, sortedMapEntries, typeName } from './value.js';
@@ -79,7 +73,6 @@ export class ExecState extends Evaluator {
     }
     return text;
   }
-
 
   // ---- walking ----
 

@@ -4,16 +4,7 @@ import { noFlags, pad, type Flags } from './fmt-flags.js';
 import { formatFloat } from './fmt-number.js';
 import { canBackquote, isPrint, quote, quoteRune } from './go-quote.js';
 import { formatTime } from './go-time.js';
-import {
-  GoFloat,
-  GoTime,
-  isGoMap,
-  isInt,
-  num,
-  sortedKeys,
-  sortedMapEntries,
-  typeName,
-} from './value.js';
+import { GoFloat, GoTime, isGoMap, isInt, num, sortedKeys, sortedMapEntries, typeName } from './value.js';
 
 const PLAIN = noFlags();
 
@@ -210,9 +201,7 @@ function printArg(arg: unknown, verb: string, f: Flags, depth = 0): string {
     return '[' + arg.map((e) => printArg(e, verb, f, depth + 1)).join(' ') + ']';
   }
   if (arg instanceof Map) {
-    const parts = sortedMapEntries(arg).map(
-      ([k, v]) => printArg(k, verb, f, depth + 1) + ':' + printArg(v, verb, f, depth + 1),
-    );
+    const parts = sortedMapEntries(arg).map(([k, v]) => printArg(k, verb, f, depth + 1) + ':' + printArg(v, verb, f, depth + 1));
     return 'map[' + parts.join(' ') + ']';
   }
   if (isGoMap(arg)) {
@@ -233,7 +222,13 @@ function goSyntax(v: unknown): string {
   if (typeof v === 'string') return quote(v);
   if (Array.isArray(v)) return '[]interface {}{' + v.map(goSyntax).join(', ') + '}';
   if (isGoMap(v)) {
-    return 'map[string]interface {}{' + sortedKeys(v).map((k) => quote(k) + ':' + goSyntax(v[k])).join(', ') + '}';
+    return (
+      'map[string]interface {}{' +
+      sortedKeys(v)
+        .map((k) => quote(k) + ':' + goSyntax(v[k]))
+        .join(', ') +
+      '}'
+    );
   }
   if (typeof v === 'number' || v instanceof GoFloat) {
     return isInt(v) ? String(v) : formatFloat(num(v), 'g', -1);
@@ -380,4 +375,3 @@ function truncateBytes(s: string, f: Flags): string {
   if (!f.precPresent) return s;
   return Buffer.from(s, 'utf8').subarray(0, f.prec).toString('latin1');
 }
-

@@ -44,10 +44,7 @@ type TypeOf<P> = P extends 'string'
 type Args<P extends readonly ParamType[]> = { -readonly [K in keyof P]: TypeOf<P[K]> };
 
 /** A function with fixed parameters. */
-export function fixed<const P extends readonly ParamType[]>(
-  params: P,
-  impl: (...args: Args<P>) => unknown,
-): TemplateFunc {
+export function fixed<const P extends readonly ParamType[]>(params: P, impl: (...args: Args<P>) => unknown): TemplateFunc {
   return { params, fn: (args) => (impl as (...a: unknown[]) => unknown)(...args) };
 }
 
@@ -66,10 +63,7 @@ export function variadic<const P extends readonly ParamType[], const V extends P
 }
 
 /** A function that needs the call context. */
-export function withContext<const P extends readonly ParamType[]>(
-  params: P,
-  impl: (ctx: CallContext, ...args: Args<P>) => unknown,
-): TemplateFunc {
+export function withContext<const P extends readonly ParamType[]>(params: P, impl: (ctx: CallContext, ...args: Args<P>) => unknown): TemplateFunc {
   return { params, fn: (args, ctx) => (impl as (...a: unknown[]) => unknown)(ctx, ...args) };
 }
 

@@ -10,7 +10,11 @@ const SPRIG: Case[] = [
   // strings
   ['{{ "  a b  " | trim }}|{{ trimAll "$" "$5.00$" }}|{{ trimPrefix "-" "-x" }}|{{ trimSuffix "/" "a/" }}', undefined, 'a b|5.00|x|a'],
   ['{{ upper "ab" }} {{ lower "AB" }} {{ title "hello world-x" }} {{ untitle "Hello World" }}', undefined, 'AB ab Hello World-X hello world'],
-  ['{{ camelcase "http_server" }} {{ camelcase "virt-launcher" }} {{ "virt-launcher" | camelcase | untitle }}', undefined, 'HttpServer VirtLauncher virtLauncher'],
+  [
+    '{{ camelcase "http_server" }} {{ camelcase "virt-launcher" }} {{ "virt-launcher" | camelcase | untitle }}',
+    undefined,
+    'HttpServer VirtLauncher virtLauncher',
+  ],
   ['{{ camelcase "_complex__case_" }} {{ snakecase "FirstName" }} {{ kebabcase "HTTPServer" }}', undefined, '_Complex_Case_ first_name http-server'],
   ['{{ replace "." "-" "1.2.3" }} {{ "a.b" | replace "." "/" }}', undefined, '1-2-3 a/b'],
   ['{{ quote "a" 1 nil }} {{ squote "b" }} {{ cat "a" nil 1 }}', undefined, '"a" "1" \'b\' a 1'],
@@ -29,16 +33,28 @@ const SPRIG: Case[] = [
   ['{{ list 1 2 3 }} {{ first (list 1 2) }} {{ last (list 1 2) }} {{ rest (list 1 2 3) }} {{ initial (list 1 2 3) }}', undefined, '[1 2 3] 1 2 [2 3] [1 2]'],
   ['{{ first list }} {{ append (list 1) 2 }} {{ prepend (list 1) 0 }} {{ concat (list 1) (list 2 3) }}', undefined, '<no value> [1 2] [0 1] [1 2 3]'],
   ['{{ reverse (list 1 2 3) }} {{ uniq (list 1 1 2 1) }} {{ without (list 1 2 3) 2 }} {{ compact (list 1 "" 0 2) }}', undefined, '[3 2 1] [1 2] [1 3] [1 2]'],
-  ['{{ has 2 (list 1 2) }} {{ has 3 (list 1 2) }} {{ has 1 nil }} {{ slice (list 1 2 3) 1 }} {{ slice (list 1 2 3) 1 2 }}', undefined, 'true false false [2 3] [2]'],
+  [
+    '{{ has 2 (list 1 2) }} {{ has 3 (list 1 2) }} {{ has 1 nil }} {{ slice (list 1 2 3) 1 }} {{ slice (list 1 2 3) 1 2 }}',
+    undefined,
+    'true false false [2 3] [2]',
+  ],
   ['{{ until 3 }} {{ untilStep 0 10 4 }} {{ seq 3 }} {{ seq 2 4 }} {{ seq 0 2 6 }} {{ seq 3 1 }}', undefined, '[0 1 2] [0 4 8] 1 2 3 2 3 4 0 2 4 6 3 2 1'],
   ['{{ range $i, $e := until 3 }}{{ $i }}{{ end }} {{ tuple 1 "a" }} {{ chunk 2 (list 1 2 3) }}', undefined, '012 [1 a] [[1 2] [3]]'],
   ['{{ first 5 }}', undefined, { err: 'Cannot find first on type int' }],
   ['{{ until 100000000 }}', undefined, { err: 'sequence longer than' }],
   // dicts
-  ['{{ $d := dict "a" 1 "b" "x" }}{{ $d }} {{ get $d "a" }} {{ get $d "zz" }}| {{ hasKey $d "b" }} {{ keys $d }} {{ values $d }}', undefined, 'map[a:1 b:x] 1 | true [a b] [1 x]'],
+  [
+    '{{ $d := dict "a" 1 "b" "x" }}{{ $d }} {{ get $d "a" }} {{ get $d "zz" }}| {{ hasKey $d "b" }} {{ keys $d }} {{ values $d }}',
+    undefined,
+    'map[a:1 b:x] 1 | true [a b] [1 x]',
+  ],
   ['{{ $d := dict }}{{ $_ := set $d "k" "v" }}{{ $d.k }} {{ $_ := unset $d "k" }}{{ len $d }}', undefined, 'v 0'],
   ['{{ $_ := set . "X" 5 }}{{ .X }}', {}, '5'],
-  ['{{ pluck "a" (dict "a" 1) (dict "b" 2) (dict "a" 3) }} {{ pick (dict "a" 1 "b" 2) "a" }} {{ omit (dict "a" 1 "b" 2) "a" }}', undefined, '[1 3] map[a:1] map[b:2]'],
+  [
+    '{{ pluck "a" (dict "a" 1) (dict "b" 2) (dict "a" 3) }} {{ pick (dict "a" 1 "b" 2) "a" }} {{ omit (dict "a" 1 "b" 2) "a" }}',
+    undefined,
+    '[1 3] map[a:1] map[b:2]',
+  ],
   ['{{ dig "a" "b" "def" (dict "a" (dict "b" "found")) }} {{ dig "a" "x" "def" (dict "a" (dict "b" 1)) }}', undefined, 'found def'],
   ['{{ merge (dict "a" 1 "n" (dict "x" 1)) (dict "a" 2 "b" 3 "n" (dict "y" 2)) }}', undefined, 'map[a:1 b:3 n:map[x:1 y:2]]'],
   ['{{ mergeOverwrite (dict "a" 1 "k" true) (dict "a" 2 "b" 3 "k" false) }}', undefined, 'map[a:2 b:3 k:false]'],
@@ -49,39 +65,83 @@ const SPRIG: Case[] = [
   ['{{ empty "" }} {{ empty 0 }} {{ empty (list) }} {{ empty (dict "a" 1) }} {{ empty .missing }}', {}, 'true true true false true'],
   ['{{ coalesce "" 0 "x" }} {{ ternary "y" "n" true }} {{ ternary "y" "n" false }} {{ all 1 "a" }} {{ any 0 "" }}', undefined, 'x y n true false'],
   ['{{ eq .v "false" | ternary "a" "b" }}', { v: 'false' }, 'a'],
-  ['{{ typeOf 1 }} {{ typeOf 1.5 }} {{ typeOf "s" }} {{ typeOf (list) }} {{ typeOf (dict) }} {{ kindOf (list) }} {{ kindIs "map" (dict) }}', undefined, 'int float64 string []interface {} map[string]interface {} slice true'],
+  [
+    '{{ typeOf 1 }} {{ typeOf 1.5 }} {{ typeOf "s" }} {{ typeOf (list) }} {{ typeOf (dict) }} {{ kindOf (list) }} {{ kindIs "map" (dict) }}',
+    undefined,
+    'int float64 string []interface {} map[string]interface {} slice true',
+  ],
   ['{{ deepEqual (list 1 (dict "a" 2)) (list 1 (dict "a" 2)) }} {{ deepEqual 1 1.0 }}', undefined, 'true false'],
   ['{{ fail "boom" }}', undefined, { err: 'error calling fail: boom' }],
   // math
   ['{{ add 1 2 3 }} {{ sub 5 7 }} {{ mul 2 3 4 }} {{ div 7 2 }} {{ mod 7 3 }} {{ add1 1 }}', undefined, '6 -2 24 3 1 2'],
   ['{{ max 1 5 3 }} {{ min 4 2 8 }} {{ add 1.9 1 }} {{ add "2" 3 }} {{ div "1704164645" 2592000 }}', undefined, '5 2 2 5 657'],
-  ['{{ addf 0.1 0.2 }} {{ mulf 1.5 2 }} {{ divf 1 3 }} {{ subf 1 0.5 }} {{ floor 1.7 }} {{ ceil 1.2 }} {{ round 1.255 2 }}', undefined, '0.3 3 0.3333333333333333 0.5 1 2 1.25'],
+  [
+    '{{ addf 0.1 0.2 }} {{ mulf 1.5 2 }} {{ divf 1 3 }} {{ subf 1 0.5 }} {{ floor 1.7 }} {{ ceil 1.2 }} {{ round 1.255 2 }}',
+    undefined,
+    '0.3 3 0.3333333333333333 0.5 1 2 1.25',
+  ],
   ['{{ int "42" }} {{ int 3.9 }} {{ int64 "0x10" }} {{ float64 "1.5" }} {{ float64 2 }} {{ typeOf (float64 2) }}', undefined, '42 3 16 1.5 2 float64'],
   ['{{ printf "%d" (add 1 2) }} {{ printf "%d" (float64 2) }}', undefined, '3 %!d(float64=2)'],
   ['{{ div 1 0 }}', undefined, { err: 'integer divide by zero' }],
   // encoding, hashes, json
-  ['{{ b64enc "hello" }} {{ b64dec "aGVsbG8=" }} {{ b32enc "hi" }} {{ b32dec "NBUQ====" }} {{ b64dec "!!" }}', undefined, 'aGVsbG8= hello NBUQ==== hi illegal base64 data at input byte 0'],
+  [
+    '{{ b64enc "hello" }} {{ b64dec "aGVsbG8=" }} {{ b32enc "hi" }} {{ b32dec "NBUQ====" }} {{ b64dec "!!" }}',
+    undefined,
+    'aGVsbG8= hello NBUQ==== hi illegal base64 data at input byte 0',
+  ],
   ['{{ sha256sum "abc" }}', undefined, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'],
   ['{{ sha1sum "abc" }} {{ adler32sum "abc" }}', undefined, 'a9993e364706816aba3e25717850c26c9cd0d89d 38600999'],
   ['{{ toJson (dict "b" 1 "a" (list "x" nil 1.5) "h" "<&>") }}', undefined, '{"a":["x",null,1.5],"b":1,"h":"\\u003c\\u0026\\u003e"}'],
   ['{{ toRawJson (dict "h" "<&>") }}|{{ toPrettyJson (dict "a" (list 1) "e" (dict)) }}', undefined, '{"h":"<&>"}|{\n  "a": [\n    1\n  ],\n  "e": {}\n}'],
   ['{{ $j := fromJson "{\\"a\\": 1, \\"b\\": [true, \\"x\\"]}" }}{{ $j.a }} {{ typeOf $j.a }} {{ index $j.b 1 }}', undefined, '1 float64 x'],
   // regex
-  ['{{ regexMatch "^[a-z]+$" "abc" }} {{ regexFind "[0-9]+" "ab12cd34" }} {{ regexFindAll "[0-9]" "a1b2c3" -1 }} {{ regexFindAll "[0-9]" "a1b2c3" 2 }}', undefined, 'true 12 [1 2 3] [1 2]'],
-  ['{{ regexReplaceAll "a(x*)b" "-ab-axxb-" "${1}W" }} {{ regexReplaceAll "a(x*)b" "-ab-axxb-" "$1W" }} {{ regexReplaceAllLiteral "a(x*)b" "-ab-" "$1" }}', undefined, '-W-xxW- --- -$1-'],
+  [
+    '{{ regexMatch "^[a-z]+$" "abc" }} {{ regexFind "[0-9]+" "ab12cd34" }} {{ regexFindAll "[0-9]" "a1b2c3" -1 }} {{ regexFindAll "[0-9]" "a1b2c3" 2 }}',
+    undefined,
+    'true 12 [1 2 3] [1 2]',
+  ],
+  [
+    '{{ regexReplaceAll "a(x*)b" "-ab-axxb-" "${1}W" }} {{ regexReplaceAll "a(x*)b" "-ab-axxb-" "$1W" }} {{ regexReplaceAllLiteral "a(x*)b" "-ab-" "$1" }}',
+    undefined,
+    '-W-xxW- --- -$1-',
+  ],
   ['{{ regexSplit "z+" "pizza" -1 }} {{ regexSplit "z+" "pizza" 1 }} {{ regexQuoteMeta "a.b*c" }}', undefined, '[pi a] [pizza] a\\.b\\*c'],
-  ['{{ regexReplaceAll "(?P<word>[a-z]+)" "ab cd" "<$word>" }} {{ regexMatch "(?i)^ABC$" "abc" }} {{ regexMatch "[[:digit:]]" "a1" }}', undefined, '<ab> <cd> true true'],
+  [
+    '{{ regexReplaceAll "(?P<word>[a-z]+)" "ab cd" "<$word>" }} {{ regexMatch "(?i)^ABC$" "abc" }} {{ regexMatch "[[:digit:]]" "a1" }}',
+    undefined,
+    '<ab> <cd> true true',
+  ],
   ['{{ regexMatch "(" "x" }}', undefined, { err: 'error calling regexMatch: regexp: Compile(' }],
   ['{{ regexMatch "a(?=b)" "ab" }}', undefined, { err: 'invalid or unsupported Perl syntax' }],
   // semver
-  ['{{ semverCompare ">=1.2.0" "1.3.0" }} {{ semverCompare "^1.2" "2.0.0" }} {{ semverCompare "~1.2.3" "1.2.9" }} {{ semverCompare "1.x" "1.9.9" }}', undefined, 'true false true true'],
-  ['{{ semverCompare ">1.0, <2.0" "1.5.0" }} {{ semverCompare "<1.0 || >=3.0" "2.0.0" }} {{ semverCompare ">=1.0" "1.1.0-beta" }} {{ semverCompare "1.2 - 1.4" "1.3.7" }}', undefined, 'true false false true'],
-  ['{{ $v := semver "v1.2.3-rc.1+b5" }}{{ $v.Major }} {{ $v.Minor }} {{ $v.Patch }} {{ $v.Prerelease }} {{ $v.Metadata }} {{ $v }}', undefined, '1 2 3 rc.1 b5 1.2.3-rc.1+b5'],
+  [
+    '{{ semverCompare ">=1.2.0" "1.3.0" }} {{ semverCompare "^1.2" "2.0.0" }} {{ semverCompare "~1.2.3" "1.2.9" }} {{ semverCompare "1.x" "1.9.9" }}',
+    undefined,
+    'true false true true',
+  ],
+  [
+    '{{ semverCompare ">1.0, <2.0" "1.5.0" }} {{ semverCompare "<1.0 || >=3.0" "2.0.0" }} {{ semverCompare ">=1.0" "1.1.0-beta" }} {{ semverCompare "1.2 - 1.4" "1.3.7" }}',
+    undefined,
+    'true false false true',
+  ],
+  [
+    '{{ $v := semver "v1.2.3-rc.1+b5" }}{{ $v.Major }} {{ $v.Minor }} {{ $v.Patch }} {{ $v.Prerelease }} {{ $v.Metadata }} {{ $v }}',
+    undefined,
+    '1 2 3 rc.1 b5 1.2.3-rc.1+b5',
+  ],
   ['{{ semver "x.y" }}', undefined, { err: 'Invalid Semantic Version' }],
   // dates and uuid
-  ['{{ date "2006-01-02 15:04:05" 0 | len }} {{ dateInZone "2006-01-02T15:04:05Z07:00 Mon Jan" 1704164645 "UTC" }}', undefined, '19 2024-01-02T03:04:05Z Tue Jan'],
+  [
+    '{{ date "2006-01-02 15:04:05" 0 | len }} {{ dateInZone "2006-01-02T15:04:05Z07:00 Mon Jan" 1704164645 "UTC" }}',
+    undefined,
+    '19 2024-01-02T03:04:05Z Tue Jan',
+  ],
   ['{{ dateInZone "Jan _2 3:04PM .000 MST" 1704164645 "UTC" }} {{ duration 95 }} {{ duration "3600" }}', undefined, 'Jan  2 3:04AM .000 UTC 1m35s 1h0m0s'],
-  ['{{ (toDate "2006-01-02" "2024-03-05").Year }} {{ toDate "2006-01-02" "2024-03-05" | date "02/01/2006" }} {{ unixEpoch (toDate "2006-01-02T15:04:05Z07:00" "2024-01-02T03:04:05Z") }}', undefined, '2024 05/03/2024 1704164645'],
+  [
+    '{{ (toDate "2006-01-02" "2024-03-05").Year }} {{ toDate "2006-01-02" "2024-03-05" | date "02/01/2006" }} {{ unixEpoch (toDate "2006-01-02T15:04:05Z07:00" "2024-01-02T03:04:05Z") }}',
+    undefined,
+    '2024 05/03/2024 1704164645',
+  ],
   ['{{ now | typeOf }} {{ uuidv4 | len }} {{ randAlphaNum 8 | len }}', undefined, 'time.Time 36 8'],
   // paths and urls
   ['{{ base "/a/b.txt" }} {{ dir "/a/b.txt" }} {{ ext "x.tar.gz" }} {{ clean "a//b/../c/" }} {{ isAbs "/x" }}', undefined, 'b.txt /a .gz a/c true'],
@@ -102,7 +162,11 @@ const WERF: Case[] = [
   ['{{ required "need x" .x }}', { x: 'v' }, 'v'],
   ['{{ required "need x" .x }}', {}, { err: 'error calling required: need x' }],
   ['{{ required "need x" "" }}', {}, { err: 'need x' }],
-  ['{{ $y := fromYaml "a: 1\\nb: [x, 2.0]\\nc: {d: yes}\\nt: 2001-12-14\\nm: 0755" }}{{ $y.a }} {{ typeOf $y.a }} {{ $y.b }} {{ typeOf (index $y.b 1) }} {{ $y.c.d }} {{ $y.t }} {{ $y.m }}', {}, '1 int [x 2] float64 true 2001-12-14 493'],
+  [
+    '{{ $y := fromYaml "a: 1\\nb: [x, 2.0]\\nc: {d: yes}\\nt: 2001-12-14\\nm: 0755" }}{{ $y.a }} {{ typeOf $y.a }} {{ $y.b }} {{ typeOf (index $y.b 1) }} {{ $y.c.d }} {{ $y.t }} {{ $y.m }}',
+    {},
+    '1 int [x 2] float64 true 2001-12-14 493',
+  ],
   ['{{ printf "%s.%d" "1.25" (index (fromYaml "k8s: {\\"1.25\\": {patch: 16}}") "k8s" "1.25" "patch") }}', {}, '1.25.16'],
   ['{{ fromYaml "" }} {{ fromYaml "# only a comment" }}', {}, 'map[] map[]'],
   ['{{ fromYaml "- a" }}', {}, { err: 'cannot unmarshal !!seq into map[string]interface {}' }],
@@ -119,7 +183,10 @@ function render(tpl: string, data: unknown): string {
   return set.execute('t', data);
 }
 
-for (const [label, cases] of [['sprig', SPRIG], ['werf', WERF]] as const) {
+for (const [label, cases] of [
+  ['sprig', SPRIG],
+  ['werf', WERF],
+] as const) {
   cases.forEach(([tpl, data, want], i) => {
     test(`${label} #${i}: ${JSON.stringify(tpl).slice(0, 70)}`, () => {
       if (typeof want === 'string') assert.equal(render(tpl, data), want);
@@ -178,10 +245,7 @@ test('unknown functions are parse errors naming the function, template and line'
   assert.throws(
     () => set.parse('werf.yaml', 'a\n{{ foo 1 }}'),
     (e: unknown) =>
-      e instanceof TemplateError &&
-      e.message === 'template: werf.yaml:2: function "foo" not defined' &&
-      e.templateName === 'werf.yaml' &&
-      e.line === 2,
+      e instanceof TemplateError && e.message === 'template: werf.yaml:2: function "foo" not defined' && e.templateName === 'werf.yaml' && e.line === 2,
   );
 });
 

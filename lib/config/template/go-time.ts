@@ -15,10 +15,7 @@ interface Fields {
   abbr: string;
 }
 
-const MONTHS = [
-  'January', 'February', 'March', 'April', 'May', 'June',
-  'July', 'August', 'September', 'October', 'November', 'December',
-];
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
 const partsCache = new Map<string, Intl.DateTimeFormat>();
@@ -62,14 +59,7 @@ function fields(t: GoTime): Fields {
   } else {
     const parts: Record<string, string> = {};
     for (const p of zoneFormatter(t.zone).formatToParts(new Date(t.ms))) parts[p.type] = p.value;
-    const wall = Date.UTC(
-      Number(parts.year),
-      Number(parts.month) - 1,
-      Number(parts.day),
-      Number(parts.hour),
-      Number(parts.minute),
-      Number(parts.second),
-    );
+    const wall = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
     offset = Math.round((wall - Math.floor(t.ms / 1000) * 1000) / 1000);
     utc = new Date(wall);
     abbr = zoneAbbr(parts.timeZoneName ?? '', offset);
@@ -100,10 +90,37 @@ function zoneAbbr(name: string, offset: number): string {
 }
 
 const TOKENS = [
-  'January', 'Jan', 'Monday', 'Mon', 'MST',
-  '2006', '002', '01', '02', '03', '04', '05', '06', '__2', '_2', '15',
-  'Z07:00:00', '-07:00:00', 'Z0700', 'Z07:00', 'Z07', '-0700', '-07:00', '-07',
-  'PM', 'pm', '1', '2', '3', '4', '5',
+  'January',
+  'Jan',
+  'Monday',
+  'Mon',
+  'MST',
+  '2006',
+  '002',
+  '01',
+  '02',
+  '03',
+  '04',
+  '05',
+  '06',
+  '__2',
+  '_2',
+  '15',
+  'Z07:00:00',
+  '-07:00:00',
+  'Z0700',
+  'Z07:00',
+  'Z07',
+  '-0700',
+  '-07:00',
+  '-07',
+  'PM',
+  'pm',
+  '1',
+  '2',
+  '3',
+  '4',
+  '5',
 ];
 
 function p2(n: number): string {
@@ -143,7 +160,9 @@ export function formatTime(t: GoTime, layout: string): string {
       let j = i + 1;
       while (layout[j] === d) j++;
       if (!/[0-9]/.test(layout[j] ?? '')) {
-        const digits = String(nanos).padStart(9, '0').slice(0, j - i - 1);
+        const digits = String(nanos)
+          .padStart(9, '0')
+          .slice(0, j - i - 1);
         if (d === '0') out += c + digits;
         else {
           const trimmed = digits.replace(/0+$/, '');
@@ -239,9 +258,18 @@ export function parseTime(layout: string, value: string, zone: string): GoTime {
     for (const tok of TOKENS) {
       if (!layout.startsWith(tok, i)) continue;
       const pattern: Record<string, string> = {
-        January: '([A-Za-z]+)', Jan: '([A-Za-z]{3})', Monday: '[A-Za-z]+', Mon: '[A-Za-z]{3}',
-        MST: '([A-Z]{3,5}|[+-]\\d+)', '2006': '(\\d{4})', '06': '(\\d{2})', '002': '(\\d{3})', '__2': ' *(\\d{1,3})',
-        PM: '(AM|PM)', pm: '(am|pm)', _2: ' ?(\\d{1,2})',
+        January: '([A-Za-z]+)',
+        Jan: '([A-Za-z]{3})',
+        Monday: '[A-Za-z]+',
+        Mon: '[A-Za-z]{3}',
+        MST: '([A-Z]{3,5}|[+-]\\d+)',
+        '2006': '(\\d{4})',
+        '06': '(\\d{2})',
+        '002': '(\\d{3})',
+        __2: ' *(\\d{1,3})',
+        PM: '(AM|PM)',
+        pm: '(am|pm)',
+        _2: ' ?(\\d{1,2})',
       };
       let p = pattern[tok];
       if (!p) {
@@ -258,25 +286,63 @@ export function parseTime(layout: string, value: string, zone: string): GoTime {
   }
   const m = new RegExp(re + '$').exec(value);
   if (!m) throw new Error(`parsing time ${JSON.stringify(value)} as ${JSON.stringify(layout)}: cannot parse`);
-  let year = 1, month = 1, day = 1, hour = 0, min = 0, sec = 0, nanos = 0;
+  let year = 1,
+    month = 1,
+    day = 1,
+    hour = 0,
+    min = 0,
+    sec = 0,
+    nanos = 0;
   let pm: boolean | undefined;
   let offset: number | undefined;
   groups.forEach((g, k) => {
     const v = m[k + 1];
     if (v === undefined) return;
     switch (g) {
-      case '2006': year = Number(v); break;
-      case '06': year = Number(v) + (Number(v) >= 69 ? 1900 : 2000); break;
-      case 'January': case 'Jan': month = MONTHS.findIndex((n) => n.toLowerCase().startsWith(v.toLowerCase())) + 1; break;
-      case '01': case '1': month = Number(v); break;
-      case '02': case '2': case '_2': day = Number(v); break;
-      case '15': hour = Number(v); break;
-      case '03': case '3': hour = Number(v) % 12; break;
-      case '04': case '4': min = Number(v); break;
-      case '05': case '5': sec = Number(v); break;
-      case 'PM': case 'pm': pm = v.toUpperCase() === 'PM'; break;
-      case 'frac': nanos = Number(v.padEnd(9, '0').slice(0, 9)); break;
-      case 'MST': if (v === 'UTC' || v === 'GMT') offset = 0; break;
+      case '2006':
+        year = Number(v);
+        break;
+      case '06':
+        year = Number(v) + (Number(v) >= 69 ? 1900 : 2000);
+        break;
+      case 'January':
+      case 'Jan':
+        month = MONTHS.findIndex((n) => n.toLowerCase().startsWith(v.toLowerCase())) + 1;
+        break;
+      case '01':
+      case '1':
+        month = Number(v);
+        break;
+      case '02':
+      case '2':
+      case '_2':
+        day = Number(v);
+        break;
+      case '15':
+        hour = Number(v);
+        break;
+      case '03':
+      case '3':
+        hour = Number(v) % 12;
+        break;
+      case '04':
+      case '4':
+        min = Number(v);
+        break;
+      case '05':
+      case '5':
+        sec = Number(v);
+        break;
+      case 'PM':
+      case 'pm':
+        pm = v.toUpperCase() === 'PM';
+        break;
+      case 'frac':
+        nanos = Number(v.padEnd(9, '0').slice(0, 9));
+        break;
+      case 'MST':
+        if (v === 'UTC' || v === 'GMT') offset = 0;
+        break;
       default:
         if (g.includes('07')) {
           if (v === 'Z') offset = 0;
@@ -329,7 +395,7 @@ function trimFrac(x: number): string {
 export function parseDuration(s: string): number {
   const m = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.exec(s);
   if (!m || s === '') throw new Error(`time: invalid duration ${JSON.stringify(s)}`);
-  const unit: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 6e10, h: 3.6e12 };
+  const unit: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 6e10, h: 3.6e12 };
   let total = 0;
   for (const part of s.slice(m[1]!.length).matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) {
     total += Number(part[1]) * unit[part[2]!]!;
@@ -365,7 +431,7 @@ export function timeMethod(t: GoTime, name: string): TemplateFunc | undefined {
       return new GoTime(t.ms + (wall - Date.UTC(x.year, x.month - 1, x.day, x.hour, x.min, x.sec)), t.zone, t.nanos);
     }),
   };
-  return  Object.hasOwn(methods, name) ? methods[name] : undefined;
+  return Object.hasOwn(methods, name) ? methods[name] : undefined;
 }
 
 /** time.Time{} (January 1, year 1, 00:00:00 UTC) */

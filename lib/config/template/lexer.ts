@@ -42,20 +42,22 @@ export interface Token {
   pos: number;
 }
 
-const KEYWORDS = new Map<string, TokenType>(Object.entries({
-  '.': 'dot',
-  block: 'block',
-  break: 'break',
-  continue: 'continue',
-  define: 'define',
-  else: 'else',
-  end: 'end',
-  if: 'if',
-  range: 'range',
-  nil: 'nil',
-  template: 'template',
-  with: 'with',
-}) as [string, TokenType][]);
+const KEYWORDS = new Map<string, TokenType>(
+  Object.entries({
+    '.': 'dot',
+    block: 'block',
+    break: 'break',
+    continue: 'continue',
+    define: 'define',
+    else: 'else',
+    end: 'end',
+    if: 'if',
+    range: 'range',
+    nil: 'nil',
+    template: 'template',
+    with: 'with',
+  }) as [string, TokenType][],
+);
 
 export function isKeyword(t: TokenType): boolean {
   return t === 'dot' || [...KEYWORDS.values()].includes(t);

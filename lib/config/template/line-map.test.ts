@@ -25,7 +25,9 @@ test('range bodies map every copy to the template lines, actions to their own li
 });
 
 test('include piped through nindent keeps the included template lines', () => {
-  const set = new TemplateSet().parse('inst.tmpl', '- apk add curl\n- echo {{ .v }}').parse('w', 'shell:\n  install:\n  {{- include "inst.tmpl" . | nindent 2 }}\nnext: 1');
+  const set = new TemplateSet()
+    .parse('inst.tmpl', '- apk add curl\n- echo {{ .v }}')
+    .parse('w', 'shell:\n  install:\n  {{- include "inst.tmpl" . | nindent 2 }}\nnext: 1');
   assert.deepEqual(origins(set, 'w', { v: 'hi' }), [
     'shell: <- w:1',
     '  install: <- w:2',
@@ -36,7 +38,9 @@ test('include piped through nindent keeps the included template lines', () => {
 });
 
 test('{{template}} and {{define}} map to the file that defines them; tpl to its tpl template', () => {
-  const set = new TemplateSet().parse('defs.tmpl', '\n{{ define "img" }}\nimage: {{ . }}\nfrom: alpine\n{{- end }}').parse('w', 'project: p\n{{- template "img" "a" }}\n{{ tpl "k: 1\\nbad: {{ 2 }}" . }}');
+  const set = new TemplateSet()
+    .parse('defs.tmpl', '\n{{ define "img" }}\nimage: {{ . }}\nfrom: alpine\n{{- end }}')
+    .parse('w', 'project: p\n{{- template "img" "a" }}\n{{ tpl "k: 1\\nbad: {{ 2 }}" . }}');
   const lines = origins(set, 'w');
   assert.deepEqual(lines.slice(0, 3), ['project: p <- w:1', 'image: a <- defs.tmpl:3', 'from: alpine <- defs.tmpl:4']);
   assert.match(lines[3]!, /^k: 1 <- tpl-[0-9a-f]{8}:1$/);

@@ -1,15 +1,6 @@
 // Parser for Go text/template, following text/template/parse/parse.go: one Tree per template
 // (the file itself plus each {{define}}/{{block}}), parse-time checks of functions and variables.
-import type {
-  ArgNode,
-  BranchNode,
-  CommandNode,
-  ListNode,
-  Node,
-  PipeNode,
-  TemplateNode,
-  VariableNode,
-} from './ast.js';
+import type { ArgNode, BranchNode, CommandNode, ListNode, Node, PipeNode, TemplateNode, VariableNode } from './ast.js';
 import { isEmptyTree, nodeString } from './ast.js';
 import { numberNode, unquoteString } from './go-literal.js';
 import { lex, tokenString, type Token, type TokenType } from './lexer.js';

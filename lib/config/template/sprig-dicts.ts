@@ -83,9 +83,7 @@ export function dictFunctions(): Record<string, TemplateFunc> {
       return d;
     }),
     hasKey: fixed(['map', 'string'], (d, k) => d !== null && Object.hasOwn(d, k)),
-    pluck: variadic(['string'], 'map', (name, ds) =>
-      ds.filter((d) => d && Object.hasOwn(d, name)).map((d) => d![name]),
-    ),
+    pluck: variadic(['string'], 'map', (name, ds) => ds.filter((d) => d && Object.hasOwn(d, name)).map((d) => d![name])),
     // Go's map order is random; sorted order is one of the possible outcomes and is stable.
     keys: variadic([], 'map', (ds) => ds.flatMap((d) => (d ? sortedKeys(d) : []))),
     values: fixed(['map'], (d) => (d ? sortedKeys(d).map((k) => d[k]) : [])),

@@ -83,8 +83,7 @@ const ops = {
     for (const x of asList(list, 'Cannot find uniq on type')) if (!inList(out, x)) out.push(x);
     return out;
   },
-  without: (list: unknown, omit: unknown[]): unknown[] =>
-    asList(list, 'Cannot find without on type').filter((x) => !inList(omit, x)),
+  without: (list: unknown, omit: unknown[]): unknown[] => asList(list, 'Cannot find without on type').filter((x) => !inList(omit, x)),
   has: (needle: unknown, haystack: unknown): boolean => {
     if (haystack === null || haystack === undefined) return false;
     if (!Array.isArray(haystack)) throw new FuncError(`Cannot find has on type ${kindOf(haystack)}`);

@@ -66,7 +66,7 @@ const decOps = {
     if (shift >= 0) num *= 10n ** BigInt(shift);
     else den *= 10n ** BigInt(-shift);
     let q = num / den;
-    const neg = q < 0n || (q === 0n && (num < 0n) !== (den < 0n));
+    const neg = q < 0n || (q === 0n && num < 0n !== den < 0n);
     const last = (q < 0n ? -q : q) % 10n;
     q /= 10n;
     if (last >= 5n) q += neg ? -1n : 1n;
@@ -118,4 +118,3 @@ export function mathFunctions(): Record<string, TemplateFunc> {
     }),
   };
 }
-

@@ -3,8 +3,7 @@
 // pre-release versions only satisfy constraints that themselves name a pre-release.
 import { FuncError } from './template-error.js';
 
-const VERSION =
-  /^v?([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
+const VERSION = /^v?([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
 
 /** *semver.Version: methods are reachable from templates ({{ (semver "1.2.3").Major }}). */
 export class SemverVersion {

@@ -197,9 +197,24 @@ export function stringFunctions(): Record<string, TemplateFunc> {
     contains: fixed(['string', 'string'], (sub, s) => s.includes(sub)),
     hasPrefix: fixed(['string', 'string'], (p, s) => s.startsWith(p)),
     hasSuffix: fixed(['string', 'string'], (p, s) => s.endsWith(p)),
-    quote: variadic([], 'any', (args) => args.filter((a) => a !== null).map((a) => quote(strval(a))).join(' ')),
-    squote: variadic([], 'any', (args) => args.filter((a) => a !== null).map((a) => `'${strval(a)}'`).join(' ')),
-    cat: variadic([], 'any', (args) => args.filter((a) => a !== null).map(strval).join(' ')),
+    quote: variadic([], 'any', (args) =>
+      args
+        .filter((a) => a !== null)
+        .map((a) => quote(strval(a)))
+        .join(' '),
+    ),
+    squote: variadic([], 'any', (args) =>
+      args
+        .filter((a) => a !== null)
+        .map((a) => `'${strval(a)}'`)
+        .join(' '),
+    ),
+    cat: variadic([], 'any', (args) =>
+      args
+        .filter((a) => a !== null)
+        .map(strval)
+        .join(' '),
+    ),
     indent: fixed(['int', 'string'], indent),
     nindent: fixed(['int', 'string'], (n, v) => '\n' + indent(n, v)),
     replace: fixed(['string', 'string', 'string'], (o, n, s) => replaceAll(s, o, n)),

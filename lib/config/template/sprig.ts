@@ -21,9 +21,7 @@ function regexFunctions(): Record<string, TemplateFunc> {
       return out.length === 0 ? null : out;
     }),
     regexFind: fixed(['string', 'string'], (re, s) => findAll(compileGo(re), s, 1)[0]?.[0] ?? ''),
-    regexReplaceAll: fixed(['string', 'string', 'string'], (re, s, repl) =>
-      replaceAll(compileGo(re), s, (m) => expand(repl, m)),
-    ),
+    regexReplaceAll: fixed(['string', 'string', 'string'], (re, s, repl) => replaceAll(compileGo(re), s, (m) => expand(repl, m))),
     regexReplaceAllLiteral: fixed(['string', 'string', 'string'], (re, s, repl) => replaceAll(compileGo(re), s, () => repl)),
     regexSplit: fixed(['string', 'string', 'int'], (re, s, n) => split(compileGo(re), s, n)),
   };
@@ -142,4 +140,3 @@ export function sprigFunctions(): Record<string, TemplateFunc> {
   };
   return { ...cached };
 }
-

@@ -68,14 +68,7 @@ export function float(n: number): number | GoFloat {
 
 /** A struct-like object: not a map, list, time or float. */
 export function isStruct(v: unknown): v is object {
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    !Array.isArray(v) &&
-    !isGoMap(v) &&
-    !(v instanceof Map) &&
-    !(v instanceof GoFloat)
-  );
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !isGoMap(v) && !(v instanceof Map) && !(v instanceof GoFloat);
 }
 
 /** Go's truth: false, 0, nil, and empty strings, lists and maps are false. */

@@ -23,7 +23,14 @@ export function taggedTask(task: unknown, index: number): Record<string, unknown
   const tags = t.tags;
   if (tags === undefined || tags === null) t.tags = [tag];
   else if (Array.isArray(tags)) t.tags = [...tags, tag];
-  else t.tags = [...String(tags).split(',').map((s) => s.trim()).filter(Boolean), tag];
+  else
+    t.tags = [
+      ...String(tags)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      tag,
+    ];
   return t;
 }
 

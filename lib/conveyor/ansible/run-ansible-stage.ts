@@ -60,7 +60,10 @@ export async function runAnsibleStage(parent: StoredImage, ctx: BuildContext, op
     ...(opts.beforeRun ? { beforeRun: opts.beforeRun } : {}),
     onOutput: (chunk) => ctx.onEvent({ type: 'stage.output', image: ctx.image.name, stage: opts.stage, chunk: chunk.toString('utf8') }),
     async describeFailure(exitCode, work, lastLines) {
-      const failed = await readFile(join(work, 'tmp', 'failed.json'), 'utf8').then((t) => JSON.parse(t) as FailedTask, () => undefined);
+      const failed = await readFile(join(work, 'tmp', 'failed.json'), 'utf8').then(
+        (t) => JSON.parse(t) as FailedTask,
+        () => undefined,
+      );
       return new StageFailedError({
         imageName: ctx.image.name,
         stage: opts.stage,

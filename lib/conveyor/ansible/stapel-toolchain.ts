@@ -66,7 +66,9 @@ async function resolveToolchain(ctx: BuildContext): Promise<StoredImage> {
   else if (ctx.stapelImage === undefined) image = await makeToolchain(ctx, name);
   else image = await wrap(text, () => ctx.bases.image(text));
   if (image.manifest.layers.length !== 1) {
-    throw new TsbuildError('TSB_IMAGE_NOT_FOUND', `${text} is not a stapel toolchain (it has ${image.manifest.layers.length} layers, a toolchain has one)`, { hint: STAPEL_WAYS });
+    throw new TsbuildError('TSB_IMAGE_NOT_FOUND', `${text} is not a stapel toolchain (it has ${image.manifest.layers.length} layers, a toolchain has one)`, {
+      hint: STAPEL_WAYS,
+    });
   }
   return image;
 }
@@ -79,9 +81,13 @@ async function resolveToolchain(ctx: BuildContext): Promise<StoredImage> {
 async function makeToolchain(ctx: PlanContext, name: string): Promise<StoredImage> {
   const workDir = ctx.stapelWorkDir;
   if (workDir === undefined) {
-    throw new TsbuildError('TSB_IMAGE_NOT_FOUND', `image "${ctx.image.name}" has ansible instructions and the stapel toolchain ${name} is not stored yet, so its stages have no signature to plan with`, {
-      hint: `\`tsbuild build\` makes it first; ${STAPEL_WAYS}`,
-    });
+    throw new TsbuildError(
+      'TSB_IMAGE_NOT_FOUND',
+      `image "${ctx.image.name}" has ansible instructions and the stapel toolchain ${name} is not stored yet, so its stages have no signature to plan with`,
+      {
+        hint: `\`tsbuild build\` makes it first; ${STAPEL_WAYS}`,
+      },
+    );
   }
   const progress = (message: string): void => ctx.onEvent({ type: 'stapel.progress', message });
   return withFileLock(
@@ -103,10 +109,14 @@ async function makeToolchain(ctx: PlanContext, name: string): Promise<StoredImag
         return readStoredImage(ctx.store, built.descriptor);
       } catch (err) {
         if (!(err instanceof TsbuildError) || err.code === 'TSB_ABORTED') throw err;
-        throw new TsbuildError(err.code, `image "${ctx.image.name}" has ansible instructions and the stapel toolchain ${name} is not stored; making it failed: ${err.message}`, {
-          hint: STAPEL_WAYS,
-          cause: err,
-        });
+        throw new TsbuildError(
+          err.code,
+          `image "${ctx.image.name}" has ansible instructions and the stapel toolchain ${name} is not stored; making it failed: ${err.message}`,
+          {
+            hint: STAPEL_WAYS,
+            cause: err,
+          },
+        );
       }
     },
     // Making it takes minutes; a build waiting for another's is not stuck.

@@ -17,9 +17,7 @@ export const fromStage: BaseStage = {
   async inputs(ctx) {
     const img = ctx.image;
     const internal = baseImageName(ctx);
-    const base = internal !== undefined
-      ? { image: internal, signature: ctx.signatureOf(internal) }
-      : { ref: img.from ?? 'scratch' };
+    const base = internal !== undefined ? { image: internal, signature: ctx.signatureOf(internal) } : { ref: img.from ?? 'scratch' };
     return {
       base,
       // fromLatest: what the tag points to now enters the signature (werf-spec §2.3).

@@ -21,7 +21,11 @@ async function layerStage(ctx: BuildContext, parent: StoredImage, name: string):
   let layer;
   try {
     const entries = archiveLayerEntries(ctx.git, ownerResolver(snap.rootfs), snap.rootfs);
-    layer = await writeLayerFromEntries(entries, ctx.store, { compression: ctx.layerCompression, ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    layer = await writeLayerFromEntries(entries, ctx.store, {
+      compression: ctx.layerCompression,
+      ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
   } finally {
     await ctx.snapshotter.remove(key);
   }
@@ -60,7 +64,12 @@ async function patchStage(ctx: BuildContext, parent: StoredImage, name: string, 
   const snap = await ctx.snapshotter.prepare(key, ctx.layers(parent), ctx.signal ? { signal: ctx.signal } : {});
   try {
     await applyChanges(snap.rootfs, ctx.git, from, ctx.signal);
-    const committed = await ctx.snapshotter.commit(key, { skip: [], compression: ctx.layerCompression, ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    const committed = await ctx.snapshotter.commit(key, {
+      skip: [],
+      compression: ctx.layerCompression,
+      ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
     return await writeDerivedImage(ctx.store, parent, { layer: { descriptor: committed.descriptor, diffId: committed.diffId }, history: `tsbuild ${name}` });
   } finally {
     await ctx.snapshotter.remove(key);

@@ -92,7 +92,11 @@ export function importsStage(name: StageName, when: When): Stage {
                 for (let k = 0; k < imps.length; k++) yield* importEntries(roots[k]!, sels[k]!, owners.get(imps[k]!)!);
               })(),
               ctx.store,
-              { compression: ctx.layerCompression, ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) },
+              {
+                compression: ctx.layerCompression,
+                ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
+                ...(ctx.signal ? { signal: ctx.signal } : {}),
+              },
             );
           });
         });
@@ -113,7 +117,10 @@ export function importsStage(name: StageName, when: When): Stage {
             else env.push(entry);
           }
         }
-        current = await writeDerivedImage(ctx.store, current, { config: { ...(current.config.config ?? {}), Env: env }, history: `tsbuild ${name}: dependencies` });
+        current = await writeDerivedImage(ctx.store, current, {
+          config: { ...(current.config.config ?? {}), Env: env },
+          history: `tsbuild ${name}: dependencies`,
+        });
       }
       return current;
     },
