@@ -35,8 +35,23 @@ async function inPrivateMountNamespace() {
   return ns.runInPrivateMountNamespace([process.execPath, ...process.execArgv, ...process.argv.slice(1)]);
 }
 
+// As root, `build` and `run` go on as root of a user namespace over a subordinate range (issue 14,
+// runtime/userns.ts); decided and done here, before the CLI is loaded, so the command is not loaded
+// twice. When that is not possible the CLI decides again, warns and falls back.
+async function inRootUserNamespace() {
+  const cmd = process.argv[2];
+  if ((cmd !== 'build' && cmd !== 'run') || process.argv.some((a) => a === '--dry-run' || a === '--help' || a === '-h')) return undefined;
+  if (process.getuid?.() !== 0 || process.env.TSBUILD_ID_MODE) return undefined;
+  const [probe, userns] = await Promise.all([import('../dist/runtime/probe.js').catch(() => undefined), import('../dist/runtime/userns.js').catch(() => undefined)]);
+  if (!probe || !userns) return undefined;
+  const decision = await probe.decideIdMode();
+  if (decision.mode !== 'subuid') return undefined;
+  return userns.runInUserNamespace([process.execPath, ...process.execArgv, ...process.argv.slice(1)], decision);
+}
+
 const entry = bundleIsFresh() ? '../dist/bundle/main.js' : '../dist/cli/main.js';
-inPrivateMountNamespace()
+inRootUserNamespace()
+  .then((code) => (code !== undefined ? code : inPrivateMountNamespace()))
   .then((code) => {
     if (code !== undefined) {
       process.exitCode = code;
