@@ -42,7 +42,10 @@ async function inRootUserNamespace() {
   const cmd = process.argv[2];
   if ((cmd !== 'build' && cmd !== 'run') || process.argv.some((a) => a === '--dry-run' || a === '--help' || a === '-h')) return undefined;
   if (process.getuid?.() !== 0 || process.env.TSBUILD_ID_MODE) return undefined;
-  const [probe, userns] = await Promise.all([import('../dist/runtime/probe.js').catch(() => undefined), import('../dist/runtime/userns.js').catch(() => undefined)]);
+  const [probe, userns] = await Promise.all([
+    import('../dist/runtime/probe.js').catch(() => undefined),
+    import('../dist/runtime/userns.js').catch(() => undefined),
+  ]);
   if (!probe || !userns) return undefined;
   const decision = await probe.decideIdMode();
   if (decision.mode !== 'subuid') return undefined;
