@@ -6,7 +6,10 @@ import { execFile, spawn } from 'node:child_process';
 import { chmod, copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { TSBUILD_BIN, runCli, tempDirs, type CliResult } from '../support/cli.js';
+import { runCli, tempDirs, type CliResult } from '../support/cli.js';
+import { stagePackage, type StagedPackage } from '../support/staged-package.js';
+
+let staged: StagedPackage | undefined;
 import { busyboxTree, storeLocalImage } from '../support/local-image.js';
 
 const exec = promisify(execFile);
@@ -14,9 +17,14 @@ const exec = promisify(execFile);
 const YAML = `project: codes\nconfigVersion: 1\n---\nimage: app\nfrom: local.test/base:1\nshell:\n  install: [echo hi > /hi]\n`;
 
 /** The CLI as root without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH, so file modes apply to it. */
-function runWithoutDacOverride(args: string[], home: string): Promise<CliResult> {
+// Without CAP_DAC_OVERRIDE the CLI must read itself through 'other' permission bits: as root it
+// re-runs in a user namespace where the checkout's owner is not its own uid, and a checkout may sit
+// in a directory only root can enter (/root/...). So it runs a world-readable staged copy.
+async function runWithoutDacOverride(args: string[], home: string): Promise<CliResult> {
+  staged ??= await stagePackage();
+  const pkg = staged;
   return new Promise((resolve, reject) => {
-    const child = spawn('setpriv', ['--bounding-set=-dac_override,-dac_read_search', process.execPath, TSBUILD_BIN, ...args], {
+    const child = spawn('setpriv', ['--bounding-set=-dac_override,-dac_read_search', pkg.node, pkg.bin, ...args], {
       env: { ...process.env, TSBUILD_HOME: home },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -35,6 +43,7 @@ describe('exit codes by kind', () => {
   after(async () => {
     for (const m of mounts) await exec('umount', ['-l', m]).catch(() => undefined);
     await dirs.cleanup();
+    await staged?.cleanup();
   });
 
   async function project(): Promise<string> {
