@@ -1,6 +1,7 @@
-// Go's time layouts ("2006-01-02 15:04:05") for sprig's date functions, plus time.Duration text.
+// Go's time layouts ("2006-01-02 15:04:05") for sprig's date functions, and time.Time's methods.
 import { fixed, type TemplateFunc } from './func-types.js';
 import { GoTime } from './value.js';
+import { zoneFormatter } from './go-zone.js';
 
 interface Fields {
   year: number;
@@ -17,38 +18,6 @@ interface Fields {
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-
-const partsCache = new Map<string, Intl.DateTimeFormat>();
-
-function zoneFormatter(zone: string): Intl.DateTimeFormat {
-  let f = partsCache.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone === 'Local' ? undefined : zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-      timeZoneName: 'short',
-    });
-    partsCache.set(zone, f);
-  }
-  return f;
-}
-
-/** Whether Intl knows an IANA zone name (time.LoadLocation). */
-export function isKnownZone(zone: string): boolean {
-  if (zone === 'UTC' || zone === 'Local' || zone === '') return true;
-  try {
-    zoneFormatter(zone);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function fields(t: GoTime): Fields {
   let utc: Date;
@@ -365,42 +334,6 @@ export function parseTime(layout: string, value: string, zone: string): GoTime {
     for (let k = 0; k < 2; k++) ms = wall - fields(new GoTime(ms, zone)).offset * 1000;
   }
   return new GoTime(ms, offset !== undefined && offset !== 0 && zone === 'UTC' ? 'UTC' : zone, nanos % 1e6);
-}
-
-/** time.Duration(ns).String() */
-export function formatDuration(ns: number): string {
-  if (ns === 0) return '0s';
-  const neg = ns < 0;
-  let u = Math.abs(ns);
-  let out: string;
-  if (u < 1e9) {
-    if (u < 1e3) out = u + 'ns';
-    else if (u < 1e6) out = trimFrac(u / 1e3) + 'µs';
-    else out = trimFrac(u / 1e6) + 'ms';
-  } else {
-    const h = Math.floor(u / 3.6e12);
-    u -= h * 3.6e12;
-    const m = Math.floor(u / 6e10);
-    u -= m * 6e10;
-    out = (h ? h + 'h' : '') + (h || m ? m + 'm' : '') + trimFrac(u / 1e9) + 's';
-  }
-  return (neg ? '-' : '') + out;
-}
-
-function trimFrac(x: number): string {
-  return String(Number(x.toFixed(9)));
-}
-
-/** time.ParseDuration, in nanoseconds. */
-export function parseDuration(s: string): number {
-  const m = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.exec(s);
-  if (!m || s === '') throw new Error(`time: invalid duration ${JSON.stringify(s)}`);
-  const unit: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 6e10, h: 3.6e12 };
-  let total = 0;
-  for (const part of s.slice(m[1]!.length).matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) {
-    total += Number(part[1]) * unit[part[2]!]!;
-  }
-  return m[1] === '-' ? -total : total;
 }
 
 /** Methods of time.Time reachable from templates, e.g. {{ now.Year }} or {{ (now).Format "2006" }}. */

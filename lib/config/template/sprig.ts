@@ -2,7 +2,9 @@
 // expandenv and replaces env, see werf-functions.ts).
 import { fixed, type TemplateFunc } from './func-types.js';
 import { compileGo, expand, findAll, quoteMeta, replaceAll, split } from './go-regexp.js';
-import { formatDuration, formatTime, isKnownZone, parseDuration, parseTime } from './go-time.js';
+import { formatDuration, parseDuration } from './go-duration.js';
+import { formatTime, parseTime } from './go-time.js';
+import { isKnownZone } from './go-zone.js';
 import { cryptoFunctions } from './sprig-crypto.js';
 import { dataFunctions } from './sprig-data.js';
 import { dictFunctions } from './sprig-dicts.js';
