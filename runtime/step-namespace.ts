@@ -10,6 +10,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsbuildError } from '../lib/errors.js';
 import type { RunSpec } from '../lib/sandbox/index.js';
+import { startTime } from '../lib/internal/owned-dir.js';
 
 export const STATIC_SHELL = '/usr/bin/bash-static';
 
@@ -25,16 +26,6 @@ const STAGE_SCRIPT =
   'exec nsenter --user="$ns" -- "$@"';
 
 const STAGE_PARENT = '/tmp';
-
-/** Start time of a process (clock ticks since boot, /proc/<pid>/stat field 22): pid reuse is not the same process. */
-function startTime(pid: number | 'self'): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * A new staging directory named after this builder (pid and start time; root's builder stays in the

@@ -26,7 +26,8 @@ export const OWNER_SUFFIX = '.owner';
 
 const owners = new Map<string, Promise<{ record: OwnerRecord; lock: KernelLock }>>();
 
-function startTime(pid: number | 'self'): string | undefined {
+/** Start time of a process (clock ticks since boot, /proc/<pid>/stat field 22): pid reuse is not the same process. */
+export function startTime(pid: number | 'self'): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
