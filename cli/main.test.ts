@@ -29,7 +29,9 @@ test('argv names the one command whose module is loaded; help and typos load the
 /** The file: URLs node's ES module loader loaded while running tsbuild with `args` (NODE_DEBUG=esm). */
 function loadedModules(entry: string, args: string[]): string[] {
   const code = `import(${JSON.stringify(entry)}).then((m) => m.main(['node', 'tsbuild', ...${JSON.stringify(args)}]))`;
-  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'esm' } });
+  // NODE_DEBUG=esm prints about 1 MiB for a build (more with a longer checkout path): past spawnSync's
+  // default 1 MiB buffer the child is killed (ENOBUFS), so the buffer is raised.
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, NODE_DEBUG: 'esm' } });
   assert.equal(r.status, 0, r.stderr);
   const urls = [...r.stderr.matchAll(/Storing (file:\S+)/g)].map((m) => m[1]!);
   assert.ok(
