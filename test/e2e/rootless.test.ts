@@ -15,6 +15,7 @@ import { finalRefName } from '../../lib/storage/index.js';
 import { TSBUILD_BIN } from '../support/cli.js';
 import { busyboxTree, storeLocalImage } from '../support/local-image.js';
 import { stagePackage, type StagedPackage } from '../support/staged-package.js';
+import { ensureTestUser } from '../support/test-user.js';
 
 const USER = 'tsbuild-test';
 const NOSUB_USER = 'tsbuild-nosub';
@@ -32,34 +33,6 @@ interface Result {
   code: number;
   stdout: string;
   stderr: string;
-}
-
-/** Give `user` a subordinate range when it has none (or take them away when `range` is false). */
-function ensureUser(user: string, range: boolean): void {
-  try {
-    execFileSync('id', [user], { stdio: 'ignore' });
-  } catch {
-    // A system user (-r) gets no subordinate ids from useradd; a normal one may.
-    execFileSync('useradd', range ? ['-m', user] : ['-r', '-m', user]);
-  }
-  const has = (file: string): string[] =>
-    readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((l) => l.startsWith(`${user}:`));
-  if (range) {
-    if (has('/etc/subuid').length === 0) execFileSync('usermod', ['--add-subuids', '200000-265535', user]);
-    if (has('/etc/subgid').length === 0) execFileSync('usermod', ['--add-subgids', '200000-265535', user]);
-  } else {
-    for (const [file, flag] of [
-      ['/etc/subuid', '--del-subuids'],
-      ['/etc/subgid', '--del-subgids'],
-    ] as const) {
-      for (const line of has(file)) {
-        const [, start, count] = line.split(':');
-        execFileSync('usermod', [flag, `${start}-${Number(start) + Number(count) - 1}`, user]);
-      }
-    }
-  }
 }
 
 /** The package copy the unprivileged users run: the checkout itself may be closed to them (/root/...). */
@@ -182,8 +155,8 @@ before(async () => {
   await withFileLock(
     join(tmpdir(), 'tsbuild-test-users.lock'),
     async () => {
-      ensureUser(USER, true);
-      ensureUser(NOSUB_USER, false);
+      ensureTestUser(USER, true);
+      ensureTestUser(NOSUB_USER, false);
     },
     { timeoutMs: 300_000 },
   );
