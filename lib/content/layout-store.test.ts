@@ -52,6 +52,45 @@ test('write hashes while writing, is idempotent, and stores nothing on a digest 
   });
 });
 
+test('append() writes in batches, verifies at commit, and leaves nothing visible before it or on a mismatch', async () => {
+  await withStore(async (store) => {
+    // 3 MiB + a bit in 64 KiB pieces, as a download arrives: several batched writes plus a tail at commit.
+    const pieces = Array.from({ length: 49 }, (_, i) => Buffer.alloc(65536, i));
+    const all = Buffer.concat(pieces);
+    const w = await store.createWriter();
+    for (const p of pieces) w.append(p);
+    assert.equal(await store.has(sha256(all)), false, 'not visible before commit');
+    const tmp = await readdir(join(store.root, '.tmp'));
+    assert.equal(tmp.length, 1, 'the batches so far are in one temp file');
+    const info = await w.commit({ digest: sha256(all), size: all.length });
+    assert.deepEqual(info, { digest: sha256(all), size: all.length });
+    assert.ok((await readFile(store.blobPath(info.digest))).equals(all));
+    assert.throws(() => w.append(Buffer.from('late')), /append after commit/);
+
+    const bad = await store.createWriter();
+    bad.append(Buffer.from('evil'));
+    await assert.rejects(bad.commit({ digest: sha256('good') }), /digest mismatch/);
+    const short = await store.createWriter();
+    short.append(Buffer.from('abc'));
+    await assert.rejects(short.commit({ size: 4 }), /expected 4 bytes, got 3/);
+    assert.equal(await store.has(sha256('evil')), false);
+    assert.equal(await store.has(sha256('abc')), false);
+
+    const aborted = await store.createWriter();
+    aborted.append(Buffer.alloc(2 << 20, 7));
+    await aborted.abort();
+    assert.deepEqual(await readdir(join(store.root, '.tmp')), [], 'no temp file left behind');
+
+    // One writer is fed one way.
+    const mixed = await store.createWriter();
+    mixed.append(Buffer.from('x'));
+    assert.throws(() => mixed.stream, /stream is used after append/);
+    await mixed.abort();
+    const empty = await store.createWriter();
+    assert.equal((await empty.commit()).digest, sha256(''));
+  });
+});
+
 test('reads verify digest and size at the end of the stream', async () => {
   await withStore(async (store) => {
     const info = await store.writeBytes('some content');

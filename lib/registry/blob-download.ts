@@ -2,7 +2,6 @@
 // match (so nothing is stored on a mismatch). A connection that dies midway is resumed with a
 // Range request, accepted only as a 206 starting exactly where we stopped (containers/image's rule).
 import type { Readable } from 'node:stream';
-import type { WriteStream } from 'node:fs';
 import { DigestMismatchError, TsbuildError } from '../errors.js';
 import type { BlobInfo, LayoutStore } from '../content/index.js';
 import type { Descriptor } from '../oci/index.js';
@@ -15,23 +14,6 @@ import type { RepositoryRef, TransferProgress } from './transfer-types.js';
 export interface GetBlobOptions {
   signal?: AbortSignal | undefined;
   onProgress?: ((p: TransferProgress) => void) | undefined;
-}
-
-/** Write to the blob file; a promise only when the stream asks us to wait (backpressure). */
-function writeChunk(stream: WriteStream, chunk: Buffer): Promise<void> | undefined {
-  if (stream.write(chunk)) return undefined;
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => {
-      stream.off('drain', onDrain);
-      reject(err);
-    };
-    const onDrain = (): void => {
-      stream.off('error', onError);
-      resolve();
-    };
-    stream.once('error', onError);
-    stream.once('drain', onDrain);
-  });
 }
 
 /**
@@ -140,9 +122,9 @@ export async function getBlob(
               `${what}: the registry sent more than the ${desc.size} bytes the descriptor declares; nothing was stored`,
             );
           }
-          const wait = writeChunk(w.stream, chunk);
+          w.append(chunk);
           progress(offset, 'transferring');
-          return wait;
+          return undefined;
         });
       } catch (err) {
         if (signal?.aborted) throw abortedError(signal);
