@@ -22,7 +22,8 @@ export type BuildEvent =
   | { type: 'image.cancelled'; image: string }
   | { type: 'push.start'; image: string; ref: string }
   | { type: 'push.done'; image: string; ref: string; digest: string }
-  | { type: 'warning'; message: string }
+  /** `file`/`line`: where in the config the problem was written (also at the start of the message). */
+  | { type: 'warning'; message: string; file?: string; line?: number }
   /** The first ansible build on a machine makes the stapel toolchain: one line per step. */
   | { type: 'stapel.progress'; message: string }
   /**

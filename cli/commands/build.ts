@@ -249,7 +249,7 @@ async function runPlan(images: string[], flags: BuildFlags): Promise<void> {
       ...(flags.stapelImage ? { stapelImage: flags.stapelImage } : {}),
       ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
       registry,
-      onEvent: eventPrinter('plain'),
+      onEvent: eventPrinter(logFormat(flags.logFormat)),
       signal,
     }),
   );

@@ -27,6 +27,20 @@ export class MapReader {
     return { file: this.pd.file, line, column };
   }
 
+  /**
+   * Where `key` (or item `index` of its list) was written, as a user reads it: the source file and
+   * line through the template's line map (a warning has no "rendered line" to fall back on).
+   */
+  sourceOf(key: string, index?: number): SourcePosition {
+    let node = (this.pairs.get(key)?.key ?? this.node) as Node;
+    const value = index === undefined ? undefined : this.valueNode(key);
+    if (value && isSeq(value) && value.items[index!]) node = value.items[index!] as Node;
+    const { line, column } = nodeLine(this.pd, node);
+    const origin = this.pd.locate?.(line);
+    if (origin && !(origin.file === this.pd.file && origin.line === line)) return { file: origin.file, line: origin.line };
+    return { file: this.pd.file, line, column };
+  }
+
   fail(message: string, key?: string, hint?: string): never {
     const pos = this.position(key);
     throw configErrorAt(message, pos, this.pd.locate, hint ? { hint } : {});

@@ -6,6 +6,7 @@ import {
   USER_STAGES,
   type DependencySpec,
   type DockerSpec,
+  type GitMappingPositions,
   type GitMappingSpec,
   type ImageSpec,
   type ImportSpec,
@@ -264,20 +265,34 @@ function readGit(m: MapReader): GitMappingSpec {
   const toRaw = m.str('to');
   if (!toRaw) m.fail(`${m.where}: "to" is required (the absolute path in the image where the files go)`);
   const stageDependencies: GitMappingSpec['stageDependencies'] = {};
+  const includePaths = relMasks(m, 'includePaths', m.strList('includePaths'));
+  const excludePaths = relMasks(m, 'excludePaths', m.strList('excludePaths'));
+  const at: GitMappingPositions = {
+    includePaths: includePaths.map((_, i) => m.sourceOf('includePaths', i)),
+    excludePaths: excludePaths.map((_, i) => m.sourceOf('excludePaths', i)),
+    stageDependencies: {},
+  };
+  if (m.has('add')) at.add = m.sourceOf('add');
+  at.to = m.sourceOf('to');
   const sd = m.map('stageDependencies', `${m.where} stageDependencies`);
   if (sd) {
     sd.checkKeys(['install', 'beforeSetup', 'setup']);
     for (const s of ['install', 'beforeSetup', 'setup'] as const) {
-      if (sd.has(s)) stageDependencies[s] = relMasks(sd, s, sd.strList(s));
+      if (!sd.has(s)) continue;
+      const masks = relMasks(sd, s, sd.strList(s));
+      stageDependencies[s] = masks;
+      at.stageDependencies[s] = { key: sd.sourceOf(s), masks: masks.map((_, i) => sd.sourceOf(s, i)) };
     }
   }
   const spec: GitMappingSpec = {
     add,
     to: absPath(m, 'to', toRaw),
-    includePaths: relMasks(m, 'includePaths', m.strList('includePaths')),
-    excludePaths: relMasks(m, 'excludePaths', m.strList('excludePaths')),
+    toWritten: toRaw,
+    includePaths,
+    excludePaths,
     stageDependencies,
     position: m.position(),
+    at,
   };
   for (const k of ['url', 'branch', 'tag', 'commit', 'owner', 'group'] as const) {
     const v = m.str(k);

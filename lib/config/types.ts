@@ -1,4 +1,5 @@
 // The normalised, typed werf.yaml the conveyor consumes (after rendering and validation).
+import type { GitMapping, UserStageWithGit } from '../git/index.js';
 
 export const USER_STAGES = ['beforeInstall', 'install', 'beforeSetup', 'setup'] as const;
 export type UserStageName = (typeof USER_STAGES)[number];
@@ -38,21 +39,27 @@ export interface DockerSpec {
   HEALTHCHECK?: string;
 }
 
-export interface GitMappingSpec {
-  url?: string;
-  branch?: string;
-  tag?: string;
-  commit?: string;
-  add: string;
-  to: string;
-  owner?: string;
-  group?: string;
+/** A git mapping as werf.yaml gives it: lib/git's GitMapping, masks normalised, plus where it was written. */
+export interface GitMappingSpec extends GitMapping {
   includePaths: string[];
   excludePaths: string[];
-  stageDependencies: Partial<Record<'install' | 'beforeSetup' | 'setup', string[]>>;
+  stageDependencies: Partial<Record<UserStageWithGit, string[]>>;
   /** remote mappings (v2): credentials for https clones */
   basicAuth?: { username: string; password: SecretSourceSpec };
   position: SourcePosition;
+  /** `to` as written: the trailing "/" cleaning drops changes the meaning when `add` is a file. */
+  toWritten?: string;
+  /** Where each key and mask was written (through the template's line map), for warnings about the mapping. */
+  at?: GitMappingPositions;
+}
+
+export interface GitMappingPositions {
+  add?: SourcePosition;
+  to?: SourcePosition;
+  /** One per mask, in order. */
+  includePaths: SourcePosition[];
+  excludePaths: SourcePosition[];
+  stageDependencies: Partial<Record<UserStageWithGit, { key: SourcePosition; masks: SourcePosition[] }>>;
 }
 
 /** Where a secret value comes from: exactly one of an env var, a host file or a literal. */

@@ -9,6 +9,7 @@ import type { GitSources } from './git-sources.js';
 import type { ImagePlan } from './resolve-image.js';
 import { UnknownUntilBuilt, type PlanContext } from './stage.js';
 import { sourceName } from './import-checksums.js';
+import { gitMappingWarnings } from './git-warnings.js';
 
 /** What every image of one plan or build shares. */
 export interface ProjectEnv {
@@ -59,6 +60,9 @@ export async function planContext(
   plans: ProjectPlans,
   importChecksum: (imp: ImportSpec) => Promise<string>,
 ): Promise<PlanContext> {
+  const git = await env.git.forImage(image);
+  // Said here, where plan and build both come once per image: what the build would hit in the mappings.
+  for (const w of await gitMappingWarnings(image, git)) env.onEvent(w);
   return {
     project: env.config.project,
     image,
@@ -69,7 +73,7 @@ export async function planContext(
     importChecksum,
     finalRefOf: env.finalRefOf,
     cacheDir: env.cacheDir,
-    git: await env.git.forImage(image),
+    git,
     ...(env.stapelImage ? { stapelImage: env.stapelImage } : {}),
     onEvent: env.onEvent,
     ...(env.signal ? { signal: env.signal } : {}),

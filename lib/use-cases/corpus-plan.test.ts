@@ -60,6 +60,10 @@ before(async () => {
   });
 });
 
+/** "stageDependencies without instructions" warnings of the whole corpus (the other git warnings are
+ * about paths, which the corpus — configs without their sources — cannot have). */
+const noEffect: string[] = [];
+
 describe('corpus: plan on every werf.yaml laid out as a project', () => {
   const committed = new Set<string>();
   for (const p of projects()) {
@@ -88,6 +92,12 @@ describe('corpus: plan on every werf.yaml laid out as a project', () => {
       try {
         const result = await plan({ ...options, home, registry, pull: 'never', onEvent: (e) => void (e.type === 'warning' && warnings.push(e.message)) });
         assert.ok(result.images.length > 0);
+        for (const w of warnings) {
+          if (/^image "[^"]*": git clone of /.test(w)) continue; // the remote repositories (no network here)
+          const m = /^(\S+):(\d+): image "[^"]*", git mapping \d+: /.exec(w);
+          assert.ok(m, `a git mapping warning names its file and line: ${w}`);
+          if (/has no effect/.test(w)) noEffect.push(`${p.repo} ${m[1]!.slice(repoDir(root, p).length + 1)}:${m[2]} ${w.slice(m[0].length)}`);
+        }
         for (const img of result.images) {
           assert.ok(img.stages.length > 0, `${img.name} has stages`);
           for (const s of img.stages) {
@@ -110,4 +120,15 @@ describe('corpus: plan on every werf.yaml laid out as a project', () => {
       }
     });
   }
+});
+
+test('corpus: the stageDependencies that have no effect are the five the corpus really has', () => {
+  const noInstructions = (stage: string): string => `stageDependencies.${stage} is given but the image has no ${stage} instructions: it has no effect (add ${stage} commands or remove it)`;
+  assert.deepEqual(noEffect.sort(), [
+    `ANO-ID-AS-Center/hlf-karma werf.yaml:15 ${noInstructions('setup')}`,
+    `Alignfig/alignfig werf.yaml:30 ${noInstructions('setup')}`,
+    `aleksandr-podmoskovniy/ai-models images/controller/werf.inc.yaml:14 ${noInstructions('install')}`,
+    `aleksandr-podmoskovniy/ai-models images/controller/werf.inc.yaml:9 ${noInstructions('install')}`,
+    `aleksandr-podmoskovniy/ai-models images/dmcr/werf.inc.yaml:12 ${noInstructions('install')}`,
+  ]);
 });

@@ -36,9 +36,8 @@ export function userStage(name: UserStageName): Stage {
         for (const s of ctx.git) {
           const masks = s.spec.stageDependencies[name as 'install' | 'beforeSetup' | 'setup'];
           if (!masks || masks.length === 0) continue;
+          // (masks that select nothing are reported once per image, with their line: git-warnings.ts)
           const r = await stageDependencies(s.repo, s.commit, s.mapping, masks);
-          for (const m of r.unmatchedMasks)
-            ctx.onEvent({ type: 'warning', message: `image "${ctx.image.name}", ${name}: stageDependencies mask "${m}" matches no file` });
           deps.push({ mapping: s.id, checksum: r.checksum });
         }
         inputs.stageDependencies = deps;
