@@ -18,7 +18,12 @@ export async function gitMappingWarnings(image: ImageSpec, sources: readonly Git
     const spec = image.git[i] ?? source.spec;
     const warn = (at: SourcePosition | undefined, what: string): void => {
       const where = at ?? spec.position;
-      out.push({ type: 'warning', message: `${where.file}:${where.line}: image "${image.name || '~'}", git mapping ${i + 1}: ${what}`, file: where.file, line: where.line });
+      out.push({
+        type: 'warning',
+        message: `${where.file}:${where.line}: image "${image.name || '~'}", git mapping ${i + 1}: ${what}`,
+        file: where.file,
+        line: where.line,
+      });
     };
     const stages = Object.entries(spec.stageDependencies) as Array<[UserStageWithGit, string[]]>;
     for (const [stage] of stages)
@@ -55,7 +60,10 @@ export async function gitMappingWarnings(image: ImageSpec, sources: readonly Git
         warn(spec.at?.includePaths[j], `includePaths mask "${spec.includePaths[j]}" matches no file under "${spec.add}" at commit ${commit}`);
       const included = spec.includePaths.length > 0 ? files.filter((f) => new MaskSet(spec.includePaths).matches(f.path)) : files;
       for (const j of unmatched(spec.excludePaths, included))
-        warn(spec.at?.excludePaths[j], `excludePaths mask "${spec.excludePaths[j]}" matches no file the mapping includes at commit ${commit}: it excludes nothing`);
+        warn(
+          spec.at?.excludePaths[j],
+          `excludePaths mask "${spec.excludePaths[j]}" matches no file the mapping includes at commit ${commit}: it excludes nothing`,
+        );
     }
     // A single file: the masks select it or not, nothing to tell.
     const used = all.addKind === 'dir' ? stages.filter(([stage]) => hasInstructions(image, stage)) : [];

@@ -123,7 +123,8 @@ describe('corpus: plan on every werf.yaml laid out as a project', () => {
 });
 
 test('corpus: the stageDependencies that have no effect are the five the corpus really has', () => {
-  const noInstructions = (stage: string): string => `stageDependencies.${stage} is given but the image has no ${stage} instructions: it has no effect (add ${stage} commands or remove it)`;
+  const noInstructions = (stage: string): string =>
+    `stageDependencies.${stage} is given but the image has no ${stage} instructions: it has no effect (add ${stage} commands or remove it)`;
   assert.deepEqual(noEffect.sort(), [
     `ANO-ID-AS-Center/hlf-karma werf.yaml:15 ${noInstructions('setup')}`,
     `Alignfig/alignfig werf.yaml:30 ${noInstructions('setup')}`,

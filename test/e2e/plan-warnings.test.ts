@@ -91,7 +91,10 @@ describe('plan warns about what build would hit in git mappings', () => {
     const file = `${p.dir}/werf.yaml`;
     const expect: Array<[number, RegExp]> = [
       [lineOf(PROBLEMS, 'add: /nothing-here'), /git mapping 1: add "\/nothing-here" names nothing at commit [0-9a-f]{12}: the build fails on it/],
-      [lineOf(PROBLEMS, 'to: /etc/app/'), /git mapping 2: to "\/etc\/app\/" ends with "\/" but add "\/config.yaml" is a file: it is written as \/etc\/app itself/],
+      [
+        lineOf(PROBLEMS, 'to: /etc/app/'),
+        /git mapping 2: to "\/etc\/app\/" ends with "\/" but add "\/config.yaml" is a file: it is written as \/etc\/app itself/,
+      ],
       [lineOf(PROBLEMS, "- '*.go'"), /git mapping 3: includePaths mask "\*\.go" matches no file under "\/src"/],
       [lineOf(PROBLEMS, 'excludePaths: [tmp]'), /git mapping 3: excludePaths mask "tmp" matches no file the mapping includes/],
       [lineOf(PROBLEMS, "- 'missing/**'"), /stageDependencies\.install mask "missing\/\*\*" matches no file of the mapping/],
