@@ -6,8 +6,8 @@ import { mkdir, readFile, rename, stat, unlink, readdir, open, utimes } from 'no
 import { randomBytes, createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { digestHex, isDigest, type Digest } from '../digest.js';
+import { Readable } from 'node:stream';
+import { digestHex, isDigest, verifyingStream, type Digest } from '../digest.js';
 import { DigestMismatchError, TsbuildError, noSpaceError } from '../errors.js';
 import { atomicWriteFile } from '../internal/atomic-write.js';
 import { withFileLock } from '../internal/file-lock.js';
@@ -88,7 +88,7 @@ export class LayoutStore implements ContentStore, ReferenceStore {
   /** A stream of the blob that fails at the end if digest or size do not match. */
   read(digest: Digest, options: ReadOptions = {}): Readable {
     const src = createReadStream(this.blobPath(digest), { highWaterMark: 1 << 20 });
-    const verify = new VerifyingTransform(`blob ${digest}`, digest, options.size);
+    const verify = verifyingStream(`blob ${digest}`, digest, options.size);
     src.on('error', (err) => {
       const e =
         (err as NodeJS.ErrnoException).code === 'ENOENT' ? new TsbuildError('TSB_STORE_NOT_FOUND', `blob ${digest} is not in the store ${this.root}`) : err;
@@ -208,7 +208,8 @@ export class LayoutStore implements ContentStore, ReferenceStore {
     const commit = async (expected: Partial<BlobInfo> = {}): Promise<BlobInfo> => {
       if (done) throw new TsbuildError('TSB_INTERNAL', 'blob writer used after commit/abort');
       try {
-        const stream = writeStream ?? (appendFd === undefined && pendingBytes === 0 ? (writeStream = makeStream()) : undefined);
+        if (!writeStream && appendFd === undefined && pendingBytes === 0) writeStream = makeStream();
+        const stream = writeStream;
         if (stream && !stream.writableFinished) {
           await new Promise<void>((resolve, reject) => {
             stream.once('error', reject);
@@ -408,39 +409,6 @@ function sameDescriptor(a: Descriptor, b: Descriptor): boolean {
     keys.length === Object.keys(ba).length &&
     keys.every((k) => aa[k] === ba[k])
   );
-}
-
-class VerifyingTransform extends Transform {
-  private readonly hash = createHash('sha256');
-  private bytes = 0;
-  constructor(
-    private readonly what: string,
-    private readonly expected: Digest,
-    private readonly expectedSize: number | undefined,
-  ) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    if (this.expectedSize !== undefined && this.bytes > this.expectedSize) {
-      cb(new TsbuildError('TSB_SIZE_MISMATCH', `${this.what}: more than the expected ${this.expectedSize} bytes`));
-      return;
-    }
-    cb(null, chunk);
-  }
-  override _flush(cb: TransformCallback): void {
-    const actual = `sha256:${this.hash.digest('hex')}` as Digest;
-    if (actual !== this.expected) {
-      cb(new DigestMismatchError(this.what, this.expected, actual));
-      return;
-    }
-    if (this.expectedSize !== undefined && this.bytes !== this.expectedSize) {
-      cb(new TsbuildError('TSB_SIZE_MISMATCH', `${this.what}: expected ${this.expectedSize} bytes, got ${this.bytes}`));
-      return;
-    }
-    cb();
-  }
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -2,9 +2,8 @@
 // streaming pass: tar (worker thread) → sha256 (diffId) → gzip (worker pool) → store writer
 // (sha256 = digest). Memory stays constant whatever the layer size.
 import { pipeline } from 'node:stream/promises';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { createHash } from 'node:crypto';
-import type { Digest } from '../digest.js';
+import { Readable } from 'node:stream';
+import { DigestingStream, type Digest } from '../digest.js';
 import type { ContentStore } from '../content/index.js';
 import { layerMediaTypeFor, type Descriptor, type LayerCompressionSpec } from '../oci/index.js';
 import { TsbuildError } from '../errors.js';
@@ -135,15 +134,7 @@ export async function storeTarStream(
   options: Pick<WriteLayerOptions, 'gzip' | 'compression' | 'signal'> = {},
 ): Promise<Stored> {
   const compression = options.compression ?? DEFAULT_LAYER_COMPRESSION;
-  const hash = createHash('sha256');
-  let size = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
-      hash.update(chunk);
-      size += chunk.length;
-      cb(null, chunk);
-    },
-  });
+  const tap = new DigestingStream();
   // The source may fail while the writer is being created (a tree worker refuses an entry at once):
   // that must not become an uncaught 'error' event. The stream stays errored; the pipeline reports it.
   tar.on('error', () => undefined);
@@ -158,8 +149,8 @@ export async function storeTarStream(
   const info = await writer.commit();
   return {
     descriptor: { mediaType: layerMediaTypeFor(compression), digest: info.digest, size: info.size },
-    diffId: `sha256:${hash.digest('hex')}`,
-    uncompressedSize: size,
+    diffId: tap.digest(),
+    uncompressedSize: tap.bytes,
   };
 }
 

@@ -1,12 +1,11 @@
 // unpackLayer: compressed layer stream → verified, safely extracted directory. The main thread
 // hashes the compressed bytes (digest) and, after gunzip, the tar bytes (diffId) and caps the
 // expansion; a worker parses the tar and writes files with synchronous calls.
-import { Writable, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createHash } from 'node:crypto';
 import { realpathSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { Digest } from '../digest.js';
+import { DigestingStream, type Digest } from '../digest.js';
 import { DigestMismatchError, TsbuildError } from '../errors.js';
 import { createLayerDecompressor } from './layer-compression.js';
 import { DEFAULT_TAR_LIMITS, type TarReadLimits } from './tar-reader.js';
@@ -54,29 +53,16 @@ export async function unpackLayer(source: Readable, destDir: string, options: Un
   const root = realpathSync(destDir);
   const limits: TarReadLimits = { ...DEFAULT_TAR_LIMITS, ...options.limits };
 
-  const compressedHash = createHash('sha256');
-  let compressedSize = 0;
   const expectedSize = options.expected?.size;
-  const compressedTap = new Transform({
-    transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback) {
-      compressedHash.update(chunk);
-      compressedSize += chunk.length;
-      if (expectedSize !== undefined && compressedSize > expectedSize) {
-        return cb(new TsbuildError('TSB_SIZE_MISMATCH', `layer is larger than the expected ${expectedSize} bytes`));
-      }
-      cb(null, chunk);
-    },
-  });
-  const tarHash = createHash('sha256');
-  let tarSize = 0;
-  const tarTap = new Transform({
-    transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback) {
-      tarHash.update(chunk);
-      tarSize += chunk.length;
-      if (tarSize > limits.maxTotalBytes) {
-        return cb(new TsbuildError('TSB_TOO_LARGE', `layer expands to more than ${limits.maxTotalBytes} bytes (limit maxTotalBytes); a decompression bomb?`));
-      }
-      cb(null, chunk);
+  const compressedTap = new DigestingStream(
+    expectedSize !== undefined
+      ? { limit: { bytes: expectedSize, error: () => new TsbuildError('TSB_SIZE_MISMATCH', `layer is larger than the expected ${expectedSize} bytes`) } }
+      : {},
+  );
+  const tarTap = new DigestingStream({
+    limit: {
+      bytes: limits.maxTotalBytes,
+      error: () => new TsbuildError('TSB_TOO_LARGE', `layer expands to more than ${limits.maxTotalBytes} bytes (limit maxTotalBytes); a decompression bomb?`),
     },
   });
 
@@ -104,15 +90,16 @@ export async function unpackLayer(source: Readable, destDir: string, options: Un
     throw err;
   }
   await worker.terminate();
-  const digest: Digest = `sha256:${compressedHash.digest('hex')}`;
-  const diffId: Digest = `sha256:${tarHash.digest('hex')}`;
+  const digest = compressedTap.digest();
+  const diffId = tarTap.digest();
+  const compressedSize = compressedTap.bytes;
   const exp = options.expected;
   if (exp?.digest && exp.digest !== digest) throw new DigestMismatchError(`layer ${exp.digest} unpacked into ${destDir}`, exp.digest, digest);
   if (exp?.size !== undefined && exp.size !== compressedSize) {
     throw new TsbuildError('TSB_SIZE_MISMATCH', `layer ${digest}: expected ${exp.size} bytes, got ${compressedSize}`);
   }
   if (exp?.diffId && exp.diffId !== diffId) throw new DigestMismatchError(`diffId of layer ${digest} unpacked into ${destDir}`, exp.diffId, diffId);
-  return { digest, diffId, size: compressedSize, uncompressedSize: tarSize, ...sink.facts() };
+  return { digest, diffId, size: compressedSize, uncompressedSize: tarTap.bytes, ...sink.facts() };
 }
 
 type Facts = { entries: number; implicitDirs: string[]; dependsOnParents: number };
