@@ -7,7 +7,7 @@ import { connect as tlsConnect, rootCertificates } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher, buildConnector as UndiciBuildConnector } from 'undici';
-import { request, undiciCore } from './undici-core.js';
+import { loadUndici, request, undiciCore } from './undici-core.js';
 import { TsbuildError } from '../errors.js';
 import { isLoopbackRegistry, registryHost } from '../oci/index.js';
 import { BlobInfoCache } from './blob-info-cache.js';
@@ -193,7 +193,8 @@ export class RegistryClient {
 
   /** Send a request with auth, retries and error mapping; the caller consumes or discards the body. */
   async send(req: RegistryRequest): Promise<RegistryResponse> {
-    await this.ensureScheme(req.registry, req.signal);
+    // undici loads while the scheme probe waits for the registry.
+    await Promise.all([loadUndici(), this.ensureScheme(req.registry, req.signal)]);
     const url = req.url ?? `${this.baseUrl(req.registry)}/v2/${req.repository}/${req.path ?? ''}`;
     const origin = new URL(url).origin;
     const registryOrigin = new URL(this.baseUrl(req.registry)).origin;
