@@ -49,12 +49,12 @@ export async function explainWithFiles(stage: string, e: Explanation, inputs: Re
     if (theirs.find((t) => t.mapping === dep.mapping)?.checksum === dep.checksum) continue;
     const src = git.find((s) => s.id === dep.mapping);
     const from = theirCommits[dep.mapping];
-    const masks = src?.mapping.stageDependencies?.[stage as 'install' | 'beforeSetup' | 'setup'];
+    const masks = src?.spec.stageDependencies?.[stage as 'install' | 'beforeSetup' | 'setup'];
     if (!src || !from || !masks || !(await src.repo.commitExists(from))) continue;
-    const changes = await changedPaths(src.repo, from, src.commit, src.mapping);
+    const changes = await changedPaths(src.repo, from, src.commit, src.spec);
     const set = new MaskSet(masks);
-    const to = src.mapping.to.replace(/\/+$/, '');
-    const base = addPath(src.mapping);
+    const to = src.spec.to.replace(/\/+$/, '');
+    const base = addPath(src.spec);
     for (const p of [...changes.changed.filter((c) => c.type !== 'dir').map((c) => c.path), ...changes.removed]) {
       // Image path -> path under `add` (what the masks match) -> path in the repository.
       const rel = p.startsWith(`${to}/`) ? p.slice(to.length + 1) : p === to ? '' : p.replace(/^\/+/, '');

@@ -72,9 +72,9 @@ function whiteout(path: string, mtime: number): LayerEntrySource {
  */
 export async function* archiveLayerEntries(sources: GitSource[], owners: OwnerResolver, targetRoot?: string): AsyncGenerator<LayerEntrySource> {
   for (const s of sources) {
-    const to = posix.normalize(`/${s.mapping.to}`).replace(/\/+$/, '') || '/';
+    const to = posix.normalize(`/${s.spec.to}`).replace(/\/+$/, '') || '/';
     let placed: string | undefined;
-    for await (const e of archiveEntries(s.repo, s.commit, s.mapping)) {
+    for await (const e of archiveEntries(s.repo, s.commit, s.spec)) {
       if (e.path === '/') continue;
       if (targetRoot !== undefined && to !== '/') {
         placed ??= (await resolveImagePath(targetRoot, to, { followLast: e.path === to && e.type === 'dir' })).path;
@@ -99,7 +99,7 @@ async function* changeLayerEntries(
   onRemoved: (path: string, source: GitSource) => void,
 ): AsyncGenerator<LayerEntrySource> {
   for (const s of pendingSources(sources, from)) {
-    const changes = await changedPaths(s.repo, from[s.id]!, s.commit, s.mapping);
+    const changes = await changedPaths(s.repo, from[s.id]!, s.commit, s.spec);
     const mtime = (await s.repo.commitInfo(s.commit)).unixSeconds;
     for (const p of changes.removed) {
       onRemoved(p, s);
@@ -115,7 +115,7 @@ export async function changesId(sources: GitSource[], from: GitCommits): Promise
   const h = createHash('sha256');
   let empty = true;
   for (const s of pendingSources(sources, from)) {
-    const changes = await changedPaths(s.repo, from[s.id]!, s.commit, s.mapping);
+    const changes = await changedPaths(s.repo, from[s.id]!, s.commit, s.spec);
     for (const p of changes.removed) {
       h.update(`- ${p}\n`);
       empty = false;
@@ -131,7 +131,7 @@ export async function changesId(sources: GitSource[], from: GitCommits): Promise
 /** Total size of the changes since `from` (gitCache's 1 MiB rule). */
 export async function pendingPatchSize(sources: GitSource[], from: GitCommits): Promise<number> {
   let total = 0;
-  for (const s of pendingSources(sources, from)) total += await patchSize(s.repo, from[s.id]!, s.commit, s.mapping);
+  for (const s of pendingSources(sources, from)) total += await patchSize(s.repo, from[s.id]!, s.commit, s.spec);
   return total;
 }
 
@@ -159,7 +159,7 @@ export function tarStream(entries: AsyncIterable<LayerEntrySource>): Readable {
 export async function applyChanges(rootfs: string, sources: GitSource[], from: GitCommits, signal?: AbortSignal): Promise<void> {
   if (pendingSources(sources, from).length === 0) return;
   const removed: Array<{ path: string; to: string }> = [];
-  const entries = changeLayerEntries(sources, from, ownerResolver(rootfs), (path, s) => removed.push({ path, to: s.mapping.to }));
+  const entries = changeLayerEntries(sources, from, ownerResolver(rootfs), (path, s) => removed.push({ path, to: s.spec.to }));
   await unpackLayer(tarStream(entries), rootfs, { mode: 'apply', compression: 'none', ...(signal ? { signal } : {}) });
   await pruneEmptyParents(rootfs, removed);
 }

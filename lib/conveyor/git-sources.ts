@@ -8,7 +8,7 @@ import { GitRepo, assertCommitted, mappingParamsHash, openRemoteRepo, type GitMa
 export interface GitSource {
   /** Stable id of the mapping's configuration. */
   id: string;
-  mapping: GitMapping;
+  /** The mapping (overlap excludes added), a lib/git GitMapping. */
   spec: GitMappingSpec;
   repo: GitRepo;
   /** The commit this build brings in. */
@@ -81,10 +81,9 @@ export class GitSources {
     const out: GitSource[] = [];
     const localMappings: GitMapping[] = [];
     for (const spec of autoExclude(image.git, image.name)) {
-      const mapping = toGitMapping(spec);
       const { repo, commit } = spec.url ? await this.openRemote(spec) : await this.openLocal();
-      if (!spec.url) localMappings.push(mapping);
-      out.push({ id: mappingParamsHash(mapping), mapping, spec, repo, commit });
+      if (!spec.url) localMappings.push(spec);
+      out.push({ id: mappingParamsHash(spec), spec, repo, commit });
     }
     if (localMappings.length > 0 && !this.options.dev && !this.checked.has(image.name)) {
       this.checked.add(image.name);
@@ -98,21 +97,6 @@ export class GitSources {
   async close(): Promise<void> {
     for (const r of this.opened) await r.close().catch(() => undefined);
   }
-}
-
-export function toGitMapping(spec: GitMappingSpec): GitMapping {
-  const m: GitMapping = {
-    add: spec.add,
-    to: spec.to,
-    includePaths: spec.includePaths,
-    excludePaths: spec.excludePaths,
-    stageDependencies: spec.stageDependencies,
-  };
-  for (const k of ['url', 'branch', 'tag', 'commit', 'owner', 'group'] as const) {
-    const v = spec[k];
-    if (v !== undefined) m[k] = v;
-  }
-  return m;
 }
 
 export function currentCommits(sources: GitSource[]): GitCommits {

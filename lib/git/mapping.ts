@@ -9,7 +9,7 @@ import type { GitRepo, StatusEntry, TreeEntry } from './repo.js';
 
 export type UserStageWithGit = 'install' | 'beforeSetup' | 'setup';
 
-/** A git mapping as written in werf.yaml (structurally compatible with the config module's type). */
+/** A git mapping as written in werf.yaml; the config module's GitMappingSpec extends it. */
 export interface GitMapping {
   url?: string;
   branch?: string;

@@ -37,7 +37,7 @@ export function userStage(name: UserStageName): Stage {
           const masks = s.spec.stageDependencies[name as 'install' | 'beforeSetup' | 'setup'];
           if (!masks || masks.length === 0) continue;
           // (masks that select nothing are reported once per image, with their line: git-warnings.ts)
-          const r = await stageDependencies(s.repo, s.commit, s.mapping, masks);
+          const r = await stageDependencies(s.repo, s.commit, s.spec, masks);
           deps.push({ mapping: s.id, checksum: r.checksum });
         }
         inputs.stageDependencies = deps;
