@@ -7,6 +7,8 @@
 // chain (snapshots/chains/<chainId>/fs), as containerd's overlay snapshotter always does.
 // Rootless (inside tsbuild's user namespace) the mount uses `userxattr`: opaque markers and xattr
 // whiteouts live in user.overlay.*, and layers are unpacked with the namespace's ids.
+// A committed stage's upper dir becomes its layer's dir (the walk that writes the layer also makes
+// it what unpacking the layer would), so the next stage does not unpack what was just packed.
 import { prunePlaceholders } from './prune-placeholders.js';
 import { buildOnce } from './build-once.js';
 import { packingError } from './packing-error.js';
@@ -14,13 +16,15 @@ import { makeOwnedDir, removeOwnedDir } from '../lib/internal/owned-dir.js';
 import { DEFAULT_MAX_LAYER_BYTES, layerTooLarge } from './layer-size-limit.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chmod, lstat, mkdir, readFile, rename, stat, symlink, readlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, rename, rm, stat, symlink, readlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { digestHex } from '../lib/digest.js';
 import { TsbuildError } from '../lib/errors.js';
 import type { LayoutStore } from '../lib/content/index.js';
-import { unpackLayer, writeLayerFromUpperDir, type UnpackOptions, type UnpackResult } from '../lib/layer/index.js';
+import { fsx, unpackLayer, writeLayerFromUpperDir, type UnpackOptions, type UnpackResult } from '../lib/layer/index.js';
+import { withFileLock } from '../lib/internal/file-lock.js';
+import type { Digest } from '../lib/digest.js';
 import { chainIds } from './chain-ids.js';
 import { standaloneFits, type LayerFacts } from './overlay-fit.js';
 import type { CommitOptions, CommittedLayer, LayerSource, PreparedSnapshot, Snapshotter } from '../lib/sandbox/index.js';
@@ -33,6 +37,8 @@ interface Active {
   merged: string;
   upper: string;
   mounted: boolean;
+  /** diffIds of the layers below (the chain the upper dir was made on). */
+  parents: Digest[];
 }
 
 export interface SnapshotterOptions {
@@ -233,7 +239,7 @@ export class OverlaySnapshotter implements Snapshotter {
     const lowers = await this.ensureChain(parents, options.signal);
     // Owned: if this process is killed, the next build or `stages gc` unmounts and removes it.
     const dir = await makeOwnedDir(join(this.root, 'active'), `${safeKey(key)}-`, ownerLocksOf(this.root, this.options));
-    const a: Active = { dir, merged: join(dir, 'merged'), upper: join(dir, 'upper'), mounted: false };
+    const a: Active = { dir, merged: join(dir, 'merged'), upper: join(dir, 'upper'), mounted: false, parents: parents.map((p) => p.diffId) };
     await mkdir(join(dir, 'work'), { recursive: true });
     await mkdir(a.upper, { recursive: true });
     await mkdir(a.merged, { recursive: true });
@@ -262,15 +268,57 @@ export class OverlaySnapshotter implements Snapshotter {
     await this.unmount(a);
     // Deepest first; rmdir fails (and the directory stays) when the stage wrote into it.
     await prunePlaceholders(a.upper, options.pruneIfEmpty ?? []);
+    // Unpacked layers are chowned unless only one id is mapped: only then can the upper dir stand in for one.
+    const adopt = this.options.chown !== false;
     const res = await writeLayerFromUpperDir(a.upper, this.store, {
       skip: options.skip,
       compression: options.compression,
       ...(options.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.sourceDateEpoch } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      inPlace: adopt,
     }).catch((err: unknown) => {
       throw packingError(err, key, a.upper);
     });
+    // Left out at the top only: removing them changes the mtime of the root, which no layer records.
+    if (adopt && res.tree.matchesLayer && res.tree.skippedPaths.every((p) => !p.includes('/'))) {
+      await this.adoptUpper(a, res.diffId, res.tree.skippedPaths, options.signal).catch((err: unknown) => {
+        // Only a shortcut: without it the next stage unpacks the stored layer as usual.
+        if (options.signal?.aborted) throw err;
+      });
+    }
     return { descriptor: res.descriptor, diffId: res.diffId, empty: res.empty };
+  }
+
+  /**
+   * Keep the committed upper dir as the layer's dir (what ensureLayer would unpack from the blob),
+   * and mark it as fitting the chain it was made on: stacked on those parents it shows what the
+   * stage left, which is what applying its layer onto them shows.
+   */
+  private async adoptUpper(a: Active, diffId: Digest, skipped: string[], signal: AbortSignal | undefined): Promise<void> {
+    const hex = digestHex(diffId);
+    const done = join(this.layerDir(hex), 'fs');
+    await withFileLock(
+      join(this.root, 'locks', `${hex}.lock`),
+      async () => {
+        if (await exists(done)) return;
+        for (const p of skipped) await rm(join(a.upper, p), { recursive: true, force: true });
+        // The root is no entry of the layer; an unpacked one carries no overlay xattrs (uuid, impure).
+        const fx = fsx();
+        for (const x of fx.llistxattr(a.upper)) if (/^(trusted|user)\.overlay\./.test(x)) fx.lremovexattr(a.upper, x);
+        await mkdir(this.layerDir(hex), { recursive: true });
+        const facts: LayerFacts = { v: 1, implicitDirs: [], dependsOnParents: 0 };
+        const tmp = join(this.layerDir(hex), `facts.json.${randomBytes(4).toString('hex')}`);
+        await writeFile(tmp, JSON.stringify(facts));
+        await rename(tmp, join(this.layerDir(hex), 'facts.json'));
+        await rename(a.upper, done);
+      },
+      signal ? { signal } : {},
+    );
+    if (a.parents.length > 0) {
+      const chain = chainIds([...a.parents, diffId]);
+      const marker = join(this.flavored('fits'), digestHex(chain[chain.length - 1]!));
+      if (!(await exists(marker))) await writeMarker(marker);
+    }
   }
 
   private async unmount(a: Active): Promise<void> {

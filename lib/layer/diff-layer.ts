@@ -41,9 +41,26 @@ export interface LayerResult {
   empty: boolean;
 }
 
-/** Export an overlayfs upper dir: char 0/0 and xattr whiteouts → `.wh.<name>`, opaque dirs → `.wh..wh..opq`. */
-export function writeLayerFromUpperDir(upperDir: string, store: ContentStore, options: WriteLayerOptions = {}): Promise<LayerResult> {
-  return writeTree({ ...treeOptions(options), root: upperDir, mode: 'overlay-upper' }, store, options);
+/** writeLayerFromUpperDir with `inPlace`: the layer, and what the walk made of the upper dir. */
+export interface UpperLayerResult extends LayerResult {
+  /** See TreeTarStats.matchesLayer and skippedPaths. */
+  tree: { matchesLayer: boolean; skippedPaths: string[] };
+}
+
+/**
+ * Export an overlayfs upper dir: char 0/0 and xattr whiteouts → `.wh.<name>`, opaque dirs → `.wh..wh..opq`.
+ * With `inPlace` the upper dir is also made what unpacking the layer gives, where it can be (see
+ * TreeTarOptions.inPlace), and `tree` says whether it was.
+ */
+export async function writeLayerFromUpperDir(
+  upperDir: string,
+  store: ContentStore,
+  options: WriteLayerOptions & { inPlace?: boolean } = {},
+): Promise<UpperLayerResult> {
+  const tar = treeTarStream({ ...treeOptions(options), root: upperDir, mode: 'overlay-upper', ...(options.inPlace ? { inPlace: true } : {}) });
+  const r = await storeTarStream(tar, store, options);
+  const stats = await tar.result;
+  return { ...finish(r, stats.entries, stats.whiteouts), tree: { matchesLayer: stats.matchesLayer, skippedPaths: stats.skippedPaths } };
 }
 
 /** Export a plain directory tree as a layer (everything in it, no whiteout conversion). */

@@ -6,6 +6,7 @@ export {
   storeTarStream,
   type WriteLayerOptions,
   type LayerResult,
+  type UpperLayerResult,
   type LayerEntrySource,
 } from './diff-layer.js';
 export { unpackLayer, type UnpackOptions, type UnpackResult } from './unpack.js';

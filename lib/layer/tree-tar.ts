@@ -1,6 +1,8 @@
 // Walks a directory with synchronous fs calls (run it in a worker) and writes it as a tar:
 // depth-first, names in byte order, hardlinks by (dev, ino), xattrs through the fsx addon.
 // In 'overlay-upper' mode overlayfs whiteouts and opaque dirs become OCI `.wh.` entries.
+// With `inPlace`, the walk also makes the tree itself what unpacking the layer would give, so a
+// snapshotter can keep the upper dir as the layer's lowerdir instead of unpacking the blob again.
 import { closeSync, constants, lstatSync, openSync, readSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { TsbuildError } from '../errors.js';
 import { fsx } from './fsx.js';
@@ -18,6 +20,14 @@ export interface TreeTarOptions {
   xattrs?: boolean;
   /** xattr name prefixes to drop in addition to the overlay ones. */
   excludeXattrPrefixes?: string[];
+  /**
+   * 'overlay-upper' mode: while walking, clamp mtimes in the tree itself (to what the layer records)
+   * and remove overlayfs's bookkeeping xattrs (origin, impure, ...;
+   * opaque markers stay), then report in TreeTarStats.matchesLayer whether the tree now holds what
+   * unpacking the layer in overlay mode would make. The tree is modified: use it on an upper dir
+   * whose snapshot is unmounted and committed, never on a tree still in use.
+   */
+  inPlace?: boolean;
 }
 
 export interface TreeTarStats {
@@ -25,6 +35,15 @@ export interface TreeTarStats {
   whiteouts: number;
   /** Sockets and other file types a layer cannot carry. */
   skipped: number;
+  /**
+   * With `inPlace`: the tree (apart from `skippedPaths`) now holds exactly what unpacking the layer
+   * in overlay mode makes: same entries, types, content, modes, owners, mtimes, xattrs, hardlinks,
+   * whiteouts as 0/0 devices and opaque markers. False when something cannot be made so in place
+   * (sockets, xattr-style whiteouts, xattrs left out by the options). Always false without `inPlace`.
+   */
+  matchesLayer: boolean;
+  /** With `inPlace`: paths present in the tree that `skip` left out of the layer (root-relative). */
+  skippedPaths: string[];
 }
 
 const OVERLAY_XATTR = /^(trusted|user)\.overlay\./;
@@ -46,7 +65,9 @@ interface Frame {
 }
 
 export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStats {
-  const stats: TreeTarStats = { entries: 0, whiteouts: 0, skipped: 0 };
+  const stats: TreeTarStats = { entries: 0, whiteouts: 0, skipped: 0, matchesLayer: false, skippedPaths: [] };
+  const inPlace = opts.inPlace === true && opts.mode === 'overlay-upper';
+  let matches = inPlace;
   const skip = new Set((opts.skip ?? []).map((p) => p.replace(/^\/+|\/+$/g, '')).filter((p) => p !== ''));
   const useXattrs = opts.xattrs ?? true;
   const exclude = opts.excludeXattrPrefixes ?? [];
@@ -90,7 +111,10 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
       stats.entries++;
       continue;
     }
-    if (skip.has(rel)) continue;
+    if (skip.has(rel)) {
+      if (inPlace) stats.skippedPaths.push(rel);
+      continue;
+    }
     const abs = `${frame.abs}/${name}`;
     let st: BigIntStats;
     try {
@@ -119,16 +143,28 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
             const v = fx.lgetxattr(abs, x)?.toString('latin1');
             opaque ||= v === 'y';
             xattrWhiteouts ||= v === 'x';
-          } else if (kind === 'whiteouts') xattrWhiteouts = true;
-          else if (kind === 'whiteout') xattrWhiteout = true;
-          else if (kind === 'redirect' || kind === 'metacopy') {
+            // An unpacked layer marks opaque dirs with 'y' only; 'x' (holds xattr whiteouts) it never makes.
+            if (v !== 'y') matches = false;
+          } else if (kind === 'whiteouts') {
+            xattrWhiteouts = true;
+            matches = false;
+          } else if (kind === 'whiteout') {
+            xattrWhiteout = true;
+            matches = false;
+          } else if (kind === 'redirect' || kind === 'metacopy') {
             throw new TsbuildError('TSB_LAYER_INVALID', `overlay upper dir entry ${rel} carries ${x}; cannot export it as a layer`, {
               hint: 'mount the overlay with redirect_dir=off,metacopy=off so the upper dir holds whole files and dirs',
             });
+          } else if (inPlace) {
+            // origin, impure, uuid, protattr...: overlay's notes about the copy-up, meaningless in a lowerdir.
+            fx.lremovexattr(abs, x);
           }
           continue;
         }
-        if (!useXattrs || exclude.some((p) => x.startsWith(p))) continue;
+        if (!useXattrs || exclude.some((p) => x.startsWith(p))) {
+          matches = false;
+          continue;
+        }
         const value = fx.lgetxattr(abs, x);
         if (value !== undefined) {
           xattrs ??= [];
@@ -152,6 +188,12 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
       });
     }
     const [mtimeSec, mtimeNsec] = clamp(st);
+    if (inPlace && BigInt(mtimeSec) * 1_000_000_000n + BigInt(mtimeNsec) !== st.mtimeNs) {
+      // Clamped (SOURCE_DATE_EPOCH). A dir's own times do not change when its children's do, so the
+      // order of the walk does not matter. (atime is left as it is: no layer carries it, and reading
+      // a file moves it anyway.)
+      fx!.lutimes(abs, mtimeSec, mtimeNsec, mtimeSec, mtimeNsec);
+    }
     const entry: TarEntry = {
       path: rel,
       type: 'file',
@@ -207,11 +249,13 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
         break;
       default:
         stats.skipped++; // sockets: containerd and moby leave them out too
+        matches = false;
         continue;
     }
     out.writeEntryHeader(entry);
     stats.entries++;
   }
+  stats.matchesLayer = matches;
   return stats;
 }
 
