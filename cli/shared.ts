@@ -33,7 +33,7 @@ function positiveNumber(name: string, value: string): number {
  * Transfer deadlines: no byte for TIMEOUT seconds fails a request (or stalls a blob download, which
  * is resumed TSBUILD_TRANSFER_RESUMES times, default 3, then fails with exit 3).
  */
-export function transferLimits(
+function transferLimits(
   flag: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): { headersTimeoutMs?: number; bodyTimeoutMs?: number; maxStallResumes?: number } {

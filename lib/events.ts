@@ -1,5 +1,4 @@
 // The events the library emits while it works; the CLI renders them (plain lines, TTY, or JSON).
-export type StageStatus = 'cached' | 'built';
 
 export type BuildEvent =
   /** The image's plan: every stage it has, in conveyor order (the stored ones first come as stage.cached). */

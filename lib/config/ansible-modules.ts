@@ -6,7 +6,7 @@ import type { MapReader } from './node-reader.js';
 import { closest } from './suggest.js';
 
 /** werf's supported modules (pkg/config/ansible.go), in werf's grouping. */
-export const ANSIBLE_MODULES: readonly string[] = [
+const ANSIBLE_MODULES: readonly string[] = [
   'command',
   'shell',
   'raw',
@@ -146,7 +146,7 @@ const KEYWORDS = new Set([
 
 const isKeyword = (k: string): boolean => KEYWORDS.has(k) || k.startsWith('with_');
 
-export function allowedModulesText(): string {
+function allowedModulesText(): string {
   return `supported modules: ${ANSIBLE_MODULES.join(', ')} (and block/rescue/always)`;
 }
 

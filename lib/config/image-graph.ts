@@ -9,7 +9,7 @@ interface Edge {
 }
 
 /** The images an image needs built first: its base, import sources and dependencies. */
-export function imageEdges(img: ImageSpec, isImage: (name: string) => boolean): Edge[] {
+function imageEdges(img: ImageSpec, isImage: (name: string) => boolean): Edge[] {
   const out: Edge[] = [];
   // v2: `from` naming another image of this config is that image (its own name means the registry image).
   if (img.fromImage !== undefined) out.push({ name: img.fromImage, key: 'fromImage' });

@@ -10,9 +10,9 @@ import type { Locator } from './locate.js';
 import { GitRepo } from '../git/index.js';
 
 /** Real werf.yaml files are kilobytes (the corpus' largest is ~40 KB); a huge one is a mistake or an attack. */
-export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 /** The rendered config is parsed as YAML in memory: cap what templates may produce. */
-export const MAX_RENDERED_BYTES = 32 * 1024 * 1024;
+const MAX_RENDERED_BYTES = 32 * 1024 * 1024;
 
 const formatMiB = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
@@ -34,7 +34,7 @@ function unreadable(file: string, err: unknown): ConfigError {
   );
 }
 
-export async function findConfigFile(dir: string, config?: string): Promise<string> {
+async function findConfigFile(dir: string, config?: string): Promise<string> {
   const candidates = config ? [resolve(dir, config)] : [join(dir, 'werf.yaml'), join(dir, 'werf.yml')];
   for (const c of candidates) {
     let st;

@@ -175,7 +175,7 @@ function keyText(pd: ParsedDoc, pair: Pair<unknown, unknown>): string {
   return String(k);
 }
 
-export function scalarText(pd: ParsedDoc, node: Node): string {
+function scalarText(pd: ParsedDoc, node: Node): string {
   if (!isScalar(node)) return String(node);
   const v = node.value;
   if (typeof v === 'string') return v;

@@ -14,7 +14,7 @@ export interface GcResult {
   kept: number;
 }
 
-export async function reachableBlobs(store: LayoutStore): Promise<Set<Digest>> {
+async function reachableBlobs(store: LayoutStore): Promise<Set<Digest>> {
   const seen = new Set<Digest>();
   const visit = async (d: Descriptor): Promise<void> => {
     if (seen.has(d.digest)) return;

@@ -85,7 +85,7 @@ export interface BaseImages {
 }
 
 /** `from: scratch` names no image to pull: the empty base of werf v2 and Docker's `FROM scratch`. */
-export const SCRATCH = 'scratch';
+const SCRATCH = 'scratch';
 
 /** An image with no layers and an empty config (platform only), written to the store. */
 async function scratchImage(store: LayoutStore, platform: Platform): Promise<StoredImage> {

@@ -4,7 +4,7 @@ import { TsbuildError } from '../errors.js';
 import type { ContainerConfig } from '../oci/index.js';
 
 /** Shell form becomes ["/bin/sh","-c",…]; a bracketed string is a JSON exec form. */
-export function commandForm(value: string[] | string, what: string): string[] {
+function commandForm(value: string[] | string, what: string): string[] {
   if (Array.isArray(value)) return value;
   const t = value.trim();
   if (t.startsWith('[')) {

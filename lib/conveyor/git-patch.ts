@@ -87,7 +87,7 @@ export async function* archiveLayerEntries(sources: GitSource[], owners: OwnerRe
 }
 
 /** Whether anything a mapping selects changed since `from` (the commits the parent was built from). */
-export function pendingSources(sources: GitSource[], from: GitCommits | undefined): GitSource[] {
+function pendingSources(sources: GitSource[], from: GitCommits | undefined): GitSource[] {
   return sources.filter((s) => from?.[s.id] !== undefined && from[s.id] !== s.commit);
 }
 
@@ -136,7 +136,7 @@ export async function pendingPatchSize(sources: GitSource[], from: GitCommits): 
 }
 
 /** Serialise entries as an uncompressed tar stream. */
-export function tarStream(entries: AsyncIterable<LayerEntrySource>): Readable {
+function tarStream(entries: AsyncIterable<LayerEntrySource>): Readable {
   return Readable.from(
     (async function* () {
       for await (const src of entries) {

@@ -4,7 +4,7 @@ import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsbuildError } from '../errors.js';
 
-export async function readImageFile(rootfs: string, path: string): Promise<string> {
+async function readImageFile(rootfs: string, path: string): Promise<string> {
   let p = rootfs;
   for (const part of path.split('/').filter(Boolean)) {
     p = join(p, part);

@@ -52,7 +52,7 @@ export function numericOwnership(imp: ImportSpec): Ownership {
 }
 
 /** What the checksum of one import depends on besides the source's content. */
-export function importKey(imp: ImportSpec): string {
+function importKey(imp: ImportSpec): string {
   return createHash('sha256')
     .update(JSON.stringify([importSelection(imp), numericOwnership(imp)]))
     .digest('hex');
@@ -136,7 +136,7 @@ export async function buildImportChecksum(ctx: BuildContext, imp: ImportSpec): P
 }
 
 /** Computed from the stage image's files (its layers are fetched when needed), then cached. */
-export async function computeImportChecksum(ctx: BuildContext, image: StoredImage, imp: ImportSpec, label: string): Promise<string> {
+async function computeImportChecksum(ctx: BuildContext, image: StoredImage, imp: ImportSpec, label: string): Promise<string> {
   const { checksum } = await withRootfs(ctx, image, 'import-sum', (rootfs) =>
     importChecksum(rootfs, { ...importSelection(imp), label }, numericOwnership(imp)),
   );

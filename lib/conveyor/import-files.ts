@@ -29,7 +29,7 @@ export interface SelectedFile {
 }
 
 /** Walk the selection depth-first in name order; directories come before what they contain. */
-export async function* selectFiles(rootfs: string, sel: ImportSelection): AsyncGenerator<SelectedFile> {
+async function* selectFiles(rootfs: string, sel: ImportSelection): AsyncGenerator<SelectedFile> {
   const resolved = await resolveImagePath(rootfs, sel.add, { followLast: true });
   if (resolved.kind === 'missing') {
     const via = resolved.path === (posix.normalize(`/${sel.add}`).replace(/\/+$/, '') || '/') ? '' : ` (it resolves to "${resolved.path}" there)`;

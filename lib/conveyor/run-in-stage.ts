@@ -15,7 +15,7 @@ import { resolveUser } from './image-users.js';
 import type { StageMount } from './mounts.js';
 import { BASH_IN_SANDBOX, STATUS_IN_SANDBOX, TSBUILD_DIR } from './shell-script.js';
 
-export const BASH_STATIC = '/usr/bin/bash-static';
+const BASH_STATIC = '/usr/bin/bash-static';
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const TAIL_LINES = 20;
 
@@ -207,7 +207,7 @@ async function refuseSymlinks(rootfs: string): Promise<Record<string, never>> {
  * make bwrap create or mount anything outside the root. Targets absent from the image are bwrap
  * placeholders and are left out of the layer.
  */
-export async function sandboxMounts(rootfs: string, work: string, network: 'host' | 'none'): Promise<{ mounts: BindMount[]; skip: string[] }> {
+async function sandboxMounts(rootfs: string, work: string, network: 'host' | 'none'): Promise<{ mounts: BindMount[]; skip: string[] }> {
   const skip: string[] = [];
   for (const required of ['/proc', '/dev', TSBUILD_DIR]) {
     const st = await inspectPath(rootfs, required);

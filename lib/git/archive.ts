@@ -51,7 +51,7 @@ function ownership(mapping: GitMapping): Ownership {
 }
 
 /** Where a file of the mapping lands in the image; a single-file `add` is renamed to `to`. */
-export function imagePath(mapping: GitMapping, rel: string): string {
+function imagePath(mapping: GitMapping, rel: string): string {
   const to = toPath(mapping);
   if (rel === '') return to;
   return to === '/' ? `/${rel}` : `${to}/${rel}`;

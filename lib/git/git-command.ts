@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { TsbuildError } from '../errors.js';
 
 /** Options for every git invocation; `-c core.quotePath=false` keeps non-ASCII names verbatim. */
-export const GIT_BASE_ARGS = ['-c', 'core.quotePath=false', '--literal-pathspecs'];
+const GIT_BASE_ARGS = ['-c', 'core.quotePath=false', '--literal-pathspecs'];
 
 /** Variables that would redirect git away from the repository we name explicitly. */
 const REPO_ENV = [
@@ -20,7 +20,7 @@ const REPO_ENV = [
   'GIT_DISCOVERY_ACROSS_FILESYSTEM',
 ];
 
-export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of REPO_ENV) delete env[key];
   // Reads must never take the index lock of a repository the user is working in (git status
@@ -67,7 +67,7 @@ function spawnFailure(err: NodeJS.ErrnoException, args: string[]): TsbuildError 
   return new TsbuildError('TSB_GIT_COMMAND', `could not run git ${args[0] ?? ''}: ${err.message}`, { cause: err });
 }
 
-export function commandFailure(args: string[], code: number | null, stderr: string): TsbuildError {
+function commandFailure(args: string[], code: number | null, stderr: string): TsbuildError {
   const msg = stderr.trim().split('\n').slice(-5).join('\n');
   return new TsbuildError('TSB_GIT_COMMAND', `git ${args.join(' ').slice(0, 200)} failed (exit ${code ?? 'signal'}): ${msg}`, {
     hint: 'run the same git command in the repository to see the problem; tsbuild needs a readable, non-corrupt repository',

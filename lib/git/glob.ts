@@ -17,7 +17,7 @@ export function invalidGlob(pattern: string, why: string): TsbuildError {
 }
 
 /** doublestar's ValidatePattern: classes closed and non-empty, braces balanced, no trailing `\`. */
-export function validateGlob(pattern: string): void {
+function validateGlob(pattern: string): void {
   let depth = 0;
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
@@ -49,7 +49,7 @@ function skipClass(s: string, i: number): number {
 }
 
 /** Expands `{a,b}` alternatives (nested, escapes and classes respected) into plain patterns. */
-export function expandBraces(pattern: string): string[] {
+function expandBraces(pattern: string): string[] {
   let open = -1;
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];

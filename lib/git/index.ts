@@ -13,7 +13,7 @@ export {
   type PathMatcherOptions,
   type DirDecision,
 } from './masks.js';
-export { compileGlob, validateGlob } from './glob.js';
+export { compileGlob } from './glob.js';
 export {
   addPath,
   toPath,
@@ -30,6 +30,6 @@ export {
   type TreeFileMode,
   type MappingTree,
 } from './mapping.js';
-export { archiveEntries, changedPaths, patchSize, imagePath, type ArchiveEntry, type ArchiveOptions, type MappingChanges } from './archive.js';
+export { archiveEntries, changedPaths, patchSize, type ArchiveEntry, type ArchiveOptions, type MappingChanges } from './archive.js';
 export { stageDependencies, stageDependenciesChecksum, type StageDependenciesResult } from './stage-dependencies.js';
 export { openRemoteRepo, remoteCachePath, redactUrl, type RemoteSource, type RemoteCheckout, type OpenRemoteOptions } from './remote.js';

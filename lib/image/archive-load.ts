@@ -12,7 +12,7 @@ import type { BlobInfo, BlobWriter, LayoutStore } from '../content/index.js';
 import { isDigest, type Digest } from '../digest.js';
 import { DigestMismatchError, TsbuildError } from '../errors.js';
 import { TarParser, type TarEntry } from '../layer/index.js';
-import { MANIFEST_LIMIT, REF_NAME_ANNOTATION, type Descriptor, type Platform } from '../oci/index.js';
+import { MANIFEST_LIMIT, type Platform } from '../oci/index.js';
 import type { ArchiveContents, ArchiveFile, ArchiveFormat } from './archive.js';
 import { dockerArchiveImages, ociArchiveImages, type LoadedImage } from './archive-images.js';
 
@@ -37,7 +37,7 @@ const META_FILES = new Set(['index.json', 'manifest.json', 'oci-layout', 'reposi
 const META_LIMIT = MANIFEST_LIMIT;
 const BLOB_PATH = /^blobs\/([a-z0-9]+)\/([a-f0-9]+)$/;
 
-export function archivePath(p: string): string {
+function archivePath(p: string): string {
   const n = posix.normalize(p.replace(/^(\.\/|\/)+/, '')).replace(/\/+$/, '');
   if (n === '..' || n.startsWith('../')) throw new TsbuildError('TSB_LAYER_UNSAFE', `image archive entry "${p}" points outside the archive`);
   return n === '.' ? '' : n;
@@ -232,8 +232,4 @@ export async function loadImageArchive(store: LayoutStore, file: string, options
     for (const name of image.names) await store.setRef(name, image.descriptor, options.annotations ?? {});
   }
   return { format, images };
-}
-
-export function refNameOf(d: Descriptor): string | undefined {
-  return d.annotations?.[REF_NAME_ANNOTATION];
 }

@@ -11,7 +11,7 @@ import { DOCKER_HUB, formatReference, parseReference, type Reference } from '../
 
 export type ArchiveFormat = 'oci-archive' | 'docker-archive';
 
-export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ['oci-archive', 'docker-archive'];
+const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ['oci-archive', 'docker-archive'];
 
 /** Annotation containerd (and Docker 25's save) put on index.json entries: the full image name. */
 export const CONTAINERD_NAME_ANNOTATION = 'io.containerd.image.name';

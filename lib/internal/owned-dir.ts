@@ -22,7 +22,7 @@ export interface OwnerRecord {
   lock: string;
 }
 
-export const OWNER_SUFFIX = '.owner';
+const OWNER_SUFFIX = '.owner';
 
 const owners = new Map<string, Promise<{ record: OwnerRecord; lock: KernelLock }>>();
 
@@ -54,7 +54,7 @@ export function ownedFilePrefix(): string {
 }
 
 /** Whether the temp file named with ownedFilePrefix() (or the older "<pid>-…") may be removed. */
-export async function ownedFileAbandoned(path: string, foreignAgeMs = 600_000): Promise<boolean> {
+async function ownedFileAbandoned(path: string, foreignAgeMs = 600_000): Promise<boolean> {
   const parts = basename(path).split('-');
   const pid = Number(parts[0]);
   if (!Number.isInteger(pid) || pid <= 0) return olderThan(path, foreignAgeMs);
@@ -79,7 +79,7 @@ export async function sweepOwnedFiles(dir: string, options: SweepOptions = {}): 
 }
 
 /** This process as an owner; its owner lock lives in `lockDir` (one per process and lockDir). */
-export function processOwner(lockDir: string): Promise<OwnerRecord> {
+function processOwner(lockDir: string): Promise<OwnerRecord> {
   let p = owners.get(lockDir);
   if (!p) {
     p = (async () => {

@@ -11,9 +11,9 @@ import { gzipPool, type GzipPool } from './gzip-pool.js';
 import { outputRoom } from './deflate-bound.js';
 import { recyclable, recycle } from '../internal/recyclable-buffer.js';
 
-export const GZIP_LEVEL = 6;
-export const GZIP_MEM_LEVEL = 8;
-export const GZIP_BLOCK_SIZE = 1 << 20;
+const GZIP_LEVEL = 6;
+const GZIP_MEM_LEVEL = 8;
+const GZIP_BLOCK_SIZE = 1 << 20;
 const DICT_SIZE = 32 * 1024;
 
 /**
@@ -46,7 +46,7 @@ export function createLayerGzip(options: GzipOptions = {}): Transform {
 }
 
 /** Plain node:zlib gzip with the fixed parameters (memLevel changes output bytes, chunkSize does not). */
-export function createSingleGzip(): Gzip {
+function createSingleGzip(): Gzip {
   return createGzip({ level: GZIP_LEVEL, memLevel: GZIP_MEM_LEVEL, chunkSize: 256 * 1024 });
 }
 

@@ -25,10 +25,6 @@ export function parseLayerCompression(text: string): LayerCompressionSpec {
   return { format: 'zstd', level };
 }
 
-export function formatLayerCompression(spec: LayerCompressionSpec): string {
-  return spec.format === 'zstd' ? `zstd:${spec.level}` : 'gzip';
-}
-
 export function createLayerCompressor(spec: LayerCompressionSpec, gzipMode: GzipMode = DEFAULT_LAYER_GZIP): Transform | Duplex {
   return spec.format === 'zstd' ? createZstdCompress(spec.level) : createLayerGzip({ mode: gzipMode });
 }

@@ -96,7 +96,7 @@ export function encodeRawHeader(h: Partial<RawHeader>): Buffer {
 }
 
 /** Sum of the header bytes with the checksum field counted as spaces. */
-export function headerChecksum(block: Buffer): number {
+function headerChecksum(block: Buffer): number {
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
   return sum;
@@ -115,7 +115,7 @@ function readString(block: Buffer, offset: number, len: number): string {
 }
 
 /** Octal (spaces and NULs around it allowed) or base-256; NaN when malformed. */
-export function parseNumber(block: Buffer, offset: number, len: number): number {
+function parseNumber(block: Buffer, offset: number, len: number): number {
   const first = block[offset]!;
   if (first & 0x80) {
     const negative = first === 0xff;

@@ -27,7 +27,7 @@ import {
 const exec = promisify(execFile);
 
 /** Every mtime in the layer is at most this (2024-01-01T00:00:00Z). */
-export const STAPEL_EPOCH = 1704067200;
+const STAPEL_EPOCH = 1704067200;
 
 /** Parts of the packages nothing runs: documentation, man pages, message catalogs. */
 const DROPPED = ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/lintian', 'usr/share/locale', 'usr/share/bug'];

@@ -12,7 +12,7 @@ import type { DebPackage } from './packages.js';
 const exec = promisify(execFile);
 
 /** The file name apt-get download gives a package (an epoch's ':' is written %3a). */
-export function debFileName(p: DebPackage): string {
+function debFileName(p: DebPackage): string {
   return `${p.name}_${p.version.replace(/:/g, '%3a')}_${p.architecture}.deb`;
 }
 

@@ -11,7 +11,7 @@ const exec = promisify(execFile);
  * (apk, npm, openssl_*…; pruned to the few needed), libc-bin the C.utf8 locale, passwd and coreutils
  * the programs modules and ansible's own shell commands need on bases without them (busybox, distroless).
  */
-export const STAPEL_ROOTS = ['ansible-core', 'ansible', 'python3', 'libc-bin', 'passwd', 'coreutils'] as const;
+const STAPEL_ROOTS = ['ansible-core', 'ansible', 'python3', 'libc-bin', 'passwd', 'coreutils'] as const;
 
 /**
  * Packages left out together with everything only they need: maintainer-script machinery and tools
@@ -95,7 +95,7 @@ export async function resolveClosure(roots: readonly string[] = STAPEL_ROOTS, pr
 }
 
 /** Dependency groups (alternatives) from `apt-cache depends` output, virtual names replaced by providers. */
-export function dependencyGroups(text: string): string[][] {
+function dependencyGroups(text: string): string[][] {
   const groups: string[][] = [];
   let current: string[] = [];
   let virtualOpen = false;

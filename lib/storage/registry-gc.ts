@@ -15,7 +15,7 @@ export interface RegistryStage {
 }
 
 /** Every tag of the repository (following Link pagination); none when the repository does not exist. */
-export async function listTags(client: RegistryClient, repo: Reference, options: { signal?: AbortSignal } = {}): Promise<string[]> {
+async function listTags(client: RegistryClient, repo: Reference, options: { signal?: AbortSignal } = {}): Promise<string[]> {
   const tags: string[] = [];
   let path: string | undefined = 'tags/list?n=1000';
   let url: string | undefined;
@@ -87,7 +87,7 @@ export async function listRegistryStages(client: RegistryClient, repo: Reference
 }
 
 /** DELETE a manifest by digest (every tag pointing at it goes with it). */
-export async function deleteManifest(client: RegistryClient, repo: Reference, digest: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+async function deleteManifest(client: RegistryClient, repo: Reference, digest: string, options: { signal?: AbortSignal } = {}): Promise<void> {
   try {
     const res = await client.send({
       method: 'DELETE',

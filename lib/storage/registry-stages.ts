@@ -15,7 +15,7 @@ import type { StageRecord } from './local-stages.js';
 export const RECORD_ANNOTATION = TSBUILD_ANNOTATION.stageRecord;
 
 /** The tag of a chain key: `chain-` and 64 hex digits, never a signature (those are bare hex). */
-export function chainTag(key: string): string {
+function chainTag(key: string): string {
   return `chain-${key}`;
 }
 

@@ -20,7 +20,7 @@ function isNil(v: unknown): boolean {
   return v === undefined || v === null;
 }
 
-export function goEq(a: unknown, ...rest: unknown[]): boolean {
+function goEq(a: unknown, ...rest: unknown[]): boolean {
   if (rest.length === 0) throw new FuncError('missing argument for comparison');
   const k1 = basicKind(a);
   for (const b of rest) {
@@ -125,11 +125,11 @@ function evalArgs(args: unknown[]): string {
   return sprint(args.map((a) => (isNil(a) ? '<no value>' : a)));
 }
 
-export function htmlEscape(s: string): string {
+function htmlEscape(s: string): string {
   return s.replace(/[<>&'"\0]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === "'" ? '&#39;' : c === '"' ? '&#34;' : '\uFFFD'));
 }
 
-export function jsEscape(s: string): string {
+function jsEscape(s: string): string {
   let out = '';
   for (const ch of s) {
     const c = ch.codePointAt(0)!;
@@ -164,7 +164,7 @@ export function jsEscape(s: string): string {
 }
 
 /** url.QueryEscape */
-export function queryEscape(s: string): string {
+function queryEscape(s: string): string {
   let out = '';
   for (const b of Buffer.from(s, 'utf8')) {
     const c = String.fromCharCode(b);

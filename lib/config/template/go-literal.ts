@@ -69,7 +69,7 @@ export function unquoteString(lit: string): string {
 }
 
 /** The rune value of a character constant such as 'a' or '\n'. */
-export function unquoteChar(lit: string): number {
+function unquoteChar(lit: string): number {
   const body = lit.slice(1, -1);
   if (body.length === 0) throw new Error('invalid syntax');
   let value: number;

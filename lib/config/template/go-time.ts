@@ -368,4 +368,4 @@ export function timeMethod(t: GoTime, name: string): TemplateFunc | undefined {
 }
 
 /** time.Time{} (January 1, year 1, 00:00:00 UTC) */
-export const ZERO_TIME_MS = new Date(0).setUTCFullYear(1, 0, 1);
+const ZERO_TIME_MS = new Date(0).setUTCFullYear(1, 0, 1);

@@ -1,5 +1,5 @@
 // Public surface of the Go text/template engine (with sprig and werf functions) used to render werf.yaml.
-export { TemplateSet, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, type TemplateSetOptions } from './template-set.js';
+export { TemplateSet, type TemplateSetOptions } from './template-set.js';
 export { TemplateError } from './template-error.js';
 export { FuncError, MissingEnvError } from './template-error.js';
 export { fixed, variadic, withContext, type CallContext, type ParamType, type TemplateFunc } from './func-types.js';

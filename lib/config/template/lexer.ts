@@ -330,7 +330,7 @@ export function lex(input: string, opts: { breakOK: boolean; continueOK: boolean
 }
 
 /** Go's %#U: U+0040 '@' */
-export function runeDesc(r: string): string {
+function runeDesc(r: string): string {
   const c = r.codePointAt(0)!;
   return 'U+' + c.toString(16).toUpperCase().padStart(4, '0') + (c >= 0x20 ? ` '${r}'` : '');
 }

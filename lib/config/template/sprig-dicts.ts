@@ -11,7 +11,7 @@ function needMap(d: GoMap | null): GoMap {
 }
 
 /** mergo.Merge / mergo.Merge(WithOverride) into dst, as sprig's merge and mergeOverwrite use them. */
-export function mergeInto(dst: GoMap, src: GoMap, overwrite: boolean): void {
+function mergeInto(dst: GoMap, src: GoMap, overwrite: boolean): void {
   for (const key of Object.keys(src)) {
     const sv = src[key];
     const has = Object.hasOwn(dst, key);

@@ -6,7 +6,7 @@ import { FuncError } from './template-error.js';
 import { deepEqual, kindOf } from './value.js';
 
 /** Longest list until/untilStep/seq may build (sprig has no limit; Node would run out of memory). */
-export const MAX_SEQUENCE = 10_000_000;
+const MAX_SEQUENCE = 10_000_000;
 
 export function untilStep(start: number, stop: number, step: number): number[] {
   const out: number[] = [];

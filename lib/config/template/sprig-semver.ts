@@ -93,7 +93,7 @@ function comparePre(a: string, b: string): number {
   return 0;
 }
 
-export function compareVersions(a: SemverVersion, b: SemverVersion): number {
+function compareVersions(a: SemverVersion, b: SemverVersion): number {
   for (const k of ['major', 'minor', 'patch'] as const) {
     if (a[k] !== b[k]) return a[k] < b[k] ? -1 : 1;
   }

@@ -263,7 +263,7 @@ function replaceAll(s: string, o: string, n: string): string {
 }
 
 /** strings.SplitN (n < 0: all); an empty separator splits into UTF-8 sequences. */
-export function goSplit(s: string, sep: string, n: number): string[] {
+function goSplit(s: string, sep: string, n: number): string[] {
   if (n === 0) return [];
   if (sep === '') {
     const chars = [...s];

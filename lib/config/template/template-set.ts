@@ -26,8 +26,8 @@ export interface TemplateSetOptions {
   maxDepth?: number;
 }
 
-export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
-export const DEFAULT_MAX_DEPTH = 1000;
+const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MAX_DEPTH = 1000;
 
 export class TemplateSet {
   private readonly trees = new Map<string, Tree>();

@@ -52,7 +52,7 @@ export function isFloat(v: unknown): boolean {
   return v instanceof GoFloat || (typeof v === 'number' && !Number.isInteger(v));
 }
 
-export function isNumber(v: unknown): boolean {
+function isNumber(v: unknown): boolean {
   return typeof v === 'number' || v instanceof GoFloat;
 }
 
@@ -67,10 +67,6 @@ export function float(n: number): number | GoFloat {
 }
 
 /** A struct-like object: not a map, list, time or float. */
-export function isStruct(v: unknown): v is object {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !isGoMap(v) && !(v instanceof Map) && !(v instanceof GoFloat);
-}
-
 /** Go's truth: false, 0, nil, and empty strings, lists and maps are false. */
 export function isTrue(v: unknown): boolean {
   if (v === undefined || v === null) return false;
@@ -145,7 +141,7 @@ export function sortedKeys(m: GoMap): string[] {
   return Object.keys(m).sort(compareStrings);
 }
 
-export function compareStrings(a: string, b: string): number {
+function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

@@ -6,10 +6,10 @@ import { BASH_IN_SANDBOX } from '../shell-script.js';
 import { ANSIBLE_DIR_IN_SANDBOX, ANSIBLE_TMP_IN_SANDBOX, STAPEL_IN_SANDBOX, STAPEL_PYTHON, STAPEL_TOOLS_DIR } from '../../stapel/index.js';
 
 export const PLAYBOOK_IN_SANDBOX = `${ANSIBLE_DIR_IN_SANDBOX}/playbook.yml`;
-export const CONFIG_IN_SANDBOX = `${ANSIBLE_DIR_IN_SANDBOX}/ansible.cfg`;
+const CONFIG_IN_SANDBOX = `${ANSIBLE_DIR_IN_SANDBOX}/ansible.cfg`;
 /** The callback writes the failed task here (JSON), the runner reads it back. */
-export const FAILURE_IN_SANDBOX = `${ANSIBLE_TMP_IN_SANDBOX}/failed.json`;
-export const INTERPRETER = `${STAPEL_IN_SANDBOX}/${STAPEL_PYTHON}`;
+const FAILURE_IN_SANDBOX = `${ANSIBLE_TMP_IN_SANDBOX}/failed.json`;
+const INTERPRETER = `${STAPEL_IN_SANDBOX}/${STAPEL_PYTHON}`;
 
 /** Each task as canonical JSON: the signature input (werf: JSON of the re-marshalled task). */
 export function normalisedTasks(tasks: readonly unknown[]): string[] {
@@ -17,7 +17,7 @@ export function normalisedTasks(tasks: readonly unknown[]): string[] {
 }
 
 /** The task with `task_<index>` added to its tags (a string, a comma list or a list in the config). */
-export function taggedTask(task: unknown, index: number): Record<string, unknown> {
+function taggedTask(task: unknown, index: number): Record<string, unknown> {
   const t = { ...(task as Record<string, unknown>) };
   const tag = `task_${index}`;
   const tags = t.tags;

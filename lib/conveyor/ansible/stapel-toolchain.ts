@@ -14,7 +14,7 @@ const resolved = new WeakMap<object, Promise<StoredImage>>();
 const digests = new WeakMap<object, Promise<string>>();
 
 /** Both ways to a toolchain, for every error that ends without one. */
-export const STAPEL_WAYS =
+const STAPEL_WAYS =
   'either let tsbuild make it from Debian packages (needs apt-get and a reachable Debian archive: the next build makes it, or run `tsbuild stapel build`), ' +
   'or use a toolchain image made elsewhere: --stapel-image REGISTRY/REPO:TAG (or TSBUILD_STAPEL_IMAGE; pushed with `tsbuild stapel build --push REF`; --registry-mirror applies to it)';
 

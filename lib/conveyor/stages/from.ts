@@ -3,7 +3,7 @@
 import type { StoredImage } from '../../image/index.js';
 import type { BaseStage, BuildContext, PlanContext } from '../stage.js';
 
-export function baseImageName(ctx: PlanContext): string | undefined {
+function baseImageName(ctx: PlanContext): string | undefined {
   const img = ctx.image;
   if (img.fromImage) return img.fromImage;
   if (img.fromArtifact) return img.fromArtifact;

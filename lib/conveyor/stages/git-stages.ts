@@ -8,7 +8,7 @@ import { applyChanges, archiveLayerEntries, changesId, ownerResolver, pendingPat
 import type { GitCommits } from '../git-sources.js';
 import type { BuildContext, PlanContext, Stage, StageState } from '../stage.js';
 
-export const GIT_CACHE_BUCKET = 1024 * 1024;
+const GIT_CACHE_BUCKET = 1024 * 1024;
 
 /**
  * The parent image is mounted while the archive is written: owner names are resolved in it, and so

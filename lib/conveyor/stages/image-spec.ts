@@ -29,7 +29,7 @@ function expand(value: string, env: Map<string, string>): string {
   return value.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string | undefined, b: string | undefined) => env.get((a ?? b)!) ?? '');
 }
 
-export function applyImageSpec(image: ImageConfig, spec: ImageConfigSpec): { config: ContainerConfig; author?: string; clearHistory: boolean } {
+function applyImageSpec(image: ImageConfig, spec: ImageConfigSpec): { config: ContainerConfig; author?: string; clearHistory: boolean } {
   const c = spec.config;
   const cfg: ContainerConfig = { ...(image.config ?? {}) };
   if (c.removeEnv.length || Object.keys(c.env).length) {
