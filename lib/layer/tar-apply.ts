@@ -22,7 +22,9 @@ import {
 } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { TsbuildError } from '../errors.js';
+import { EntryXattrs } from './entry-xattrs.js';
 import { fsx, type Fsx } from './fsx.js';
+import { PendingDirs } from './pending-dirs.js';
 import { InRootResolver, entryComponents, lstatOrUndefined, unsafe } from './layer-path.js';
 import type { TarReadHandler } from './tar-reader.js';
 import type { TarEntry } from './tar-writer.js';
@@ -46,17 +48,10 @@ function isWhiteoutDevice(st: Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
 }
 const OPAQUE = '.wh..wh..opq';
-const OVERLAY_XATTR = /^(trusted|user)\.overlay\./;
-
-interface DirMeta {
-  path: string;
-  mode: number;
-  mtimeSec: number;
-  mtimeNsec: number;
-}
 
 export class LayerApplier implements TarReadHandler {
   private readonly fx: Fsx;
+  private readonly xattrs: EntryXattrs;
   private readonly resolver: InRootResolver;
   /**
    * 'apply' mode: paths this layer wrote and all their ancestors (umoci's upperPaths). Whiteouts and
@@ -64,8 +59,8 @@ export class LayerApplier implements TarReadHandler {
    */
   private readonly touched = new Set<string>();
   private readonly opaqued = new Set<string>();
-  /** Directory entries' metadata, applied at the end; dropped when the dir is removed meanwhile. */
-  private readonly dirs = new Map<string, DirMeta>();
+  /** Directory entries' metadata and kept times of written-into directories, set at the end. */
+  private readonly dirs: PendingDirs;
   private fd = -1;
   private current: { path: string; entry: TarEntry } | undefined;
   private readonly warned = new Set<string>();
@@ -81,6 +76,8 @@ export class LayerApplier implements TarReadHandler {
 
   constructor(private readonly opts: ApplyOptions) {
     this.fx = fsx();
+    this.dirs = new PendingDirs(this.fx);
+    this.xattrs = new EntryXattrs(this.fx, opts.xattrs, (key, message) => this.warnOnce(key, message));
     this.resolver = new InRootResolver(opts.root, {
       onCreate: (p) => {
         // An explicit mode: mkdir's is cut by the process umask, and containerd/umoci make these 0755
@@ -102,12 +99,15 @@ export class LayerApplier implements TarReadHandler {
     const comps = entryComponents(e.path);
     const base = comps.pop();
     if (base === undefined) {
+      // "./": containerd (and Docker, Podman) leave the root directory as the snapshot made it;
+      // umoci would give it the entry's owner, mode and mtime. A stage sees what the container will.
       if (e.type !== 'dir') this.opts.warning(`ignoring ${e.type} entry "${e.path}" that names the root directory`);
       return;
     }
     if (base.startsWith(WH)) return this.whiteout(comps, base, e.path);
     const parent = this.resolve(comps, true);
     if (parent === undefined) return;
+    this.keepTimes(parent);
     const target = `${parent}/${base}`;
     const existing = lstatOrUndefined(target);
     if (e.type === 'dir') {
@@ -117,16 +117,10 @@ export class LayerApplier implements TarReadHandler {
         // A dir replacing this layer's own whiteout hides the lower one, as deleting and recreating
         // it does when applied.
         if (this.opts.mode === 'overlay' && existing && isWhiteoutDevice(existing)) this.markOpaque(target);
-      }
+      } else this.xattrs.clear(target, e);
       if (this.opts.mode === 'overlay') this.implicitDirs.delete(target.slice(this.opts.root.length + 1));
       this.track(target);
-      this.owner(target, e);
-      // The mode now as well as at the end: directories made below inherit a setgid bit (and group)
-      // the way they do when umoci or containerd apply the entry.
-      chmodSync(target, e.mode);
-      this.setXattrs(target, e);
-      this.dirs.delete(target); // re-inserted last: set after what it contains
-      this.dirs.set(target, { path: target, mode: e.mode, mtimeSec: e.mtimeSec, mtimeNsec: e.mtimeNsec });
+      this.dirMetadata(target, e);
       return;
     }
     if (e.type === 'link') return this.hardlink(target, existing !== undefined, existing?.isDirectory() ?? false, e);
@@ -142,7 +136,7 @@ export class LayerApplier implements TarReadHandler {
         symlinkSync(e.linkname ?? '', target);
         this.resolver.invalidate();
         this.owner(target, e);
-        this.setXattrs(target, e);
+        this.xattrs.set(target, e);
         this.fx.lutimes(target, e.mtimeSec, e.mtimeNsec, e.mtimeSec, e.mtimeNsec);
         return;
       case 'char':
@@ -156,11 +150,20 @@ export class LayerApplier implements TarReadHandler {
         this.fx.mknod(target, ifmt | 0o600, e.devmajor ?? 0, e.devminor ?? 0);
         this.owner(target, e);
         chmodSync(target, e.mode);
-        this.setXattrs(target, e);
+        this.xattrs.set(target, e);
         this.fx.lutimes(target, e.mtimeSec, e.mtimeNsec, e.mtimeSec, e.mtimeNsec);
         return;
       }
     }
+  }
+
+  private dirMetadata(dir: string, e: TarEntry): void {
+    this.owner(dir, e);
+    // The mode now as well as at the end: directories made below inherit a setgid bit (and group)
+    // the way they do when umoci or containerd apply the entry.
+    chmodSync(dir, e.mode);
+    this.xattrs.set(dir, e);
+    this.dirs.describe(dir, e.mode, e.mtimeSec, e.mtimeNsec);
   }
 
   data(chunk: Buffer): void {
@@ -181,19 +184,14 @@ export class LayerApplier implements TarReadHandler {
     } finally {
       closeSync(fd);
     }
-    this.setXattrs(cur.path, cur.entry);
+    this.xattrs.set(cur.path, cur.entry);
     this.fx.lutimes(cur.path, cur.entry.mtimeSec, cur.entry.mtimeNsec, cur.entry.mtimeSec, cur.entry.mtimeNsec);
   }
 
-  /** After the last entry: directory modes and mtimes, deepest first (children change parents' mtimes). */
+  /** After the last entry: directory metadata (see PendingDirs). */
   finish(): void {
     if (this.fd >= 0) closeSync(this.fd);
-    const dirs = [...this.dirs.values()];
-    for (let i = dirs.length - 1; i >= 0; i--) {
-      const d = dirs[i]!;
-      chmodSync(d.path, d.mode);
-      this.fx.lutimes(d.path, d.mtimeSec, d.mtimeNsec, d.mtimeSec, d.mtimeNsec);
-    }
+    this.dirs.apply();
   }
 
   /** Close a half-written file after an error. */
@@ -264,6 +262,7 @@ export class LayerApplier implements TarReadHandler {
     }
     const parent = this.resolver.resolveDir(dirComps, false);
     if (parent === undefined) return;
+    this.keepTimes(parent);
     this.removeUntouched(`${parent}/${victim}`, false);
   }
 
@@ -275,7 +274,9 @@ export class LayerApplier implements TarReadHandler {
       return;
     }
     const dir = this.resolver.resolveDir(dirComps, false);
-    if (dir !== undefined) this.removeUntouched(dir, true);
+    if (dir === undefined) return;
+    this.keepTimes(dir);
+    this.removeUntouched(dir, true);
   }
 
   /** Remove `path` unless this layer touched it; descend into touched directories. */
@@ -306,12 +307,9 @@ export class LayerApplier implements TarReadHandler {
     }
   }
 
-  /** A removed path's (and its children's) pending directory metadata. */
-  private forget(path: string): void {
-    if (this.dirs.size === 0) return;
-    this.dirs.delete(path);
-    const prefix = `${path}/`;
-    for (const p of this.dirs.keys()) if (p.startsWith(prefix)) this.dirs.delete(p);
+  /** 'apply' mode: a directory's times are put back at the end (PendingDirs.keepTimes). */
+  private keepTimes(dir: string): void {
+    if (this.opts.mode === 'apply') this.dirs.keepTimes(dir);
   }
 
   private markOpaque(dir: string): void {
@@ -330,7 +328,7 @@ export class LayerApplier implements TarReadHandler {
     if (isDir) rmSync(path, { recursive: true, force: true });
     else unlinkSync(path);
     this.resolver.invalidate();
-    this.forget(path);
+    if (isDir) this.dirs.forget(path);
   }
 
   private owner(path: string, e: TarEntry): void {
@@ -347,24 +345,6 @@ export class LayerApplier implements TarReadHandler {
         `chown:${e.uid}:${e.gid}`,
         `cannot give ${e.path} owner ${e.uid}:${e.gid} (${code}); ids outside the user namespace's mapping stay unmapped`,
       );
-    }
-  }
-
-  private setXattrs(path: string, e: TarEntry): void {
-    if (!e.xattrs || !this.opts.xattrs) return;
-    for (const [name, value] of e.xattrs) {
-      if (OVERLAY_XATTR.test(name)) {
-        // A layer must never plant overlayfs markers (opaque, redirect) in a lowerdir.
-        this.warnOnce(`ovl:${name}`, `dropped xattr ${name} of ${e.path}: overlayfs markers are not accepted from layers`);
-        continue;
-      }
-      try {
-        this.fx.lsetxattr(path, name, value);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOTSUP' && code !== 'EPERM' && code !== 'EACCES') throw err;
-        this.warnOnce(`xattr:${name}`, `could not set xattr ${name} on ${e.path} (${code}); it is skipped`);
-      }
     }
   }
 

@@ -1,8 +1,10 @@
 // Seeded random layer stacks for the differential applier test: symlinked directories at several
 // depths (usrmerge among them), entries written through them, whiteouts of files, dirs and symlinks,
 // opaque dirs, file↔dir↔symlink replacements, hardlinks across layers, long and unicode names, modes,
-// owners and xattrs. Every stack lives under its own top directory so many fit in one image. A small
-// model of the applied tree only steers the generator towards valid stacks; the oracle is umoci.
+// owners, xattrs (files and directories) and sub-second mtimes; some stacks spell their names "./x"
+// and describe the root directory ("./"), as `tar -C dir .` does. Every stack lives under its own top
+// directory so many fit in one image. A small model of the applied tree only steers the generator
+// towards valid stacks; the oracle is umoci.
 import { createHash } from 'node:crypto';
 import type { LayerEntrySource, TarEntry } from '../../lib/layer/index.js';
 
@@ -154,6 +156,11 @@ export function randomStack(seed: number, top: string, layerCount: number): Gene
   const rnd = prng(seed);
   const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
   const chance = (p: number): boolean => rnd() < p;
+  // Draws for what was added later (./ names, root entries, directory xattrs, nanoseconds) come from
+  // a second stream, so the stacks the first one makes stay what they were for each seed.
+  const more = prng(seed ^ 0x5bd1e995);
+  const dotted = more() < 0.3;
+  let dotLayer = false;
   const model = new Model();
   const layers: LayerEntrySource[][] = [];
   let current: LayerEntrySource[] = [];
@@ -167,9 +174,52 @@ export function randomStack(seed: number, top: string, layerCount: number): Gene
   });
   const emit = (entry: TarEntry, content?: Buffer): void => {
     if (!model.apply(entry)) return;
-    current.push(content ? { entry, content } : { entry });
+    if (more() < 0.1) entry.mtimeNsec = 1 + Math.floor(more() * 999_999_999);
+    // The model knows plain names; the tar may say "./name" (and "./target" for a hardlink).
+    const written = dotLayer ? { ...entry, path: `./${entry.path}`, ...(entry.type === 'link' ? { linkname: `./${entry.linkname}` } : {}) } : entry;
+    current.push(content ? { entry: written, content } : { entry: written });
   };
-  const dir = (path: string, mode = pick(DIR_MODES)): void => emit({ path, type: 'dir', mode, size: 0, ...meta() });
+  const dirXattrs = (): Pick<TarEntry, 'xattrs'> => (more() < 0.2 ? { xattrs: [['user.tsbuild-dir', Buffer.from(`d${Math.floor(more() * 1e6)}`)]] } : {});
+  const dir = (path: string, mode = pick(DIR_MODES)): void => emit({ path, type: 'dir', mode, size: 0, ...meta(), ...dirXattrs() });
+  /** A layer spelled the `tar -C dir .` way: "./" names, often with an entry for the root itself. */
+  const startLayer = (): void => {
+    current = [];
+    dotLayer = dotted && more() < 0.7;
+    if (dotLayer && more() < 0.6) {
+      const ids = [0, 0, 1000, 65534];
+      const pickMore = <T>(a: readonly T[]): T => a[Math.floor(more() * a.length)]!;
+      current.push({
+        entry: {
+          path: '.',
+          type: 'dir',
+          mode: pickMore([0o755, 0o700, 0o750, 0o1777]),
+          size: 0,
+          uid: pickMore(ids),
+          gid: pickMore(ids),
+          mtimeSec: 1_600_000_000 + Math.floor(more() * 1e6),
+          mtimeNsec: 0,
+          ...dirXattrs(),
+        },
+      });
+    }
+  };
+  /** An existing directory described again: new owner, mode, mtime and xattrs (or none). */
+  const redescribe = (): void => {
+    const dirs = existing((n, p) => n.type === 'dir' && p !== top);
+    if (dirs.length === 0) return;
+    const p = dirs[Math.floor(more() * dirs.length)]!;
+    emit({
+      path: p,
+      type: 'dir',
+      mode: DIR_MODES[Math.floor(more() * DIR_MODES.length)]!,
+      size: 0,
+      uid: IDS[Math.floor(more() * IDS.length)]!,
+      gid: IDS[Math.floor(more() * IDS.length)]!,
+      mtimeSec: 1_600_000_000 + Math.floor(more() * 1e6),
+      mtimeNsec: 0,
+      ...dirXattrs(),
+    });
+  };
   const file = (path: string): void => {
     const size = chance(0.2) ? 0 : Math.floor(rnd() * 3000);
     const content = Buffer.alloc(size);
@@ -223,6 +273,7 @@ export function randomStack(seed: number, top: string, layerCount: number): Gene
   };
 
   // Layer 0: the stack's top, some directories, often a usrmerged layout, symlinked dirs at depth.
+  startLayer();
   dir(top, 0o755);
   for (let i = 0; i < 3 + Math.floor(rnd() * 4); i++) {
     const p = `${dirAlias()}/${fresh()}`;
@@ -242,7 +293,7 @@ export function randomStack(seed: number, top: string, layerCount: number): Gene
   layers.push(current);
 
   for (let l = 1; l < layerCount; l++) {
-    current = [];
+    startLayer();
     model.created = new Set();
     const ops = 3 + Math.floor(rnd() * 8);
     for (let o = 0; o < ops; o++) {
@@ -298,6 +349,7 @@ export function randomStack(seed: number, top: string, layerCount: number): Gene
         } else symlink(v, symlinkTarget(v));
       }
     }
+    if (more() < 0.3) redescribe();
     layers.push(current);
   }
   return { seed, top, layers };
