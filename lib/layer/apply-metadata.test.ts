@@ -77,7 +77,14 @@ test('a directory described again gets exactly the xattrs of its new entry', asy
         .map((n) => `${n}=${fsx().lgetxattr(join(root, p), n)?.toString()}`);
     const x = (pairs: Array<[string, string]>): Array<[string, Buffer]> => pairs.map(([k, v]) => [k, Buffer.from(v)]);
     await apply(root, [
-      entry({ path: 'd', type: 'dir', xattrs: x([['user.a', '1'], ['user.b', '2']]) }),
+      entry({
+        path: 'd',
+        type: 'dir',
+        xattrs: x([
+          ['user.a', '1'],
+          ['user.b', '2'],
+        ]),
+      }),
       entry({ path: 'e', type: 'dir', xattrs: x([['user.a', '1']]) }),
     ]);
     assert.deepEqual(xattrs('d'), ['user.a=1', 'user.b=2']);
