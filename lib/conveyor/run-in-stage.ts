@@ -10,6 +10,7 @@ import { TsbuildError } from '../errors.js';
 import { acquireFileLock } from '../internal/file-lock.js';
 import { pathExists as exists } from '../internal/atomic-write.js';
 import { writeDerivedImage, type StoredImage } from '../image/index.js';
+import { warmLayerWriter } from '../layer/index.js';
 import type { BindMount, LayerSource, RunSpec, Sandbox, Snapshotter } from '../sandbox/index.js';
 import { resolveUser } from './image-users.js';
 import type { StageMount } from './mounts.js';
@@ -151,6 +152,8 @@ export async function runInStage(parent: StoredImage, ctx: RunnerContext, run: S
     } = run;
     const exec: ProcessToRun = { argv: [...proc.argv], env: [...proc.env], cwd, uid: user.uid, gid: user.gid };
     if (beforeExec) await beforeExec(snap.rootfs, exec);
+    // The threads that write the layer start while the stage runs, not after it.
+    if (commit) warmLayerWriter(ctx.layerCompression);
     const result = await ctx.sandbox.run(
       { ...proc, ...exec, mounts: [...mounts], rootfs: snap.rootfs },
       inheritStdio

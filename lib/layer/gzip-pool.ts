@@ -60,6 +60,11 @@ export class GzipPool {
     });
   }
 
+  /** Start every worker now (unref'd, so they never keep the process alive) instead of on first use. */
+  warm(): void {
+    while (this.slots.length < this.size) this.spawn();
+  }
+
   async close(): Promise<void> {
     const slots = this.slots.splice(0);
     await Promise.all(slots.map((s) => s.worker.terminate()));

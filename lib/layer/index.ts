@@ -12,7 +12,7 @@ export {
 export { unpackLayer, type UnpackOptions, type UnpackResult } from './unpack.js';
 export { createLayerGzip, createLayerGunzip, type GzipMode, type GzipOptions } from './compress.js';
 export { GzipPool, gzipPool } from './gzip-pool.js';
-export { DEFAULT_LAYER_COMPRESSION, parseLayerCompression, createLayerCompressor, createLayerDecompressor } from './layer-compression.js';
+export { DEFAULT_LAYER_COMPRESSION, parseLayerCompression, createLayerCompressor, createLayerDecompressor, warmLayerWriter } from './layer-compression.js';
 export { createZstdCompress, createZstdDecompress, ZSTD_DEFAULT_LEVEL } from './zstd.js';
 export { encodeEntryHeader, padding, END_OF_ARCHIVE, TarChunker, type TarEntry, type TarEntryType } from './tar-writer.js';
 export { TarParser, DEFAULT_TAR_LIMITS, type TarReadLimits, type TarReadHandler } from './tar-reader.js';

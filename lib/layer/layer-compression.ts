@@ -6,6 +6,8 @@ import { TsbuildError } from '../errors.js';
 import type { LayerCompression, LayerCompressionSpec } from '../oci/index.js';
 import { DEFAULT_LAYER_GZIP, createLayerGunzip, createLayerGzip, type GzipMode } from './compress.js';
 import { ZSTD_DEFAULT_LEVEL, ZSTD_MAX_LEVEL, createZstdCompress, createZstdDecompress } from './zstd.js';
+import { gzipPool } from './gzip-pool.js';
+import { warmPackWorker } from './tree-tar-stream.js';
 
 export const DEFAULT_LAYER_COMPRESSION: LayerCompressionSpec = { format: 'gzip' };
 
@@ -27,6 +29,15 @@ export function parseLayerCompression(text: string): LayerCompressionSpec {
 
 export function createLayerCompressor(spec: LayerCompressionSpec, gzipMode: GzipMode = DEFAULT_LAYER_GZIP): Transform | Duplex {
   return spec.format === 'zstd' ? createZstdCompress(spec.level) : createLayerGzip({ mode: gzipMode });
+}
+
+/**
+ * Start the threads that writing a layer of a directory uses (the tar worker, and the gzip pool for
+ * gzip), so they load while something else runs (a stage) rather than when the layer is written.
+ */
+export function warmLayerWriter(spec: LayerCompressionSpec = DEFAULT_LAYER_COMPRESSION): void {
+  warmPackWorker();
+  if (spec.format === 'gzip') gzipPool().warm();
 }
 
 /** The decompressor for a layer's compression, or undefined for a plain tar. */

@@ -1,11 +1,13 @@
 // Runs writeTreeTar in a worker thread and exposes its output as a Readable (constant memory).
 // Chunks are recyclable (internal/recyclable-buffer.ts): a consumer done with one hands its memory
-// back to the worker to be filled again.
+// back to the worker to be filled again. One idle worker is kept between layers (unref'd): starting
+// a worker and loading its modules cost about as much as packing a small stage layer.
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { recyclable } from '../internal/recyclable-buffer.js';
 import { Readable } from 'node:stream';
 import type { TreeTarOptions, TreeTarStats } from './tree-tar.js';
 import { fromWire, type WireError } from './worker-error.js';
+import type { PackJob } from './pack-worker.js';
 
 const IN_FLIGHT = 4;
 
@@ -15,6 +17,42 @@ export interface TreeTarStream extends Readable {
 }
 
 type Msg = { t: 'chunk'; buf: ArrayBuffer; off: number; len: number } | { t: 'done'; stats: TreeTarStats; bytes: number } | { t: 'error'; error: WireError };
+
+let idle: Worker | undefined;
+
+function spawnPackWorker(): Worker {
+  const w = new Worker(new URL('./pack-worker.js', import.meta.url), { execArgv: [] });
+  // An idle worker that fails or exits is simply not reused; a busy one's stream reports it.
+  const forget = (): void => {
+    if (idle === w) idle = undefined;
+  };
+  w.on('error', forget);
+  w.on('exit', forget);
+  return w;
+}
+
+/** Start the pack worker now (it loads while a stage runs), unless one is idle already. */
+export function warmPackWorker(): void {
+  if (idle) return;
+  idle = spawnPackWorker();
+  idle.unref();
+}
+
+function takeWorker(): Worker {
+  const w = idle ?? spawnPackWorker();
+  idle = undefined;
+  w.ref();
+  return w;
+}
+
+function releaseWorker(w: Worker): void {
+  if (idle) {
+    void w.terminate();
+    return;
+  }
+  w.unref();
+  idle = w;
+}
 
 export function treeTarStream(options: TreeTarOptions): TreeTarStream {
   const control = new SharedArrayBuffer(8);
@@ -32,7 +70,6 @@ export function treeTarStream(options: TreeTarOptions): TreeTarStream {
     rejectResult = rej;
   });
   result.catch(() => undefined); // the stream reports the error too
-  let worker: Worker | undefined;
   let finished = false;
 
   const stream = new Readable({
@@ -47,7 +84,8 @@ export function treeTarStream(options: TreeTarOptions): TreeTarStream {
       if (!finished) {
         Atomics.store(ctl, 1, 1);
         Atomics.notify(ctl, 0);
-        void worker?.terminate();
+        detach();
+        void worker.terminate();
         rejectResult(err ?? new Error('tar stream destroyed'));
       }
       cb(err);
@@ -61,10 +99,10 @@ export function treeTarStream(options: TreeTarOptions): TreeTarStream {
   const giveBack = (c: Buffer): void => {
     if (!finished) port1.postMessage(c.buffer, [c.buffer as ArrayBuffer]);
   };
-  worker = new Worker(new URL('./pack-worker.js', import.meta.url), { workerData: { options, control, recycle: port2 }, transferList: [port2], execArgv: [] });
+  const worker = takeWorker();
   const closePort = (): void => port1.close();
   void result.then(closePort, closePort);
-  worker.on('message', (m: Msg) => {
+  const onMessage = (m: Msg): void => {
     if (m.t === 'chunk') {
       const chunk = Buffer.from(m.buf, m.off, m.len);
       if (m.off === 0 && m.len === m.buf.byteLength) recyclable(chunk, giveBack);
@@ -72,28 +110,44 @@ export function treeTarStream(options: TreeTarOptions): TreeTarStream {
       else owed++;
     } else if (m.t === 'done') {
       finished = true;
+      detach();
+      releaseWorker(worker);
       stream.push(null);
       resolveResult({ ...m.stats, bytes: m.bytes });
     } else {
+      // The job failed; the worker is back in its event loop and can take the next one.
       finished = true;
+      detach();
+      releaseWorker(worker);
       const err = fromWire(m.error, `archiving ${options.root}`);
       rejectResult(err);
       stream.destroy(err);
     }
-  });
-  worker.on('error', (err) => {
+  };
+  const onError = (err: Error): void => {
     if (finished) return;
     finished = true;
+    detach();
     rejectResult(err);
     stream.destroy(err);
-  });
-  worker.on('exit', (code) => {
+  };
+  const onExit = (code: number): void => {
     if (!finished) {
       finished = true;
+      detach();
       const err = new Error(`tar worker exited with code ${code} before finishing`);
       rejectResult(err);
       stream.destroy(err);
     }
-  });
+  };
+  function detach(): void {
+    worker.off('message', onMessage);
+    worker.off('error', onError);
+    worker.off('exit', onExit);
+  }
+  worker.on('message', onMessage);
+  worker.on('error', onError);
+  worker.on('exit', onExit);
+  worker.postMessage({ options, control, recycle: port2 } satisfies PackJob, [port2]);
   return stream;
 }
