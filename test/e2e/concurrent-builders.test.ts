@@ -8,9 +8,9 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { startRegistry, type RunningRegistry } from '../support/registry.js';
-import { seedBusyboxImage } from '../support/base-image.js';
-import { TSBUILD_BIN, runCli, tempDirs } from '../support/cli.js';
+import type { RunningRegistry } from '../support/registry.js';
+import { seededRegistry } from '../support/seeded-registry.js';
+import { runCli, startCli, tempDirs, type CliChild } from '../support/cli.js';
 import { checkStore } from '../support/store-check.js';
 
 const exec = promisify(execFile);
@@ -44,18 +44,15 @@ async function readRand(ref: string, dirs: ReturnType<typeof tempDirs>): Promise
 }
 
 describe('concurrent builders', () => {
+  const seeded = seededRegistry();
+  const dirs = tempDirs();
   let registry: RunningRegistry;
   let base: string;
-  const dirs = tempDirs();
 
-  before(async () => {
-    registry = await startRegistry();
-    base = (await seedBusyboxImage(registry.host)).ref;
+  before(() => {
+    ({ registry, base } = seeded);
   });
-  after(async () => {
-    await registry?.stop();
-    await dirs.cleanup();
-  });
+  after(() => dirs.cleanup());
 
   test('four runners with empty homes and --push --repo, then a fifth: one content per signature, one final digest', async (t) => {
     const project = await dirs.make('conc-project');
@@ -131,21 +128,7 @@ describe('concurrent builders', () => {
           (err: { code?: number }) => err.code === 75,
         ),
     );
-    const start = (): { child: ReturnType<typeof spawn>; stderr: () => string; exited: Promise<number | null>; saw: (re: RegExp) => Promise<void> } => {
-      const child = spawn(process.execPath, [TSBUILD_BIN, 'build', '--dir', project, '--log-format', 'plain'], {
-        env: { ...process.env, TSBUILD_HOME: home },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let err = '';
-      const watchers: Array<{ re: RegExp; resolve: () => void }> = [];
-      child.stderr!.on('data', (c: Buffer) => {
-        err += c.toString();
-        for (const w of watchers.filter((x) => x.re.test(err))) w.resolve();
-      });
-      child.stdout!.resume();
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      return { child, stderr: () => err, exited, saw: (re) => new Promise<void>((resolve) => (re.test(err) ? resolve() : watchers.push({ re, resolve }))) };
-    };
+    const start = (): CliChild => startCli(['build', '--dir', project, '--log-format', 'plain'], { home });
     // Abortable: Ctrl-C while waiting ends the build with 130.
     const first = start();
     await Promise.race([first.saw(/waiting for another build of app\/from/), first.exited]);

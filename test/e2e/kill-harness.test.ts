@@ -6,14 +6,14 @@
 // (TSBUILD_PRIVATE_MOUNTS=0), so the sweep of leftover mounts is exercised too.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startRegistry, type RunningRegistry } from '../support/registry.js';
-import { seedBusyboxImage } from '../support/base-image.js';
-import { TSBUILD_BIN, runCli, tempDirs } from '../support/cli.js';
+import type { RunningRegistry } from '../support/registry.js';
+import { seededRegistry } from '../support/seeded-registry.js';
+import { runCli, startCli, tempDirs } from '../support/cli.js';
 import { checkStore } from '../support/store-check.js';
 
 const exec = promisify(execFile);
@@ -57,18 +57,17 @@ async function groupGone(pgid: number): Promise<void> {
 }
 
 describe('kill -9 harness', () => {
+  const seeded = seededRegistry();
+  const dirs = tempDirs();
   let registry: RunningRegistry;
   let base: string;
-  const dirs = tempDirs();
 
-  before(async () => {
-    registry = await startRegistry();
-    base = (await seedBusyboxImage(registry.host)).ref;
+  before(() => {
+    ({ registry, base } = seeded);
   });
   after(async () => {
     const info = await readFile('/proc/self/mountinfo', 'utf8');
     for (const m of mountsUnder('/tmp', info).filter((p) => p.includes('tsbuild-kill-home'))) await exec('umount', ['-l', m]).catch(() => undefined);
-    await registry?.stop();
     await dirs.cleanup();
   });
 
@@ -126,29 +125,17 @@ docker:
         // Alternating, and shifted per home so that every phase is hit both ways.
         const privateMounts = (round + h) % 2 === 0;
         const mountsBefore = new Set(mountsUnder(home, await readFile('/proc/self/mountinfo', 'utf8')));
-        const child = spawn(process.execPath, [TSBUILD_BIN, 'build', '--dir', project, '--repo', repo, '--push', '--log-format', 'plain'], {
-          env: { ...process.env, TSBUILD_HOME: home, TSBUILD_PRIVATE_MOUNTS: privateMounts ? '1' : '0' },
-          stdio: ['ignore', 'pipe', 'pipe'],
+        const build = startCli(['build', '--dir', project, '--repo', repo, '--push', '--log-format', 'plain'], {
+          home,
+          env: { TSBUILD_PRIVATE_MOUNTS: privateMounts ? '1' : '0' },
           detached: true,
         });
-        let stderr = '';
-        const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-        const reached = new Promise<void>((resolve) => {
-          if (phase === 'random') {
-            void sleep(Math.floor(Math.random() * randomWindow)).then(resolve);
-            return;
-          }
-          child.stderr!.on('data', (c: Buffer) => {
-            stderr += c.toString();
-            if (TRIGGER[phase].test(stderr)) resolve();
-          });
-        });
-        if (phase === 'random') child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-        child.stdout!.resume();
+        const { child, exited } = build;
+        const reached = phase === 'random' ? sleep(Math.floor(Math.random() * randomWindow)) : build.saw(TRIGGER[phase]);
         const first = await Promise.race([reached.then(() => 'kill' as const), exited.then(() => 'exited' as const)]);
         if (first === 'exited') {
           // The build finished before the moment came: it must have succeeded.
-          assert.equal(await exited, 0, `round ${round} (${phase}) ended on its own with an error:\n${stderr}`);
+          assert.equal(await exited, 0, `round ${round} (${phase}) ended on its own with an error:\n${build.stderr()}`);
           if (phase === 'random' && randomWindow > 1) {
             randomWindow /= 2;
             p--;
@@ -160,7 +147,7 @@ docker:
         await exited;
         await groupGone(child.pid!);
         kills++;
-        const lastLine = stderr.trim().split('\n').pop() ?? '';
+        const lastLine = build.stderr().trim().split('\n').pop() ?? '';
         killedIn[phase] = (killedIn[phase] ?? 0) + 1;
         t.diagnostic(`round ${round}: killed in ${phase} (private mounts: ${privateMounts}) after: ${lastLine.slice(0, 100)}`);
         assert.deepEqual(await checkStore(join(home, 'store')), [], `store after kill ${kills}`);

@@ -1,5 +1,5 @@
 // Run the real tsbuild CLI (bin/tsbuild.js) in a child process, as a user would.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -60,4 +60,32 @@ export function tempDirs(): { make(prefix: string): Promise<string>; last(): str
       for (const t of made.splice(0)) await t.cleanup();
     },
   };
+}
+
+export interface CliChild {
+  child: ChildProcess;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  /** Resolves once stderr matches `re` (never, if it does not before exiting: race it with `exited`). */
+  saw(re: RegExp): Promise<void>;
+}
+
+/** Start the CLI and watch its stderr, for tests that act while it runs (signals, kills, waits). */
+export function startCli(args: string[], opts: { home: string; env?: NodeJS.ProcessEnv; detached?: boolean }): CliChild {
+  const child = spawn(process.execPath, [TSBUILD_BIN, ...args], {
+    env: { ...process.env, TSBUILD_HOME: opts.home, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.detached ? { detached: true } : {}),
+  });
+  let err = '';
+  const watchers: Array<{ re: RegExp; resolve: () => void }> = [];
+  child.stderr!.on('data', (c: Buffer) => {
+    err += c.toString();
+    for (const w of watchers.filter((x) => x.re.test(err))) w.resolve();
+  });
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stderr: () => err, exited, saw: (re) => new Promise<void>((resolve) => (re.test(err) ? resolve() : watchers.push({ re, resolve }))) };
 }
