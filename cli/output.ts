@@ -2,6 +2,7 @@
 import { isTsbuildError, exitCodeFor, ConfigError } from '../lib/errors.js';
 import type { BuildEvent } from '../lib/events.js';
 import { shortSignature } from '../lib/conveyor/index.js';
+import { formatSize } from './format.js';
 
 export type LogFormat = 'plain' | 'json';
 
@@ -74,20 +75,8 @@ export function eventPrinter(format: LogFormat, out: NodeJS.WritableStream = pro
   };
 }
 
-export function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
-}
-
-export function table(rows: string[][]): string {
-  const widths: number[] = [];
-  for (const r of rows) {
-    for (const [i, c] of r.entries()) widths[i] = Math.max(widths[i] ?? 0, c.length);
-  }
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
-}
+// Sizes and tables live apart so that commands printing them do not load what the printers need.
+export { formatSize, table } from './format.js';
 
 /** Print an error with its hint and return the exit code for it. */
 export function reportError(err: unknown, err$: NodeJS.WritableStream = process.stderr): number {

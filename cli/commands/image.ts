@@ -21,7 +21,7 @@ import {
   type ImageManifest,
 } from '../../lib/oci/index.js';
 import { pullImage, pushImage, type PushedImage, type TransferProgress } from '../../lib/registry/index.js';
-import { formatSize, table } from '../output.js';
+import { formatSize, table } from '../format.js';
 import { registryClient, withAbort } from '../shared.js';
 
 const KIND = TSBUILD_ANNOTATION.kind;
