@@ -2,8 +2,7 @@
 // redirect guard inside it), http for loopback/insecure registries and https otherwise, per-registry
 // authentication, retries with backoff, and spec-shaped errors.
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
-import { connect as tlsConnect, rootCertificates } from 'node:tls';
+import { createRequire } from 'node:module';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher, buildConnector as UndiciBuildConnector } from 'undici';
@@ -11,6 +10,7 @@ import { loadUndici, request, undiciCore } from './undici-core.js';
 import { TsbuildError } from '../errors.js';
 import { isLoopbackRegistry, registryHost } from '../oci/index.js';
 import { BlobInfoCache } from './blob-info-cache.js';
+import { speaksTls } from './speaks-tls.js';
 import { noCredentials, type CredentialProvider } from './credentials.js';
 import { discard, readErrorBody } from './http-body.js';
 import { CREDENTIAL_ORIGIN, RedirectRefusedError, redirectGuard } from './redirect-guard.js';
@@ -322,41 +322,14 @@ function extraCaConnector(extraCa: string[]): UndiciBuildConnector.connector {
   return (opts, callback) => {
     const { buildConnector } = undiciCore();
     if (opts.protocol === 'https:') {
+      // node:tls only now: a command that talks plain http to a local registry never loads it.
+      const { rootCertificates } = createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
       secure ??= buildConnector({ ca: [...rootCertificates, ...extraCa] });
       return secure(opts, callback);
     }
     plain ??= buildConnector({});
     return plain(opts, callback);
   };
-}
-
-/**
- * Whether host:port completes a TLS handshake. The certificate is not checked here (an untrusted
- * TLS server is still a TLS server: the real request then reports the certificate problem with its
- * hint), so no CA store is built: building one with the system roots took ~45 ms of synchronous CPU,
- * blocking every other request of a pull or push, which is the whole of skopeo's time for a push
- * of mounted blobs.
- */
-function speaksTls(hostPort: string, signal: AbortSignal | undefined): Promise<boolean> {
-  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostPort);
-  const host = (m?.[1] ?? hostPort).replace(/^\[|\]$/g, '');
-  const port = Number(m?.[2] ?? 443);
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortedError(signal));
-    const socket = tlsConnect({ host, port, rejectUnauthorized: false, ca: [], ...(isIP(host) ? {} : { servername: host }) });
-    const done = (result: boolean | Error): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      if (result instanceof Error) reject(result);
-      else resolve(result);
-    };
-    const onAbort = (): void => done(abortedError(signal!));
-    const timer = setTimeout(() => done(false), 5000);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    socket.once('secureConnect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 export function registryClient(options: RegistryClientOptions = {}): RegistryClient {
