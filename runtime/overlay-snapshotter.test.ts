@@ -182,6 +182,30 @@ describe('overlay snapshotter: a committed upper dir serves as its layer dir', {
     assert.match(views[0]!.get('data/append.txt')!, new RegExp(createHash('sha256').update('one\ntwo\n').digest('hex')));
   });
 
+  test("an opaque marker a stage set in the other xattr namespace is not kept as the mount's own", async () => {
+    const root = join(work, 'snapshots-user-opaque');
+    const snap = new OverlaySnapshotter(root, store);
+    // On a trusted.overlay.* mount, user.overlay.opaque is a stage's own xattr; the layer still marks
+    // the dir opaque, so the unpacked layer dir (trusted.overlay.opaque) is what must be used.
+    const layer = await stage(snap, 'one', [base], async (rootfs) => {
+      fsx().lsetxattr(join(rootfs, 'data/old'), 'user.overlay.opaque', Buffer.from('y'));
+    });
+    await assert.rejects(lstat(join(root, 'layers', digestHex(layer.diffId), 'fs')), { code: 'ENOENT' });
+    const other = new OverlaySnapshotter(join(work, 'snapshots-user-opaque-unpacked'), store);
+    const views: Array<Map<string, string>> = [];
+    for (const s of [snap, other]) {
+      const prepared = await s.prepare('two', [base, layer]);
+      try {
+        const { entries } = await describeTree(prepared.rootfs);
+        entries.delete('.');
+        views.push(entries);
+      } finally {
+        await s.remove('two');
+      }
+    }
+    assert.deepEqual(differences(views[0]!, views[1]!), []);
+  });
+
   test('an upper dir a layer cannot describe (a socket) is not kept; the layer is unpacked instead', async () => {
     const root = join(work, 'snapshots-socket');
     const snap = new OverlaySnapshotter(root, store);

@@ -275,7 +275,7 @@ export class OverlaySnapshotter implements Snapshotter {
       compression: options.compression,
       ...(options.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.sourceDateEpoch } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      inPlace: adopt,
+      ...(adopt ? { inPlace: this.options.rootless ? ('user' as const) : ('trusted' as const) } : {}),
     }).catch((err: unknown) => {
       throw packingError(err, key, a.upper);
     });

@@ -55,9 +55,9 @@ export interface UpperLayerResult extends LayerResult {
 export async function writeLayerFromUpperDir(
   upperDir: string,
   store: ContentStore,
-  options: WriteLayerOptions & { inPlace?: boolean } = {},
+  options: WriteLayerOptions & { inPlace?: 'trusted' | 'user' } = {},
 ): Promise<UpperLayerResult> {
-  const tar = treeTarStream({ ...treeOptions(options), root: upperDir, mode: 'overlay-upper', ...(options.inPlace ? { inPlace: true } : {}) });
+  const tar = treeTarStream({ ...treeOptions(options), root: upperDir, mode: 'overlay-upper', ...(options.inPlace ? { inPlace: options.inPlace } : {}) });
   const r = await storeTarStream(tar, store, options);
   const stats = await tar.result;
   return { ...finish(r, stats.entries, stats.whiteouts), tree: { matchesLayer: stats.matchesLayer, skippedPaths: stats.skippedPaths } };

@@ -25,9 +25,11 @@ export interface TreeTarOptions {
    * and remove overlayfs's bookkeeping xattrs (origin, impure, ...;
    * opaque markers stay), then report in TreeTarStats.matchesLayer whether the tree now holds what
    * unpacking the layer in overlay mode would make. The tree is modified: use it on an upper dir
-   * whose snapshot is unmounted and committed, never on a tree still in use.
+   * whose snapshot is unmounted and committed, never on a tree still in use. The value names the
+   * xattr namespace of the overlay mount the upper dir belongs to ('user' with userxattr), where an
+   * unpack puts opaque markers.
    */
-  inPlace?: boolean;
+  inPlace?: 'trusted' | 'user';
 }
 
 export interface TreeTarStats {
@@ -66,7 +68,8 @@ interface Frame {
 
 export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStats {
   const stats: TreeTarStats = { entries: 0, whiteouts: 0, skipped: 0, matchesLayer: false, skippedPaths: [] };
-  const inPlace = opts.inPlace === true && opts.mode === 'overlay-upper';
+  const inPlace = opts.inPlace !== undefined && opts.mode === 'overlay-upper';
+  const ownOpaque = `${opts.inPlace}.overlay.opaque`;
   let matches = inPlace;
   const skip = new Set((opts.skip ?? []).map((p) => p.replace(/^\/+|\/+$/g, '')).filter((p) => p !== ''));
   const useXattrs = opts.xattrs ?? true;
@@ -143,8 +146,9 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
             const v = fx.lgetxattr(abs, x)?.toString('latin1');
             opaque ||= v === 'y';
             xattrWhiteouts ||= v === 'x';
-            // An unpacked layer marks opaque dirs with 'y' only; 'x' (holds xattr whiteouts) it never makes.
-            if (v !== 'y') matches = false;
+            // An unpacked layer marks opaque dirs with 'y' only, in the mount's namespace ('x', holds xattr
+            // whiteouts, it never makes; a marker in the other namespace is a stage's own xattr).
+            if (v !== 'y' || x !== ownOpaque) matches = false;
           } else if (kind === 'whiteouts') {
             xattrWhiteouts = true;
             matches = false;
