@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -167,4 +167,15 @@ test('deflating into a recycled buffer gives the bytes of deflateRawSync (the la
       }
     }
   }
+});
+
+test('the layer writer threads, warmed and idle, do not keep a process alive', () => {
+  const layer = new URL('./index.js', import.meta.url).href;
+  // A process that only warms them must end by itself (the time limit is a hang guard, not a speed bar).
+  const res = spawnSync(process.execPath, ['--input-type=module', '-e', `import { warmLayerWriter } from ${JSON.stringify(layer)}; warmLayerWriter();`], {
+    timeout: 120_000,
+    encoding: 'utf8',
+  });
+  assert.equal(res.signal, null, 'still running: a warmed worker keeps the event loop alive');
+  assert.equal(res.status, 0, res.stderr);
 });

@@ -84,7 +84,6 @@ export class GzipPool {
   private spawn(): Slot {
     const worker = new Worker(new URL('./gzip-worker.js', import.meta.url), { execArgv: [] });
     const slot: Slot = { worker, busy: 0 };
-    worker.unref();
     worker.on('message', (r: Reply) => {
       const p = this.pending.get(r.id);
       if (!p) return;
@@ -104,6 +103,9 @@ export class GzipPool {
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new TsbuildError('TSB_INTERNAL', `gzip worker exited with code ${code}`)));
+    // After the listeners: in Node 20 a 'message' listener added to an unref'd worker refs it again,
+    // and a warmed pool would keep the process alive.
+    worker.unref();
     this.slots.push(slot);
     return slot;
   }
