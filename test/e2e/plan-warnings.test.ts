@@ -29,6 +29,8 @@ git:
     - 'missing/**'
     - a.txt
     setup: ['*.txt']
+- add: /src/b.txt
+  to: /
 shell:
   install: [cat /app/a.txt > /copy]
 `;
@@ -99,6 +101,10 @@ describe('plan warns about what build would hit in git mappings', () => {
       [lineOf(PROBLEMS, 'excludePaths: [tmp]'), /git mapping 3: excludePaths mask "tmp" matches no file the mapping includes/],
       [lineOf(PROBLEMS, "- 'missing/**'"), /stageDependencies\.install mask "missing\/\*\*" matches no file of the mapping/],
       [lineOf(PROBLEMS, 'setup:'), /stageDependencies\.setup is given but the image has no setup instructions: it has no effect/],
+      [
+        lineOf(PROBLEMS, 'to: /', lineOf(PROBLEMS, 'add: /src/b.txt')),
+        /git mapping 4: add "\/src\/b\.txt" is a file and to is "\/": the file has no name of its own/,
+      ],
     ];
     assert.equal(got.length, expect.length, got.join('\n'));
     for (const [line, re] of expect) {
@@ -125,7 +131,7 @@ describe('plan warns about what build would hit in git mappings', () => {
   test('build shows the same warnings once and builds', async () => {
     const p = await project(BUILDABLE);
     const planned = warnings((await runCli(['plan', '--dir', p.dir], { home: home.path })).stderr);
-    assert.equal(planned.length, 5, planned.join('\n'));
+    assert.equal(planned.length, 6, planned.join('\n'));
     const res = await runCli(['build', '--dir', p.dir, '--log-format', 'plain'], { home: home.path });
     assert.equal(res.code, 0, res.stderr);
     const strip = (w: string): string => w.replace(/^\S+ /, ''); // the time stamp
