@@ -5,7 +5,7 @@
 // `to` itself, not a file inside it). Read from the commit's tree listing the build already holds.
 import type { ImageSpec, SourcePosition } from '../config/index.js';
 import type { BuildEvent } from '../events.js';
-import { MaskSet, readMappingTree, type TreeFile, type UserStageWithGit } from '../git/index.js';
+import { MaskSet, readMappingTree, stageDependencies, type TreeFile, type UserStageWithGit } from '../git/index.js';
 import type { GitSource } from './git-sources.js';
 
 type Warning = Extract<BuildEvent, { type: 'warning' }>;
@@ -67,18 +67,15 @@ export async function gitMappingWarnings(image: ImageSpec, sources: readonly Git
     }
     // A single file: the masks select it or not, nothing to tell.
     const used = all.addKind === 'dir' ? stages.filter(([stage]) => hasInstructions(image, stage)) : [];
-    if (used.length === 0) continue;
-    // What the build hashes for stageDependencies: the files the mapping keeps (its overlap excludes too).
-    const kept = (await readMappingTree(source.repo, source.commit, source.spec)).files;
     for (const [stage, masks] of used) {
-      for (const [j, mask] of masks.entries()) {
-        const set = new MaskSet([mask]);
-        if (!kept.some((f) => set.matches(f.path)))
+      // The same selection the build hashes for the stage (the mapping with its overlap excludes).
+      const { unmatchedMasks } = await stageDependencies(source.repo, source.commit, source.spec, masks);
+      for (const [j, mask] of masks.entries())
+        if (unmatchedMasks.includes(mask))
           warn(
             spec.at?.stageDependencies[stage]?.masks[j],
             `stageDependencies.${stage} mask "${mask}" matches no file of the mapping at commit ${commit}: no change there rebuilds ${stage}`,
           );
-      }
     }
   }
   return out;

@@ -31,5 +31,5 @@ export {
   type MappingTree,
 } from './mapping.js';
 export { archiveEntries, changedPaths, patchSize, type ArchiveEntry, type ArchiveOptions, type MappingChanges } from './archive.js';
-export { stageDependencies, stageDependenciesChecksum, type StageDependenciesResult } from './stage-dependencies.js';
+export { stageDependencies, type StageDependenciesResult } from './stage-dependencies.js';
 export { openRemoteRepo, remoteCachePath, redactUrl, type RemoteSource, type RemoteCheckout, type OpenRemoteOptions } from './remote.js';

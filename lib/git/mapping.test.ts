@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { TsbuildError } from '../errors.js';
 import { GitRepo } from './repo.js';
 import { assertCommitted, listTree, mappingMatcher, mappingParamsHash, readMappingTree, readTree, uncommittedChanges, type GitMapping } from './mapping.js';
-import { stageDependencies, stageDependenciesChecksum } from './stage-dependencies.js';
+import { stageDependencies } from './stage-dependencies.js';
+
+const checksum = async (...args: Parameters<typeof stageDependencies>): Promise<string> => (await stageDependencies(...args)).checksum;
 import { TestRepo, withRepo } from '../../test/support/test-repo.js';
 
 async function sampleTree(t: TestRepo): Promise<string> {
@@ -131,35 +133,31 @@ test('stageDependencies checksum changes with the selected files only', async ()
     const s1 = await stageDependencies(repo, c1, mapping, masks);
     assert.match(s1.checksum, /^[0-9a-f]{64}$/);
     assert.equal(s1.files, 2);
-    assert.equal(await stageDependenciesChecksum(repo, c1, mapping, []), '', 'no masks, no dependency');
+    assert.equal(await checksum(repo, c1, mapping, []), '', 'no masks, no dependency');
 
     await t.write('other/package.json', '{"changed":1}');
     await t.write('app/README', 'not selected');
     await t.write('app/src/gen/b.js', 'excluded by the mapping');
     const c2 = await t.commit();
-    assert.equal(await stageDependenciesChecksum(repo, c2, mapping, masks), s1.checksum, 'unrelated changes');
+    assert.equal(await checksum(repo, c2, mapping, masks), s1.checksum, 'unrelated changes');
 
     await t.write('app/package.json', '{"dependencies":{}}');
     const c3 = await t.commit();
-    const s3 = await stageDependenciesChecksum(repo, c3, mapping, masks);
+    const s3 = await checksum(repo, c3, mapping, masks);
     assert.notEqual(s3, s1.checksum);
 
     await t.write('app/package.json', '{}');
     const c4 = await t.commit();
-    assert.equal(await stageDependenciesChecksum(repo, c4, mapping, masks), s1.checksum, 'same content, same checksum');
+    assert.equal(await checksum(repo, c4, mapping, masks), s1.checksum, 'same content, same checksum');
 
     await t.git('update-index', '--chmod=+x', 'app/package.json');
     await t.git('commit', '-q', '-m', 'mode');
     const c5 = await t.git('rev-parse', 'HEAD');
-    assert.notEqual(await stageDependenciesChecksum(repo, c5, mapping, masks), s1.checksum, 'a mode change counts');
+    assert.notEqual(await checksum(repo, c5, mapping, masks), s1.checksum, 'a mode change counts');
 
     await t.write('app/src/new.js', 'new');
     const c6 = await t.commit();
-    assert.notEqual(
-      await stageDependenciesChecksum(repo, c6, mapping, ['src']),
-      await stageDependenciesChecksum(repo, c5, mapping, ['src']),
-      'a new file under a directory mask counts',
-    );
+    assert.notEqual(await checksum(repo, c6, mapping, ['src']), await checksum(repo, c5, mapping, ['src']), 'a new file under a directory mask counts');
 
     const r = await stageDependencies(repo, c6, mapping, ['package.json', 'missing/**', 'src/gen/b.js']);
     assert.deepEqual(r.unmatchedMasks, ['missing/**', 'src/gen/b.js']);

@@ -7,7 +7,7 @@ import { mappingMatcher, readTree, type GitMapping } from './mapping.js';
 import type { GitRepo } from './repo.js';
 
 export interface StageDependenciesResult {
-  /** "" when there are no masks; otherwise lowercase hex sha256 (see stageDependenciesChecksum). */
+  /** "" when there are no masks; otherwise lowercase hex sha256 (see stageDependencies). */
   checksum: string;
   /** Number of files selected. */
   files: number;
@@ -32,9 +32,4 @@ export async function stageDependencies(repo: GitRepo, commit: string, mapping: 
     return !files.some((f) => set.matches(f.path));
   });
   return { checksum: hash.digest('hex'), files: files.length, unmatchedMasks };
-}
-
-/** The checksum alone ("" when `masks` is empty). */
-export async function stageDependenciesChecksum(repo: GitRepo, commit: string, mapping: GitMapping, masks: readonly string[]): Promise<string> {
-  return (await stageDependencies(repo, commit, mapping, masks)).checksum;
 }
