@@ -2,13 +2,12 @@
 // stages repository (--push --repo) or sharing one TSBUILD_HOME, end up on the same stages and
 // report the same final digest, although their install stage writes random bytes. The wait for
 // another build of the same stage is abortable and survives that build dying.
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import type { RunningRegistry } from '../support/registry.js';
 import { seededRegistry } from '../support/seeded-registry.js';
 import { runCli, startCli, tempDirs, type CliChild } from '../support/cli.js';
 import { checkStore } from '../support/store-check.js';
@@ -46,18 +45,12 @@ async function readRand(ref: string, dirs: ReturnType<typeof tempDirs>): Promise
 describe('concurrent builders', () => {
   const seeded = seededRegistry();
   const dirs = tempDirs();
-  let registry: RunningRegistry;
-  let base: string;
-
-  before(() => {
-    ({ registry, base } = seeded);
-  });
   after(() => dirs.cleanup());
 
   test('four runners with empty homes and --push --repo, then a fifth: one content per signature, one final digest', async (t) => {
     const project = await dirs.make('conc-project');
-    await writeFile(join(project, 'werf.yaml'), YAML(base, 'race'));
-    const repo = `${registry.host}/race-stages`;
+    await writeFile(join(project, 'werf.yaml'), YAML(seeded.base, 'race'));
+    const repo = `${seeded.registry.host}/race-stages`;
     const run = async (): Promise<{ report: Report; stderr: string }> => {
       const home = await dirs.make('conc-runner');
       const reportPath = join(home, 'report.json');
@@ -85,7 +78,7 @@ describe('concurrent builders', () => {
 
   test('four builds of one project in one home at once: each stage built once, every reported digest is in the store', async (t) => {
     const project = await dirs.make('conc-project');
-    await writeFile(join(project, 'werf.yaml'), YAML(base, 'samehome'));
+    await writeFile(join(project, 'werf.yaml'), YAML(seeded.base, 'samehome'));
     const home = await dirs.make('conc-home');
     const run = async (i: number): Promise<{ report: Report; stderr: string }> => {
       const reportPath = join(home, `report-${i}.json`);
@@ -110,7 +103,7 @@ describe('concurrent builders', () => {
 
   test('the wait for another build of a stage is abortable and survives the other process dying', async () => {
     const project = await dirs.make('conc-project');
-    await writeFile(join(project, 'werf.yaml'), YAML(base, 'waiter'));
+    await writeFile(join(project, 'werf.yaml'), YAML(seeded.base, 'waiter'));
     const home = await dirs.make('conc-home');
     const plan = await runCli(['plan', '--dir', project, '--log-format', 'json'], { home });
     assert.equal(plan.code, 0, plan.stderr);

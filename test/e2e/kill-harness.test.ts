@@ -4,14 +4,13 @@
 // result), and after the next build or `tsbuild stages gc` no temp dir, active snapshot or mount of
 // the killed builds is left. Half the builds keep their mounts in the host namespace
 // (TSBUILD_PRIVATE_MOUNTS=0), so the sweep of leftover mounts is exercised too.
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RunningRegistry } from '../support/registry.js';
 import { seededRegistry } from '../support/seeded-registry.js';
 import { runCli, startCli, tempDirs } from '../support/cli.js';
 import { checkStore } from '../support/store-check.js';
@@ -59,12 +58,6 @@ async function groupGone(pgid: number): Promise<void> {
 describe('kill -9 harness', () => {
   const seeded = seededRegistry();
   const dirs = tempDirs();
-  let registry: RunningRegistry;
-  let base: string;
-
-  before(() => {
-    ({ registry, base } = seeded);
-  });
   after(async () => {
     const info = await readFile('/proc/self/mountinfo', 'utf8');
     for (const m of mountsUnder('/tmp', info).filter((p) => p.includes('tsbuild-kill-home'))) await exec('umount', ['-l', m]).catch(() => undefined);
@@ -74,12 +67,12 @@ describe('kill -9 harness', () => {
   test('≥20 kills at every phase: store intact, next build and stages gc leave nothing behind', async (t) => {
     const project = await dirs.make('kill-project');
     // A stages repository per home: a fresh home then really pulls the base image.
-    let repo = `${registry.host}/kill-stages-ref`;
+    let repo = `${seeded.registry.host}/kill-stages-ref`;
     const yaml = (round: number): string => `project: kill
 configVersion: 1
 ---
 image: app
-from: ${base}
+from: ${seeded.base}
 shell:
   beforeInstall: [mkdir -p /opt]
   install:
@@ -117,7 +110,7 @@ docker:
     let randomWindow = span * 0.8;
     for (const [h, phases] of schedule.entries()) {
       const home = await dirs.make('kill-home');
-      repo = `${registry.host}/kill-stages-${h}`;
+      repo = `${seeded.registry.host}/kill-stages-${h}`;
       for (let p = 0; p < phases.length; p++) {
         const phase = phases[p]!;
         round++;
