@@ -22,7 +22,7 @@ const UNITS: Record<string, number> = {
 };
 
 /** "512M", "8G", "1073741824" → bytes (binary units). */
-export function parseSize(what: string, text: string): number {
+function parseSize(what: string, text: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
   if (!m || unit === undefined || Number(m[1]) <= 0) {

@@ -34,12 +34,12 @@ const READONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysr
 
 export type OciRuntimeName = 'runc' | 'crun';
 
-export function runtimeBinary(name: OciRuntimeName): string | undefined {
+function runtimeBinary(name: OciRuntimeName): string | undefined {
   return [`/usr/bin/${name}`, `/usr/sbin/${name}`, `/usr/local/bin/${name}`].find((p) => existsSync(p));
 }
 
 /** The OCI runtime spec (config.json) for one run. */
-export function ociSpec(spec: RunSpec, options: { cwdResolved?: boolean } = {}): Record<string, unknown> {
+function ociSpec(spec: RunSpec, options: { cwdResolved?: boolean } = {}): Record<string, unknown> {
   const uid = spec.uid ?? 0;
   const caps: string[] = uid === 0 ? [...STEP_CAPABILITIES] : [];
   const arch = hostSeccompArch();

@@ -34,7 +34,7 @@ function isOpaque(p: string): boolean {
 }
 
 /** What `rel` is in the overlay of `lowers` (topmost first), by overlayfs's rules. */
-export function mergedKind(lowers: string[], rel: string[]): Kind {
+function mergedKind(lowers: string[], rel: string[]): Kind {
   for (const lower of lowers) {
     let p = lower;
     let opaque = false;

@@ -33,7 +33,7 @@ export interface ProbeResult {
   checks: ProbeCheck[];
 }
 
-export const SINGLE_ID_WARNING =
+const SINGLE_ID_WARNING =
   'no subordinate id range: stages run in a user namespace that maps only your own id to root, so ' +
   'chown to other users, adduser and packages that create system users fail inside stages, and every ' +
   'file in the layers belongs to root. Fix: ask an administrator to run `usermod --add-subuids 100000-165535 --add-subgids 100000-165535 <you>`';
@@ -71,7 +71,7 @@ async function decideRootIdMode(): Promise<IdModeDecision> {
   return { mode: 'subuid', uid: 0, gid: 0, subuid: ranges.subuid, subgid: ranges.subgid, hostRoot: { source: ranges.source } };
 }
 
-export async function readSubIdRange(file: string, user: string, uid: number): Promise<IdRange | undefined> {
+async function readSubIdRange(file: string, user: string, uid: number): Promise<IdRange | undefined> {
   const text = await readFile(file, 'utf8').catch(() => '');
   for (const line of text.split('\n')) {
     const [name, start, count] = line.trim().split(':');

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IdRange } from './probe-types.js';
 
-export const RESERVED_ROOT_RANGE: IdRange = { start: 2_000_000_000, count: 65_536 };
+const RESERVED_ROOT_RANGE: IdRange = { start: 2_000_000_000, count: 65_536 };
 
 /**
  * The id host root has inside the builder's namespace: root's builder must reach directories only

@@ -12,7 +12,7 @@ import { TsbuildError } from '../lib/errors.js';
 import type { RunSpec } from '../lib/sandbox/index.js';
 import { startTime } from '../lib/internal/owned-dir.js';
 
-export const STATIC_SHELL = '/usr/bin/bash-static';
+const STATIC_SHELL = '/usr/bin/bash-static';
 
 // Bind each source on its staging path, close every inherited descriptor above 3 (fd 3 may carry the
 // seccomp program), then enter the step namespace and exec the runtime. `extra` runs before that

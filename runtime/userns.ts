@@ -20,7 +20,7 @@ import { HOST_ROOT_IN_NAMESPACE } from './root-id-range.js';
 const exec = promisify(execFile);
 
 /** Set in the re-executed process: how ids are mapped around it. */
-export const ID_MODE_ENV = 'TSBUILD_ID_MODE';
+const ID_MODE_ENV = 'TSBUILD_ID_MODE';
 
 export type IdMode = 'root' | 'subuid' | 'single';
 
@@ -28,7 +28,7 @@ export type IdMode = 'root' | 'subuid' | 'single';
 const ID_FLAVOR_ENV = 'TSBUILD_ID_FLAVOR';
 
 /** Set when host root is mapped in this namespace: the number of ids steps get (a child namespace maps 0..N-1). */
-export const STEP_USERNS_ENV = 'TSBUILD_STEP_USERNS';
+const STEP_USERNS_ENV = 'TSBUILD_STEP_USERNS';
 
 export function stepNamespaceIds(): number | undefined {
   const n = Number(process.env[STEP_USERNS_ENV]);

@@ -95,7 +95,7 @@ function helperServerUrl(registry: string): string {
 }
 
 /** Run `docker-credential-<name> get` (stdin: server URL, stdout: {ServerURL, Username, Secret}). */
-export async function runCredentialHelper(name: string, registry: string, timeoutMs = 30_000): Promise<Credential | undefined> {
+async function runCredentialHelper(name: string, registry: string, timeoutMs = 30_000): Promise<Credential | undefined> {
   if (!/^[\w.-]+$/.test(name)) {
     throw new TsbuildError('TSB_REGISTRY_UNAUTHORIZED', `invalid credential helper name "${name}"`);
   }

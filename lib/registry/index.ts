@@ -4,23 +4,14 @@ export { RegistryClient, registryClient } from './registry-client.js';
 export type { RegistryClientOptions, RegistryRequest, RegistryResponse, HttpMethod } from './registry-client.js';
 export { RegistryError, redactUrl, parseSpecErrors, isRetryableStatus } from './registry-error.js';
 export type { SpecError } from './registry-error.js';
-export {
-  authFileCredentials,
-  authFilePaths,
-  chainCredentials,
-  noCredentials,
-  normalizeAuthKey,
-  parseCredsFlag,
-  runCredentialHelper,
-  staticCredentials,
-} from './credentials.js';
+export { authFileCredentials, authFilePaths, chainCredentials, noCredentials, normalizeAuthKey, parseCredsFlag, staticCredentials } from './credentials.js';
 export type { Credential, CredentialProvider, AuthFileCredentialsOptions } from './credentials.js';
 export { parseChallenges } from './challenge.js';
 export type { Challenge } from './challenge.js';
 export { repositoryScope } from './registry-auth.js';
 export type { RetryOptions } from './retry-policy.js';
 export { parseRetryAfter } from './retry-policy.js';
-export { MANIFEST_ACCEPT, classifyManifest, getManifest, headManifest, putManifest, resolveDigest } from './manifests.js';
+export { classifyManifest, getManifest, headManifest, putManifest, resolveDigest } from './manifests.js';
 export type { FetchedManifest } from './manifests.js';
 export { getBlob } from './blob-download.js';
 export type { GetBlobOptions } from './blob-download.js';

@@ -17,7 +17,7 @@ import { closeBody, readCapped } from './http-body.js';
 import type { RegistryClient } from './registry-client.js';
 import { RegistryError } from './registry-error.js';
 
-export const MANIFEST_ACCEPT = [MediaType.OciManifest, MediaType.OciIndex, MediaType.DockerManifest, MediaType.DockerManifestList].join(', ');
+const MANIFEST_ACCEPT = [MediaType.OciManifest, MediaType.OciIndex, MediaType.DockerManifest, MediaType.DockerManifestList].join(', ');
 
 export interface FetchedManifest {
   descriptor: Descriptor;

@@ -10,7 +10,7 @@ import { readCapped, discard } from './http-body.js';
 import { CREDENTIAL_ORIGIN } from './redirect-guard.js';
 import { RegistryError, parseSpecErrors } from './registry-error.js';
 
-export const TOKEN_BODY_LIMIT = 1 << 20;
+const TOKEN_BODY_LIMIT = 1 << 20;
 // containers/image: tokens live at least 60 s whatever the server says; we also cap the lifetime.
 const MIN_TOKEN_LIFETIME_S = 60;
 const MAX_TOKEN_LIFETIME_S = 24 * 3600;

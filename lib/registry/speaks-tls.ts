@@ -14,7 +14,7 @@ const TLS_HANDSHAKE = 0x16;
 const TLS_ALERT = 0x15;
 
 /** A TLS 1.2 ClientHello (1.3 servers answer it too, with their ServerHello or an alert); SNI when the host is a name. */
-export function clientHello(serverName?: string): Buffer {
+function clientHello(serverName?: string): Buffer {
   const u16 = (n: number): number[] => [(n >> 8) & 0xff, n & 0xff];
   const ext = (type: number, body: number[]): number[] => [...u16(type), ...u16(body.length), ...body];
   const list16 = (items: number[]): number[] => [...u16(items.length * 2), ...items.flatMap(u16)];
