@@ -52,9 +52,21 @@ async function inRootUserNamespace() {
   return userns.runInUserNamespace([process.execPath, ...process.execArgv, ...process.argv.slice(1)], decision);
 }
 
+// As root, `build` enters its namespace only when it has a stage to build (runtime/namespace-deferral.ts):
+// it plans in this process, and a build with every stage stored runs in this process alone.
+async function buildDefersNamespace() {
+  if (process.argv[2] !== 'build' || process.argv.some((a) => a === '--dry-run' || a === '--help' || a === '-h')) return false;
+  const check = await import('../dist/runtime/can-defer-namespace.js').catch(() => undefined);
+  return !!check?.canDeferNamespace();
+}
+
 const entry = bundleIsFresh() ? '../dist/bundle/main.js' : '../dist/cli/main.js';
-inRootUserNamespace()
-  .then((code) => (code !== undefined ? code : inPrivateMountNamespace()))
+buildDefersNamespace()
+  .then(async (defers) => {
+    if (defers) return undefined;
+    const code = await inRootUserNamespace();
+    return code !== undefined ? code : inPrivateMountNamespace();
+  })
   .then((code) => {
     if (code !== undefined) {
       process.exitCode = code;

@@ -17,6 +17,8 @@ import { canMountOverlayCached } from '../runtime/overlay-probe-cache.js';
 import { homePaths, type HomePaths } from '../lib/home.js';
 import { currentIdFlavor, currentIdMode, runInUserNamespace, stepNamespaceIds, type IdMode } from '../runtime/userns.js';
 import { StepNamespace } from '../runtime/step-namespace.js';
+import { deferredRuntime } from '../runtime/namespace-deferral.js';
+import { canDeferNamespace } from '../runtime/can-defer-namespace.js';
 import { chmodSync, mkdirSync } from 'node:fs';
 
 export type SandboxName = 'bwrap' | 'runc' | 'crun';
@@ -35,9 +37,18 @@ export interface RuntimeChoice {
   idMode: IdMode;
   /** Cap on a layer's uncompressed size when unpacked (flag, TSBUILD_MAX_LAYER_SIZE, default). */
   maxLayerBytes?: number;
+  /**
+   * Root, namespace not entered yet (runtime/namespace-deferral.ts): the runtime refuses every mount
+   * and step with RestartInNamespace; the command restarts in the namespace when it needs one.
+   */
+  deferred?: boolean;
 }
 
-type RuntimeWithCleanup = Runtime & { snapshotter: { removeAll(): Promise<void> } };
+type RuntimeWithCleanup = Runtime & {
+  snapshotter: { removeAll(): Promise<void> };
+  /** A deferred runtime (RuntimeChoice.deferred) was asked to mount or run: the build must restart. */
+  readonly restartDue?: boolean;
+};
 
 export const SANDBOX_FLAG = ['--sandbox <name>', 'sandbox: bwrap | runc | crun', 'bwrap'] as const;
 export const SNAPSHOTTER_FLAG = ['--snapshotter <name>', 'snapshotter: overlayfs | native (default: overlayfs where it mounts)'] as const;
@@ -54,6 +65,7 @@ export const MAX_LAYER_SIZE_FLAG = [
 export async function prepareRuntime(
   flags: RuntimeFlags,
   warn: (message: string) => void = defaultWarn,
+  options: { deferNamespace?: boolean } = {},
 ): Promise<{ choice: RuntimeChoice } | { exitCode: number }> {
   const sandbox = flags.sandbox ?? 'bwrap';
   if (sandbox !== 'bwrap' && sandbox !== 'runc' && sandbox !== 'crun')
@@ -64,6 +76,11 @@ export async function prepareRuntime(
   }
   const layerLimit = maxLayerBytes(flags.maxLayerSize);
   let idMode = currentIdMode();
+  // Root's build plans first and enters its namespace only for the first stage it builds: no probe
+  // (id mode, overlay) until then, as a build with every stage stored needs neither.
+  if (idMode === undefined && options.deferNamespace && canDeferNamespace()) {
+    return { choice: { sandbox, snapshotter: wanted ?? 'overlayfs', idMode: 'root', maxLayerBytes: layerLimit, deferred: true } };
+  }
   if (idMode === undefined) {
     const decision = await decideIdMode();
     if (decision.mode === 'unavailable') {
@@ -100,6 +117,7 @@ export function createRuntime(
   store: LayoutStore,
   choice: RuntimeChoice = { sandbox: 'bwrap', snapshotter: 'overlayfs', idMode: 'root' },
 ): RuntimeWithCleanup {
+  if (choice.deferred) return deferredRuntime();
   const rootless = choice.idMode !== 'root';
   const options: SnapshotterOptions = {
     rootless,

@@ -185,16 +185,34 @@ function flavor(plan: UserNamespacePlan): string {
  * system config of our own that includes the real one.
  */
 function hostRootEnv(plan: UserNamespacePlan): Record<string, string> {
+  return { [STEP_USERNS_ENV]: String(Math.min(plan.subuid?.count ?? 0, plan.subgid?.count ?? 0)), ...builderGitEnv() };
+}
+
+/**
+ * git's part of it, also used by root's build while it plans before entering the namespace
+ * (namespace-deferral.ts): the repositories it reads are the same, some owned by the builder's ids.
+ */
+export function builderGitEnv(): Record<string, string> {
+  if (process.env.GIT_CONFIG_NOSYSTEM) return commandScopeSafeDirectory();
   const system = process.env.GIT_CONFIG_SYSTEM || '/etc/gitconfig';
   const file = join(homePaths().root, 'run', 'git-system.config');
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}`;
-  writeFileSync(tmp, `[include]\n\tpath = ${system}\n[safe]\n\tdirectory = *\n`, { mode: 0o644 });
-  renameSync(tmp, file);
-  return {
-    [STEP_USERNS_ENV]: String(Math.min(plan.subuid?.count ?? 0, plan.subgid?.count ?? 0)),
-    ...(process.env.GIT_CONFIG_NOSYSTEM ? commandScopeSafeDirectory() : { GIT_CONFIG_SYSTEM: file }),
-  };
+  const text = `[include]\n\tpath = ${system}\n[safe]\n\tdirectory = *\n`;
+  // Written once: the same text every build (read back, not rewritten).
+  if (readIfExists(file) !== text) {
+    mkdirSync(dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}`;
+    writeFileSync(tmp, text, { mode: 0o644 });
+    renameSync(tmp, file);
+  }
+  return { GIT_CONFIG_SYSTEM: file };
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Without a system config (GIT_CONFIG_NOSYSTEM) only the command scope is left; local clones lose it. */

@@ -12,6 +12,8 @@ import { eventPrinter, formatSize, table, type LogFormat } from '../output.js';
 import { ttyView } from '../tty-view.js';
 import { createRuntime, prepareRuntime, SANDBOX_FLAG, SNAPSHOTTER_FLAG, MAX_LAYER_SIZE_FLAG } from '../runtime-factory.js';
 import { registryClient, withAbort } from '../shared.js';
+import { holdEvents, skipShownPulls, type EventHold } from '../held-events.js';
+import { isRestartInNamespace, restartInNamespace, RestartInNamespace, useBuilderGitEnv } from '../../runtime/namespace-deferral.js';
 import { parseRegistryMirror, parseSourceDateEpoch, type PullPolicy } from '../../lib/conveyor/index.js';
 
 interface BuildFlags {
@@ -117,76 +119,13 @@ export function registerBuild(program: Command): void {
     .option(...MAX_LAYER_SIZE_FLAG)
     .action(async (images: string[], flags: BuildFlags) => {
       if (flags.dryRun) return runPlan(images, flags);
-      const fmt = logFormat(flags.logFormat);
-      const collector = reportCollector();
-      let print = eventPrinter(fmt);
-      let view: ReturnType<typeof ttyView> | undefined;
-      const writeReport = async (report: BuildReport): Promise<void> => {
-        if (flags.reportPath) await writeFile(flags.reportPath, `${JSON.stringify(report, null, 2)}\n`);
-      };
-      try {
-        const layerCompression = flags.layerCompression !== undefined ? parseLayerCompression(flags.layerCompression) : undefined;
-        const sourceDateEpoch = process.env.SOURCE_DATE_EPOCH ? parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH) : undefined;
-        // Rootless: the rest of the command runs again inside a user namespace; its exit code is ours.
-        const prepared = await prepareRuntime(flags);
-        if ('exitCode' in prepared) {
-          process.exitCode = prepared.exitCode;
-          return;
-        }
-        const home = homePaths();
-        view = wantsTty(flags.logFormat) ? ttyView() : undefined;
-        if (view) print = view.onEvent;
-        const onEvent = (e: BuildEvent): void => {
-          collector.onEvent(e);
-          print(e);
-        };
-        await withAbort(async (signal) => {
-          let runtime: ReturnType<typeof createRuntime> | undefined;
-          try {
-            const result = await build({
-              dir: flags.dir!,
-              ...(flags.config ? { config: flags.config } : {}),
-              ...(flags.env ? { werfEnv: flags.env } : {}),
-              home,
-              images,
-              dev: !!flags.dev,
-              parallel: parseParallel(flags.parallel),
-              push: !!flags.push,
-              ...(flags.repo ? { repo: flags.repo } : {}),
-              ...(flags.cacheRepo ? { cacheRepo: flags.cacheRepo } : {}),
-              ...(flags.secondaryRepo ? { secondaryRepo: flags.secondaryRepo } : {}),
-              pull: pullPolicy(flags.pull),
-              registryMirrors: flags.registryMirror.map(parseRegistryMirror),
-              ...(flags.stapelImage ? { stapelImage: flags.stapelImage } : {}),
-              ...(layerCompression ? { layerCompression } : {}),
-              ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
-              ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
-              registry: registryClient(flags.insecureRegistry, {
-                creds: flags.creds,
-                credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined,
-                transferTimeout: flags.transferTimeout,
-              }),
-              createRuntime: (store) => (runtime = createRuntime(home, store, prepared.choice)),
-              onEvent,
-              signal,
-            });
-            await writeReport(collector.succeeded(result));
-            view?.close();
-            if (fmt === 'plain') printSummary(result);
-          } finally {
-            view?.close();
-            await runtime?.snapshotter.removeAll();
-          }
-        });
-      } catch (err) {
-        // A failed build is reported like a successful one (also when it fails before building: the
-        // sandbox, a flag): the report file, and in JSON an error event instead of text.
-        const error = errorFields(err);
-        view?.close();
-        await writeReport(collector.failed(error)).catch((e: Error) => process.stderr.write(`tsbuild: cannot write the report: ${e.message}\n`));
-        if (fmt !== 'json') throw err;
-        print({ type: 'error', ...error });
-        process.exitCode = error.exitCode;
+      // As root the build plans in this process and enters its namespace only when a stage is to be
+      // built (runtime/namespace-deferral.ts); then it runs again there, or here when no namespace
+      // can be made.
+      if ((await runBuild(images, flags, true)) === 'restart') {
+        const code = await restartInNamespace();
+        if (code !== undefined) process.exitCode = code;
+        else await runBuild(images, flags, false);
       }
     });
 
@@ -196,6 +135,109 @@ export function registerBuild(program: Command): void {
     .option('--secondary-repo <registry/name>', 'read-only stages repository (looked up last)')
     .option('--registry-mirror <registry=mirror>', 'resolve base images of REGISTRY on MIRROR[/PREFIX] (repeatable)', collect, [] as string[])
     .action(async (images: string[], flags: BuildFlags) => runPlan(images, flags));
+}
+
+/**
+ * The build. With `defer` (root, namespace not entered: RuntimeChoice.deferred) it resolves with
+ * 'restart' as soon as a stage is to be built or waited for, or anything asks for a mount or a step;
+ * nothing has been mounted or run then, and the events the build would print again are held.
+ */
+async function runBuild(images: string[], flags: BuildFlags, defer: boolean): Promise<'restart' | undefined> {
+  const fmt = logFormat(flags.logFormat);
+  const collector = reportCollector();
+  let print = skipShownPulls(eventPrinter(fmt));
+  let view: ReturnType<typeof ttyView> | undefined;
+  let hold: EventHold | undefined;
+  let runtime: ReturnType<typeof createRuntime> | undefined;
+  let restoreEnv: (() => void) | undefined;
+  const writeReport = async (report: BuildReport): Promise<void> => {
+    if (flags.reportPath) await writeFile(flags.reportPath, `${JSON.stringify(report, null, 2)}\n`);
+  };
+  const restart = (): 'restart' => {
+    view?.close();
+    Object.assign(process.env, hold?.drop());
+    restoreEnv?.();
+    return 'restart';
+  };
+  try {
+    const layerCompression = flags.layerCompression !== undefined ? parseLayerCompression(flags.layerCompression) : undefined;
+    const sourceDateEpoch = process.env.SOURCE_DATE_EPOCH ? parseSourceDateEpoch(process.env.SOURCE_DATE_EPOCH) : undefined;
+    // Rootless: the rest of the command runs again inside a user namespace; its exit code is ours.
+    const prepared = await prepareRuntime(flags, undefined, { deferNamespace: defer });
+    if ('exitCode' in prepared) {
+      process.exitCode = prepared.exitCode;
+      return undefined;
+    }
+    const home = homePaths();
+    view = wantsTty(flags.logFormat) ? ttyView() : undefined;
+    if (view) print = view.onEvent;
+    if (prepared.choice.deferred) {
+      hold = holdEvents(print);
+      restoreEnv = useBuilderGitEnv();
+    }
+    const onEvent = (e: BuildEvent): void => {
+      // The first stage to build or to wait for (waiting comes before the stage's lock is held).
+      if (hold && (e.type === 'stage.start' || e.type === 'stage.waiting')) throw new RestartInNamespace(`stage ${e.stage} of image "${e.image || '~'}"`);
+      collector.onEvent(e);
+      if (hold) hold.onEvent(e);
+      else print(e);
+    };
+    await withAbort(async (signal) => {
+      try {
+        const result = await build({
+          dir: flags.dir!,
+          ...(flags.config ? { config: flags.config } : {}),
+          ...(flags.env ? { werfEnv: flags.env } : {}),
+          home,
+          images,
+          dev: !!flags.dev,
+          parallel: parseParallel(flags.parallel),
+          push: !!flags.push,
+          ...(flags.repo ? { repo: flags.repo } : {}),
+          ...(flags.cacheRepo ? { cacheRepo: flags.cacheRepo } : {}),
+          ...(flags.secondaryRepo ? { secondaryRepo: flags.secondaryRepo } : {}),
+          pull: pullPolicy(flags.pull),
+          registryMirrors: flags.registryMirror.map(parseRegistryMirror),
+          ...(flags.stapelImage ? { stapelImage: flags.stapelImage } : {}),
+          ...(layerCompression ? { layerCompression } : {}),
+          ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+          ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
+          registry: registryClient(flags.insecureRegistry, {
+            creds: flags.creds,
+            credsFor: flags.repo ? [parseRepository(flags.repo).registry] : undefined,
+            transferTimeout: flags.transferTimeout,
+          }),
+          createRuntime: (store) => (runtime = createRuntime(home, store, prepared.choice)),
+          onEvent,
+          signal,
+        });
+        // A deferred runtime asked to mount, and whoever asked went on without: restart all the same.
+        if (runtime?.restartDue) throw new RestartInNamespace('a mount was asked for');
+        hold?.flush();
+        restoreEnv?.();
+        await writeReport(collector.succeeded(result));
+        view?.close();
+        if (fmt === 'plain') printSummary(result);
+      } finally {
+        view?.close();
+        await runtime?.snapshotter.removeAll();
+      }
+    });
+    return undefined;
+  } catch (err) {
+    if (hold && (isRestartInNamespace(err) || runtime?.restartDue)) return restart();
+    hold?.flush();
+    restoreEnv?.();
+    // A failed build is reported like a successful one (also when it fails before building: the
+    // sandbox, a flag): the report file, and in JSON an error event instead of text.
+    const error = errorFields(err);
+    view?.close();
+    await writeReport(collector.failed(error)).catch((e: Error) => process.stderr.write(`tsbuild: cannot write the report: ${e.message}\n`));
+    if (fmt !== 'json') throw err;
+    print({ type: 'error', ...error });
+    process.exitCode = error.exitCode;
+    return undefined;
+  }
 }
 
 function printSummary(result: Awaited<ReturnType<typeof build>>): void {

@@ -18,6 +18,12 @@ export interface MountDirs {
 export interface StageMount extends BindMount {
   /** Lock file to hold while the stage runs (build_dir is shared by every build of the project). */
   lock?: string;
+  /**
+   * A directory made when a stage first binds it, not when the build plans: root's build plans as
+   * host root before it enters its namespace (runtime/namespace-deferral.ts), and a directory made
+   * then would not be writable by the steps; a build with nothing to run makes none.
+   */
+  create?: boolean;
 }
 
 function slug(to: string): string {
@@ -38,8 +44,7 @@ export async function resolveMounts(project: string, image: ImageSpec, dirs: Mou
       const p = m.fromPath!.startsWith('~/') ? join(homedir(), m.fromPath!.slice(2)) : m.fromPath!;
       source = isAbsolute(p) ? p : resolve(dirs.projectDir, p);
     }
-    await mkdir(source, { recursive: true });
-    out.push({ source, target: m.to, ...(lock ? { lock } : {}) });
+    out.push({ source, target: m.to, create: true, ...(lock ? { lock } : {}) });
   }
   return out;
 }

@@ -125,6 +125,7 @@ export async function runInStage(parent: StoredImage, ctx: RunnerContext, run: S
       if (st === 'symlink') throw new TsbuildError('TSB_LAYER_UNSAFE', `mount target ${m.target} is a symlink in the image; tsbuild refuses to mount there`);
       // A mount point the image did not have is a placeholder; what is mounted never enters a layer.
       skip.push(m.target);
+      if (m.create) await mkdir(m.source, { recursive: true });
       mounts.push({ source: m.source, target: m.target, ...(m.readonly ? { readonly: true } : {}) });
       if (st === 'missing') pruneIfEmpty.push(m.target, ...(await missingAncestors(snap.rootfs, m.target)));
       if (m.lock) releases.push(await acquireFileLock(m.lock, signal));

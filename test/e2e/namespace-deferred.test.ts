@@ -1,0 +1,132 @@
+// As root a build plans in its own process and enters root's user namespace (runtime/userns.ts) only
+// when a stage is to be built (runtime/namespace-deferral.ts): a build with every stage stored runs
+// no unshare/setpriv at all, and a restarted build prints each line once. What host root writes
+// before the restart (a pulled base image) is used by the builder in the namespace, and the other
+// way round. Counted through logging `setpriv` and `unshare` on PATH that run the real ones; owners
+// read with stat (no timing).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli, tempDir } from '../support/cli.js';
+import { startRegistry, type RunningRegistry } from '../support/registry.js';
+import { seedBusyboxImage } from '../support/base-image.js';
+import { GitProject } from '../support/git-project.js';
+
+const root = process.getuid?.() === 0;
+const userNamespaces = (() => {
+  try {
+    return Number(execFileSync('cat', ['/proc/sys/user/max_user_namespaces'], { encoding: 'utf8' })) > 0;
+  } catch {
+    return false;
+  }
+})();
+
+describe('root build: the namespace is entered only for a stage to build', { skip: (!root && 'needs root') || (!userNamespaces && 'needs user namespaces') }, () => {
+  let work: { path: string; cleanup(): Promise<void> };
+  let registry: RunningRegistry;
+  let base: string;
+  let shim: string;
+  let log: string;
+
+  before(async () => {
+    work = await tempDir('nsdefer');
+    registry = await startRegistry();
+    base = (await seedBusyboxImage(registry.host)).ref;
+    shim = join(work.path, 'bin');
+    log = join(work.path, 'calls.log');
+    await mkdir(shim);
+    for (const tool of ['setpriv', 'unshare']) {
+      const real = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
+      await writeFile(join(shim, tool), `#!/bin/sh\nprintf '%s %s\\n' ${tool} "$*" >> "$TSBUILD_TEST_CALL_LOG"\nexec ${real} "$@"\n`);
+      await chmod(join(shim, tool), 0o755);
+    }
+  });
+  after(async () => {
+    await registry?.stop();
+    await work?.cleanup();
+  });
+
+  async function build(project: string, home: string): Promise<{ calls: string[]; lines: string[]; stderr: string }> {
+    await rm(log, { force: true });
+    const res = await runCli(['build', '--dir', project, '--log-format', 'plain'], {
+      home,
+      env: { PATH: `${shim}:${process.env.PATH}`, TSBUILD_TEST_CALL_LOG: log },
+    });
+    assert.equal(res.code, 0, res.stderr);
+    const calls = (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+    // Log lines without their time stamp.
+    const lines = res.stderr
+      .split('\n')
+      .filter((l) => /^\d\d:\d\d:\d\d /.test(l))
+      .map((l) => l.slice(9));
+    return { calls, lines, stderr: res.stderr };
+  }
+  /** The re-executions into root's user namespace (not the probes or the steps' own namespaces). */
+  const restarts = (calls: string[]): string[] => calls.filter((c) => c.startsWith('unshare --user --mount --fork'));
+  const assertOnce = (lines: string[]): void => {
+    const seen = new Set<string>();
+    for (const l of lines) {
+      assert.ok(!seen.has(l), `printed twice: ${l}\n${lines.join('\n')}`);
+      seen.add(l);
+    }
+  };
+
+  test('a build that runs a stage restarts once and prints each line once; a fully cached one runs no unshare or setpriv', async () => {
+    const home = join(work.path, 'home-a');
+    const project = join(work.path, 'project-a');
+    await mkdir(project, { recursive: true });
+    await writeFile(
+      join(project, 'werf.yaml'),
+      `project: nsdefer\nconfigVersion: 1\n---\nimage: app\nfrom: ${base}\nshell:\n  install: [echo one > /one]\n  setup: [cat /one]\n`,
+    );
+    const first = await build(project, home);
+    assert.equal(restarts(first.calls).length, 1, first.calls.join('\n'));
+    assertOnce(first.lines);
+    assert.equal(first.lines.filter((l) => /^pull /.test(l)).length, 1, first.stderr);
+    assert.equal(first.lines.filter((l) => /\binstall\s+built\b/.test(l)).length, 1, first.stderr);
+
+    // Host root made the home (store, locks, temp dirs) while it planned, before the restart; the
+    // builder in the namespace wrote every blob into it (owned by the first id of root's range).
+    for (const dir of ['store', join('store', 'blobs', 'sha256'), 'locks', 'tmp']) {
+      assert.equal((await stat(join(home, dir))).uid, 0, `${dir} was made by host root, before the namespace`);
+    }
+    const indexJson = JSON.parse(await readFile(join(home, 'store', 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
+    const owners = new Set(
+      await Promise.all(indexJson.manifests.map(async (m) => (await stat(join(home, 'store', 'blobs', ...m.digest.split(':')))).uid)),
+    );
+    assert.ok(indexJson.manifests.length >= 3 && !owners.has(0), `the images were written in the namespace: owners ${[...owners]}`);
+
+    const again = await build(project, home);
+    assert.deepEqual(again.calls, [], 'nothing mounted, nothing restarted');
+    assertOnce(again.lines);
+    assert.equal(again.lines.filter((l) => /\bcached\b/.test(l)).length, 3, again.stderr);
+
+    // The other way round: host root's no-op wrote into the home the builder made; the next build
+    // that runs a stage, in the namespace, still writes there.
+    await writeFile(join(project, 'werf.yaml'), (await readFile(join(project, 'werf.yaml'), 'utf8')).replace('cat /one', 'cat /one; echo two'));
+    const changed = await build(project, home);
+    assert.equal(restarts(changed.calls).length, 1, changed.calls.join('\n'));
+    assertOnce(changed.lines);
+    assert.match(changed.stderr, /│ two/);
+    assert.equal(changed.lines.filter((l) => /\bsetup\s+built\b/.test(l)).length, 1, changed.stderr);
+  });
+
+  test('a checkout owned by another user: the no-op plans in host root, git reads it like the builder does', async () => {
+    const home = join(work.path, 'home-b');
+    const dir = join(work.path, 'project-b');
+    const git = await GitProject.init(dir);
+    await git.commit({
+      'werf.yaml': `project: nsgit\nconfigVersion: 1\n---\nimage: app\nfrom: ${base}\ngit:\n- add: /src\n  to: /app\nshell:\n  setup: [ls /app]\n`,
+      'src/a.txt': 'a\n',
+    });
+    execFileSync('chown', ['-R', '12345:12345', dir]);
+    await chown(dir, 12345, 12345);
+    const first = await build(dir, home);
+    assert.equal(restarts(first.calls).length, 1, first.calls.join('\n'));
+    const again = await build(dir, home);
+    assert.deepEqual(again.calls, [], again.stderr);
+    assert.equal(again.lines.filter((l) => /\bbuilt\b/.test(l)).length, 0, again.stderr);
+  });
+});
