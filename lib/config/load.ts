@@ -7,7 +7,7 @@ import { splitAndParse } from './yaml-docs.js';
 import type { WerfConfig } from './types.js';
 import { renderTemplate, type RenderOptions } from './render.js';
 import type { Locator } from './locate.js';
-import { GitRepo } from '../git/index.js';
+import { GitRepo, type GitRepoPool } from '../git/index.js';
 
 /** Real werf.yaml files are kilobytes (the corpus' largest is ~40 KB); a huge one is a mistake or an attack. */
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
@@ -20,6 +20,8 @@ export interface LoadOptions extends Partial<RenderOptions> {
   dir?: string;
   /** Config file path (absolute or relative to dir). */
   config?: string;
+  /** Repositories shared by the whole command (left open: the pool's owner closes them). */
+  repos?: GitRepoPool;
 }
 
 function unreadable(file: string, err: unknown): ConfigError {
@@ -74,7 +76,7 @@ export async function renderConfig(options: LoadOptions = {}): Promise<{ file: s
     );
   }
   const source = await readFile(file, 'utf8').catch((err: unknown) => Promise.reject(unreadable(file, err)));
-  const commit = options.commit ?? (await headCommit(projectDir));
+  const commit = options.commit ?? (await headCommit(projectDir, options.repos));
   const { text: rendered, locate } = await renderTemplate(source, {
     file,
     projectDir,
@@ -87,16 +89,16 @@ export async function renderConfig(options: LoadOptions = {}): Promise<{ file: s
 }
 
 /** .Commit for templates: HEAD of the project's repository, if it is one. */
-async function headCommit(projectDir: string): Promise<RenderOptions['commit'] | undefined> {
+async function headCommit(projectDir: string, repos: GitRepoPool | undefined): Promise<RenderOptions['commit'] | undefined> {
   let repo: GitRepo | undefined;
   try {
-    repo = await GitRepo.open(projectDir);
+    repo = await (repos ? repos.open(projectDir) : GitRepo.open(projectDir));
     const info = await repo.commitInfo(await repo.headCommit());
     return { hash: info.hash, unix: info.unixSeconds, human: info.human };
   } catch {
     return undefined;
   } finally {
-    await repo?.close();
+    if (!repos) await repo?.close();
   }
 }
 

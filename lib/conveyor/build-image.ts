@@ -65,7 +65,7 @@ export async function buildImage(ctx: BuildContext, plan: ImagePlan, storage: St
   if (plan.unknown) throw new TsbuildError('TSB_INTERNAL', `image "${ctx.image.name}": ${plan.unknown.why} (images are built in dependency order)`);
   ctx.onEvent({ type: 'image.start', image: ctx.image.name, stages: plan.stages.map((p) => ({ stage: p.name, signature: p.signature })) });
   const stages: StageReport[] = [];
-  let current = plan.resume?.image;
+  let current = plan.resume?.image ?? (await plan.resume?.open?.());
   if (plan.resumeAt >= 0 && !current) throw new TsbuildError('TSB_INTERNAL', `image "${ctx.image.name}": the stored stage to resume from was not read`);
   const lastName = plan.stages[plan.stages.length - 1]?.name;
   const lastPlanned = plan.stages[plan.stages.length - 1];

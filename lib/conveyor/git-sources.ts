@@ -3,7 +3,7 @@
 import type { GitMappingSpec, ImageSpec } from '../config/index.js';
 import { TsbuildError } from '../errors.js';
 import { autoExclude } from './git-overlaps.js';
-import { GitRepo, assertCommitted, mappingParamsHash, openRemoteRepo, type GitMapping } from '../git/index.js';
+import { GitRepo, assertCommitted, mappingParamsHash, openRemoteRepo, type GitMapping, type GitRepoPool } from '../git/index.js';
 
 export interface GitSource {
   /** Stable id of the mapping's configuration. */
@@ -22,6 +22,8 @@ export interface GitSourcesOptions {
   /** Build the work tree as if committed. */
   dev: boolean;
   signal?: AbortSignal;
+  /** The command's shared repositories: the project's is taken from here (and not closed by close()). */
+  repos?: GitRepoPool;
 }
 
 /** Commits per mapping id, as recorded on stage images and compared across builds. */
@@ -41,14 +43,14 @@ export class GitSources {
     this.local ??= (async () => {
       let repo: GitRepo;
       try {
-        repo = await GitRepo.open(this.options.projectDir);
+        repo = await (this.options.repos ? this.options.repos.open(this.options.projectDir) : GitRepo.open(this.options.projectDir));
       } catch (err) {
         throw new TsbuildError('TSB_CONFIG_SCHEMA', `the config has git mappings but ${this.options.projectDir} is not in a git repository`, {
           hint: 'run `git init && git add -A && git commit` in the project, or remove the `git:` mappings',
           cause: err,
         });
       }
-      this.opened.push(repo);
+      if (!this.options.repos) this.opened.push(repo);
       await repo.assertNotShallow();
       const commit = this.options.dev ? await repo.workTreeCommit() : await repo.headCommit();
       return { repo, commit };

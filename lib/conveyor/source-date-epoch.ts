@@ -1,7 +1,7 @@
 // The time files made by a build are clamped to (BuildKit's rewrite-timestamp): SOURCE_DATE_EPOCH
 // when given, otherwise the commit time of the project's HEAD, so that the same commit built in two
 // homes, on two machines or a day apart gives the same layers. A project outside git has none.
-import { GitRepo } from '../git/index.js';
+import { GitRepo, type GitRepoPool } from '../git/index.js';
 import { TsbuildError } from '../errors.js';
 
 /** Parse SOURCE_DATE_EPOCH (decimal seconds, as reproducible-builds.org defines it). */
@@ -14,11 +14,14 @@ export function parseSourceDateEpoch(text: string): number {
   return Number(text.trim());
 }
 
-/** The commit time of HEAD of the repository holding `projectDir`, or undefined without one. */
-export async function projectCommitTime(projectDir: string): Promise<number | undefined> {
+/**
+ * The commit time of HEAD of the repository holding `projectDir`, or undefined without one. From
+ * `repos` when given (the build's shared repositories: no git process of its own), left open then.
+ */
+export async function projectCommitTime(projectDir: string, repos?: GitRepoPool): Promise<number | undefined> {
   let repo: GitRepo;
   try {
-    repo = await GitRepo.open(projectDir);
+    repo = await (repos ? repos.open(projectDir) : GitRepo.open(projectDir));
   } catch {
     return undefined;
   }
@@ -27,6 +30,6 @@ export async function projectCommitTime(projectDir: string): Promise<number | un
   } catch {
     return undefined;
   } finally {
-    await repo.close();
+    if (!repos) await repo.close();
   }
 }

@@ -11,6 +11,8 @@ export interface FoundStage {
   digest: string;
   /** The stage image, present when the lookup copied it locally (building). */
   image?: StoredImage;
+  /** Reads the stage image from the local store (a local stage is found without reading it). */
+  open?(): Promise<StoredImage>;
 }
 
 export interface StageLookup {
@@ -31,8 +33,8 @@ export async function findStage(lookup: StageLookup, signature: string): Promise
 }
 
 async function localStage(local: LocalStagesStorage, signature: string): Promise<FoundStage | undefined> {
-  const got = await local.getStage(signature);
-  return got && { record: got.record, digest: got.image.descriptor.digest, image: got.image };
+  const got = await local.getRecord(signature);
+  return got && { record: got.record, digest: got.descriptor.digest, open: got.open };
 }
 
 /** Building: stages found in a repository are copied into the local store (not their layers). */

@@ -56,6 +56,16 @@ export class LocalStagesStorage {
     return readStoredImage(this.store, desc);
   }
 
+  /**
+   * What a stored stage recorded and its descriptor, without reading its manifest or config (a
+   * no-op build looks up every stage but reads only the one it resumes from); open() reads it.
+   */
+  async getRecord(signature: string): Promise<{ descriptor: Descriptor; record: StoredStage; open(): Promise<StoredImage> } | undefined> {
+    const desc = await this.store.resolve(stageRefName(this.project, signature));
+    if (!desc) return undefined;
+    return { descriptor: desc, record: recordOf(desc), open: () => readStoredImage(this.store, desc) };
+  }
+
   /** The stored stage and what it recorded (state, inputs), or undefined. */
   async getStage(signature: string): Promise<{ image: StoredImage; record: StoredStage } | undefined> {
     const desc = await this.store.resolve(stageRefName(this.project, signature));

@@ -4,6 +4,7 @@ import { loadConfig } from '../config/index.js';
 import { acquireLease, type LayoutStore } from '../content/index.js';
 import { buildOrder, buildProject, projectCommitTime, type ImageReport } from '../conveyor/index.js';
 import { TsbuildError } from '../errors.js';
+import { gitRepoPool, type GitRepoPool } from '../git/index.js';
 import { makeOwnedDir, removeOwnedDir } from '../internal/owned-dir.js';
 import { ownerLocksDir, sweepLeftovers } from '../internal/sweep-leftovers.js';
 import { transferEvents, type EventSink } from '../events.js';
@@ -44,13 +45,23 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     throw new TsbuildError('TSB_USAGE', '--push needs --repo REGISTRY/NAME', { hint: 'for example: tsbuild build --push --repo 127.0.0.1:5000/myproject' });
   }
   if (options.repo) parseRepository(options.repo);
-  const config = await loadConfig(options);
+  // The project's repository is opened once for the config, SOURCE_DATE_EPOCH and the mappings.
+  const repos = gitRepoPool();
+  try {
+    return await buildWith(options, repos);
+  } finally {
+    await repos.close();
+  }
+}
+
+async function buildWith(options: BuildOptions, repos: GitRepoPool): Promise<BuildResult> {
+  const config = await loadConfig({ ...options, repos });
   const store = await openStore(options.home);
   // What builds killed earlier left behind (temp dirs, active snapshots and their mounts, partial blobs).
   await sweepLeftovers(options.home);
   const lease = await acquireLease(join(options.home.locks, 'leases'));
-  const env = projectEnv(config, store, options);
-  const sourceDateEpoch = options.sourceDateEpoch ?? (await projectCommitTime(config.projectDir));
+  const env = projectEnv(config, store, options, repos);
+  const sourceDateEpoch = options.sourceDateEpoch ?? (await projectCommitTime(config.projectDir, repos));
   // Owned (owner record next to it): a killed build's temp dir goes with the next build or `stages gc`.
   const buildTmp = await makeOwnedDir(options.home.tmp, 'build-', ownerLocksDir(options.home));
   try {

@@ -3,6 +3,7 @@
 // stages repositories are asked for manifests only.
 import { loadConfig } from '../config/index.js';
 import { buildOrder, planLookup, planProject, type ImagePlan } from '../conveyor/index.js';
+import { gitRepoPool, type GitRepoPool } from '../git/index.js';
 import { parseRepository } from '../oci/index.js';
 import { LocalStagesStorage } from '../storage/index.js';
 import { openStore, projectEnv, stagesRepositories, type ProjectOptions } from './project-options.js';
@@ -24,9 +25,18 @@ export interface PlanResult {
 
 export async function plan(options: PlanOptions): Promise<PlanResult> {
   if (options.repo) parseRepository(options.repo);
-  const config = await loadConfig(options);
+  const repos = gitRepoPool();
+  try {
+    return await planWith(options, repos);
+  } finally {
+    await repos.close();
+  }
+}
+
+async function planWith(options: PlanOptions, repos: GitRepoPool): Promise<PlanResult> {
+  const config = await loadConfig({ ...options, repos });
   const store = await openStore(options.home);
-  const env = projectEnv(config, store, options);
+  const env = projectEnv(config, store, options, repos);
   try {
     const repos = stagesRepositories(options, store, env.onEvent);
     const lookup = planLookup(new LocalStagesStorage(store, config.project), repos.lookup);

@@ -6,6 +6,7 @@ import type { LoadOptions, WerfConfig } from '../config/index.js';
 import { GitSources, baseImageResolver, type PullPolicy, type RegistryMirror } from '../conveyor/index.js';
 import type { ProjectEnv } from '../conveyor/index.js';
 import type { EventSink } from '../events.js';
+import type { GitRepoPool } from '../git/index.js';
 import { publishLocksDir, type HomePaths } from '../home.js';
 import { parseRepository, type Platform } from '../oci/index.js';
 import type { RegistryClient } from '../registry/index.js';
@@ -78,7 +79,7 @@ export function stagesRepositories(options: ProjectOptions, store: LayoutStore, 
 }
 
 /** What every image of a plan or build shares; `close()` releases the git sources. */
-export function projectEnv(config: WerfConfig, store: LayoutStore, options: ProjectOptions): ProjectEnv & { close(): Promise<void> } {
+export function projectEnv(config: WerfConfig, store: LayoutStore, options: ProjectOptions, repos?: GitRepoPool): ProjectEnv & { close(): Promise<void> } {
   const finalRefOf = (n: string): string => (options.push && options.repo ? destinationFor(options.repo, n) : finalRefName(config.project, n));
   const onEvent: EventSink = options.onEvent ?? (() => undefined);
   const git = new GitSources({
@@ -86,6 +87,7 @@ export function projectEnv(config: WerfConfig, store: LayoutStore, options: Proj
     cacheDir: join(options.home.root, 'git-cache'),
     dev: !!options.dev,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(repos ? { repos } : {}),
   });
   const bases = baseImageResolver({
     store,
