@@ -39,4 +39,3 @@ export function canDeferNamespace(env: NodeJS.ProcessEnv = process.env): boolean
     return false;
   }
 }
-

@@ -23,7 +23,9 @@ const userNamespaces = (() => {
   }
 })();
 
-describe('root build: the namespace is entered only for a stage to build', { skip: (!root && 'needs root') || (!userNamespaces && 'needs user namespaces') }, () => {
+describe('root build: the namespace is entered only for a stage to build', {
+  skip: (!root && 'needs root') || (!userNamespaces && 'needs user namespaces'),
+}, () => {
   let work: { path: string; cleanup(): Promise<void> };
   let registry: RunningRegistry;
   let base: string;
@@ -93,9 +95,7 @@ describe('root build: the namespace is entered only for a stage to build', { ski
       assert.equal((await stat(join(home, dir))).uid, 0, `${dir} was made by host root, before the namespace`);
     }
     const indexJson = JSON.parse(await readFile(join(home, 'store', 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
-    const owners = new Set(
-      await Promise.all(indexJson.manifests.map(async (m) => (await stat(join(home, 'store', 'blobs', ...m.digest.split(':')))).uid)),
-    );
+    const owners = new Set(await Promise.all(indexJson.manifests.map(async (m) => (await stat(join(home, 'store', 'blobs', ...m.digest.split(':')))).uid)));
     assert.ok(indexJson.manifests.length >= 3 && !owners.has(0), `the images were written in the namespace: owners ${[...owners]}`);
 
     const again = await build(project, home);
