@@ -100,24 +100,53 @@ export async function readTree(repo: GitRepo, commit: string, matcher: PathMatch
 }
 
 /**
- * The entries below `prefix` (the entry itself included), filtered once per tree and prefix and kept
- * with the tree: 64 mappings over a 5k-file monorepo would otherwise test every path 64 times.
+ * The entries below `prefix` (the entry itself included), in tree order, computed once per tree and
+ * prefix and kept with the tree. Found by binary search in the tree's paths sorted once: a monorepo's
+ * mappings each ask for their own directory, and filtering the whole tree for each grew with
+ * mappings × files.
  */
-const subsets = new WeakMap<readonly TreeEntry[], Map<string, TreeEntry[]>>();
+interface TreeIndex {
+  /** Positions in the tree, ordered by path. */
+  order: number[];
+  byPrefix: Map<string, TreeEntry[]>;
+}
+const indexes = new WeakMap<readonly TreeEntry[], TreeIndex>();
 function underBase(all: readonly TreeEntry[], prefix: string): readonly TreeEntry[] {
   if (prefix === '') return all;
-  let byPrefix = subsets.get(all);
-  if (!byPrefix) {
-    byPrefix = new Map();
-    subsets.set(all, byPrefix);
+  let index = indexes.get(all);
+  if (!index) {
+    const order = all.map((_, i) => i).sort((a, b) => (all[a]!.path < all[b]!.path ? -1 : all[a]!.path > all[b]!.path ? 1 : 0));
+    index = { order, byPrefix: new Map() };
+    indexes.set(all, index);
   }
-  let subset = byPrefix.get(prefix);
+  let subset = index.byPrefix.get(prefix);
   if (!subset) {
+    // `prefix` itself, then every path from `prefix/` up to (not including) `prefix0` ('0' follows '/').
+    const first = lowerBound(all, index.order, prefix);
+    const end = lowerBound(all, index.order, `${prefix}0`);
     const below = `${prefix}/`;
-    subset = all.filter((e) => e.path === prefix || e.path.startsWith(below));
-    byPrefix.set(prefix, subset);
+    const hits: number[] = [];
+    for (let k = first; k < end; k++) {
+      const i = index.order[k]!;
+      const path = all[i]!.path;
+      if (path === prefix || path.startsWith(below)) hits.push(i);
+    }
+    subset = hits.sort((a, b) => a - b).map((i) => all[i]!);
+    index.byPrefix.set(prefix, subset);
   }
   return subset;
+}
+
+/** The first position in `order` whose path is not below `key`. */
+function lowerBound(all: readonly TreeEntry[], order: readonly number[], key: string): number {
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (all[order[mid]!]!.path < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Entries below any of the literal prefixes the masks can reach (all of `base` when none narrows it). */

@@ -4,7 +4,8 @@
 // build asks about the same commit once per mapping and stage, and the answer never changes.
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { TsbuildError } from '../errors.js';
 import { BlobReader } from './blob-reader.js';
@@ -71,6 +72,8 @@ export class GitRepo {
     const abs = resolve(dir);
     let res: GitResult;
     try {
+      // A project outside git (the config's .Commit, SOURCE_DATE_EPOCH) costs no git process.
+      if (!process.env.GIT_DIR && !gitAbove(abs)) throw new TsbuildError('TSB_GIT_COMMAND', 'no .git above', { details: { stderr: 'not a git repository' } });
       // One process answers everything open() and assertNotShallow() need.
       res = await runGit(['rev-parse', '--is-bare-repository', '--absolute-git-dir', '--is-shallow-repository', '--show-toplevel'], { location: ['-C', abs] });
     } catch (err) {
@@ -344,5 +347,17 @@ export class GitRepo {
   private requireWorkTree(what: string): string {
     if (this.root === undefined) throw new TsbuildError('TSB_INTERNAL', `${what} needs a work tree, ${this.gitDir} is bare`);
     return this.root;
+  }
+}
+
+/**
+ * Whether `dir` or a directory above it holds `.git` (a directory or a gitfile) or is a bare
+ * repository (HEAD and objects): where git could find a repository without GIT_DIR. When none does,
+ * \`rev-parse\` would only say "not a git repository".
+ */
+function gitAbove(dir: string): boolean {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, '.git')) || (existsSync(join(d, 'HEAD')) && existsSync(join(d, 'objects')))) return true;
+    if (dirname(d) === d) return false;
   }
 }
