@@ -57,6 +57,7 @@ export class GitRepo {
   private readonly blobs: BlobReader;
   private readonly commitCache = new Map<string, Promise<CommitInfo>>();
   private readonly treeCache = new Map<string, Promise<TreeEntry[]>>();
+  private readonly existing = new Set<string>();
   private shallow: boolean | undefined;
 
   private constructor(root: string | undefined, gitDir: string, shallow?: boolean) {
@@ -160,7 +161,11 @@ export class GitRepo {
 
   async commitExists(hash: string): Promise<boolean> {
     if (!OID.test(hash)) return false;
-    return (await this.commitObject(hash)) !== undefined;
+    // A build asks once per stored stage, mostly about the same commit: a commit found stays found.
+    if (this.existing.has(hash)) return true;
+    const found = (await this.commitObject(hash)) !== undefined;
+    if (found) this.existing.add(hash);
+    return found;
   }
 
   /** Is `ancestor` reachable from `descendant` (a commit is its own ancestor)? */
