@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 
 /** Set in the re-executed process ("1"), or to "unavailable" when unshare was refused. */
-const MOUNT_NS_ENV = 'TSBUILD_MOUNT_NS';
+export const MOUNT_NS_ENV = 'TSBUILD_MOUNT_NS';
 
 /** Whether this process should re-run itself in a private mount namespace. */
 export function wantsPrivateMounts(env: NodeJS.ProcessEnv = process.env): boolean {
