@@ -1,35 +1,23 @@
 // OCI image layout on disk: blobs/sha256/<hex>, oci-layout, index.json naming manifests by ref.
 // Blobs are written to a temp file while hashing, fsynced, verified and renamed into place, so a
 // partial or corrupt blob is never visible. index.json changes happen under a cross-process lock.
-import { closeSync, createReadStream, createWriteStream, fsync, openSync, statSync, writevSync, type BigIntStats, type WriteStream } from 'node:fs';
-import { mkdir, readFile, rename, stat, unlink, readdir, open, utimes } from 'node:fs/promises';
+import { createReadStream, statSync, type BigIntStats } from 'node:fs';
+import { mkdir, readFile, stat, unlink, readdir, utimes } from 'node:fs/promises';
 import { randomBytes, createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { digestHex, isDigest, verifyingStream, type Digest } from '../digest.js';
-import { DigestMismatchError, TsbuildError, noSpaceError } from '../errors.js';
+import { TsbuildError } from '../errors.js';
 import { atomicWriteFile } from '../internal/atomic-write.js';
 import { withFileLock } from '../internal/file-lock.js';
 import { ownedFilePrefix } from '../internal/owned-dir.js';
-import { recycle } from '../internal/recyclable-buffer.js';
 import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci/index.js';
-import type { BlobInfo, BlobWriter, ContentStore, ReadOptions, ReferenceStore } from './content-store.js';
+import { blobFileWriter, type LayoutBlobWriter } from './blob-file-writer.js';
+import type { BlobInfo, ContentStore, ReadOptions, ReferenceStore } from './content-store.js';
 
 export type { BlobInfo, BlobWriter, ReadOptions } from './content-store.js';
-
-/** The layout's writer streams to a temp file. */
-export interface LayoutBlobWriter extends BlobWriter {
-  readonly stream: WriteStream;
-  /**
-   * Take `chunk` (hashed now, written with the next MiB or at commit) instead of writing through
-   * `stream`; a writer is fed one way only. The caller must not reuse the chunk's memory.
-   */
-  append(chunk: Buffer): void;
-}
-
-/** Appended bytes go to the file in one writev per this many bytes. */
-const APPEND_BATCH = 1 << 20;
+export type { LayoutBlobWriter } from './blob-file-writer.js';
 
 export class LayoutStore implements ContentStore, ReferenceStore {
   readonly root: string;
@@ -129,141 +117,7 @@ export class LayoutStore implements ContentStore, ReferenceStore {
     await this.init();
     // Named after this process (pid, start time, pid namespace): gc and the next build remove it if we die.
     const tmp = join(this.tmpDir, `${ownedFilePrefix()}${randomBytes(8).toString('hex')}`);
-    const hash = createHash('sha256');
-    let size = 0;
-    const failed = (err: Error): Error => noSpaceError(err, `writing a blob into the store ${this.root} (${tmp})`) as Error;
-
-    // Fed through `stream` (made on first use) or through append(), never both.
-    let writeStream: WriteStream | undefined;
-    const makeStream = (): WriteStream => {
-      const stream = createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });
-      const origWrite = stream._write.bind(stream);
-      // Hash in the write path so the bytes are touched once. Once a chunk is on disk its memory can be
-      // reused by whoever made it (internal/recyclable-buffer.ts), never earlier.
-      stream._write = (chunk: Buffer, enc: BufferEncoding, cb: (err?: Error | null) => void) => {
-        hash.update(chunk);
-        size += chunk.length;
-        origWrite(chunk, enc, (err) => {
-          if (!err) recycle(chunk);
-          cb(err ? failed(err) : err);
-        });
-      };
-      const origWritev = stream._writev?.bind(stream);
-      if (origWritev) {
-        stream._writev = (chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (err?: Error | null) => void) => {
-          for (const c of chunks) {
-            hash.update(c.chunk);
-            size += c.chunk.length;
-          }
-          origWritev(chunks, (err) => {
-            if (!err) for (const c of chunks) recycle(c.chunk);
-            cb(err ? failed(err) : err);
-          });
-        };
-      }
-      return stream;
-    };
-
-    // append(): chunks gathered and written synchronously, one writev per MiB. A download arrives
-    // in ~64 KiB pieces: a write request per piece through the thread pool (submission, completion
-    // callback, a thread wake-up each) cost the main thread more than the copy into the page cache
-    // that a write to a regular file is, before the fsync at commit.
-    const pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let appendFd: number | undefined;
-    const flush = (): void => {
-      if (appendFd === undefined) appendFd = openSync(tmp, 'wx', 0o644);
-      if (pendingBytes === 0) return;
-      const written = pending.splice(0);
-      const bufs = [...written];
-      pendingBytes = 0;
-      try {
-        for (;;) {
-          let n = writevSync(appendFd, bufs);
-          // A regular file takes everything unless the disk fills up; go on after a short write.
-          while (bufs.length > 0 && n >= bufs[0]!.length) n -= bufs.shift()!.length;
-          if (bufs.length === 0) break;
-          if (n > 0) bufs[0] = bufs[0]!.subarray(n);
-        }
-      } catch (err) {
-        throw failed(err as Error);
-      }
-      for (const b of written) recycle(b);
-    };
-
-    let done = false;
-    const abort = async (): Promise<void> => {
-      if (done) return;
-      done = true;
-      if (writeStream) {
-        // A write still in flight reports ERR_STREAM_DESTROYED after destroy(): expected, not a crash.
-        writeStream.on('error', () => undefined);
-        writeStream.destroy();
-      }
-      pending.length = 0;
-      if (appendFd !== undefined) closeSync(appendFd);
-      appendFd = undefined;
-      await unlink(tmp).catch(() => undefined);
-    };
-    const commit = async (expected: Partial<BlobInfo> = {}): Promise<BlobInfo> => {
-      if (done) throw new TsbuildError('TSB_INTERNAL', 'blob writer used after commit/abort');
-      try {
-        if (!writeStream && appendFd === undefined && pendingBytes === 0) writeStream = makeStream();
-        const stream = writeStream;
-        if (stream && !stream.writableFinished) {
-          await new Promise<void>((resolve, reject) => {
-            stream.once('error', reject);
-            stream.end(() => resolve());
-          });
-        }
-        if (!stream) flush();
-        const digest = `sha256:${hash.digest('hex')}` as Digest;
-        if (expected.digest && expected.digest !== digest) throw new DigestMismatchError('blob', expected.digest, digest);
-        if (expected.size !== undefined && expected.size !== size) {
-          throw new TsbuildError('TSB_SIZE_MISMATCH', `blob ${digest}: expected ${expected.size} bytes, got ${size}; nothing was stored`);
-        }
-        if (appendFd !== undefined) {
-          const fd = appendFd;
-          appendFd = undefined;
-          try {
-            await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
-          } finally {
-            closeSync(fd);
-          }
-        } else {
-          const fh = await open(tmp, 'r');
-          try {
-            await fh.sync();
-          } finally {
-            await fh.close();
-          }
-        }
-        await rename(tmp, this.blobPath(digest));
-        done = true;
-        return { digest, size };
-      } catch (err) {
-        await abort();
-        throw err;
-      }
-    };
-    const append = (chunk: Buffer): void => {
-      if (done || writeStream) throw new TsbuildError('TSB_INTERNAL', 'blob writer: append after commit/abort or after writing to its stream');
-      hash.update(chunk);
-      size += chunk.length;
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes >= APPEND_BATCH) flush();
-    };
-    return {
-      get stream(): WriteStream {
-        if (appendFd !== undefined || pendingBytes > 0) throw new TsbuildError('TSB_INTERNAL', 'blob writer: its stream is used after append()');
-        writeStream ??= makeStream();
-        return writeStream;
-      },
-      append,
-      commit,
-      abort,
-    };
+    return blobFileWriter(tmp, (digest) => this.blobPath(digest), `the store ${this.root}`);
   }
 
   /** Store a readable's bytes; verified against `expected` if given. */
