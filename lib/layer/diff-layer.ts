@@ -1,6 +1,6 @@
 // Turns a directory (a plain tree, or an overlayfs upper dir) into a stored OCI layer in one
-// streaming pass: tar (worker thread) → sha256 (diffId) → gzip (worker pool) → store writer
-// (sha256 = digest). Memory stays constant whatever the layer size.
+// streaming pass: tar and its sha256 (diffId) in a worker thread → gzip (worker pool) → store
+// writer (sha256 = digest). Memory stays constant whatever the layer size.
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { DigestingStream, type Digest } from '../digest.js';
@@ -9,7 +9,7 @@ import { layerMediaTypeFor, type Descriptor, type LayerCompressionSpec } from '.
 import { TsbuildError } from '../errors.js';
 import type { GzipMode } from './compress.js';
 import { DEFAULT_LAYER_COMPRESSION, createLayerCompressor } from './layer-compression.js';
-import { treeTarStream } from './tree-tar-stream.js';
+import { treeTarStream, type TreeTarResult } from './tree-tar-stream.js';
 import type { TreeTarOptions } from './tree-tar.js';
 import { END_OF_ARCHIVE, TarChunker, encodeEntryHeader, padding, type TarEntry } from './tar-writer.js';
 
@@ -57,9 +57,11 @@ export async function writeLayerFromUpperDir(
   store: ContentStore,
   options: WriteLayerOptions & { inPlace?: 'trusted' | 'user' } = {},
 ): Promise<UpperLayerResult> {
-  const tar = treeTarStream({ ...treeOptions(options), root: upperDir, mode: 'overlay-upper', ...(options.inPlace ? { inPlace: options.inPlace } : {}) });
-  const r = await storeTarStream(tar, store, options);
-  const stats = await tar.result;
+  const { r, stats } = await storeTree(
+    { ...treeOptions(options), root: upperDir, mode: 'overlay-upper', ...(options.inPlace ? { inPlace: options.inPlace } : {}) },
+    store,
+    options,
+  );
   return { ...finish(r, stats.entries, stats.whiteouts), tree: { matchesLayer: stats.matchesLayer, skippedPaths: stats.skippedPaths } };
 }
 
@@ -128,10 +130,16 @@ function treeOptions(o: WriteLayerOptions): Omit<TreeTarOptions, 'root' | 'mode'
 }
 
 async function writeTree(tree: TreeTarOptions, store: ContentStore, options: WriteLayerOptions): Promise<LayerResult> {
-  const tar = treeTarStream(tree);
-  const r = await storeTarStream(tar, store, options);
-  const stats = await tar.result;
+  const { r, stats } = await storeTree(tree, store, options);
   return finish(r, stats.entries, stats.whiteouts);
+}
+
+/** A tree's tar, compressed and stored; the tar worker hashes it (diffId). */
+async function storeTree(tree: TreeTarOptions, store: ContentStore, options: WriteLayerOptions): Promise<{ r: Stored; stats: TreeTarResult }> {
+  const tar = treeTarStream(tree);
+  const descriptor = await compressAndStore(tar, undefined, store, options);
+  const stats = await tar.result;
+  return { r: { descriptor, diffId: stats.digest, uncompressedSize: stats.bytes }, stats };
 }
 
 interface Stored {
@@ -150,25 +158,38 @@ export async function storeTarStream(
   store: ContentStore,
   options: Pick<WriteLayerOptions, 'gzip' | 'compression' | 'signal'> = {},
 ): Promise<Stored> {
-  const compression = options.compression ?? DEFAULT_LAYER_COMPRESSION;
   const tap = new DigestingStream();
+  const descriptor = await compressAndStore(tar, tap, store, options);
+  return { descriptor, diffId: tap.digest(), uncompressedSize: tap.bytes };
+}
+
+/** The pipeline of storeTarStream, with `tap` (when given) between the tar and the compressor. */
+async function compressAndStore(
+  tar: Readable,
+  tap: DigestingStream | undefined,
+  store: ContentStore,
+  options: Pick<WriteLayerOptions, 'gzip' | 'compression' | 'signal'>,
+): Promise<Descriptor> {
+  const compression = options.compression ?? DEFAULT_LAYER_COMPRESSION;
   // The source may fail while the writer is being created (a tree worker refuses an entry at once):
   // that must not become an uncaught 'error' event. The stream stays errored; the pipeline reports it.
   tar.on('error', () => undefined);
   const writer = await store.createWriter();
   try {
-    await pipeline(tar, tap, createLayerCompressor(compression, options.gzip), writer.stream, options.signal ? { signal: options.signal } : {});
+    const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [
+      tar,
+      ...(tap ? [tap] : []),
+      createLayerCompressor(compression, options.gzip),
+      writer.stream,
+    ];
+    await pipeline(stages, options.signal ? { signal: options.signal } : {});
   } catch (err) {
     await writer.abort();
     if ((err as Error).name === 'AbortError') throw new TsbuildError('TSB_ABORTED', 'layer creation was cancelled', { cause: err });
     throw err;
   }
   const info = await writer.commit();
-  return {
-    descriptor: { mediaType: layerMediaTypeFor(compression), digest: info.digest, size: info.size },
-    diffId: tap.digest(),
-    uncompressedSize: tap.bytes,
-  };
+  return { mediaType: layerMediaTypeFor(compression), digest: info.digest, size: info.size };
 }
 
 // Re-exported for callers building tar bytes themselves.

@@ -3,7 +3,9 @@
 // (Atomics.wait) at zero, so at most a few chunks are ever in flight. Chunks the parent is done
 // with come back on `recycle` and are filled again (read synchronously: this thread never returns
 // to its event loop until the tree is written). The worker takes one job after another, so a build
-// pays its start-up once (tree-tar-stream.ts keeps it between layers).
+// pays its start-up once (tree-tar-stream.ts keeps it between layers). It also hashes the tar (the
+// layer's diffId), which would otherwise be the main thread's largest piece of work per byte.
+import { createHash } from 'node:crypto';
 import { parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { TarChunker } from './tar-writer.js';
 import { writeTreeTar, type TreeTarOptions } from './tree-tar.js';
@@ -22,6 +24,7 @@ class Aborted extends Error {}
 
 function run({ options, control, recycle }: PackJob): void {
   const ctl = new Int32Array(control);
+  const hash = createHash('sha256');
   const emit = (chunk: Buffer): void => {
     for (;;) {
       if (Atomics.load(ctl, 1) !== 0) throw new Aborted('aborted');
@@ -32,6 +35,7 @@ function run({ options, control, recycle }: PackJob): void {
       }
       Atomics.wait(ctl, 0, 0, 1000);
     }
+    hash.update(chunk);
     const ab = chunk.buffer as ArrayBuffer;
     port.postMessage({ t: 'chunk', buf: ab, off: chunk.byteOffset, len: chunk.length }, [ab]);
   };
@@ -39,7 +43,7 @@ function run({ options, control, recycle }: PackJob): void {
     const out = new TarChunker(emit, 1 << 20, () => receiveMessageOnPort(recycle)?.message as ArrayBuffer | undefined);
     const stats = writeTreeTar(options, out);
     out.finish();
-    port.postMessage({ t: 'done', stats, bytes: out.total });
+    port.postMessage({ t: 'done', stats, bytes: out.total, digest: `sha256:${hash.digest('hex')}` });
   } catch (err) {
     if (!(err instanceof Aborted)) port.postMessage({ t: 'error', error: toWire(err) });
   } finally {

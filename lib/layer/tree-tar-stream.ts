@@ -8,15 +8,22 @@ import { Readable } from 'node:stream';
 import type { TreeTarOptions, TreeTarStats } from './tree-tar.js';
 import { fromWire, type WireError } from './worker-error.js';
 import type { PackJob } from './pack-worker.js';
+import type { Digest } from '../digest.js';
 
 const IN_FLIGHT = 4;
 
+/** What the worker reports at the end: the walk's stats, the tar's size and its sha256. */
+export type TreeTarResult = TreeTarStats & { bytes: number; digest: Digest };
+
 export interface TreeTarStream extends Readable {
   /** Resolves when the worker finished (after the last chunk was pushed). */
-  readonly result: Promise<TreeTarStats & { bytes: number }>;
+  readonly result: Promise<TreeTarResult>;
 }
 
-type Msg = { t: 'chunk'; buf: ArrayBuffer; off: number; len: number } | { t: 'done'; stats: TreeTarStats; bytes: number } | { t: 'error'; error: WireError };
+type Msg =
+  | { t: 'chunk'; buf: ArrayBuffer; off: number; len: number }
+  | { t: 'done'; stats: TreeTarStats; bytes: number; digest: Digest }
+  | { t: 'error'; error: WireError };
 
 let idle: Worker | undefined;
 
@@ -63,9 +70,9 @@ export function treeTarStream(options: TreeTarOptions): TreeTarStream {
     Atomics.add(ctl, 0, 1);
     Atomics.notify(ctl, 0);
   };
-  let resolveResult!: (v: TreeTarStats & { bytes: number }) => void;
+  let resolveResult!: (v: TreeTarResult) => void;
   let rejectResult!: (e: Error) => void;
-  const result = new Promise<TreeTarStats & { bytes: number }>((res, rej) => {
+  const result = new Promise<TreeTarResult>((res, rej) => {
     resolveResult = res;
     rejectResult = rej;
   });
@@ -113,7 +120,7 @@ export function treeTarStream(options: TreeTarOptions): TreeTarStream {
       detach();
       releaseWorker(worker);
       stream.push(null);
-      resolveResult({ ...m.stats, bytes: m.bytes });
+      resolveResult({ ...m.stats, bytes: m.bytes, digest: m.digest });
     } else {
       // The job failed; the worker is back in its event loop and can take the next one.
       finished = true;
