@@ -50,9 +50,9 @@ describe('root build: the namespace is entered only for a stage to build', {
     await work?.cleanup();
   });
 
-  async function build(project: string, home: string): Promise<{ calls: string[]; lines: string[]; stderr: string }> {
+  async function build(project: string, home: string, extra: string[] = []): Promise<{ calls: string[]; lines: string[]; stderr: string }> {
     await rm(log, { force: true });
-    const res = await runCli(['build', '--dir', project, '--log-format', 'plain'], {
+    const res = await runCli(['build', '--dir', project, '--log-format', 'plain', ...extra], {
       home,
       env: { PATH: `${shim}:${process.env.PATH}`, TSBUILD_TEST_CALL_LOG: log },
     });
@@ -111,6 +111,33 @@ describe('root build: the namespace is entered only for a stage to build', {
     assertOnce(changed.lines);
     assert.match(changed.stderr, /│ two/);
     assert.equal(changed.lines.filter((l) => /\bsetup\s+built\b/.test(l)).length, 1, changed.stderr);
+  });
+
+  test('--push: the no-op pushes as host root, the blob-info cache it writes is replaced by the builder next time', async () => {
+    const home = join(work.path, 'home-c');
+    const project = join(work.path, 'project-c');
+    const push = ['--push', '--repo', `${registry.host}/nsdefer-push`];
+    const cache = join(home, 'blob-info-cache.json');
+    await mkdir(project, { recursive: true });
+    await writeFile(join(project, 'werf.yaml'), `project: nspush\nconfigVersion: 1\n---\nimage: app\nfrom: ${base}\nshell:\n  setup: [echo one > /one]\n`);
+    const first = await build(project, home, push);
+    assert.equal(restarts(first.calls).length, 1, first.calls.join('\n'));
+    assertOnce(first.lines);
+    // The no-op, in host root's process, pushes again and records where the blobs are.
+    await rm(cache, { force: true });
+    await rm(`${cache}.lock`, { force: true, recursive: true });
+    const again = await build(project, home, push);
+    assert.deepEqual(again.calls, [], again.stderr);
+    assert.equal(again.lines.filter((l) => /^pushed /.test(l)).length, 1, again.stderr);
+    assert.equal((await stat(cache)).uid, 0, 'host root wrote the blob-info cache');
+    // The builder in the namespace pushes the next change and replaces host root's cache file.
+    await writeFile(join(project, 'werf.yaml'), (await readFile(join(project, 'werf.yaml'), 'utf8')).replace('echo one', 'echo two'));
+    const changed = await build(project, home, push);
+    assert.equal(restarts(changed.calls).length, 1, changed.calls.join('\n'));
+    assertOnce(changed.lines);
+    assert.equal(changed.lines.filter((l) => /^pushed /.test(l)).length, 1, changed.stderr);
+    assert.notEqual((await stat(cache)).uid, 0, 'the builder replaced the cache host root wrote');
+    JSON.parse(await readFile(cache, 'utf8'));
   });
 
   test('a checkout owned by another user: the no-op plans in host root, git reads it like the builder does', async () => {
