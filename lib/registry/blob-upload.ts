@@ -85,51 +85,6 @@ async function cancelSession(
   }
 }
 
-/** POST ?mount=&from=: 201 when mounted, 202 with an upload session when the registry could not. */
-async function requestMount(
-  client: RegistryClient,
-  base: { registry: string; repository: string; signal: AbortSignal | undefined },
-  digest: Digest,
-  from: string,
-): Promise<RegistryResponse> {
-  const res = await client.send({
-    ...base,
-    method: 'POST',
-    path: `blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
-    actions: ['pull', 'push'],
-    extraScopes: [repositoryScope(from, ['pull'])],
-    headers: { 'content-length': '0' },
-    okStatuses: [201, 202],
-  });
-  closeBody(res.body);
-  return res;
-}
-
-/**
- * Mount the blob from the first of `from` that holds it; false (every session the registry opened
- * instead cancelled) when none did. Mounting a blob the repository already holds succeeds too.
- */
-export async function mountBlob(
-  client: RegistryClient,
-  repo: RepositoryRef,
-  desc: Pick<Descriptor, 'digest' | 'size'> & { mediaType?: string },
-  from: readonly string[],
-  options: Pick<UploadBlobOptions, 'signal' | 'onProgress' | 'onMountFailed'> = {},
-): Promise<boolean> {
-  const base = { registry: repo.registry, repository: repo.repository, signal: options.signal } as const;
-  for (const f of new Set(from)) {
-    if (f === repo.repository) continue;
-    const res = await requestMount(client, base, desc.digest, f);
-    if (res.status === 201) {
-      options.onProgress?.({ digest: desc.digest, mediaType: desc.mediaType ?? '', phase: 'mounted', bytes: desc.size, total: desc.size });
-      return true;
-    }
-    options.onMountFailed?.(f);
-    await cancelSession(client, base, nextLocation(res, `blob ${desc.digest} to ${repo.registry}/${repo.repository}`));
-  }
-  return false;
-}
-
 /** Upload (or mount) one blob; returns how it got there. */
 export async function uploadBlob(
   client: RegistryClient,
@@ -159,7 +114,16 @@ export async function uploadBlob(
       // Mounts are tried on the first attempt only; a retry goes straight to an upload.
       while (attempt === 0 && mounts.length > 0) {
         const from = mounts.shift()!;
-        const res = await requestMount(client, base, desc.digest, from);
+        const res = await client.send({
+          ...base,
+          method: 'POST',
+          path: `blobs/uploads/?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(from)}`,
+          actions: ['pull', 'push'],
+          extraScopes: [repositoryScope(from, ['pull'])],
+          headers: { 'content-length': '0' },
+          okStatuses: [201, 202],
+        });
+        closeBody(res.body);
         if (res.status === 201) {
           progress(desc.size, 'mounted');
           return 'mounted';

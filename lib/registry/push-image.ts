@@ -1,6 +1,6 @@
-// Push an image (or an index and its manifests) from the LayoutStore: mount what another repository
-// of the registry is known to hold (the client's blob-info cache, like skopeo's), HEAD the rest to
-// skip what the registry has, upload what is missing a few at a time, then PUT child manifests by
+// Push an image (or an index and its manifests) from the LayoutStore: HEAD each blob to skip what
+// the registry has, mount what another repository of the registry is known to hold (the client's
+// blob-info cache, like skopeo's), upload the rest a few at a time, then PUT child manifests by
 // digest and the top manifest by tag, so a tag never points at something incomplete.
 import { createReadStream } from 'node:fs';
 import type { Digest } from '../digest.js';
@@ -17,7 +17,7 @@ import {
   type Reference,
   MANIFEST_LIMIT,
 } from '../oci/index.js';
-import { blobExists, mountBlob, uploadBlob, type UploadBlobOptions } from './blob-upload.js';
+import { blobExists, uploadBlob, type UploadBlobOptions } from './blob-upload.js';
 import { mapLimit } from './map-limit.js';
 import { classifyManifest, putManifest } from './manifests.js';
 import type { RegistryClient } from './registry-client.js';
@@ -94,27 +94,16 @@ async function pushManifestTree(
 async function pushBlob(client: RegistryClient, store: LayoutStore, desc: Descriptor, dest: Reference, options: PushImageOptions): Promise<void> {
   const { signal, onProgress } = options;
   const cache = client.blobInfo;
-  const given = typeof options.mountFrom === 'function' ? options.mountFrom(desc.digest) : options.mountFrom;
-  // The caller's hint first, then where this blob was last seen on the destination registry;
-  // a few candidates at most, since each failed mount costs a round trip.
-  const known = await cache.candidates(desc.digest, dest.registry);
-  let mountFrom = [...new Set([...(given ? [given] : []), ...known])].filter((r) => r !== dest.repository).slice(0, 3);
-  const onMountFailed = (from: string): void => cache.forget(desc.digest, { registry: dest.registry, repository: from });
-  // Known elsewhere on this registry and not here: mount straight away. A mount of a blob the
-  // repository already holds succeeds as well, so a HEAD first would only add a round trip (skopeo
-  // makes two: HEAD here, HEAD at the source). Only when no mount works is the HEAD asked.
-  if (mountFrom.length > 0 && !known.includes(dest.repository)) {
-    if (await mountBlob(client, dest, desc, mountFrom, { signal, onProgress, onMountFailed })) {
-      cache.record(desc.digest, dest);
-      return;
-    }
-    mountFrom = [];
-  }
   if (await blobExists(client, dest, desc.digest, { size: desc.size, signal })) {
     cache.record(desc.digest, dest);
     onProgress?.({ digest: desc.digest, mediaType: desc.mediaType, phase: 'skipped', bytes: desc.size, total: desc.size });
     return;
   }
+  const given = typeof options.mountFrom === 'function' ? options.mountFrom(desc.digest) : options.mountFrom;
+  // The caller's hint first, then where this blob was last seen on the destination registry;
+  // a few candidates at most, since each failed mount costs a round trip.
+  const known = await cache.candidates(desc.digest, dest.registry);
+  const mountFrom = [...new Set([...(given ? [given] : []), ...known])].filter((r) => r !== dest.repository).slice(0, 3);
   // A blob that only lives in the registry (a stage found there, never pulled) can still be
   // mounted from another repository; without a mount source it must be local.
   const have = await store.stat(desc.digest);
@@ -127,7 +116,12 @@ async function pushBlob(client: RegistryClient, store: LayoutStore, desc: Descri
       },
     );
   }
-  const uploadOptions: UploadBlobOptions = { signal, onProgress, mountFrom, onMountFailed };
+  const uploadOptions: UploadBlobOptions = {
+    signal,
+    onProgress,
+    mountFrom,
+    onMountFailed: (from) => cache.forget(desc.digest, { registry: dest.registry, repository: from }),
+  };
   if (options.monolithicMaxBytes !== undefined) uploadOptions.monolithicMaxBytes = options.monolithicMaxBytes;
   if (options.chunkBytes !== undefined) uploadOptions.chunkBytes = options.chunkBytes;
   await uploadBlob(

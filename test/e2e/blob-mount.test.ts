@@ -65,15 +65,6 @@ describe('cross-repository mounts from the blob-info cache', () => {
         mounted.every((m) => m.from === (repo === 'copies/one' ? 'base/busybox' : 'copies/one')),
         JSON.stringify(mounted),
       );
-      // One request per blob (its mount, no HEAD before it) and the manifest PUT: nothing else.
-      assert.deepEqual(
-        reqs
-          .filter((r) => r.uri.startsWith(`/v2/${repo}/`))
-          .map((r) => r.method)
-          .sort(),
-        ['POST', 'POST', 'PUT'],
-        JSON.stringify(reqs.map((r) => `${r.method} ${r.uri}`)),
-      );
       assert.match(res.stderr, /mounted/);
       assert.equal(await skopeoDigest(`${registry.host}/${repo}:v1`), layout.manifestDigest);
     }
@@ -97,12 +88,6 @@ describe('cross-repository mounts from the blob-info cache', () => {
       [{ digest: layout.layerDigest, from: 'nowhere/at-all' }],
     );
     assert.equal(uploads(reqs, 'copies/three').filter((r) => r.uri.includes(layout.layerDigest.slice(7))).length, 1, 'the layer is uploaded once');
-    assert.equal(
-      reqs.filter((r) => r.method === 'DELETE' && r.uri.startsWith('/v2/copies/three/blobs/uploads/')).length,
-      1,
-      'the upload session the refused mount opened is cancelled',
-    );
-    assert.equal(reqs.filter((r) => r.method === 'HEAD' && r.uri === `/v2/copies/three/blobs/${layout.layerDigest}`).length, 1, 'then the layer is looked for');
     assert.equal(await skopeoDigest(`${registry.host}/copies/three:v1`), layout.manifestDigest);
     const after = JSON.parse(await readFile(file, 'utf8')) as typeof cache;
     assert.deepEqual(Object.keys(after.blobs[layout.layerDigest]![registry.host]!), ['copies/three']);

@@ -76,8 +76,7 @@ describe('registry with bearer token auth', () => {
       assert.equal(events.filter((e) => e.phase === 'mounted').length, 2, JSON.stringify(events));
       assert.ok(env.tokenRequests.every((r) => r.withCredentials && r.user === 'alice'));
       const scopeSets = env.tokenRequests.map((r) => [...r.scopes].sort().join(' '));
-      // Mounts go first (no HEAD before them), so no pull-only token for team/app is needed.
-      assert.ok(!scopeSets.includes('repository:team/app:pull'), scopeSets.join(' | '));
+      assert.ok(scopeSets.includes('repository:team/app:pull'), scopeSets.join(' | '));
       assert.ok(scopeSets.includes('repository:team/app:pull,push'), scopeSets.join(' | '));
       assert.ok(scopeSets.includes('repository:library/busybox:pull repository:team/app:pull,push'), scopeSets.join(' | '));
       assert.equal(new Set(scopeSets).size, scopeSets.length, `a scope set was fetched twice: ${scopeSets.join(' | ')}`);
