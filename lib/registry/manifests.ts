@@ -16,6 +16,10 @@ import {
 import { closeBody, readCapped } from './http-body.js';
 import type { RegistryClient } from './registry-client.js';
 import { RegistryError } from './registry-error.js';
+import { sleep } from './retry-policy.js';
+
+/** Pauses (ms) before asking again when a manifest PUT names a blob unknown (see putManifest). */
+const BLOB_UNKNOWN_RETRIES = [100, 400, 1500];
 
 const MANIFEST_ACCEPT = [MediaType.OciManifest, MediaType.OciIndex, MediaType.DockerManifest, MediaType.DockerManifestList].join(', ');
 
@@ -185,17 +189,33 @@ export async function putManifest(client: RegistryClient, ref: Reference, bytes:
   }
   const digest = sha256(bytes);
   if (ref.digest && ref.digest !== digest) throw new DigestMismatchError(`manifest for ${formatReference(ref)}`, ref.digest, digest);
-  const res = await client.send({
-    method: 'PUT',
-    registry: ref.registry,
-    repository: ref.repository,
-    path: `manifests/${ref.tag ?? digest}`,
-    headers: { 'content-type': mediaType },
-    body: () => bytes,
-    actions: ['pull', 'push'],
-    okStatuses: [200, 201, 202],
-    signal: options.signal,
-  });
+  const put = () =>
+    client.send({
+      method: 'PUT',
+      registry: ref.registry,
+      repository: ref.repository,
+      path: `manifests/${ref.tag ?? digest}`,
+      headers: { 'content-type': mediaType },
+      body: () => bytes,
+      actions: ['pull', 'push'],
+      okStatuses: [200, 201, 202],
+      signal: options.signal,
+    });
+  let res: Awaited<ReturnType<typeof put>>;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      res = await put();
+      break;
+    } catch (err) {
+      // The caller pushed (or found) every blob first, so a blob the registry calls unknown is most
+      // likely one another pusher is writing the link of right now: distribution's filesystem driver
+      // rewrites a repository's blob link in place (truncate, write), and a concurrent manifest PUT
+      // that reads it empty answers DIGEST_INVALID + MANIFEST_BLOB_UNKNOWN. Seen with four builders
+      // pushing one image at once. Asked again after a pause; a blob really missing still fails.
+      if (attempt >= BLOB_UNKNOWN_RETRIES.length || !(err instanceof RegistryError) || !err.specCodes.includes('MANIFEST_BLOB_UNKNOWN')) throw err;
+      await sleep(BLOB_UNKNOWN_RETRIES[attempt]!, options.signal);
+    }
+  }
   closeBody(res.body);
   const got = firstHeader(res.headers['docker-content-digest']);
   if (got && isDigest(got) && got !== digest) {

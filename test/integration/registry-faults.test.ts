@@ -237,6 +237,28 @@ describe('registry faults (anonymous registry behind a fault proxy)', () => {
     assert.equal(proxy.requests.filter((r) => r.method === 'PUT' && r.url.includes('/manifests/')).length, 2);
   });
 
+  test('a manifest PUT that names a blob unknown (a link another pusher is rewriting) is asked again; a blob really missing still fails', async () => {
+    const store = freshStore();
+    const pulled = await pullImage(client, ref, store);
+    // What docker-registry answers when it reads a blob link another pusher is writing at that moment.
+    const raced =
+      '{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"},{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}';
+    proxy.setRule((req, nth) =>
+      req.method === 'PUT' && req.url.includes('/manifests/') && nth < 2 ? { kind: 'respond', status: 400, body: raced } : undefined,
+    );
+    const pushed = await pushImage(client, store, pulled.manifestDescriptor, `${proxy.host}/retry/raced:v1`);
+    assert.equal(pushed.digest, pulled.manifestDescriptor.digest);
+    assert.equal(proxy.requests.filter((r) => r.method === 'PUT' && r.url.includes('/manifests/')).length, 3);
+
+    proxy.requests.length = 0;
+    proxy.setRule((req) => (req.method === 'PUT' && req.url.includes('/manifests/') ? { kind: 'respond', status: 400, body: raced } : undefined));
+    await assert.rejects(pushImage(client, store, pulled.manifestDescriptor, `${proxy.host}/retry/missing:v1`), (err: unknown) => {
+      assert.ok(err instanceof RegistryError && err.status === 400 && err.specCodes.includes('MANIFEST_BLOB_UNKNOWN'), String(err));
+      return true;
+    });
+    assert.equal(proxy.requests.filter((r) => r.method === 'PUT' && r.url.includes('/manifests/')).length, 4, 'the first PUT and three more, then the error');
+  });
+
   test('a reset during a monolithic upload PUT starts a new session', async () => {
     const store = freshStore();
     const pulled = await pullImage(client, ref, store);
