@@ -176,8 +176,10 @@ async function runBuild(images: string[], flags: BuildFlags, defer: boolean): Pr
       restoreEnv = useBuilderGitEnv();
     }
     const onEvent = (e: BuildEvent): void => {
-      // The first stage to build or to wait for (waiting comes before the stage's lock is held).
+      // The first stage to build or to wait for (waiting comes before the stage's lock is held), or
+      // the ansible toolchain to make (the first ansible build on a machine): both in the namespace.
       if (hold && (e.type === 'stage.start' || e.type === 'stage.waiting')) throw new RestartInNamespace(`stage ${e.stage} of image "${e.image || '~'}"`);
+      if (hold && e.type === 'stapel.progress') throw new RestartInNamespace('making the ansible toolchain');
       collector.onEvent(e);
       if (hold) hold.onEvent(e);
       else print(e);
