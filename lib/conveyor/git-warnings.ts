@@ -45,7 +45,7 @@ export async function gitMappingWarnings(image: ImageSpec, sources: readonly Git
         warn(
           spec.at?.to,
           spec.to === '/'
-            ? `add "${spec.add}" is a file and to is "/": the file has no name of its own in the image and the build leaves it out (werf refuses this); write to: /${name} or the path it should have`
+            ? `add "${spec.add}" is a file and to is "/": the file would have no name of its own in the image: the build fails on it (werf refuses it too); write to: /${name} or the path it should have`
             : `to "${written}" ends with "/" but add "${spec.add}" is a file: it is written as ${spec.to} itself (the "/" is dropped, as werf does), not as ${spec.to}/${name}; write to: ${spec.to}/${name} if that is meant`,
         );
       }

@@ -103,7 +103,8 @@ const READ_AHEAD_MAX_BLOB = 256 * 1024;
  * The full copy of a mapping at a commit: every kept file and symlink, plus directory entries for
  * `to` and every directory leading to a kept file (0755, commit time). Ancestors of `to` are not
  * emitted, so directories already in the image keep their owner and mode. Sorted by path.
- * Throws TSB_GIT_NOT_FOUND when `add` names nothing at the commit (werf v2 does the same).
+ * Throws TSB_GIT_NOT_FOUND when `add` names nothing at the commit (werf v2 does the same), and
+ * TSB_CONFIG_SCHEMA when it names a single file and `to` is the root.
  */
 export async function* archiveEntries(repo: GitRepo, commit: string, mapping: GitMapping, options: ArchiveOptions = {}): AsyncGenerator<ArchiveEntry> {
   const tree = await readTree(repo, commit, mappingMatcher(mapping));
@@ -111,6 +112,15 @@ export async function* archiveEntries(repo: GitRepo, commit: string, mapping: Gi
     throw new TsbuildError('TSB_GIT_NOT_FOUND', `git.add: ${mapping.add} matches no files at commit ${commit.slice(0, 12)}`, {
       hint: 'fix `add` in werf.yaml (a path inside the repository, e.g. "/" or "/src"), or commit the path',
       details: { add: mapping.add, commit },
+    });
+  }
+  if (tree.addKind === 'file' && toPath(mapping) === '/') {
+    // The file would have to become the image's root directory: werf refuses it, and a layer entry
+    // with an empty name is one no applier writes, so the file would silently be missing.
+    const name = mapping.add.slice(mapping.add.lastIndexOf('/') + 1);
+    throw new TsbuildError('TSB_CONFIG_SCHEMA', `git mapping add: ${mapping.add} is a single file and to: / gives it no name in the image`, {
+      hint: `write to: /${name} (or the path the file should have)`,
+      details: { add: mapping.add, to: mapping.to, commit },
     });
   }
   const { unixSeconds: mtime } = await repo.commitInfo(commit);

@@ -35,8 +35,10 @@ shell:
   install: [cat /app/a.txt > /copy]
 `;
 
-// What builds: the same problems but the missing `add` (that one fails the build, as it should).
-const BUILDABLE = PROBLEMS.replace('- add: /nothing-here\n  to: /missing\n', '');
+// What builds: the same problems but the missing `add` and the file written as `/` (those fail the
+// build, as they should).
+const ROOT_FILE = '- add: /src/b.txt\n  to: /\n';
+const BUILDABLE = PROBLEMS.replace('- add: /nothing-here\n  to: /missing\n', '').replace(ROOT_FILE, '');
 
 const CLEAN = `project: clean
 configVersion: 1
@@ -103,7 +105,7 @@ describe('plan warns about what build would hit in git mappings', () => {
       [lineOf(PROBLEMS, 'setup:'), /stageDependencies\.setup is given but the image has no setup instructions: it has no effect/],
       [
         lineOf(PROBLEMS, 'to: /', lineOf(PROBLEMS, 'add: /src/b.txt')),
-        /git mapping 4: add "\/src\/b\.txt" is a file and to is "\/": the file has no name of its own/,
+        /git mapping 4: add "\/src\/b\.txt" is a file and to is "\/": the file would have no name of its own in the image: the build fails on it/,
       ],
     ];
     assert.equal(got.length, expect.length, got.join('\n'));
@@ -131,11 +133,19 @@ describe('plan warns about what build would hit in git mappings', () => {
   test('build shows the same warnings once and builds', async () => {
     const p = await project(BUILDABLE);
     const planned = warnings((await runCli(['plan', '--dir', p.dir], { home: home.path })).stderr);
-    assert.equal(planned.length, 6, planned.join('\n'));
+    assert.equal(planned.length, 5, planned.join('\n'));
     const res = await runCli(['build', '--dir', p.dir, '--log-format', 'plain'], { home: home.path });
     assert.equal(res.code, 0, res.stderr);
     const strip = (w: string): string => w.replace(/^\S+ /, ''); // the time stamp
     assert.deepEqual(warnings(res.stderr).map(strip), planned.map(strip));
+  });
+
+  test('build refuses a single file written as the root directory (to: /), naming the mapping', async () => {
+    const p = await project(PROBLEMS.replace('- add: /nothing-here\n  to: /missing\n', ''));
+    const res = await runCli(['build', '--dir', p.dir, '--log-format', 'plain'], { home: home.path });
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /add: \/src\/b\.txt is a single file and to: \/ gives it no name in the image/);
+    assert.match(res.stderr, /to: \/b\.txt/);
   });
 
   test('a project without problems gets no warning from plan or build', async () => {
