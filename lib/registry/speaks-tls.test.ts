@@ -1,17 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
-import { promisify } from 'node:util';
 import { startRegistry } from '../../test/support/registry.js';
+import { selfSignedCert } from '../../test/support/self-signed-cert.js';
 import { speaksTls } from './speaks-tls.js';
-
-const exec = promisify(execFile);
 
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`127.0.0.1:${(server.address() as { port: number }).port}`)));
@@ -33,22 +30,8 @@ test('TLS servers count whatever they answer (ServerHello or alert); HTTP, a clo
   const dir = await mkdtemp(join(tmpdir(), 'tsbuild-tls-probe-'));
   const servers: Server[] = [];
   try {
-    await exec('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      join(dir, 'k.pem'),
-      '-out',
-      join(dir, 'c.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-    ]);
-    const [key, cert] = [await readFile(join(dir, 'k.pem')), await readFile(join(dir, 'c.pem'))];
+    const pem = await selfSignedCert(dir, '/CN=localhost');
+    const [key, cert] = [await readFile(pem.keyPath), await readFile(pem.certPath)];
     const cases: Array<[string, Server, boolean]> = [
       ['TLS 1.3 only', createTlsServer({ key, cert, minVersion: 'TLSv1.3' }, (s) => s.end()), true],
       ['client certificate required', createTlsServer({ key, cert, requestCert: true, rejectUnauthorized: true }, (s) => s.end()), true],

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import { selfSignedCert } from './self-signed-cert.js';
 
 const execFileP = promisify(execFile);
 
@@ -140,23 +141,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Ru
     auth = opts.authYaml;
   }
   if (opts.tls) {
-    await execFileP('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-days',
-      '2',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ]);
+    await selfSignedCert(dir, '/CN=127.0.0.1', 'IP:127.0.0.1');
   }
   let lastErr: unknown;
   // The free port can be taken between probing and binding: retry a few times.

@@ -1,14 +1,11 @@
 // docker-registry behind a token server (Docker's bearer-token flow) for auth tests: the token
 // endpoint is an in-process HTTP server signing ES256 JWTs the registry trusts.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { startRegistry, type RunningRegistry } from './registry.js';
-
-const execFileP = promisify(execFile);
+import { selfSignedCert } from './self-signed-cert.js';
 
 export interface TokenRequestLog {
   scopes: string[];
@@ -34,23 +31,7 @@ function b64url(data: Buffer | string): string {
 export async function startTokenAuthRegistry(opts: { user: string; password: string; expiresIn?: number }): Promise<TokenAuthRegistry> {
   const { createSign, randomUUID } = await import('node:crypto');
   const certDir = await mkdtemp(join(tmpdir(), 'tsbuild-token-'));
-  const keyPath = join(certDir, 'key.pem');
-  const certPath = join(certDir, 'cert.pem');
-  await execFileP('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    keyPath,
-    '-out',
-    certPath,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=tsbuild-test-token',
-  ]);
+  const { keyPath, certPath } = await selfSignedCert(certDir, '/CN=tsbuild-test-token');
   const key = await readFile(keyPath, 'utf8');
   const certDer = Buffer.from((await readFile(certPath, 'utf8')).replace(/-----[^-]+-----|\s/g, ''), 'base64');
   const service = 'tsbuild-test-registry';
