@@ -5,7 +5,7 @@
 // step's root filesystem and mount sources are first bound, in a private mount namespace, under a
 // staging directory it owns; the runtime then starts inside the child namespace and sees only those.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsbuildError } from '../lib/errors.js';
