@@ -4,7 +4,7 @@
 // fields match the overlay export (names in byte order, whiteouts sorted by their layer names).
 import { constants, lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { TsbuildError } from '../lib/errors.js';
-import { fsx, type TarEntry } from '../lib/layer/index.js';
+import { fsx, layerMtime, type TarEntry } from '../lib/layer/index.js';
 
 export interface TreeDiffOptions {
   /** The flattened parent root filesystem; undefined for a stage on no layers. */
@@ -54,17 +54,7 @@ export function diffTrees(o: TreeDiffOptions): DiffItem[] {
   const marker = (path: string): TarEntry => ({ path, type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtimeSec: 0, mtimeNsec: 0 });
 
   const entryFor = (abs: string, rel: string, st: BigIntStats): DiffItem | undefined => {
-    let sec = st.mtimeNs / 1_000_000_000n;
-    let nsec = st.mtimeNs % 1_000_000_000n;
-    if (nsec < 0n) {
-      sec -= 1n;
-      nsec += 1_000_000_000n;
-    }
-    const epoch = o.sourceDateEpoch;
-    if (epoch !== undefined && (sec > BigInt(epoch) || (sec === BigInt(epoch) && nsec > 0n))) {
-      sec = BigInt(epoch);
-      nsec = 0n;
-    }
+    const [mtimeSec, mtimeNsec] = layerMtime(st.mtimeNs, o.sourceDateEpoch);
     const mode = Number(st.mode);
     const e: TarEntry = {
       path: rel,
@@ -73,8 +63,8 @@ export function diffTrees(o: TreeDiffOptions): DiffItem[] {
       uid: Number(st.uid),
       gid: Number(st.gid),
       size: 0,
-      mtimeSec: Number(sec),
-      mtimeNsec: Number(nsec),
+      mtimeSec,
+      mtimeNsec,
     };
     const xattrs: Array<[string, Buffer]> = [];
     for (const name of fx.llistxattr(abs).sort()) {

@@ -20,3 +20,4 @@ export { encodeRawHeader, encodePaxRecords, TypeFlag, BLOCK, type RawHeader } fr
 export { treeTarStream, type TreeTarStream } from './tree-tar-stream.js';
 export type { TreeTarOptions, TreeTarStats } from './tree-tar.js';
 export { fsx, type Fsx } from './fsx.js';
+export { layerMtime } from './layer-mtime.js';

@@ -6,6 +6,7 @@
 import { closeSync, constants, lstatSync, openSync, readSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { TsbuildError } from '../errors.js';
 import { fsx } from './fsx.js';
+import { layerMtime } from './layer-mtime.js';
 import { padding, type TarChunker, type TarEntry } from './tar-writer.js';
 
 export interface TreeTarOptions {
@@ -83,19 +84,7 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
   if (!rootSt.isDirectory()) throw new TsbuildError('TSB_LAYER_INVALID', `${opts.root} is not a directory`);
   const stack: Frame[] = [{ abs: opts.root, rel: '', names: sortedChildren(opts.root, upper, false, false), next: 0 }];
 
-  const clamp = (st: BigIntStats): [number, number] => {
-    const ns = st.mtimeNs;
-    let sec = ns / 1_000_000_000n;
-    let nsec = ns % 1_000_000_000n;
-    if (nsec < 0n) {
-      sec -= 1n;
-      nsec += 1_000_000_000n;
-    }
-    if (opts.sourceDateEpoch !== undefined && (sec > BigInt(opts.sourceDateEpoch) || (sec === BigInt(opts.sourceDateEpoch) && nsec > 0n))) {
-      return [opts.sourceDateEpoch, 0];
-    }
-    return [Number(sec), Number(nsec)];
-  };
+  const clamp = (st: BigIntStats): [number, number] => layerMtime(st.mtimeNs, opts.sourceDateEpoch);
 
   const marker = (path: string): TarEntry => ({ path, type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtimeSec: 0, mtimeNsec: 0 });
 
