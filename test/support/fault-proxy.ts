@@ -73,32 +73,29 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
           }
         }
         res.writeHead(upRes.statusCode ?? 502, headers);
-        if (action.kind === 'reset-after') {
+        // The first `bytes` of the body, then `after` (upstream is dropped).
+        const forwardUpTo = (bytes: number, after: () => void): void => {
           let sent = 0;
           upRes.on('data', (chunk: Buffer) => {
-            if (sent >= action.bytes) return;
-            const part = chunk.subarray(0, action.bytes - sent);
+            if (sent >= bytes) return;
+            const part = chunk.subarray(0, bytes - sent);
             sent += part.length;
             res.write(part);
-            if (sent >= action.bytes) {
+            if (sent >= bytes) {
               upRes.destroy();
-              // Let the partial body reach the client, then cut the connection.
-              setTimeout(() => res.socket?.destroy(), 20);
+              after();
             }
           });
+        };
+        if (action.kind === 'reset-after') {
+          // Let the partial body reach the client, then cut the connection.
+          forwardUpTo(action.bytes, () => setTimeout(() => res.socket?.destroy(), 20));
           upRes.on('end', () => res.socket?.destroy());
           return;
         }
         if (action.kind === 'stall-after') {
           res.flushHeaders();
-          let sent = 0;
-          upRes.on('data', (chunk: Buffer) => {
-            if (sent >= action.bytes) return;
-            const part = chunk.subarray(0, action.bytes - sent);
-            sent += part.length;
-            res.write(part);
-            if (sent >= action.bytes) upRes.destroy();
-          });
+          forwardUpTo(action.bytes, () => undefined);
           return;
         }
         if (action.kind === 'corrupt') {
