@@ -1,7 +1,7 @@
 // lib/git: what tsbuild reads from git — trees, archives, changes between commits, werf path masks.
 // It knows nothing of OCI; entries are tar-ready values that lib/layer turns into layers.
 export { GitRepo, STREAM_BLOB_THRESHOLD, type CommitInfo, type StatusEntry } from './repo.js';
-export { gitRepoPool, type GitRepoPool } from './repo-pool.js';
+export { withGitRepoPool, type GitRepoPool } from './repo-pool.js';
 export { formatCommitTime } from './commit-time.js';
 export {
   PathMatcher,

@@ -11,7 +11,7 @@ export interface GitRepoPool {
   close(): Promise<void>;
 }
 
-export function gitRepoPool(): GitRepoPool {
+function gitRepoPool(): GitRepoPool {
   const repos = new Map<string, Promise<GitRepo>>();
   return {
     open(dir) {
@@ -30,4 +30,14 @@ export function gitRepoPool(): GitRepoPool {
       for (const p of all) await p.then((r) => r.close()).catch(() => undefined);
     },
   };
+}
+
+/** Runs `fn` with a pool that is closed (its git processes ended) when `fn` settles. */
+export async function withGitRepoPool<T>(fn: (repos: GitRepoPool) => Promise<T>): Promise<T> {
+  const repos = gitRepoPool();
+  try {
+    return await fn(repos);
+  } finally {
+    await repos.close();
+  }
 }

@@ -4,7 +4,7 @@ import { loadConfig } from '../config/index.js';
 import { acquireLease, type LayoutStore } from '../content/index.js';
 import { buildOrder, buildProject, projectCommitTime, type ImageReport } from '../conveyor/index.js';
 import { TsbuildError } from '../errors.js';
-import { gitRepoPool, type GitRepoPool } from '../git/index.js';
+import { withGitRepoPool, type GitRepoPool } from '../git/index.js';
 import { makeOwnedDir, removeOwnedDir } from '../internal/owned-dir.js';
 import { ownerLocksDir, sweepLeftovers } from '../internal/sweep-leftovers.js';
 import { transferEvents, type EventSink } from '../events.js';
@@ -46,12 +46,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   }
   if (options.repo) parseRepository(options.repo);
   // The project's repository is opened once for the config, SOURCE_DATE_EPOCH and the mappings.
-  const repos = gitRepoPool();
-  try {
-    return await buildWith(options, repos);
-  } finally {
-    await repos.close();
-  }
+  return withGitRepoPool((repos) => buildWith(options, repos));
 }
 
 async function buildWith(options: BuildOptions, repos: GitRepoPool): Promise<BuildResult> {

@@ -3,7 +3,7 @@
 // stages repositories are asked for manifests only.
 import { loadConfig } from '../config/index.js';
 import { buildOrder, planLookup, planProject, type ImagePlan } from '../conveyor/index.js';
-import { gitRepoPool, type GitRepoPool } from '../git/index.js';
+import { withGitRepoPool, type GitRepoPool } from '../git/index.js';
 import { parseRepository } from '../oci/index.js';
 import { LocalStagesStorage } from '../storage/index.js';
 import { openStore, projectEnv, stagesRepositories, type ProjectOptions } from './project-options.js';
@@ -25,12 +25,7 @@ export interface PlanResult {
 
 export async function plan(options: PlanOptions): Promise<PlanResult> {
   if (options.repo) parseRepository(options.repo);
-  const repos = gitRepoPool();
-  try {
-    return await planWith(options, repos);
-  } finally {
-    await repos.close();
-  }
+  return withGitRepoPool((repos) => planWith(options, repos));
 }
 
 async function planWith(options: PlanOptions, repos: GitRepoPool): Promise<PlanResult> {
