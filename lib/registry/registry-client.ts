@@ -116,6 +116,16 @@ export class RegistryClient {
         throw new TsbuildError('TSB_USAGE', `cannot read the CA bundle ${file}: ${(err as Error).message}`, { cause: err });
       }
     }
+    // NODE_EXTRA_CA_CERTS as bin/tsbuild hands it on (node itself would have parsed it at start-up);
+    // unreadable, it is skipped with a warning, as node does.
+    const nodeExtra = env.TSBUILD_EXTRA_CA_CERTS;
+    if (nodeExtra && !env.NODE_EXTRA_CA_CERTS) {
+      try {
+        extraCa.push(readFileSync(nodeExtra, 'utf8'));
+      } catch (err) {
+        process.emitWarning(`Ignoring extra certs from \`${nodeExtra}\`, load failed: ${(err as Error).message}`);
+      }
+    }
     this.agentOptions = {
       connect: extraCa.length > 0 ? extraCaConnector(extraCa) : {},
       keepAliveTimeout: 10_000,

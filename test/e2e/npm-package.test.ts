@@ -82,6 +82,7 @@ describe('npm package', () => {
     tarball = join(work, packed[0]!);
     const files = (await exec('tar', ['-tzf', tarball], { maxBuffer: 16 << 20 })).stdout.split('\n').filter(Boolean);
     for (const f of [
+      'package/bin/tsbuild',
       'package/bin/tsbuild.js',
       'package/dist/cli/main.js',
       'package/dist/bundle/main.js',

@@ -4,7 +4,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { seedBusyboxImage } from '../support/base-image.js';
-import { runCli, tempDir } from '../support/cli.js';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT, runCli, tempDir } from '../support/cli.js';
+
+const exec = promisify(execFile);
+/** The installed command: the shell script package.json names as "bin". */
+const INSTALLED_BIN = join(REPO_ROOT, 'bin', 'tsbuild');
 
 describe('registry over TLS', () => {
   let registry: RunningRegistry;
@@ -34,5 +41,25 @@ describe('registry over TLS', () => {
     assert.equal(res.code, 0, res.stderr);
     res = await runCli(['image', 'inspect', '--remote', `${registry.host}/copy/busybox:1`], { home: home.path, env: { SSL_CERT_FILE: registry.caFile! } });
     assert.equal(res.code, 0, res.stderr);
+  });
+
+  test('the installed command trusts NODE_EXTRA_CA_CERTS, read on the first https connection rather than at start-up', async () => {
+    // Node parses NODE_EXTRA_CA_CERTS before any script runs (and warns there when it cannot read it);
+    // bin/tsbuild hands it on instead, so a command without TLS never reads it.
+    const version = await exec(INSTALLED_BIN, ['--version'], { env: { ...process.env, NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem', SSL_CERT_FILE: '' } });
+    assert.equal(version.stderr, '', 'node did not read the bundle while starting');
+    const pullHome = await tempDir('tls-extra-ca');
+    try {
+      const env = { ...process.env, TSBUILD_HOME: pullHome.path, NODE_EXTRA_CA_CERTS: registry.caFile!, SSL_CERT_FILE: '' };
+      const pulled = await exec(INSTALLED_BIN, ['image', 'pull', ref], { env });
+      assert.match(pulled.stdout + pulled.stderr, /busybox/);
+      const untrusted = await exec(INSTALLED_BIN, ['image', 'pull', ref], { env: { ...env, NODE_EXTRA_CA_CERTS: '' } }).then(
+        () => 0,
+        (err: { code: number }) => err.code,
+      );
+      assert.equal(untrusted, 3, 'without the CA the same pull fails on the certificate');
+    } finally {
+      await pullHome.cleanup();
+    }
   });
 });
