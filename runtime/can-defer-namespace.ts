@@ -1,6 +1,8 @@
-// Whether root's build may plan before entering its namespace (namespace-deferral.ts). A file of its
-// own, with no imports of tsbuild's: bin/tsbuild.js asks it before loading the CLI.
+// Whether root's build may plan before entering its namespace (namespace-deferral.ts), and whether it
+// is worth it (settled-builds.ts). A file of its own, importing only that one: bin/tsbuild.js asks it
+// before loading the CLI.
 import { readFileSync } from 'node:fs';
+import { expectsStageToBuild } from './settled-builds.js';
 
 /**
  * Capabilities both sides need over the other's files: DAC override and read-search (modes), FOWNER
@@ -26,16 +28,19 @@ export function userNamespacesEnabled(): boolean {
 
 /**
  * Whether this root process may plan the build before entering its namespace: root, no namespace
- * entered or decided yet, the capabilities above, and some namespace to enter at all. Cheap: no
- * process is started (the `unshare` probe of decideIdMode runs only when a restart is due).
+ * entered or decided yet, the capabilities above, and some namespace to enter at all; and whether it
+ * should: not when the build most likely builds a stage (settled-builds.ts), as the plan would be
+ * made again in the namespace. Cheap: no process is started (the `unshare` probe of decideIdMode runs
+ * only when a restart is due).
  */
 export function canDeferNamespace(env: NodeJS.ProcessEnv = process.env): boolean {
   // TSBUILD_ID_MODE, TSBUILD_MOUNT_NS: set in a process that is in its namespace (userns.ts, mount-namespace.ts).
   if (process.getuid?.() !== 0 || env.TSBUILD_ID_MODE || env.TSBUILD_MOUNT_NS) return false;
   if (!userNamespacesEnabled() && env.TSBUILD_PRIVATE_MOUNTS === '0') return false;
   try {
-    return hasCapabilities(readFileSync('/proc/self/status', 'utf8'));
+    if (!hasCapabilities(readFileSync('/proc/self/status', 'utf8'))) return false;
   } catch {
     return false;
   }
+  return !expectsStageToBuild();
 }

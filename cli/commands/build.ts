@@ -1,4 +1,5 @@
 // tsbuild build / plan: run the conveyor for the images of werf.yaml.
+
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { build, plan, homePaths } from '../../lib/index.js';
@@ -14,6 +15,8 @@ import { createRuntime, prepareRuntime, SANDBOX_FLAG, SNAPSHOTTER_FLAG, MAX_LAYE
 import { registryClient, withAbort } from '../shared.js';
 import { holdEvents, skipShownPulls, type EventHold } from '../held-events.js';
 import { isRestartInNamespace, restartInNamespace, RestartInNamespace, useBuilderGitEnv } from '../../runtime/namespace-deferral.js';
+import { recordSettledBuild } from '../../runtime/settled-builds.js';
+import { currentIdMode, stepNamespaceIds } from '../../runtime/userns.js';
 import { parseRegistryMirror, parseSourceDateEpoch, type PullPolicy } from '../../lib/conveyor/index.js';
 
 interface BuildFlags {
@@ -217,6 +220,8 @@ async function runBuild(images: string[], flags: BuildFlags, defer: boolean): Pr
         if (runtime?.restartDue) throw new RestartInNamespace('a mount was asked for');
         hold?.flush();
         restoreEnv?.();
+        // Every stage is stored now: the next build of this command plans first only if its inputs are these.
+        if (rootBuild()) recordSettledBuild();
         await writeReport(collector.succeeded(result));
         view?.close();
         if (fmt === 'plain') printSummary(result);
@@ -240,6 +245,11 @@ async function runBuild(images: string[], flags: BuildFlags, defer: boolean): Pr
     process.exitCode = error.exitCode;
     return undefined;
   }
+}
+
+/** Host root, or root's builder in its namespace: the builds that may plan before the namespace. */
+function rootBuild(): boolean {
+  return process.getuid?.() === 0 && (currentIdMode() === undefined || stepNamespaceIds() !== undefined);
 }
 
 function printSummary(result: Awaited<ReturnType<typeof build>>): void {

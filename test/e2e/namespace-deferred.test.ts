@@ -7,6 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../support/cli.js';
@@ -44,6 +45,10 @@ describe('root build: the namespace is entered only for a stage to build', {
       await writeFile(join(shim, tool), `#!/bin/sh\nprintf '%s %s\\n' ${tool} "$*" >> "$TSBUILD_TEST_CALL_LOG"\nexec ${real} "$@"\n`);
       await chmod(join(shim, tool), 0o755);
     }
+    // flock (the build's locks) logs the user namespace it runs in: host root's, or the builder's.
+    const flock = execFileSync('sh', ['-c', 'command -v flock'], { encoding: 'utf8' }).trim();
+    await writeFile(join(shim, 'flock'), `#!/bin/sh\nprintf 'flock %s\\n' "$(readlink /proc/self/ns/user)" >> "$TSBUILD_TEST_CALL_LOG"\nexec ${flock} "$@"\n`);
+    await chmod(join(shim, 'flock'), 0o755);
   });
   after(async () => {
     await registry?.stop();
@@ -67,6 +72,9 @@ describe('root build: the namespace is entered only for a stage to build', {
   }
   /** The re-executions into root's user namespace (not the probes or the steps' own namespaces). */
   const restarts = (calls: string[]): string[] => calls.filter((c) => c.startsWith('unshare --user --mount --fork'));
+  const withoutLocks = (calls: string[]): string[] => calls.filter((c) => !c.startsWith('flock '));
+  /** Locks taken by host root itself, in this (the initial) user namespace. */
+  const hostRootLocks = (calls: string[]): string[] => calls.filter((c) => c === `flock ${readlinkSync('/proc/self/ns/user')}`);
   const assertOnce = (lines: string[]): void => {
     const seen = new Set<string>();
     for (const l of lines) {
@@ -99,7 +107,8 @@ describe('root build: the namespace is entered only for a stage to build', {
     assert.ok(indexJson.manifests.length >= 3 && !owners.has(0), `the images were written in the namespace: owners ${[...owners]}`);
 
     const again = await build(project, home);
-    assert.deepEqual(again.calls, [], 'nothing mounted, nothing restarted');
+    assert.deepEqual(restarts(again.calls), [], 'nothing restarted');
+    assert.deepEqual(withoutLocks(again.calls), [], 'nothing mounted');
     assertOnce(again.lines);
     assert.equal(again.lines.filter((l) => /\bcached\b/.test(l)).length, 3, again.stderr);
 
@@ -111,6 +120,41 @@ describe('root build: the namespace is entered only for a stage to build', {
     assertOnce(changed.lines);
     assert.match(changed.stderr, /│ two/);
     assert.equal(changed.lines.filter((l) => /\bsetup\s+built\b/.test(l)).length, 1, changed.stderr);
+  });
+
+  test('a changed build after a settled one restarts before host root plans; a wrong guess costs only the restart', async () => {
+    const home = join(work.path, 'home-d');
+    const project = join(work.path, 'project-d');
+    await mkdir(project, { recursive: true });
+    const v1 = `project: nsguess\nconfigVersion: 1\n---\nimage: app\nfrom: ${base}\nshell:\n  install: [echo one > /one]\n  setup: [cat /one]\n`;
+    const v2 = v1.replace('cat /one', 'cat /one; echo two');
+    await writeFile(join(project, 'werf.yaml'), v1);
+    // A home with no record of this command: host root plans (and locks) first, then restarts.
+    const first = await build(project, home);
+    assert.equal(restarts(first.calls).length, 1, first.calls.join('\n'));
+    assert.ok(hostRootLocks(first.calls).length > 0, `host root planned first: ${first.calls.join('\n')}`);
+    const noop = await build(project, home);
+    assert.deepEqual(restarts(noop.calls), [], noop.stderr);
+    assert.ok(hostRootLocks(noop.calls).length > 0, 'the no-op ran in host root');
+
+    // The config changed since the last settled build: straight into the namespace, no plan before.
+    await writeFile(join(project, 'werf.yaml'), v2);
+    const changed = await build(project, home);
+    assert.equal(restarts(changed.calls).length, 1, changed.calls.join('\n'));
+    assert.deepEqual(hostRootLocks(changed.calls), [], `host root did not plan: ${changed.calls.join('\n')}`);
+    assertOnce(changed.lines);
+    assert.match(changed.stderr, /│ two/);
+    assert.equal(changed.lines.filter((l) => /\bsetup\s+built\b/.test(l)).length, 1, changed.stderr);
+
+    // Back to v1, whose stages are all stored: guessed wrong, so it restarts, and builds nothing.
+    await writeFile(join(project, 'werf.yaml'), v1);
+    const back = await build(project, home);
+    assert.equal(restarts(back.calls).length, 1, back.calls.join('\n'));
+    assert.equal(back.lines.filter((l) => /\bbuilt\b|\bbuilding\b/.test(l)).length, 0, back.stderr);
+    assert.equal(back.lines.filter((l) => /\bcached\b/.test(l)).length, 3, back.stderr);
+    // ...and that is settled now: the same build again plans in host root and runs no namespace.
+    const settled = await build(project, home);
+    assert.deepEqual(restarts(settled.calls), [], settled.stderr);
   });
 
   test('--push: the no-op pushes as host root, the blob-info cache it writes is replaced by the builder next time', async () => {
@@ -127,7 +171,7 @@ describe('root build: the namespace is entered only for a stage to build', {
     await rm(cache, { force: true });
     await rm(`${cache}.lock`, { force: true, recursive: true });
     const again = await build(project, home, push);
-    assert.deepEqual(again.calls, [], again.stderr);
+    assert.deepEqual(withoutLocks(again.calls), [], again.stderr);
     assert.equal(again.lines.filter((l) => /^pushed /.test(l)).length, 1, again.stderr);
     assert.equal((await stat(cache)).uid, 0, 'host root wrote the blob-info cache');
     // The builder in the namespace pushes the next change and replaces host root's cache file.
@@ -153,7 +197,7 @@ describe('root build: the namespace is entered only for a stage to build', {
     const first = await build(dir, home);
     assert.equal(restarts(first.calls).length, 1, first.calls.join('\n'));
     const again = await build(dir, home);
-    assert.deepEqual(again.calls, [], again.stderr);
+    assert.deepEqual(withoutLocks(again.calls), [], again.stderr);
     assert.equal(again.lines.filter((l) => /\bbuilt\b/.test(l)).length, 0, again.stderr);
   });
 });

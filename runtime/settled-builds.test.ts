@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildInputs, expectsStageToBuild, recordSettledBuild } from './settled-builds.js';
+
+async function scratch(): Promise<{ dir: string; home: string; done(): Promise<void> }> {
+  const root = await mkdtemp(join(tmpdir(), 'tsbuild-settled-'));
+  const dir = join(root, 'project');
+  await mkdir(dir);
+  return { dir, home: join(root, 'home'), done: () => rm(root, { recursive: true, force: true }) };
+}
+
+test('the inputs follow the config bytes (werf.yaml, werf.yml or --config) and git HEAD; the slot follows the arguments', async () => {
+  const s = await scratch();
+  try {
+    await writeFile(join(s.dir, 'werf.yml'), 'project: a\n');
+    const a = buildInputs(['--dir', s.dir]);
+    assert.equal(buildInputs([`--dir=${s.dir}`]).inputs, a.inputs, '--dir=X reads the same config');
+    assert.notEqual(buildInputs([`--dir=${s.dir}`]).slot, a.slot, 'another command line is another slot');
+    await writeFile(join(s.dir, 'werf.yml'), 'project: b\n');
+    assert.notEqual(buildInputs(['--dir', s.dir]).inputs, a.inputs);
+    await writeFile(join(s.dir, 'werf.yaml'), 'project: c\n');
+    const yaml = buildInputs(['--dir', s.dir]).inputs;
+    await writeFile(join(s.dir, 'other.yaml'), 'project: c\n');
+    assert.equal(buildInputs(['--dir', s.dir, '--config', 'other.yaml']).inputs, yaml, 'werf.yaml first; --config relative to --dir');
+
+    const git = (...args: string[]): string => execFileSync('git', ['-C', s.dir, ...args], { encoding: 'utf8' });
+    git('init', '-q');
+    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'one');
+    const one = buildInputs(['--dir', s.dir]).inputs;
+    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'two');
+    assert.notEqual(buildInputs(['--dir', s.dir]).inputs, one, 'a new commit on the branch');
+  } finally {
+    await s.done();
+  }
+});
+
+test('a build is expected to build a stage only when the same command settled before with other inputs', async () => {
+  const s = await scratch();
+  try {
+    const argv = ['node', 'tsbuild.js', 'build', '--dir', s.dir];
+    await writeFile(join(s.dir, 'werf.yaml'), 'project: a\n');
+    assert.equal(expectsStageToBuild(argv, s.home), false, 'no record: plan first');
+    recordSettledBuild(argv, s.home);
+    assert.equal(expectsStageToBuild(argv, s.home), false, 'same inputs');
+    assert.equal(expectsStageToBuild([...argv, 'app'], s.home), false, 'another command has no record');
+    await writeFile(join(s.dir, 'werf.yaml'), 'project: a # changed\n');
+    assert.equal(expectsStageToBuild(argv, s.home), true);
+    recordSettledBuild(argv, s.home);
+    assert.equal(expectsStageToBuild(argv, s.home), false);
+  } finally {
+    await s.done();
+  }
+});

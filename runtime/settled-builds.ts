@@ -1,0 +1,104 @@
+// Root's build plans before it enters its namespace (namespace-deferral.ts) because a build whose
+// stages are all stored needs no namespace at all. When a stage must be built, that planning was in
+// vain: the build restarts in the namespace (a second node start) and plans again there. So root's
+// build first guesses, cheaply and before the CLI is loaded, whether it will build: it remembers the
+// inputs of the last build of the same command that ended with every stage stored ("settled") and
+// restarts at once when that record exists and the inputs differ now.
+//
+// Only a guess about where to plan, never about what to build: whichever way it goes, the build in
+// the namespace plans from scratch and builds exactly what is missing. A wrong "unchanged" (an input
+// not looked at here, a stage removed by gc) costs what deferral costs anyway (plan, then restart); a
+// wrong "changed" (a config edited back to a stored state) costs the no-op one restart. A home with
+// no record for the command (its first build) plans first, as before.
+//
+// A file with no imports of tsbuild's beyond lib/home.ts: bin/tsbuild.js asks it before loading the CLI.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { homePaths } from '../lib/home.js';
+
+/** `--name value` / `--name=value` of argv (the first), or undefined. */
+function flagValue(args: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return undefined;
+    if (a === name) return args[i + 1];
+    if (a.startsWith(`${name}=`)) return a.slice(name.length + 1);
+  }
+  return undefined;
+}
+
+function readOrEmpty(path: string): Buffer | string {
+  try {
+    return readFileSync(path);
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The commit git's HEAD names in the repository holding `dir` (git stages follow it), read from the
+ * files: no git process. A partial answer is fine (see the top of the file).
+ */
+function gitHead(dir: string): string {
+  for (let d = dir, i = 0; i < 64; i++) {
+    const head = readOrEmpty(join(d, '.git', 'HEAD')).toString();
+    if (head !== '') {
+      const ref = /^ref: (\S+)/.exec(head)?.[1];
+      return ref ? `${head}${readOrEmpty(join(d, '.git', ref)).toString()}` : head;
+    }
+    const gitFile = readOrEmpty(join(d, '.git')).toString();
+    if (gitFile !== '') return gitFile;
+    const up = dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  return '';
+}
+
+export interface BuildInputs {
+  /** Names the command: the working directory and the arguments. */
+  slot: string;
+  /** What its stages are most likely to follow: the config file's bytes and git's HEAD. */
+  inputs: string;
+}
+
+/** The slot and inputs of `tsbuild build` run with `args` (argv after "build") in `cwd`. */
+export function buildInputs(args: readonly string[], cwd: string = process.cwd()): BuildInputs {
+  const dir = resolve(cwd, flagValue(args, '--dir') ?? '.');
+  const config = flagValue(args, '--config');
+  const configBytes = config !== undefined ? readOrEmpty(resolve(dir, config)) : readOrEmpty(join(dir, 'werf.yaml')) || readOrEmpty(join(dir, 'werf.yml'));
+  const slot = createHash('sha256')
+    .update(JSON.stringify([cwd, ...args]))
+    .digest('hex');
+  const inputs = createHash('sha256').update(configBytes).update('\0').update(gitHead(dir)).digest('hex');
+  return { slot, inputs };
+}
+
+function recordPath(slot: string, root: string): string {
+  return join(root, 'run', 'settled-builds', slot.slice(0, 32));
+}
+
+/**
+ * True when this build (argv as process.argv: node, script, "build", ...) most likely builds a
+ * stage: a build of the same command settled before with other inputs than now.
+ */
+export function expectsStageToBuild(argv: readonly string[] = process.argv, root: string = homePaths().root): boolean {
+  const { slot, inputs } = buildInputs(argv.slice(3));
+  const recorded = readOrEmpty(recordPath(slot, root)).toString();
+  return recorded !== '' && recorded !== inputs;
+}
+
+/** After a build that ended with every stage stored: remember its inputs (best effort). */
+export function recordSettledBuild(argv: readonly string[] = process.argv, root: string = homePaths().root): void {
+  const { slot, inputs } = buildInputs(argv.slice(3));
+  const file = recordPath(slot, root);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}`;
+    writeFileSync(tmp, inputs);
+    renameSync(tmp, file);
+  } catch {
+    /* only a guess for the next build: a home that cannot take it plans first, as without it */
+  }
+}
