@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { commandOf, createProgram } from './main.js';
+import { loadedModules } from '../test/support/loaded-modules.js';
 
 const BIN = fileURLToPath(new URL('../../bin/tsbuild.js', import.meta.url));
 
@@ -25,21 +26,6 @@ test('argv names the one command whose module is loaded; help and typos load the
   for (const name of ['build', 'plan', 'run', 'render', 'config', 'stages', 'doctor', 'image', 'login', 'logout', 'bundle', 'stapel'])
     assert.ok(all.includes(name), name);
 });
-
-/** The file: URLs node's ES module loader loaded while running tsbuild with `args` (NODE_DEBUG=esm). */
-function loadedModules(entry: string, args: string[]): string[] {
-  const code = `import(${JSON.stringify(entry)}).then((m) => m.main(['node', 'tsbuild', ...${JSON.stringify(args)}]))`;
-  // NODE_DEBUG=esm prints about 1 MiB for a build (more with a longer checkout path): past spawnSync's
-  // default 1 MiB buffer the child is killed (ENOBUFS), so the buffer is raised.
-  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, NODE_DEBUG: 'esm' } });
-  assert.equal(r.status, 0, r.stderr);
-  const urls = [...r.stderr.matchAll(/Storing (file:\S+)/g)].map((m) => m[1]!);
-  assert.ok(
-    urls.some((u) => u.endsWith('/main.js')),
-    `NODE_DEBUG=esm names no main.js (has its output changed?):\n${r.stderr.slice(0, 2000)}`,
-  );
-  return urls;
-}
 
 test('--version loads no command module and nothing of the library; build loads its command only', () => {
   const main = new URL('./main.js', import.meta.url).href;

@@ -5,12 +5,12 @@ import { resolve as resolvePath, join } from 'node:path';
 import type { Command } from 'commander';
 // Not lib/index.js: the use cases pull in the whole library (conveyor, config, templates), ~0.8 MB
 // of bundle that pull and push do not need (~60 ms of compiling per run, CPU profile); inspect
-// loads it on demand.
+// loads it on demand. lib/image (archives, recompression) and lib/layer (tar, gzip/zstd, workers)
+// are loaded by the subcommands that use them: a pull needs neither.
 import { homePaths } from '../../lib/home.js';
-import { acquireLease, openStore, type LayoutStore } from '../../lib/content/index.js';
+import { acquireLease, openStore, resolveLocal, type LayoutStore } from '../../lib/content/index.js';
 import { TsbuildError } from '../../lib/errors.js';
-import { loadImageArchive, parseArchiveFormat, recompressImage, resolveLocal, saveImageArchive, type ArchiveImage } from '../../lib/image/index.js';
-import { parseLayerCompression } from '../../lib/layer/index.js';
+import type { ArchiveImage } from '../../lib/image/index.js';
 import {
   formatReference,
   parsePlatform,
@@ -81,6 +81,7 @@ export function registerImage(program: Command): void {
       const ref = parseReference(text);
       const name = formatReference(ref);
       const client = clientFor(flags, ref.registry);
+      client.warmUp(ref.registry);
       try {
         const pulled = await withLease((store) =>
           withAbort(async (signal) => {
@@ -113,8 +114,10 @@ export function registerImage(program: Command): void {
     )
     .action(async (src: string, destText: string, flags: RemoteFlags & { quiet?: boolean; layerCompression?: string }) => {
       const dest = parseReference(destText);
-      const compression = flags.layerCompression !== undefined ? parseLayerCompression(flags.layerCompression) : undefined;
+      const compression =
+        flags.layerCompression !== undefined ? (await import('../../lib/layer/index.js')).parseLayerCompression(flags.layerCompression) : undefined;
       const client = clientFor(flags, dest.registry);
+      client.warmUp(dest.registry);
       const push = (store: LayoutStore, descriptor: Descriptor): Promise<PushedImage> =>
         withAbort((signal) => pushImage(client, store, descriptor, dest, { signal, ...(flags.quiet ? {} : { onProgress: progressPrinter() }) }));
       try {
@@ -123,6 +126,7 @@ export function registerImage(program: Command): void {
             await withLease(async (store) => {
               const found = await resolveLocal(store, src);
               if (!found) throw notInStore(src);
+              const { recompressImage } = await import('../../lib/image/index.js');
               const r = await withAbort((signal) => recompressImage(store, found.descriptor, compression, { signal }));
               return push(store, r.descriptor);
             })
@@ -168,6 +172,7 @@ export function registerImage(program: Command): void {
     .requiredOption('-o, --output <file>', 'archive file to write')
     .option('--format <format>', 'oci-archive | docker-archive', 'oci-archive')
     .action(async (refs: string[], flags: { output: string; format: string }) => {
+      const { parseArchiveFormat, saveImageArchive } = await import('../../lib/image/index.js');
       const format = parseArchiveFormat(flags.format);
       const store = await openStore(homePaths());
       const images: ArchiveImage[] = [];
@@ -189,6 +194,7 @@ export function registerImage(program: Command): void {
     .option('--platform <os/arch>', 'platform to take from a multi-platform image (default: the host)')
     .action(async (flags: { input: string; name?: string; platform?: string }) => {
       const name = flags.name !== undefined ? formatReference(parseReference(flags.name)) : undefined;
+      const { loadImageArchive } = await import('../../lib/image/index.js');
       const res = await withLease((store) =>
         withAbort((signal) =>
           loadImageArchive(store, resolvePath(flags.input), {

@@ -2,5 +2,4 @@ export * from './stored-image.js';
 export * from './archive.js';
 export * from './archive-save.js';
 export { loadImageArchive, readArchive, type LoadArchiveOptions, type LoadArchiveResult, type LoadedImage } from './archive-load.js';
-export { resolveLocal } from './resolve-local.js';
 export { recompressImage, type RecompressResult } from './recompress-image.js';

@@ -136,12 +136,14 @@ export async function pullImage(
     throw new TsbuildError('TSB_IMAGE_NO_PLATFORM', `${what}: the image is ${config.os}/${config.architecture}, not ${formatPlatform(options.platform)}`);
   }
 
+  // The registry served a manifest naming these blobs, so the repository holds them: a later push
+  // to another repository of this registry can mount them instead of uploading. Written while the
+  // manifest is stored.
+  for (const d of [configDescriptor, ...unique.values()]) client.blobInfo.record(d.digest, ref);
+  const saving = client.blobInfo.save();
   await store.writeBytes(fetched.bytes, { digest: fetched.descriptor.digest, size: fetched.descriptor.size });
   if (options.refName) await store.setRef(options.refName, fetched.descriptor);
-  // The registry served a manifest naming these blobs, so the repository holds them: a later push
-  // to another repository of this registry can mount them instead of uploading.
-  for (const d of [configDescriptor, ...unique.values()]) client.blobInfo.record(d.digest, ref);
-  await client.blobInfo.save();
+  await saving;
   const result: PulledImage = { manifestDescriptor: fetched.descriptor, manifest, config, configDescriptor };
   if (indexDescriptor) result.indexDescriptor = indexDescriptor;
   return result;

@@ -87,7 +87,11 @@ async function pushManifestTree(
   }
   // Child manifests go by digest; the top one by tag when the destination has one.
   const target: Reference = depth === 0 && dest.tag ? { registry: dest.registry, repository: dest.repository, tag: dest.tag } : withDigest(dest, desc.digest);
+  // Where the blobs were seen is written while the registry stores the manifest (the blobs are
+  // there whatever becomes of the manifest).
+  const saving = client.blobInfo.save();
   const put = await putManifest(client, target, bytes, mediaType, { signal: options.signal });
+  await saving;
   return { digest: put.digest, size: put.size, mediaType };
 }
 

@@ -201,6 +201,15 @@ export class RegistryClient {
     return this.auths.get(registry)?.scheme ?? 'unknown';
   }
 
+  /**
+   * Load the HTTP client and probe the registry's scheme now, so that both overlap the caller's
+   * other start-up work (opening the store, a lease) instead of delaying the first request.
+   * Never rejects: the first request reports what went wrong.
+   */
+  warmUp(registry: string): void {
+    Promise.all([loadUndici(), this.ensureScheme(registry)]).catch(() => undefined);
+  }
+
   /** Send a request with auth, retries and error mapping; the caller consumes or discards the body. */
   async send(req: RegistryRequest): Promise<RegistryResponse> {
     // undici loads while the scheme probe waits for the registry.

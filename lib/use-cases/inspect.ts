@@ -23,7 +23,7 @@ import {
 } from '../oci/index.js';
 import { fetchBlobBytes, getManifest, selectPlatform, type RegistryClient } from '../registry/index.js';
 import { openStore } from './project-options.js';
-import { resolveLocal } from '../image/index.js';
+import { resolveLocal } from '../content/index.js';
 
 export interface InspectOptions {
   home: HomePaths;

@@ -1,5 +1,6 @@
-// Finding an image of the local store by the name a user typed.
-import type { LayoutStore } from '../content/index.js';
+// Finding an image of the local store by the name a user typed (here, not in lib/image, so that
+// `image push` finds its image without loading archives and layer code).
+import type { LayoutStore } from './layout-store.js';
 import { formatReference, parseReference, type Descriptor } from '../oci/index.js';
 
 /** A name in the store: exactly as given, else as a normalised reference ("busybox" → docker.io/library/busybox:latest). */
