@@ -107,6 +107,10 @@ export class BwrapSandbox implements Sandbox {
     }
   }
 
+  warm(): void {
+    this.steps?.warm();
+  }
+
   async run(spec: RunSpec, options: RunOptions = {}): Promise<RunResult> {
     const { signal } = options;
     if (signal?.aborted) throw new TsbuildError('TSB_ABORTED', 'build aborted');

@@ -118,6 +118,10 @@ export class OciRuntimeSandbox implements Sandbox {
     return ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', `${OciRuntimeSandbox.NO_CGROUPS} && exec "$@"`, 'crun', ...inner];
   }
 
+  warm(): void {
+    this.steps?.warm();
+  }
+
   async run(spec: RunSpec, options: RunOptions = {}): Promise<RunResult> {
     const { signal } = options;
     if (signal?.aborted) throw new TsbuildError('TSB_ABORTED', 'build aborted');

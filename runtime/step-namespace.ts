@@ -5,7 +5,7 @@
 // step's root filesystem and mount sources are first bound, in a private mount namespace, under a
 // staging directory it owns; the runtime then starts inside the child namespace and sees only those.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsbuildError } from '../lib/errors.js';
@@ -14,18 +14,37 @@ import { startTime } from '../lib/internal/owned-dir.js';
 
 const STATIC_SHELL = '/usr/bin/bash-static';
 
-// Bind each source on its staging path, close every inherited descriptor above 3 (fd 3 may carry the
-// seccomp program), then enter the step namespace and exec the runtime. `extra` runs before that
-// (crun: an empty /sys/fs/cgroup).
+// Bind each source on its staging path (one `mount --all` over a table of the binds: one process
+// instead of one per bind), close every inherited descriptor above 3 (fd 3 may carry the seccomp
+// program), then enter the step namespace and exec the runtime. `extra` runs before that (crun: an
+// empty /sys/fs/cgroup).
 // Docker's umask 022 for the step, whoever runs the build (reproducible layers).
 const STAGE_SCRIPT =
-  'umask 022; ns=$1; n=$2; extra=$3; shift 3; ' +
-  'while [ "$n" -gt 0 ]; do mount --rbind -- "$1" "$2" || exit 125; shift 2; n=$((n-1)); done; ' +
+  'umask 022; ns=$1; fstab=$2; extra=$3; shift 3; ' +
+  'mount --all --fstab "$fstab" || exit 125; ' +
   'eval "$extra" || exit 125; ' +
   'for f in /proc/self/fd/*; do k=${f##*/}; if [ "$k" -gt 3 ]; then eval "exec $k>&-"; fi; done 2>/dev/null; ' +
   'exec nsenter --user="$ns" -- "$@"';
 
 const STAGE_PARENT = '/tmp';
+
+/**
+ * A path as an fstab field: bytes outside a plain set as octal escapes (libmount unmangles every
+ * `\ooo`), so spaces, tabs, newlines, `#` and backslashes in user mount sources stay one field.
+ */
+export function fstabField(path: string): string {
+  let out = '';
+  for (const b of Buffer.from(path, 'utf8')) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9/._+@:=,-]/.test(c) ? c : `\\${b.toString(8).padStart(3, '0')}`;
+  }
+  return out;
+}
+
+/** The binds as a table for `mount --all --fstab`, in order. */
+export function bindTable(binds: ReadonlyArray<readonly [string, string]>): string {
+  return binds.map(([source, target]) => `${fstabField(source)} ${fstabField(target)} none rbind 0 0\n`).join('');
+}
 
 /**
  * A new staging directory named after this builder (pid and start time; root's builder stays in the
@@ -71,6 +90,11 @@ export class StepNamespace {
     return this.nsPath;
   }
 
+  /** Make the namespace now (before the first step needs it); a failure is reported to that step. */
+  warm(): void {
+    this.userns().catch(() => undefined);
+  }
+
   private async create(): Promise<string> {
     // pdeathsig: the holder goes when the builder goes, however it ends.
     const holder = spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'unshare', '--user', '--', 'sleep', 'infinity'], {
@@ -97,8 +121,9 @@ export class StepNamespace {
       await new Promise((r) => setTimeout(r, 2));
     }
     try {
-      await writeFile(`/proc/${pid}/uid_map`, `0 0 ${this.ids}\n`);
-      await writeFile(`/proc/${pid}/gid_map`, `0 0 ${this.ids}\n`);
+      // Synchronous: two short writes to procfs, which the thread pool (busy packing layers) would queue.
+      writeFileSync(`/proc/${pid}/uid_map`, `0 0 ${this.ids}\n`);
+      writeFileSync(`/proc/${pid}/gid_map`, `0 0 ${this.ids}\n`);
     } catch (err) {
       throw new TsbuildError('TSB_SANDBOX_START', `cannot map ids of the step user namespace: ${(err as Error).message}`, { cause: err });
     }
@@ -113,15 +138,17 @@ export class StepNamespace {
     this.stageRoot ??= makeStageRoot();
     const dir = join(this.stageRoot, String(++this.seq));
     await mkdir(join(dir, 'root'), { recursive: true, mode: 0o700 });
-    const binds: string[] = [spec.rootfs, join(dir, 'root')];
+    const binds: Array<[string, string]> = [[spec.rootfs, join(dir, 'root')]];
     const mounts = [];
     for (const [i, m] of spec.mounts.entries()) {
       const target = join(dir, `m${i}`);
       if (statSync(m.source).isDirectory()) await mkdir(target);
       else await writeFile(target, '');
-      binds.push(m.source, target);
+      binds.push([m.source, target]);
       mounts.push({ ...m, source: target });
     }
+    const fstab = join(dir, 'binds.fstab');
+    await writeFile(fstab, bindTable(binds));
     return {
       spec: { ...spec, rootfs: join(dir, 'root'), mounts },
       dir,
@@ -136,9 +163,8 @@ export class StepNamespace {
         STAGE_SCRIPT,
         'tsbuild-step',
         ns,
-        String(binds.length / 2),
+        fstab,
         extra,
-        ...binds,
         ...command,
       ],
       cleanup: () => rm(dir, { recursive: true, force: true }),

@@ -108,6 +108,7 @@ export async function runInStage(parent: StoredImage, ctx: RunnerContext, run: S
   const keys = [run.key];
   const signal = ctx.signal ? { signal: ctx.signal } : {};
   try {
+    ctx.sandbox.warm?.();
     const snap = await ctx.snapshotter.prepare(run.key, ctx.layers(parent), signal);
     if (run.beforeRun) await run.beforeRun(snap.rootfs);
     const { mounts, skip } =

@@ -44,6 +44,11 @@ export interface Sandbox {
   readonly name: string;
   /** Resolves with the exit status; rejects only if the process could not be started. */
   run(spec: RunSpec, options?: RunOptions): Promise<RunResult>;
+  /**
+   * Start now what the first run() needs and does not depend on the spec (root's step namespace),
+   * so that it is made while the snapshot is prepared; a failure is reported by run().
+   */
+  warm?(): void;
 }
 
 /** A layer the snapshotter can unpack: identified by diffId, opened lazily. */
