@@ -5,8 +5,7 @@
 // step's root filesystem and mount sources are first bound, in a private mount namespace, under a
 // staging directory it owns; the runtime then starts inside the child namespace and sees only those.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsbuildError } from '../lib/errors.js';
 import type { RunSpec } from '../lib/sandbox/index.js';
@@ -137,18 +136,20 @@ export class StepNamespace {
     // builder's (root of the namespace, owning the step namespace's uid 0) and mode 0700.
     this.stageRoot ??= makeStageRoot();
     const dir = join(this.stageRoot, String(++this.seq));
-    await mkdir(join(dir, 'root'), { recursive: true, mode: 0o700 });
+    // Synchronous, like makeStageRoot: a few entries in /tmp, each far cheaper than a trip through the
+    // thread pool, which is busy with the layer of the stage before while this one starts.
+    mkdirSync(join(dir, 'root'), { recursive: true, mode: 0o700 });
     const binds: Array<[string, string]> = [[spec.rootfs, join(dir, 'root')]];
     const mounts = [];
     for (const [i, m] of spec.mounts.entries()) {
       const target = join(dir, `m${i}`);
-      if (statSync(m.source).isDirectory()) await mkdir(target);
-      else await writeFile(target, '');
+      if (statSync(m.source).isDirectory()) mkdirSync(target);
+      else writeFileSync(target, '');
       binds.push([m.source, target]);
       mounts.push({ ...m, source: target });
     }
     const fstab = join(dir, 'binds.fstab');
-    await writeFile(fstab, bindTable(binds));
+    writeFileSync(fstab, bindTable(binds));
     return {
       spec: { ...spec, rootfs: join(dir, 'root'), mounts },
       dir,
@@ -167,7 +168,7 @@ export class StepNamespace {
         extra,
         ...command,
       ],
-      cleanup: () => rm(dir, { recursive: true, force: true }),
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }
 
