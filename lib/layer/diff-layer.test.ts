@@ -96,6 +96,31 @@ test('GNU tar lists and extracts our layers as we meant them', async () => {
   }
 });
 
+test('siblings are written in UTF-8 byte order, also with names beyond U+FFFF (where UTF-16 order differs)', async () => {
+  const tmp = tempDir('order');
+  try {
+    // Byte order: B (42) < a (61) < é (c3) < U+E000 (ee) < U+FFFD (ef) < U+1F600 (f0). UTF-16 would put
+    // U+1F600 (d83d) before U+E000.
+    const expected = ['B', 'a', 'é', '\uE000', '\uFFFD', '\u{1F600}'];
+    for (const [dir, names] of [
+      ['bmp', expected.slice(0, 5)],
+      ['astral', expected],
+    ] as const) {
+      const src = join(tmp.path, dir);
+      mkdirSync(src);
+      for (const n of [...names].reverse()) writeFileSync(join(src, n), n);
+      const store = layoutStore(join(tmp.path, `store-${dir}`));
+      const layer = await writeLayerFromDir(src, store);
+      const listed = execFileSync('tar', ['-tzf', store.blobPath(layer.descriptor.digest)], { encoding: 'utf8' })
+        .trim()
+        .split('\n');
+      assert.deepEqual(listed, names);
+    }
+  } finally {
+    tmp.cleanup();
+  }
+});
+
 test('the same tree gives the same layer digest twice, and SOURCE_DATE_EPOCH clamps mtimes', async () => {
   const tmp = tempDir('determinism');
   try {

@@ -108,16 +108,20 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
       continue;
     }
     const abs = `${frame.abs}/${name}`;
-    let st: BigIntStats;
-    try {
-      st = lstatSync(abs, { bigint: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && name.includes('\uFFFD')) {
-        throw new TsbuildError('TSB_LAYER_INVALID', `file name is not valid UTF-8: ${JSON.stringify(rel)}`, {
-          hint: 'rename the file; layers carry UTF-8 names',
-        });
+    // A whiteout device (found by sortedChildren) becomes a marker: its own stat is not needed.
+    const knownWhiteout = upper && child.kind === 'whiteout';
+    let st: BigIntStats | undefined;
+    if (!knownWhiteout) {
+      try {
+        st = lstatSync(abs, { bigint: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && name.includes('\uFFFD')) {
+          throw new TsbuildError('TSB_LAYER_INVALID', `file name is not valid UTF-8: ${JSON.stringify(rel)}`, {
+            hint: 'rename the file; layers carry UTF-8 names',
+          });
+        }
+        throw err;
       }
-      throw err;
     }
 
     let xattrs: Array<[string, Buffer]> | undefined;
@@ -166,10 +170,10 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
       }
     }
 
-    const mode = Number(st.mode);
+    const mode = st ? Number(st.mode) : 0;
     const fmt = mode & constants.S_IFMT;
     // Whiteouts are char 0/0 devices, or (kernels ≥ 6.7, nested overlays) empty files marked overlay.whiteout.
-    if (upper && (child.kind === 'whiteout' || (fmt === constants.S_IFREG && xattrWhiteout))) {
+    if (knownWhiteout || !st || (upper && fmt === constants.S_IFREG && xattrWhiteout)) {
       out.writeEntryHeader(marker(frame.rel === '' ? `${WHITEOUT_PREFIX}${name}` : `${frame.rel}/${WHITEOUT_PREFIX}${name}`));
       stats.whiteouts++;
       stats.entries++;
@@ -261,7 +265,7 @@ function sortedChildren(dir: string, upper: boolean, opaque: boolean, xattrWhite
   for (const d of readdirSync(dir, { withFileTypes: true })) {
     let kind: Child['kind'] = 'plain';
     if (upper) {
-      if (d.isCharacterDevice() && lstatSync(`${dir}/${d.name}`, { bigint: true }).rdev === 0n) kind = 'whiteout';
+      if (d.isCharacterDevice() && lstatSync(`${dir}/${d.name}`).rdev === 0) kind = 'whiteout';
       else if (xattrWhiteouts && d.isFile()) {
         const fx = fsx();
         const p = `${dir}/${d.name}`;
@@ -271,10 +275,15 @@ function sortedChildren(dir: string, upper: boolean, opaque: boolean, xattrWhite
     children.push({ name: d.name, key: kind === 'whiteout' ? `${WHITEOUT_PREFIX}${d.name}` : d.name, kind });
   }
   if (opaque) children.push({ name: OPAQUE_MARKER, key: OPAQUE_MARKER, kind: 'opaque' });
+  // Byte order of the UTF-8 names. Without surrogates (characters beyond U+FFFF) UTF-16 order is
+  // code point order, which is UTF-8 byte order: strings compare as they are, no Buffer per name.
+  if (!children.some((c) => SURROGATE.test(c.key))) return children.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const keyed = children.map((c) => [c, Buffer.from(c.key, 'utf8')] as const);
   keyed.sort((a, b) => Buffer.compare(a[1], b[1]));
   return keyed.map((k) => k[0]);
 }
+
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 function copyFile(abs: string, rel: string, size: number, out: TarChunker, buf: Buffer): void {
   const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
