@@ -43,3 +43,19 @@ test('--version loads no command module and nothing of the library; build loads 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
 });
+
+test('the installed command runs the bundled CLI from a V8 code cache this node accepts', () => {
+  const cliCache = fileURLToPath(new URL('../../bin/cli-cache.cjs', import.meta.url));
+  // In a fresh node, as bin/start.cjs loads it (the test runner's own flags could change V8's verdict).
+  const probe = `const c = require(${JSON.stringify(cliCache)}); console.log(JSON.stringify({ fresh: c.cliBundleIsFresh(), accepted: c.loadCli().cacheAccepted }))`;
+  const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { fresh: true, accepted: true }, 'scripts/bundle.mjs made dist/bundle/cli.cjs and a cache V8 takes');
+  const installed = fileURLToPath(new URL('../../bin/tsbuild', import.meta.url));
+  const v = spawnSync(installed, ['--version'], { encoding: 'utf8' });
+  assert.equal(v.status, 0, v.stderr);
+  assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
+  const help = spawnSync(installed, ['build', '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /Usage: tsbuild build/);
+});

@@ -21,12 +21,29 @@ function tryLoad() {
   }
 }
 
+// The CLI's V8 code cache (bin/cli-cache.cjs) is made by the node that packed the package; a different
+// node rejects it (and compiles as if there were none). Made again here, for this node, best effort.
+function ensureCodeCache() {
+  try {
+    const cache = require('../bin/cli-cache.cjs');
+    if (!cache.cliBundleIsFresh() || cache.codeCacheAccepted()) return;
+    const made = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(join(ROOT, 'bin', 'cli-cache.cjs'))}).produceCodeCache()`], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, NODE_OPTIONS: '', NODE_EXTRA_CA_CERTS: '' },
+    });
+    if (made.status === 0) console.log(`tsbuild: code cache made for node ${process.version}`);
+  } catch {
+    // Without it the CLI starts as fast as without a cache: nothing to fail the install for.
+  }
+}
+
 // A checkout whose fsx.c changed since the last compile rebuilds; anything else takes what loads.
 let why = 'native/fsx.c changed since it was compiled';
 if (!localBuildIsStale()) {
   const found = tryLoad();
   if (found.path) {
     console.log(`tsbuild: native addon ${relative(ROOT, found.path)}`);
+    ensureCodeCache();
     process.exit(0);
   }
   why = found.error;
@@ -40,6 +57,7 @@ const run = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit' });
 const after = run.status === 0 ? tryLoad() : { error: run.error ? run.error.message : `node-gyp exited with ${run.status ?? run.signal}` };
 if (after.path) {
   console.log(`tsbuild: native addon ${relative(ROOT, after.path)}`);
+  ensureCodeCache();
   process.exit(0);
 }
 console.error(

@@ -1,6 +1,7 @@
 // Git content as layer entries: the full archive of every mapping (gitArchive) or the changes since
 // the commits a stage was built from (DESIGN decision 1: changed files of the target commit plus
 // whiteouts for removed paths — no `git apply`, so nothing a user command did can make it fail).
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { join, posix } from 'node:path';
 import { rmdir } from 'node:fs/promises';
@@ -111,7 +112,6 @@ async function* changeLayerEntries(
 
 /** A digest-like id of the changes since `from` (gitLatestPatch's input): same effective diff, same id. */
 export async function changesId(sources: GitSource[], from: GitCommits): Promise<{ id: string; empty: boolean }> {
-  const { createHash } = await import('node:crypto');
   const h = createHash('sha256');
   let empty = true;
   for (const s of pendingSources(sources, from)) {
