@@ -1,5 +1,5 @@
 /* fsx: the few Linux file-system calls Node lacks (xattrs on links, mknod, utimensat with
- * nanoseconds). Synchronous on purpose: tsbuild calls them from worker threads. Errors are thrown
+ * nanoseconds, flock). Synchronous on purpose: tsbuild calls them from worker threads. Errors are thrown
  * as Error objects carrying `code` (the errno name, like Node's own fs errors), `errno` and `syscall`. */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/file.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -38,6 +39,8 @@ static const char *errno_name(int e) {
     case EDQUOT: return "EDQUOT";
     case EIO: return "EIO";
     case EBADF: return "EBADF";
+    case EWOULDBLOCK: return "EWOULDBLOCK";
+    case EINTR: return "EINTR";
     case ENOMEM: return "ENOMEM";
     case EOVERFLOW: return "EOVERFLOW";
     default: return "EUNKNOWN";
@@ -256,6 +259,23 @@ static napi_value js_lutimes(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* tryLockExclusive(fd) -> true when this open file now holds flock(LOCK_EX), false when another
+ * holds it (never waits). The kernel drops the lock when the file is closed, also when the process dies. */
+static napi_value js_try_lock_exclusive(napi_env env, napi_callback_info info) {
+  napi_value argv[1], result;
+  int32_t fd = -1;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, NULL, "fd must be a file descriptor");
+    return NULL;
+  }
+  int r;
+  do r = flock(fd, LOCK_EX | LOCK_NB); while (r != 0 && errno == EINTR);
+  if (r != 0 && errno != EWOULDBLOCK) return throw_errno(env, "flock", "");
+  napi_get_boolean(env, r == 0, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_default, NULL},
@@ -264,6 +284,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"lremovexattr", NULL, js_lremovexattr, NULL, NULL, NULL, napi_default, NULL},
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
     {"lutimes", NULL, js_lutimes, NULL, NULL, NULL, napi_default, NULL},
+    {"tryLockExclusive", NULL, js_try_lock_exclusive, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -1,11 +1,16 @@
-// Exclusive locks the kernel releases when their holder dies (flock(2)), for Node, which has no
-// flock: a small `flock` child (util-linux) takes the lock and holds it while our pipe to it is
-// open. Our process dying in any way (kill -9 included) closes the pipe, the child exits and the
-// kernel drops the lock — no stale lock, no pid-reuse guesswork, and it works across pid namespaces.
+// Exclusive locks the kernel releases when their holder dies (flock(2)). Taken in this process with the
+// native addon's flock (lib/internal/fsx.ts) when it loads: a file descriptor that only this process
+// holds (node opens files close-on-exec), closed by the kernel however the process ends. Where the
+// addon is missing or older, and to wait for a lock another process holds, a small `flock` child
+// (util-linux) takes the lock and holds it while our pipe to it is open. Our process dying in any way
+// (kill -9 included) closes the pipe, the child exits and the kernel drops the lock. Either way: no
+// stale lock, no pid-reuse guesswork, and it works across pid namespaces.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TsbuildError } from '../errors.js';
+import { fsx } from './fsx.js';
 
 export interface KernelLock {
   readonly path: string;
@@ -79,10 +84,52 @@ async function ensureDir(dir: string, shared: boolean | undefined): Promise<void
   if (shared) await chmod(dir, 0o1777).catch(() => undefined);
 }
 
+let nativeFlock: ((fd: number) => boolean) | null | undefined;
+
+/** The addon's flock, or null when it cannot be had (then the `flock` child does the work). */
+function nativeTryLock(): ((fd: number) => boolean) | null {
+  if (nativeFlock === undefined) {
+    try {
+      const addon = fsx();
+      nativeFlock = addon.tryLockExclusive ? addon.tryLockExclusive.bind(addon) : null;
+    } catch {
+      nativeFlock = null;
+    }
+  }
+  return nativeFlock;
+}
+
+/**
+ * In this process: the lock, undefined when another holds it, null when the addon cannot lock
+ * (missing, or built before it could). Opened read-only and created 0666 (less the umask), as
+ * util-linux flock opens it: a shared lock dir's files can be locked by every user.
+ */
+function holdNative(path: string): KernelLock | undefined | null {
+  const tryLock = nativeTryLock();
+  if (!tryLock) return null;
+  const fd = openSync(path, constants.O_RDONLY | constants.O_CREAT | constants.O_NOCTTY, 0o666);
+  let locked = false;
+  try {
+    locked = tryLock(fd);
+  } finally {
+    if (!locked) closeSync(fd);
+  }
+  if (!locked) return undefined;
+  let open = true;
+  return {
+    path,
+    release: async () => {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}
+
 /** The lock if nobody holds it, else undefined (never waits). */
 export async function tryKernelLock(path: string, options: Pick<KernelLockOptions, 'sharedDir'> = {}): Promise<KernelLock | undefined> {
   await ensureDir(dirname(path), options.sharedDir);
-  return hold(path, false, undefined);
+  const native = holdNative(path);
+  return native === null ? hold(path, false, undefined) : native;
 }
 
 /** Wait for the lock; `onWait` is called once if another process holds it. Abortable. */

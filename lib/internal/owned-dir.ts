@@ -4,7 +4,7 @@
 // `tsbuild stages gc` removes what a dead owner left, unmounting first; a live owner's are kept.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync, unlinkSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
@@ -86,6 +86,15 @@ function processOwner(lockDir: string): Promise<OwnerRecord> {
       const path = join(lockDir, `${process.pid}-${randomBytes(6).toString('hex')}.lock`);
       const lock = await tryKernelLock(path);
       if (!lock) throw new Error(`owner lock ${path} is held by another process`);
+      // Gone with a normal exit, so lock files do not pile up for every later sweep to test one by
+      // one; a killed process's lock is removed by the next sweep (sweepOwnerLocks).
+      process.once('exit', () => {
+        try {
+          unlinkSync(path);
+        } catch {
+          // Already swept.
+        }
+      });
       return { record: { pid: process.pid, start: startTime('self') ?? '', host: hostname(), lock: path }, lock };
     })();
     owners.set(lockDir, p);
