@@ -55,7 +55,9 @@ await build({
   banner: { js: "const __tsbuildImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 // An import() left in the bundle would need node's ES module loader at run time: only node builtins may.
-const dynamic = [...readFileSync(join(outdir, 'cli.cjs'), 'utf8').matchAll(/(?<![{\w.$])import\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]).filter((s) => !s.startsWith('node:'));
+const dynamic = [...readFileSync(join(outdir, 'cli.cjs'), 'utf8').matchAll(/(?<![{\w.$])import\(\s*["']([^"']+)["']\s*\)/g)]
+  .map((m) => m[1])
+  .filter((s) => !s.startsWith('node:'));
 if (dynamic.length > 0) throw new Error(`dist/bundle/cli.cjs still imports ${dynamic.join(', ')} at run time: import it statically or through a bundled path`);
 
 // The code cache, made by a fresh node without flags (V8 rejects a cache made under other flags).

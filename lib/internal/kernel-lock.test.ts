@@ -54,9 +54,17 @@ test('a lock is held by this process itself (no helper process) and is a real fl
 test('the kernel drops the lock of a process killed with SIGKILL; a waiter gets it then', async () => {
   await withDir(async (dir) => {
     const path = join(dir, 'b.lock');
-    const child = spawn(process.execPath, ['--input-type=module', '-e', `const { tryKernelLock } = await import(${JSON.stringify(KERNEL_LOCK)}); const l = await tryKernelLock(${JSON.stringify(path)}); console.log(l ? 'locked' : 'busy'); setInterval(() => {}, 1000);`], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { tryKernelLock } = await import(${JSON.stringify(KERNEL_LOCK)}); const l = await tryKernelLock(${JSON.stringify(path)}); console.log(l ? 'locked' : 'busy'); setInterval(() => {}, 1000);`,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const first = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
     assert.equal(first, 'locked');
     assert.deepEqual(await flockHolders(path), [child.pid]);
