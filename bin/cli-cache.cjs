@@ -64,15 +64,40 @@ function codeCacheAccepted() {
 /** What produceCodeCache runs: every command's --help runs its modules' top-level code. */
 const CACHE_ARGVS = [['--version'], ...['build', 'run', 'config', 'stages', 'doctor', 'image', 'login', 'bundle', 'stapel'].map((c) => [c, '--help'])];
 
+// A project for the warm-up: `plan` of it (offline: --pull never) runs what every build runs first
+// (config parse and templates, signatures, store lookups), so that code is compiled into the cache too.
+const WARM_UP_PROJECT = `project: code-cache-warm-up
+configVersion: 1
+---
+image: app
+from: busybox:1.36
+shell:
+  install: [echo {{ .Env | default "warm" }}]
+`;
+
 /**
- * Writes the code cache: loads the bundle without one, runs `argvs` (so the functions start-up runs
- * are compiled too) and serialises what V8 compiled. Atomic: a reader sees the old cache or the new
- * one. Call it in a node process started without flags.
+ * Writes the code cache: loads the bundle without one, runs `argvs` and a plan of a small project
+ * (so the functions start-up and planning run are compiled too) and serialises what V8 compiled.
+ * Atomic: a reader sees the old cache or the new one. Call it in a node process started without
+ * flags, where nothing else runs: it sets TSBUILD_HOME for the plan.
  */
 async function produceCodeCache(argvs = CACHE_ARGVS) {
+  const { mkdtempSync, rmSync } = require('node:fs');
+  const { tmpdir } = require('node:os');
   const { exports, script } = loadCli({ withoutCache: true });
-  for (const argv of argvs) await exports.main(['node', 'tsbuild', ...argv]);
+  const work = mkdtempSync(join(tmpdir(), 'tsbuild-code-cache-'));
+  try {
+    writeFileSync(join(work, 'werf.yaml'), WARM_UP_PROJECT);
+    process.env.TSBUILD_HOME = join(work, 'home');
+    const warmUp = [['render', '--dir', work], ['config', 'list', '--dir', work], ['plan', '--dir', work, '--pull', 'never']];
+    for (const argv of [...argvs, ...warmUp]) await exports.main(['node', 'tsbuild', ...argv]);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
   process.exitCode = 0;
+  // V8 stamps the cache with its flags: nothing above may change them (the registry client sets
+  // --liftoff-only only before its first connection, and the warm-up connects nowhere). Setting a
+  // flag and clearing it again does not restore the stamp; scripts/bundle.mjs checks the result.
   const tmp = `${CACHE}.${process.pid}.tmp`;
   writeFileSync(tmp, script.createCachedData());
   renameSync(tmp, CACHE);

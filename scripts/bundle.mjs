@@ -65,3 +65,11 @@ execFileSync(process.execPath, ['-e', `require(${JSON.stringify(join(root, 'bin'
   stdio: ['ignore', 'ignore', 'inherit'],
   env: { ...process.env, NODE_OPTIONS: '', NODE_EXTRA_CA_CERTS: '' },
 });
+const accepted = execFileSync(
+  process.execPath,
+  ['-e', `process.stdout.write(String(require(${JSON.stringify(join(root, 'bin', 'cli-cache.cjs'))}).codeCacheAccepted()))`],
+  {
+    env: { ...process.env, NODE_OPTIONS: '' },
+  },
+).toString();
+if (accepted !== 'true') throw new Error('V8 rejects the code cache just made for dist/bundle/cli.cjs: did the warm-up change a V8 flag?');

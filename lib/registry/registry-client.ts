@@ -33,6 +33,8 @@ export interface RegistryClientOptions {
   insecureRegistries?: string[];
   /** Extra CA bundle (PEM) trusted in addition to the system roots and $SSL_CERT_FILE. */
   caFile?: string;
+  /** Called once, before the client's first connection (the CLI sets a V8 flag for undici's wasm parser there). */
+  beforeFirstConnection?: () => void;
   retry?: RetryOptions;
   /** Time to wait for response headers and between body chunks (no-progress timeout, default 60 s). */
   headersTimeoutMs?: number;
@@ -104,6 +106,7 @@ export class RegistryClient {
   private readonly headersTimeoutMs: number;
   private readonly bodyTimeoutMs: number;
   private readonly userAgent: string;
+  private beforeFirstConnection: (() => void) | undefined;
 
   constructor(options: RegistryClientOptions = {}) {
     const env = options.env ?? process.env;
@@ -131,6 +134,7 @@ export class RegistryClient {
       keepAliveTimeout: 10_000,
     };
 
+    this.beforeFirstConnection = options.beforeFirstConnection;
     this.credentials = options.credentials ?? noCredentials;
     this.insecure = new Set(options.insecureRegistries ?? []);
     this.retryPolicy = resolveRetry(options.retry);
@@ -316,6 +320,8 @@ export class RegistryClient {
 
   private transport(): { agent: InstanceType<ReturnType<typeof undiciCore>['Agent']>; dispatcher: Dispatcher } {
     if (!this.lazyTransport) {
+      this.beforeFirstConnection?.();
+      this.beforeFirstConnection = undefined;
       const { Agent, redirectInterceptor } = undiciCore();
       const agent = new Agent(this.agentOptions);
       // compose(a, b) makes b the outer layer: the guard sees every hop the redirect handler makes.
