@@ -86,8 +86,13 @@ async function ensureDir(dir: string, shared: boolean | undefined): Promise<void
 
 let nativeFlock: ((fd: number) => boolean) | null | undefined;
 
-/** The addon's flock, or null when it cannot be had (then the `flock` child does the work). */
+/**
+ * The addon's flock, or null when it cannot be had (then the `flock` child does the work).
+ * TSBUILD_NATIVE_LOCKS=0 asks for the child: for a file system where the two would disagree, and for
+ * tests that watch the locks through a `flock` on PATH.
+ */
 function nativeTryLock(): ((fd: number) => boolean) | null {
+  if (nativeFlock === undefined && process.env.TSBUILD_NATIVE_LOCKS === '0') nativeFlock = null;
   if (nativeFlock === undefined) {
     try {
       const addon = fsx();
@@ -107,14 +112,27 @@ function nativeTryLock(): ((fd: number) => boolean) | null {
 function holdNative(path: string): KernelLock | undefined | null {
   const tryLock = nativeTryLock();
   if (!tryLock) return null;
-  const fd = openSync(path, constants.O_RDONLY | constants.O_CREAT | constants.O_NOCTTY, 0o666);
+  let fd = -1;
   let locked = false;
-  try {
-    locked = tryLock(fd);
-  } finally {
-    if (!locked) closeSync(fd);
+  // NFS maps flock onto POSIX locks, and an exclusive one needs a file open for writing (EBADF
+  // otherwise): opened again read-write then, as util-linux flock does.
+  for (const mode of [constants.O_RDONLY, constants.O_RDWR]) {
+    fd = openSync(path, mode | constants.O_CREAT | constants.O_NOCTTY, 0o666);
+    try {
+      locked = tryLock(fd);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EBADF' || mode === constants.O_RDWR) {
+        closeSync(fd);
+        throw err;
+      }
+      closeSync(fd);
+    }
   }
-  if (!locked) return undefined;
+  if (!locked) {
+    closeSync(fd);
+    return undefined;
+  }
   let open = true;
   return {
     path,

@@ -59,7 +59,9 @@ describe('root build: the namespace is entered only for a stage to build', {
     await rm(log, { force: true });
     const res = await runCli(['build', '--dir', project, '--log-format', 'plain', ...extra], {
       home,
-      env: { PATH: `${shim}:${process.env.PATH}`, TSBUILD_TEST_CALL_LOG: log },
+      // Locks through the util-linux child, so the flock shim sees in which namespace each is taken
+      // (the native flock of lib/internal/kernel-lock.ts starts no process).
+      env: { PATH: `${shim}:${process.env.PATH}`, TSBUILD_TEST_CALL_LOG: log, TSBUILD_NATIVE_LOCKS: '0' },
     });
     assert.equal(res.code, 0, res.stderr);
     const calls = (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean);
