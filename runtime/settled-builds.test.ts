@@ -1,10 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildInputs, expectsStageToBuild, recordSettledBuild } from './settled-builds.js';
+
+/** The inputs without the slot (the command line) they start with. */
+function config(args: string[]): Buffer {
+  const { slot, inputs } = buildInputs(args);
+  return inputs.subarray(Buffer.byteLength(slot));
+}
 
 async function scratch(): Promise<{ dir: string; home: string; done(): Promise<void> }> {
   const root = await mkdtemp(join(tmpdir(), 'tsbuild-settled-'));
@@ -18,21 +24,21 @@ test('the inputs follow the config bytes (werf.yaml, werf.yml or --config) and g
   try {
     await writeFile(join(s.dir, 'werf.yml'), 'project: a\n');
     const a = buildInputs(['--dir', s.dir]);
-    assert.equal(buildInputs([`--dir=${s.dir}`]).inputs, a.inputs, '--dir=X reads the same config');
+    assert.deepEqual(config([`--dir=${s.dir}`]), config(['--dir', s.dir]), '--dir=X reads the same config');
     assert.notEqual(buildInputs([`--dir=${s.dir}`]).slot, a.slot, 'another command line is another slot');
     await writeFile(join(s.dir, 'werf.yml'), 'project: b\n');
-    assert.notEqual(buildInputs(['--dir', s.dir]).inputs, a.inputs);
+    assert.notDeepEqual(config(['--dir', s.dir]), a.inputs.subarray(Buffer.byteLength(a.slot)));
     await writeFile(join(s.dir, 'werf.yaml'), 'project: c\n');
-    const yaml = buildInputs(['--dir', s.dir]).inputs;
+    const yaml = config(['--dir', s.dir]);
     await writeFile(join(s.dir, 'other.yaml'), 'project: c\n');
-    assert.equal(buildInputs(['--dir', s.dir, '--config', 'other.yaml']).inputs, yaml, 'werf.yaml first; --config relative to --dir');
+    assert.deepEqual(config(['--dir', s.dir, '--config', 'other.yaml']), yaml, 'werf.yaml first; --config relative to --dir');
 
     const git = (...args: string[]): string => execFileSync('git', ['-C', s.dir, ...args], { encoding: 'utf8' });
     git('init', '-q');
     git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'one');
     const one = buildInputs(['--dir', s.dir]).inputs;
     git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'two');
-    assert.notEqual(buildInputs(['--dir', s.dir]).inputs, one, 'a new commit on the branch');
+    assert.notDeepEqual(buildInputs(['--dir', s.dir]).inputs, one, 'a new commit on the branch');
   } finally {
     await s.done();
   }
@@ -51,6 +57,21 @@ test('a build is expected to build a stage only when the same command settled be
     assert.equal(expectsStageToBuild(argv, s.home), true);
     recordSettledBuild(argv, s.home);
     assert.equal(expectsStageToBuild(argv, s.home), false);
+  } finally {
+    await s.done();
+  }
+});
+
+test('a record names its command in full: another command line is never compared with it', async () => {
+  const s = await scratch();
+  try {
+    const argv = ['node', 'tsbuild.js', 'build', '--dir', s.dir];
+    await writeFile(join(s.dir, 'werf.yaml'), 'project: a\n');
+    recordSettledBuild(argv, s.home);
+    const [name] = await readdir(join(s.home, 'run', 'settled-builds'));
+    // As if another command's record had landed under this name (the name is a 64-bit hash).
+    await writeFile(join(s.home, 'run', 'settled-builds', name!), Buffer.from('["/elsewhere","build"]\0project: b\n\0'));
+    assert.equal(expectsStageToBuild(argv, s.home), false, 'not this command: plan first');
   } finally {
     await s.done();
   }

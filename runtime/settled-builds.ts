@@ -12,7 +12,6 @@
 // no record for the command (its first build) plans first, as before.
 //
 // A file with no imports of tsbuild's beyond lib/home.ts: bin/tsbuild.js asks it before loading the CLI.
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { homePaths } from '../lib/home.js';
@@ -59,8 +58,8 @@ function gitHead(dir: string): string {
 export interface BuildInputs {
   /** Names the command: the working directory and the arguments. */
   slot: string;
-  /** What its stages are most likely to follow: the config file's bytes and git's HEAD. */
-  inputs: string;
+  /** What its stages are most likely to follow: the config file's bytes and git's HEAD (with the slot). */
+  inputs: Buffer;
 }
 
 /** The slot and inputs of `tsbuild build` run with `args` (argv after "build") in `cwd`. */
@@ -68,15 +67,26 @@ export function buildInputs(args: readonly string[], cwd: string = process.cwd()
   const dir = resolve(cwd, flagValue(args, '--dir') ?? '.');
   const config = flagValue(args, '--config');
   const configBytes = config !== undefined ? readOrEmpty(resolve(dir, config)) : readOrEmpty(join(dir, 'werf.yaml')) || readOrEmpty(join(dir, 'werf.yml'));
-  const slot = createHash('sha256')
-    .update(JSON.stringify([cwd, ...args]))
-    .digest('hex');
-  const inputs = createHash('sha256').update(configBytes).update('\0').update(gitHead(dir)).digest('hex');
+  const slot = JSON.stringify([cwd, ...args]);
+  // Kept whole (a config is a few KB), so the record needs no hash: node:crypto alone would add
+  // milliseconds to every root build's start, here before the CLI is loaded.
+  const inputs = Buffer.concat([Buffer.from(`${slot}\0`), Buffer.from(configBytes), Buffer.from(`\0${gitHead(dir)}`)]);
   return { slot, inputs };
 }
 
+/** FNV-1a, twice (two offsets): a file name for the slot; the record itself names its slot in full. */
+function slotName(slot: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x9e3779b9;
+  for (const byte of Buffer.from(slot)) {
+    a = Math.imul(a ^ byte, 0x01000193) >>> 0;
+    b = Math.imul(b ^ byte, 0x01000193) >>> 0;
+  }
+  return `${a.toString(16).padStart(8, '0')}${b.toString(16).padStart(8, '0')}`;
+}
+
 function recordPath(slot: string, root: string): string {
-  return join(root, 'run', 'settled-builds', slot.slice(0, 32));
+  return join(root, 'run', 'settled-builds', slotName(slot));
 }
 
 /**
@@ -85,8 +95,10 @@ function recordPath(slot: string, root: string): string {
  */
 export function expectsStageToBuild(argv: readonly string[] = process.argv, root: string = homePaths().root): boolean {
   const { slot, inputs } = buildInputs(argv.slice(3));
-  const recorded = readOrEmpty(recordPath(slot, root)).toString();
-  return recorded !== '' && recorded !== inputs;
+  const recorded = readOrEmpty(recordPath(slot, root));
+  // Another slot's record under the same name (a hash collision) says nothing about this one.
+  const sameSlot = Buffer.isBuffer(recorded) && recorded.subarray(0, Buffer.byteLength(slot) + 1).equals(Buffer.from(`${slot}\0`));
+  return sameSlot && !recorded.equals(inputs);
 }
 
 /** After a build that ended with every stage stored: remember its inputs (best effort). */
