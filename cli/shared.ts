@@ -1,5 +1,4 @@
 // Small pieces every command shares: the registry client and Ctrl-C handling.
-import { setFlagsFromString } from 'node:v8';
 import { homePaths } from '../lib/home.js';
 import { TsbuildError } from '../lib/errors.js';
 import {
@@ -58,19 +57,10 @@ function transferLimits(
  * helpers (REGISTRY_AUTH_FILE, containers auth.json, Docker config.json) — the files `tsbuild login` writes.
  */
 export function registryClient(insecureRegistries: string[] = [], flags: RegistryClientFlags = {}): RegistryClient {
-  // undici parses HTTP with llhttp compiled to WebAssembly, the only wasm tsbuild runs. V8 compiles
-  // it at once with its baseline compiler (Liftoff) and re-compiles hot functions with TurboFan on a
-  // background thread, and node waits for background compiles before it exits: a push of mounted
-  // blobs spent ~90 ms of CPU and up to 0.2 s of wall time on that after its work was done. The
-  // baseline code parses a 101 MB pull as fast (the parser only frames the body). Set before the
-  // first connection compiles the module. Not before: a command that connects nowhere (a no-op build)
-  // keeps V8's flags as they were, and so can the warm-up that writes the CLI's code cache, which V8
-  // stamps with its flags (bin/cli-cache.cjs).
   const providers: CredentialProvider[] = [];
   if (flags.creds !== undefined) providers.push(staticCredentials(parseCredsFlag(flags.creds), flags.credsFor));
   providers.push(authFileCredentials());
   return new RegistryClient({
-    beforeFirstConnection: () => setFlagsFromString('--liftoff-only'),
     insecureRegistries,
     // Shared by every command and process of this home, as skopeo's cache is per user.
     blobInfoCache: blobInfoCache(homePaths().blobInfoCache),

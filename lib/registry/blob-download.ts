@@ -6,6 +6,7 @@ import { DigestMismatchError, TsbuildError } from '../errors.js';
 import type { BlobInfo, LayoutStore } from '../content/index.js';
 import type { Descriptor } from '../oci/index.js';
 import { closeBody } from './http-body.js';
+import { BODY_TIMEOUT } from './http-transport.js';
 import type { RegistryClient } from './registry-client.js';
 import { RegistryError } from './registry-error.js';
 import { abortedError, backoffDelay, isRetryableNetworkError, sleep } from './retry-policy.js';
@@ -63,7 +64,7 @@ function acceptableContentRange(header: string | string[] | undefined, offset: n
 
 function isStall(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 4; depth++, e = (e as { cause?: unknown }).cause) {
-    if ((e as { code?: unknown }).code === 'UND_ERR_BODY_TIMEOUT') return true;
+    if ((e as { code?: unknown }).code === BODY_TIMEOUT) return true;
   }
   return false;
 }

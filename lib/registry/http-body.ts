@@ -3,10 +3,15 @@
 import type { Readable } from 'node:stream';
 import { TsbuildError } from '../errors.js';
 
-/** Destroy a body we no longer want; undici bodies emit an AbortError nobody needs to see. */
+/**
+ * Drop a body we no longer want. A response received in full (HEAD, empty and small bodies) is
+ * drained, so its connection goes back to the pool; any other is destroyed with its connection
+ * (a destroyed response may emit an error nobody needs to see).
+ */
 export function closeBody(body: Readable): void {
   body.on('error', () => undefined);
-  body.destroy();
+  if ((body as Readable & { complete?: boolean }).complete === true) body.resume();
+  else body.destroy();
 }
 
 /** Read at most `limit` bytes; fail (and destroy the body) as soon as more arrive. */

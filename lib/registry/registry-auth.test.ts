@@ -1,73 +1,88 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MockAgent } from 'undici';
+import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
 import { RegistryAuth } from './registry-auth.js';
 import { staticCredentials } from './credentials.js';
+import { HttpTransport } from './http-transport.js';
+import { selfSignedCert } from '../../test/support/self-signed-cert.js';
 
-function authFor(baseUrl: string, agent: MockAgent): RegistryAuth {
+function authFor(baseUrl: string, transport: HttpTransport): RegistryAuth {
   return new RegistryAuth({
     registry: new URL(baseUrl).host,
     baseUrl,
     credentials: staticCredentials({ username: 'u', password: 'secret' }),
-    dispatcher: agent,
+    transport,
     userAgent: 't',
-    headersTimeoutMs: 1000,
-    bodyTimeoutMs: 1000,
+    headersTimeoutMs: 5000,
+    bodyTimeoutMs: 5000,
   });
 }
 
+/** A token realm on 127.0.0.1 answering `reply(headers, count)` as JSON; records the request headers. */
+async function realm(
+  server: Server,
+  scheme: 'http' | 'https',
+  reply: (n: number) => object,
+): Promise<{ url: string; seen: IncomingHttpHeaders[]; close: () => Promise<void> }> {
+  const seen: IncomingHttpHeaders[] = [];
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    seen.push(req.headers);
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(reply(seen.length)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `${scheme}://127.0.0.1:${port}/token`, seen, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
 test('an https registry never sends Basic credentials to a plain-http token realm', async () => {
-  const agent = new MockAgent();
-  agent.disableNetConnect();
-  const seen: Array<Record<string, string>> = [];
-  agent
-    .get('http://realm.example')
-    .intercept({ path: (p) => p.startsWith('/token') })
-    .reply(200, (opts) => {
-      seen.push(opts.headers as Record<string, string>);
-      return { token: 'anon-token' };
-    });
-  const auth = authFor('https://reg.example', agent);
-  await auth.unauthorized('Bearer realm="http://realm.example/token",service="reg"', ['repository:a:pull'], 'a');
-  assert.equal(await auth.authorization(['repository:a:pull'], 'a', undefined), 'Bearer anon-token');
-  assert.equal(seen.length, 1);
-  assert.equal(
-    Object.keys(seen[0]!).find((k) => k.toLowerCase() === 'authorization'),
-    undefined,
-  );
-  await agent.close();
+  const r = await realm(createHttpServer(), 'http', () => ({ token: 'anon-token' }));
+  const transport = new HttpTransport();
+  try {
+    const auth = authFor('https://reg.example', transport);
+    await auth.unauthorized(`Bearer realm="${r.url}",service="reg"`, ['repository:a:pull'], 'a');
+    assert.equal(await auth.authorization(['repository:a:pull'], 'a', undefined), 'Bearer anon-token');
+    assert.equal(r.seen.length, 1);
+    assert.equal(r.seen[0]!.authorization, undefined);
+  } finally {
+    transport.close();
+    await r.close();
+  }
 });
 
 test('an https realm gets Basic credentials; the token is cached per scope set', async () => {
-  const agent = new MockAgent();
-  agent.disableNetConnect();
-  const seen: Array<Record<string, string>> = [];
-  agent
-    .get('https://realm.example')
-    .intercept({ path: (p) => p.startsWith('/token') })
-    .reply(200, (opts) => {
-      seen.push(opts.headers as Record<string, string>);
-      return { access_token: `t${seen.length}`, expires_in: 1 };
-    })
-    .times(3);
-  const auth = authFor('https://reg.example', agent);
-  await auth.unauthorized('Bearer realm="https://realm.example/token",service="reg"', [], undefined);
-  assert.equal(await auth.authorization(['repository:a:pull'], 'a', undefined), 'Bearer t1');
-  // expires_in below the 60 s minimum is raised to it, so no refresh storm
-  assert.equal(await auth.authorization(['repository:a:pull'], 'a', undefined), 'Bearer t1');
-  assert.equal(await auth.authorization(['repository:a:pull,push'], 'a', undefined), 'Bearer t2');
-  const authz = Object.entries(seen[0]!).find(([k]) => k.toLowerCase() === 'authorization')?.[1];
-  assert.equal(authz, `Basic ${Buffer.from('u:secret').toString('base64')}`);
-  await agent.close();
+  const dir = await mkdtemp(join(tmpdir(), 'tsbuild-realm-'));
+  const { keyPath, certPath } = await selfSignedCert(dir, '/CN=127.0.0.1', 'IP:127.0.0.1');
+  const cert = await readFile(certPath, 'utf8');
+  const r = await realm(createHttpsServer({ key: await readFile(keyPath), cert }), 'https', (n) => ({ access_token: `t${n}`, expires_in: 1 }));
+  const transport = new HttpTransport([cert]);
+  try {
+    const auth = authFor('https://reg.example', transport);
+    await auth.unauthorized(`Bearer realm="${r.url}",service="reg"`, [], undefined);
+    assert.equal(await auth.authorization(['repository:a:pull'], 'a', undefined), 'Bearer t1');
+    // expires_in below the 60 s minimum is raised to it, so no refresh storm
+    assert.equal(await auth.authorization(['repository:a:pull'], 'a', undefined), 'Bearer t1');
+    assert.equal(await auth.authorization(['repository:a:pull,push'], 'a', undefined), 'Bearer t2');
+    assert.equal(r.seen.length, 2);
+    assert.equal(r.seen[0]!.authorization, `Basic ${Buffer.from('u:secret').toString('base64')}`);
+  } finally {
+    transport.close();
+    await r.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('realms with userinfo or foreign schemes are refused', async () => {
-  const agent = new MockAgent();
-  agent.disableNetConnect();
-  for (const realm of ['ftp://realm.example/token', 'https://x:y@realm.example/token']) {
-    const auth = authFor('https://reg.example', agent);
-    await auth.unauthorized(`Bearer realm="${realm}"`, [], undefined);
+  const transport = new HttpTransport();
+  for (const realmUrl of ['ftp://realm.example/token', 'https://x:y@realm.example/token']) {
+    const auth = authFor('https://reg.example', transport);
+    await auth.unauthorized(`Bearer realm="${realmUrl}"`, [], undefined);
     await assert.rejects(auth.authorization(['repository:a:pull'], 'a', undefined), { code: 'TSB_REGISTRY_UNAUTHORIZED' });
   }
-  await agent.close();
+  transport.close();
 });

@@ -1,13 +1,11 @@
 // Authentication state for one registry: learns the scheme from the /v2/ challenge, then sends
 // Basic credentials or Bearer tokens (fetched from the challenge's realm, cached per scope set,
 // refreshed on expiry or 401). Anonymous tokens work the same way without credentials.
-import type { Dispatcher } from 'undici';
-import { request } from './undici-core.js';
+import type { HttpResponse, HttpTransport } from './http-transport.js';
 import { TsbuildError } from '../errors.js';
 import { parseChallenges, type Challenge } from './challenge.js';
 import type { Credential, CredentialProvider } from './credentials.js';
 import { readCapped, discard } from './http-body.js';
-import { CREDENTIAL_ORIGIN } from './redirect-guard.js';
 import { RegistryError, parseSpecErrors } from './registry-error.js';
 
 const TOKEN_BODY_LIMIT = 1 << 20;
@@ -33,7 +31,7 @@ export interface RegistryAuthContext {
   /** scheme://host[:port] the registry is reached at. */
   baseUrl: string;
   credentials: CredentialProvider;
-  dispatcher: Dispatcher;
+  transport: Pick<HttpTransport, 'request'>;
   userAgent: string;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
@@ -68,10 +66,9 @@ export class RegistryAuth {
   private async learn(signal: AbortSignal | undefined): Promise<void> {
     this.ping ??= (async () => {
       const url = `${this.ctx.baseUrl}/v2/`;
-      let res: Dispatcher.ResponseData<unknown>;
+      let res: HttpResponse;
       try {
-        res = await request(url, {
-          dispatcher: this.ctx.dispatcher,
+        res = await this.ctx.transport.request(url, {
           method: 'GET',
           headers: { 'user-agent': this.ctx.userAgent },
           signal,
@@ -184,10 +181,9 @@ export class RegistryAuth {
       if (cred) headers.authorization = basicHeader(cred);
     }
     const url = realmUrl.toString();
-    let res: Dispatcher.ResponseData<unknown>;
+    let res: HttpResponse;
     try {
-      res = await request(url, {
-        dispatcher: this.ctx.dispatcher,
+      res = await this.ctx.transport.request(url, {
         method,
         headers,
         body,
@@ -195,8 +191,8 @@ export class RegistryAuth {
         headersTimeout: this.ctx.headersTimeoutMs,
         bodyTimeout: this.ctx.bodyTimeoutMs,
         maxRedirections: 3,
-        [CREDENTIAL_ORIGIN]: realmUrl.origin,
-      } as Parameters<typeof request>[1]);
+        credentialOrigin: realmUrl.origin,
+      });
     } catch (err) {
       throw new RegistryError({ method, url, registry: this.ctx.registry, message: `token request failed: ${(err as Error).message}`, cause: err });
     }

@@ -1,19 +1,17 @@
-// The distribution-API transport: one undici Agent (redirects via interceptors.redirect, with our
-// redirect guard inside it), http for loopback/insecure registries and https otherwise, per-registry
+// The distribution-API client: one HttpTransport (keep-alive agents, redirects checked by the
+// redirect guard), http for loopback/insecure registries and https otherwise, per-registry
 // authentication, retries with backoff, and spec-shaped errors.
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { Dispatcher, buildConnector as UndiciBuildConnector } from 'undici';
-import { loadUndici, request, undiciCore } from './undici-core.js';
+import { HttpTransport, type HttpResponse } from './http-transport.js';
 import { TsbuildError } from '../errors.js';
 import { isLoopbackRegistry, registryHost } from '../oci/index.js';
 import { BlobInfoCache } from './blob-info-cache.js';
 import { speaksTls } from './speaks-tls.js';
 import { noCredentials, type CredentialProvider } from './credentials.js';
 import { discard, readErrorBody } from './http-body.js';
-import { CREDENTIAL_ORIGIN, RedirectRefusedError, redirectGuard } from './redirect-guard.js';
+import { RedirectRefusedError } from './redirect-guard.js';
 import { RegistryAuth, repositoryScope, type Scope } from './registry-auth.js';
 import { RegistryError, isRetryableStatus, parseSpecErrors } from './registry-error.js';
 import {
@@ -33,8 +31,6 @@ export interface RegistryClientOptions {
   insecureRegistries?: string[];
   /** Extra CA bundle (PEM) trusted in addition to the system roots and $SSL_CERT_FILE. */
   caFile?: string;
-  /** Called once, before the client's first connection (the CLI sets a V8 flag for undici's wasm parser there). */
-  beforeFirstConnection?: () => void;
   retry?: RetryOptions;
   /** Time to wait for response headers and between body chunks (no-progress timeout, default 60 s). */
   headersTimeoutMs?: number;
@@ -77,7 +73,7 @@ export interface RegistryRequest {
 export interface RegistryResponse {
   status: number;
   headers: IncomingHttpHeaders;
-  body: Dispatcher.ResponseData['body'];
+  body: Readable;
   /** The URL requested (before redirects); relative Locations resolve against it. */
   url: string;
 }
@@ -85,28 +81,20 @@ export interface RegistryResponse {
 const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
 
 export class RegistryClient {
-  /** The redirect-guarded dispatcher over the agent; both made on first use (undici loads then). */
-  get dispatcher(): Dispatcher {
-    return this.transport().dispatcher;
-  }
   readonly concurrency: number;
   readonly retryPolicy: ResolvedRetry;
   readonly blobInfo: BlobInfoCache;
   /** No-progress deadline of a transfer, and how many stalls of one blob are resumed before giving up. */
   readonly idleTimeoutMs: number;
   readonly maxStallResumes: number;
-  private readonly agentOptions: ConstructorParameters<ReturnType<typeof undiciCore>['Agent']>[0];
-  private lazyTransport: { agent: InstanceType<ReturnType<typeof undiciCore>['Agent']>; dispatcher: Dispatcher } | undefined;
-  private get agent(): InstanceType<ReturnType<typeof undiciCore>['Agent']> {
-    return this.transport().agent;
-  }
+  /** Every request of this client, its auth's included, goes through it (agents made on first use). */
+  private readonly transport: HttpTransport;
   private readonly credentials: CredentialProvider;
   private readonly insecure: Set<string>;
   private readonly auths = new Map<string, RegistryAuth>();
   private readonly headersTimeoutMs: number;
   private readonly bodyTimeoutMs: number;
   private readonly userAgent: string;
-  private beforeFirstConnection: (() => void) | undefined;
 
   constructor(options: RegistryClientOptions = {}) {
     const env = options.env ?? process.env;
@@ -129,12 +117,10 @@ export class RegistryClient {
         process.emitWarning(`Ignoring extra certs from \`${nodeExtra}\`, load failed: ${(err as Error).message}`);
       }
     }
-    this.agentOptions = {
-      connect: extraCa.length > 0 ? extraCaConnector(extraCa) : {},
-      keepAliveTimeout: 10_000,
-    };
+    // node:tls's root list is only read when the first https connection is made with extra CAs:
+    // listing it took ~48 ms of CPU, paid by every command while SSL_CERT_FILE was set.
+    this.transport = new HttpTransport(extraCa);
 
-    this.beforeFirstConnection = options.beforeFirstConnection;
     this.credentials = options.credentials ?? noCredentials;
     this.insecure = new Set(options.insecureRegistries ?? []);
     this.retryPolicy = resolveRetry(options.retry);
@@ -190,7 +176,7 @@ export class RegistryClient {
         registry,
         baseUrl: this.baseUrl(registry),
         credentials: this.credentials,
-        dispatcher: this.dispatcher,
+        transport: this.transport,
         userAgent: this.userAgent,
         headersTimeoutMs: this.headersTimeoutMs,
         bodyTimeoutMs: this.bodyTimeoutMs,
@@ -206,18 +192,17 @@ export class RegistryClient {
   }
 
   /**
-   * Load the HTTP client and probe the registry's scheme now, so that both overlap the caller's
-   * other start-up work (opening the store, a lease) instead of delaying the first request.
-   * Never rejects: the first request reports what went wrong.
+   * Probe the registry's scheme now, so that the probe overlaps the caller's other start-up work
+   * (opening the store, a lease) instead of delaying the first request. Never rejects: the first
+   * request reports what went wrong.
    */
   warmUp(registry: string): void {
-    Promise.all([loadUndici(), this.ensureScheme(registry)]).catch(() => undefined);
+    this.ensureScheme(registry).catch(() => undefined);
   }
 
   /** Send a request with auth, retries and error mapping; the caller consumes or discards the body. */
   async send(req: RegistryRequest): Promise<RegistryResponse> {
-    // undici loads while the scheme probe waits for the registry.
-    await Promise.all([loadUndici(), this.ensureScheme(req.registry, req.signal)]);
+    await this.ensureScheme(req.registry, req.signal);
     const url = req.url ?? `${this.baseUrl(req.registry)}/v2/${req.repository}/${req.path ?? ''}`;
     const origin = new URL(url).origin;
     const registryOrigin = new URL(this.baseUrl(req.registry)).origin;
@@ -230,7 +215,7 @@ export class RegistryClient {
     let sentAuthorization = false;
     for (let attempt = 0; ; attempt++) {
       if (req.signal?.aborted) throw abortedError(req.signal);
-      let res: Dispatcher.ResponseData<unknown>;
+      let res: HttpResponse;
       try {
         const headers: Record<string, string> = { 'user-agent': this.userAgent, ...req.headers };
         // Credentials go only to the registry's own origin (an upload Location may point elsewhere).
@@ -239,8 +224,7 @@ export class RegistryClient {
           if (authorization) headers.authorization = authorization;
           sentAuthorization = authorization !== undefined;
         }
-        res = await request(url, {
-          dispatcher: this.dispatcher,
+        res = await this.transport.request(url, {
           method: req.method,
           headers,
           body: req.body?.(),
@@ -248,8 +232,8 @@ export class RegistryClient {
           headersTimeout: this.headersTimeoutMs,
           bodyTimeout: this.bodyTimeoutMs,
           maxRedirections: follow ? 5 : 0,
-          [CREDENTIAL_ORIGIN]: origin,
-        } as Parameters<typeof request>[1]);
+          credentialOrigin: origin,
+        });
       } catch (err) {
         if (req.signal?.aborted) throw abortedError(req.signal);
         if (err instanceof TsbuildError) throw err;
@@ -318,43 +302,10 @@ export class RegistryClient {
     });
   }
 
-  private transport(): { agent: InstanceType<ReturnType<typeof undiciCore>['Agent']>; dispatcher: Dispatcher } {
-    if (!this.lazyTransport) {
-      this.beforeFirstConnection?.();
-      this.beforeFirstConnection = undefined;
-      const { Agent, redirectInterceptor } = undiciCore();
-      const agent = new Agent(this.agentOptions);
-      // compose(a, b) makes b the outer layer: the guard sees every hop the redirect handler makes.
-      this.lazyTransport = { agent, dispatcher: agent.compose(redirectGuard(), redirectInterceptor({ maxRedirections: 0 })) };
-    }
-    return this.lazyTransport;
-  }
-
   async close(): Promise<void> {
     await this.blobInfo.save();
-    await this.lazyTransport?.agent.close();
+    this.transport.close();
   }
-}
-
-/**
- * A connector that trusts the system roots plus `extraCa` for https, built on the first https
- * connection: listing node's root certificates took ~48 ms of CPU, paid by every command that made
- * a client while SSL_CERT_FILE was set, even when it only talked plain http to a local registry.
- */
-function extraCaConnector(extraCa: string[]): UndiciBuildConnector.connector {
-  let plain: UndiciBuildConnector.connector | undefined;
-  let secure: UndiciBuildConnector.connector | undefined;
-  return (opts, callback) => {
-    const { buildConnector } = undiciCore();
-    if (opts.protocol === 'https:') {
-      // node:tls only now: a command that talks plain http to a local registry never loads it.
-      const { rootCertificates } = createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
-      secure ??= buildConnector({ ca: [...rootCertificates, ...extraCa] });
-      return secure(opts, callback);
-    }
-    plain ??= buildConnector({});
-    return plain(opts, callback);
-  };
 }
 
 export function registryClient(options: RegistryClientOptions = {}): RegistryClient {

@@ -1,6 +1,7 @@
 // When and how long to wait before retrying a registry request: connection resets, 408, 429 and
 // 5xx, exponential backoff with jitter, Retry-After honoured but capped, waits cancellable.
 import { TsbuildError } from '../errors.js';
+import { BODY_TIMEOUT, HEADERS_TIMEOUT } from './http-transport.js';
 
 export interface RetryOptions {
   /** Total attempts including the first (default 5). */
@@ -37,11 +38,10 @@ const RETRYABLE_NET_CODES = new Set([
   'EAI_AGAIN',
   'ENETUNREACH',
   'EHOSTUNREACH',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED',
+  'ECONNABORTED',
+  // http-transport.ts's deadlines (no response headers, a silent body).
+  HEADERS_TIMEOUT,
+  BODY_TIMEOUT,
 ]);
 
 /** Whether a thrown network error (not an HTTP status) is worth another attempt. */

@@ -70,6 +70,22 @@ describe('cross-repository mounts from the blob-info cache', () => {
     }
   });
 
+  test('a push of mounted blobs keeps its connections: a HEAD answer does not close one', async () => {
+    const home = await dirs.make('conn-home');
+    const pull = await runCli(['image', 'pull', base], { home });
+    assert.equal(pull.code, 0, pull.stderr);
+    const offset = await logOffset(registry);
+    const res = await runCli(['image', 'push', base, `${registry.host}/copies/conn:v1`], { home });
+    assert.equal(res.code, 0, res.stderr);
+    const reqs = (await requestsSince(registry, offset)).filter((r) => r.uri === '/v2/' || r.uri.startsWith('/v2/copies/conn/'));
+    const blobs = new Set([layout.layerDigest, layout.configDigest]).size;
+    // Ping, a HEAD and a mount per blob (in parallel), the manifest: the blobs' requests share one
+    // connection each. undici closed the connection after every HEAD (2 blobs: 4 connections).
+    assert.deepEqual(reqs.map((r) => r.method).sort(), ['GET', ...Array<string>(blobs).fill('HEAD'), ...Array<string>(blobs).fill('POST'), 'PUT'].sort());
+    const connections = new Set(reqs.map((r) => r.remote));
+    assert.ok(connections.size <= blobs, `${connections.size} connections for ${reqs.length} requests: ${JSON.stringify(reqs)}`);
+  });
+
   test('a stale sighting costs one failed mount; the blob is uploaded and the sighting forgotten', async () => {
     const home = await dirs.make('stale-home');
     const pull = await runCli(['image', 'pull', base], { home });

@@ -5,6 +5,8 @@ import type { RunningRegistry } from './registry.js';
 export interface LoggedRequest {
   method: string;
   uri: string;
+  /** The client's address:port: one per connection. */
+  remote: string;
 }
 
 /** Where the log ends now: pass it to requestsSince to see only later requests. */
@@ -20,7 +22,8 @@ export async function requestsSince(registry: RunningRegistry, offset: number): 
     const method = /http\.request\.method=(\w+)/.exec(line)?.[1];
     const m = /http\.request\.uri=(?:"([^"]+)"|(\S+))/.exec(line);
     const uri = m?.[1] ?? m?.[2];
-    if (method && uri) out.push({ method, uri });
+    const remote = /http\.request\.remoteaddr="?([^"\s]+)/.exec(line)?.[1] ?? '';
+    if (method && uri) out.push({ method, uri, remote });
   }
   return out;
 }

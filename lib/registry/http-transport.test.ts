@@ -1,0 +1,138 @@
+// HttpTransport against small in-process servers that misbehave on purpose (silence, slow readers,
+// redirects); the registry itself is exercised in test/integration and test/e2e.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BODY_TIMEOUT, HEADERS_TIMEOUT, HttpTransport } from './http-transport.js';
+import { RedirectRefusedError, guardRedirect } from './redirect-guard.js';
+import { closeBody, readCapped } from './http-body.js';
+
+async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; base: string; connections: () => number }> {
+  const server = createServer(handler);
+  let connections = 0;
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { server, base: `http://127.0.0.1:${port}`, connections: () => connections };
+}
+
+function stop(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+const opts = { method: 'GET', headers: {}, headersTimeout: 5000, bodyTimeout: 5000 };
+
+test('HEAD and fully received answers keep their connection for the next request', async () => {
+  const s = await serve((req, res) => {
+    res.setHeader('content-length', req.method === 'HEAD' ? '157' : '2');
+    res.end(req.method === 'HEAD' ? undefined : 'ok');
+  });
+  const t = new HttpTransport();
+  try {
+    for (const method of ['HEAD', 'HEAD', 'POST']) {
+      const res = await t.request(`${s.base}/x`, { ...opts, method });
+      closeBody(res.body);
+      await sleep(10);
+    }
+    const last = await t.request(`${s.base}/x`, opts);
+    assert.equal((await readCapped(last.body, 10, 'x')).toString(), 'ok');
+    assert.equal(s.connections(), 1);
+  } finally {
+    t.close();
+    await stop(s.server);
+  }
+});
+
+test('a silent body fails with the body deadline; a reader that pauses is not a silent server', async () => {
+  const s = await serve((req, res) => {
+    res.setHeader('content-length', '8');
+    if (req.url === '/silent') res.write('half');
+    else res.end('complete');
+  });
+  const t = new HttpTransport();
+  try {
+    const silent = await t.request(`${s.base}/silent`, { ...opts, bodyTimeout: 200 });
+    await assert.rejects(readCapped(silent.body, 100, 'x'), { code: BODY_TIMEOUT });
+    const slowReader = await t.request(`${s.base}/complete`, { ...opts, bodyTimeout: 100 });
+    slowReader.body.pause();
+    await sleep(400);
+    assert.equal((await readCapped(slowReader.body, 100, 'x')).toString(), 'complete');
+  } finally {
+    t.close();
+    await stop(s.server);
+  }
+});
+
+test('the headers deadline counts from the last byte sent: a slow upload passes, a server that never answers fails', async () => {
+  const s = await serve((req, res) => {
+    if (req.url === '/never') return;
+    let n = 0;
+    req.on('data', (c: Buffer) => (n += c.length));
+    req.on('end', () => res.end(String(n)));
+  });
+  const t = new HttpTransport();
+  try {
+    await assert.rejects(t.request(`${s.base}/never`, { ...opts, headersTimeout: 200 }), { code: HEADERS_TIMEOUT });
+    const body = Readable.from(
+      (async function* () {
+        for (let i = 0; i < 5; i++) {
+          await sleep(120);
+          yield Buffer.alloc(1000, i);
+        }
+      })(),
+    );
+    const res = await t.request(`${s.base}/upload`, { ...opts, method: 'PUT', headers: { 'content-length': '5000' }, body, headersTimeout: 300 });
+    assert.equal((await readCapped(res.body, 100, 'x')).toString(), '5000');
+  } finally {
+    t.close();
+    await stop(s.server);
+  }
+});
+
+test('redirects: credentials stay with their origin, a 303 after a POST is a GET, other schemes are refused', async () => {
+  const storage = await serve((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ method: req.method, authorization: req.headers.authorization ?? null, length: req.headers['content-length'] ?? null }));
+  });
+  const registry = await serve((req, res) => {
+    const to: Record<string, [number, string]> = {
+      '/blob': [307, `${storage.base}/signed`],
+      '/same': [302, '/here'],
+      '/form': [303, `${storage.base}/done`],
+      '/file': [302, 'file:///etc/passwd'],
+    };
+    const hop = to[req.url ?? ''];
+    if (hop) {
+      res.writeHead(hop[0], { location: hop[1] });
+      res.end();
+      return;
+    }
+    res.end(JSON.stringify({ authorization: req.headers.authorization ?? null }));
+  });
+  const t = new HttpTransport();
+  const read = async (path: string, extra: Partial<typeof opts> & { body?: string } = {}): Promise<Record<string, unknown>> => {
+    const res = await t.request(`${registry.base}${path}`, {
+      ...opts,
+      headers: { authorization: 'Bearer secret' },
+      maxRedirections: 5,
+      credentialOrigin: registry.base,
+      ...extra,
+    });
+    return JSON.parse((await readCapped(res.body, 1000, path)).toString()) as Record<string, unknown>;
+  };
+  try {
+    assert.equal((await read('/blob')).authorization, null, 'the storage host gets no credentials');
+    assert.equal((await read('/same')).authorization, 'Bearer secret', 'the registry keeps them');
+    assert.deepEqual(await read('/form', { method: 'POST', body: 'grant=x' }), { method: 'GET', authorization: null, length: null });
+    await assert.rejects(read('/file'), RedirectRefusedError);
+    assert.throws(() => guardRedirect(new URL('http://storage.example/x'), 'https://registry.example'), /from https to plain http/);
+  } finally {
+    t.close();
+    await stop(storage.server);
+    await stop(registry.server);
+  }
+});
