@@ -81,7 +81,7 @@ export function registerImage(program: Command): void {
       const ref = parseReference(text);
       const name = formatReference(ref);
       const client = clientFor(flags, ref.registry);
-      client.warmUp(ref.registry);
+      void client.warmUp(ref.registry);
       try {
         const pulled = await withLease((store) =>
           withAbort(async (signal) => {
@@ -117,7 +117,7 @@ export function registerImage(program: Command): void {
       const compression =
         flags.layerCompression !== undefined ? (await import('../../lib/layer/index.js')).parseLayerCompression(flags.layerCompression) : undefined;
       const client = clientFor(flags, dest.registry);
-      client.warmUp(dest.registry);
+      void client.warmUp(dest.registry);
       const push = (store: LayoutStore, descriptor: Descriptor): Promise<PushedImage> =>
         withAbort((signal) => pushImage(client, store, descriptor, dest, { signal, ...(flags.quiet ? {} : { onProgress: progressPrinter() }) }));
       try {

@@ -94,6 +94,11 @@ export class BlobInfoCache {
     return next;
   }
 
+  /** Read the file now (it is read on first use otherwise); never rejects. */
+  preload(): Promise<void> {
+    return this.load();
+  }
+
   private load(): Promise<void> {
     this.loaded ??= (async () => {
       if (!this.file) return;

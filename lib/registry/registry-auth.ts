@@ -62,6 +62,11 @@ export class RegistryAuth {
     return p;
   }
 
+  /** Learn how the registry authenticates before the first request needs it (RegistryClient.warmUp). */
+  learnScheme(): Promise<void> {
+    return this.mode === 'unknown' ? this.learn(undefined) : Promise.resolve();
+  }
+
   /** GET /v2/ once to learn how this registry wants to be authenticated. */
   private async learn(signal: AbortSignal | undefined): Promise<void> {
     this.ping ??= (async () => {

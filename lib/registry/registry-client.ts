@@ -192,12 +192,16 @@ export class RegistryClient {
   }
 
   /**
-   * Probe the registry's scheme now, so that the probe overlaps the caller's other start-up work
-   * (opening the store, a lease) instead of delaying the first request. Never rejects: the first
-   * request reports what went wrong.
+   * Probe the registry's scheme, ask its /v2/ how it authenticates and read the blob-info cache now,
+   * so that all three overlap the caller's other start-up work (opening the store, a lease, reading
+   * the manifest) instead of delaying the first request. The caller need not wait; it never rejects:
+   * the first request reports what went wrong.
    */
-  warmUp(registry: string): void {
-    this.ensureScheme(registry).catch(() => undefined);
+  warmUp(registry: string): Promise<void> {
+    const scheme = this.ensureScheme(registry)
+      .then(() => this.auth(registry).learnScheme())
+      .catch(() => undefined);
+    return Promise.all([scheme, this.blobInfo.preload()]).then(() => undefined);
   }
 
   /** Send a request with auth, retries and error mapping; the caller consumes or discards the body. */

@@ -100,6 +100,20 @@ describe('registry round trips (anonymous docker-registry)', () => {
     assert.match(passwd, /^user:x:1000:1000:/m);
   });
 
+  test('warmUp learns how the registry authenticates before any request needs it; an unreachable registry is left to the request', async () => {
+    const fresh = registryClient({ retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 } });
+    try {
+      assert.equal(fresh.authScheme(reg.host), 'unknown');
+      await fresh.warmUp(reg.host);
+      assert.equal(fresh.authScheme(reg.host), 'anonymous');
+      // Nothing listens on port 1: warmUp resolves all the same; the request reports it.
+      await fresh.warmUp('127.0.0.1:1');
+      await assert.rejects(getManifest(fresh, parseReference('127.0.0.1:1/x/y:1')), RegistryError);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   test('a second pull skips blobs already in the store', async () => {
     const store = new LayoutStore(join(work, 'pull2'));
     await pullImage(client, seededRef, store);
@@ -150,7 +164,7 @@ describe('registry round trips (anonymous docker-registry)', () => {
     const dest = `${reg.host}/team/chunked:v1`;
     const progress: TransferProgress[] = [];
     // A client that has not seen the pull: it uploads (the pulling one would mount from the source repository).
-    const fresh = registryClient();
+    const fresh = registryClient({ retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 } });
     await pushImage(fresh, store, pulled.manifestDescriptor, dest, {
       monolithicMaxBytes: 1024,
       chunkBytes: 100_000,
