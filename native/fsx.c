@@ -1,5 +1,5 @@
 /* fsx: the few Linux file-system calls Node lacks (xattrs on links, mknod, utimensat with
- * nanoseconds, flock). Synchronous on purpose: tsbuild calls them from worker threads. Errors are thrown
+ * nanoseconds, flock, mount and umount). Synchronous on purpose: tsbuild calls them from worker threads. Errors are thrown
  * as Error objects carrying `code` (the errno name, like Node's own fs errors), `errno` and `syscall`. */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -41,6 +42,9 @@ static const char *errno_name(int e) {
     case EBADF: return "EBADF";
     case EWOULDBLOCK: return "EWOULDBLOCK";
     case EINTR: return "EINTR";
+    case EBUSY: return "EBUSY";
+    case ENODEV: return "ENODEV";
+    case ENOTBLK: return "ENOTBLK";
     case ENOMEM: return "ENOMEM";
     case EOVERFLOW: return "EOVERFLOW";
     default: return "EUNKNOWN";
@@ -276,6 +280,30 @@ static napi_value js_try_lock_exclusive(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* mount(source, target, fstype, data): mount(2) with no flags, e.g. an overlay with its options in
+ * `data` (at most a page, the kernel's limit). */
+static napi_value js_mount(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  char source[PATH_BUF], target[PATH_BUF], fstype[NAME_BUF], data[PATH_BUF];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  if (!get_string(env, argv[0], source, sizeof source, "source must be a string")) return NULL;
+  if (!get_string(env, argv[1], target, sizeof target, "target must be a string")) return NULL;
+  if (!get_string(env, argv[2], fstype, sizeof fstype, "fstype must be a string")) return NULL;
+  if (!get_string(env, argv[3], data, sizeof data, "data must be a string")) return NULL;
+  if (mount(source, target, fstype, 0, data) != 0) return throw_errno(env, "mount", target);
+  return NULL;
+}
+
+/* umount(target): umount2(2) with no flags (EBUSY when the mount is in use). */
+static napi_value js_umount(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  char target[PATH_BUF];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  if (!get_string(env, argv[0], target, sizeof target, "target must be a string")) return NULL;
+  if (umount2(target, 0) != 0) return throw_errno(env, "umount2", target);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_default, NULL},
@@ -285,6 +313,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
     {"lutimes", NULL, js_lutimes, NULL, NULL, NULL, napi_default, NULL},
     {"tryLockExclusive", NULL, js_try_lock_exclusive, NULL, NULL, NULL, napi_default, NULL},
+    {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
+    {"umount", NULL, js_umount, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

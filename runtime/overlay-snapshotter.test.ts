@@ -182,6 +182,51 @@ describe('overlay snapshotter: a committed upper dir serves as its layer dir', {
     assert.match(views[0]!.get('data/append.txt')!, new RegExp(createHash('sha256').update('one\ntwo\n').digest('hex')));
   });
 
+  test('overlays are mounted and unmounted by this process (no mount program); TSBUILD_NATIVE_MOUNTS=0 uses the programs, same view', async () => {
+    // mount and umount on PATH log each run, then run the real ones.
+    const shim = join(work, 'mount-shim');
+    const log = join(work, 'mount-calls.log');
+    await mkdir(shim, { recursive: true });
+    for (const tool of ['mount', 'umount']) {
+      const real = (await exec('sh', ['-c', `command -v ${tool}`])).stdout.trim();
+      await writeFile(join(shim, tool), `#!/bin/sh\necho ${tool} >> ${log}\nexec ${real} "$@"\n`);
+      await chmod(join(shim, tool), 0o755);
+    }
+    const saved = { PATH: process.env.PATH, TSBUILD_NATIVE_MOUNTS: process.env.TSBUILD_NATIVE_MOUNTS };
+    const views: Array<Map<string, string>> = [];
+    const calls: string[] = [];
+    try {
+      process.env.PATH = `${shim}:${saved.PATH}`;
+      for (const native of [true, false]) {
+        if (native) delete process.env.TSBUILD_NATIVE_MOUNTS;
+        else process.env.TSBUILD_NATIVE_MOUNTS = '0';
+        await rm(log, { force: true });
+        const root = join(work, `snapshots-mounts-${native}`);
+        const snap = new OverlaySnapshotter(root, store);
+        // A fixed SOURCE_DATE_EPOCH: the two stages' files are written at different times.
+        const layer = await stage(snap, 'one', [base], changes, T0 + 100);
+        const prepared = await snap.prepare('two', [base, layer]);
+        try {
+          const { entries } = await describeTree(prepared.rootfs);
+          entries.delete('.');
+          views.push(entries);
+        } finally {
+          await snap.remove('two');
+        }
+        const mounted = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(root));
+        assert.deepEqual(mounted, [], 'every overlay was unmounted');
+        calls.push((await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean).sort().join(' '));
+      }
+    } finally {
+      process.env.PATH = saved.PATH;
+      if (saved.TSBUILD_NATIVE_MOUNTS === undefined) delete process.env.TSBUILD_NATIVE_MOUNTS;
+      else process.env.TSBUILD_NATIVE_MOUNTS = saved.TSBUILD_NATIVE_MOUNTS;
+    }
+    assert.deepEqual(calls, ['', 'mount mount umount umount'], 'native: no program; programs: one mount and one umount per snapshot');
+    assert.deepEqual(differences(views[0]!, views[1]!), []);
+    assert.equal(views[0]!.has('data/gone.txt'), false);
+  });
+
   test("an opaque marker a stage set in the other xattr namespace is not kept as the mount's own", async () => {
     const root = join(work, 'snapshots-user-opaque');
     const snap = new OverlaySnapshotter(root, store);

@@ -224,7 +224,21 @@ export class OverlaySnapshotter implements Snapshotter {
     const lowerdir = [...lowers].reverse().join(':');
     // userxattr refuses redirect_dir=off (which still follows redirects); nofollow neither makes nor follows them.
     const redirect = this.options.rootless ? 'nofollow' : 'off';
-    const opts = `lowerdir=${lowerdir},upperdir=${upper},workdir=${work},index=off,redirect_dir=${redirect},metacopy=off${this.options.rootless ? ',userxattr' : ''}`;
+    const flags = `index=off,redirect_dir=${redirect},metacopy=off${this.options.rootless ? ',userxattr' : ''}`;
+    const opts = `lowerdir=${lowerdir},upperdir=${upper},workdir=${work},${flags}`;
+    // mount(2) from this process when the options fit a page with absolute paths (a chain of some
+    // 60 layers); else, or when it fails, the `mount` program in the snapshot root (relative paths,
+    // and its error message).
+    const absolute = (p: string): string => join(this.root, p);
+    const nativeOpts = `lowerdir=${[...lowers].reverse().map(absolute).join(':')},upperdir=${absolute(upper)},workdir=${absolute(work)},${flags}`;
+    if (nativeMountAllowed() && nativeOpts.length < 4000 && !/[,:\\]/.test(this.root)) {
+      try {
+        fsx().mount!('overlay', merged, 'overlay', nativeOpts);
+        return;
+      } catch {
+        // The program below says why.
+      }
+    }
     try {
       await run('mount', ['-t', 'overlay', 'overlay', '-o', opts, merged], { cwd: this.root });
     } catch (err) {
@@ -341,7 +355,25 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 }
 
+/** mount(2)/umount2(2) through the addon; TSBUILD_NATIVE_MOUNTS=0 asks for the programs. */
+function nativeMountAllowed(): boolean {
+  if (process.env.TSBUILD_NATIVE_MOUNTS === '0') return false;
+  try {
+    return typeof fsx().mount === 'function' && typeof fsx().umount === 'function';
+  } catch {
+    return false;
+  }
+}
+
 async function umount(path: string): Promise<void> {
+  if (nativeMountAllowed()) {
+    try {
+      fsx().umount!(path);
+      return;
+    } catch {
+      // Busy or already gone: the programs below, with the lazy fallback.
+    }
+  }
   try {
     await run('umount', [path]);
   } catch {

@@ -1,6 +1,7 @@
-// Loads the native fsx addon (native/fsx.c): xattrs on links, mknod, nanosecond utimensat and flock,
-// which Node's fs lacks. Synchronous calls, meant for worker threads (each loads it once); the main
-// thread uses it only for flock, which never waits.
+// Loads the native fsx addon (native/fsx.c): xattrs on links, mknod, nanosecond utimensat, flock,
+// mount and umount, which Node's fs lacks. Synchronous calls, meant for worker threads (each loads it
+// once); the main thread uses it only for calls that never wait (flock without blocking, an overlay
+// mount or umount: well under a millisecond, against a few for a `mount` process).
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,6 +25,10 @@ export interface Fsx {
    * does. Absent from addons built before it existed (callers fall back).
    */
   tryLockExclusive?(fd: number): boolean;
+  /** mount(2) without flags (`data`: the file system's options, at most a page). Absent from older addons. */
+  mount?(source: string, target: string, fstype: string, data: string): void;
+  /** umount2(2) without flags. Absent from older addons. */
+  umount?(target: string): void;
 }
 
 let loaded: Fsx | undefined;
