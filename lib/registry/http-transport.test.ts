@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BODY_TIMEOUT, HEADERS_TIMEOUT, HttpTransport } from './http-transport.js';
@@ -134,5 +134,37 @@ test('redirects: credentials stay with their origin, a 303 after a POST is a GET
     t.close();
     await stop(storage.server);
     await stop(registry.server);
+  }
+});
+
+test('a server that sends a body after a HEAD answer costs its connection, not an error (why undici closed after every HEAD)', async () => {
+  let connections = 0;
+  const server = createNetServer((sock) => {
+    connections++;
+    let buf = '';
+    sock.on('error', () => undefined);
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      for (let i = buf.indexOf('\r\n\r\n'); i >= 0; i = buf.indexOf('\r\n\r\n')) {
+        const method = buf.slice(0, buf.indexOf(' '));
+        buf = buf.slice(i + 4);
+        sock.write(method === 'HEAD' ? 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello' : 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const t = new HttpTransport();
+  try {
+    for (const method of ['HEAD', 'HEAD', 'GET']) {
+      const res = await t.request(`${base}/x`, { ...opts, method });
+      assert.equal(res.statusCode, 200);
+      assert.equal((await readCapped(res.body, 10, 'x')).toString(), method === 'HEAD' ? '' : 'ok');
+      await sleep(10);
+    }
+    assert.equal(connections, 3, 'each HEAD answer with trailing bytes loses its connection');
+  } finally {
+    t.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
