@@ -95,9 +95,9 @@ async function produceCodeCache(argvs = CACHE_ARGVS) {
     rmSync(work, { recursive: true, force: true });
   }
   process.exitCode = 0;
-  // V8 stamps the cache with its flags: nothing above may change them (the registry client sets
-  // --liftoff-only only before its first connection, and the warm-up connects nowhere). Setting a
-  // flag and clearing it again does not restore the stamp; scripts/bundle.mjs checks the result.
+  // V8 stamps the cache with its flags: nothing above may change them (v8.setFlagsFromString in
+  // the CLI would make every later start reject the cache; setting a flag back does not restore the
+  // stamp). scripts/bundle.mjs checks that a fresh node accepts the result.
   const tmp = `${CACHE}.${process.pid}.tmp`;
   writeFileSync(tmp, script.createCachedData());
   renameSync(tmp, CACHE);
