@@ -12,7 +12,7 @@ export class RedirectRefusedError extends Error {
 
 /**
  * Check the next hop of a redirect; throws RedirectRefusedError when it may not be followed.
- * `credentialOrigin`: the origin the request's Authorization belongs to (undefined: the first URL's).
+ * `credentialOrigin`: the origin the request's Authorization belongs to (the transport passes the first URL's when the caller names none).
  */
 export function guardRedirect(hop: URL, credentialOrigin: string): { keepCredentials: boolean } {
   if (hop.protocol !== 'http:' && hop.protocol !== 'https:') {
