@@ -79,14 +79,15 @@ test('the headers deadline counts from the last byte sent: a slow upload passes,
     await assert.rejects(t.request(`${s.base}/never`, { ...opts, headersTimeout: 200 }), { code: HEADERS_TIMEOUT });
     const body = Readable.from(
       (async function* () {
-        for (let i = 0; i < 5; i++) {
-          await sleep(120);
+        // 12 pieces 50 ms apart: the upload takes longer than the 400 ms deadline, no gap comes near it.
+        for (let i = 0; i < 12; i++) {
+          await sleep(50);
           yield Buffer.alloc(1000, i);
         }
       })(),
     );
-    const res = await t.request(`${s.base}/upload`, { ...opts, method: 'PUT', headers: { 'content-length': '5000' }, body, headersTimeout: 300 });
-    assert.equal((await readCapped(res.body, 100, 'x')).toString(), '5000');
+    const res = await t.request(`${s.base}/upload`, { ...opts, method: 'PUT', headers: { 'content-length': '12000' }, body, headersTimeout: 400 });
+    assert.equal((await readCapped(res.body, 100, 'x')).toString(), '12000');
   } finally {
     t.close();
     await stop(s.server);
