@@ -79,15 +79,16 @@ test('the headers deadline counts from the last byte sent: a slow upload passes,
     await assert.rejects(t.request(`${s.base}/never`, { ...opts, headersTimeout: 200 }), { code: HEADERS_TIMEOUT });
     const body = Readable.from(
       (async function* () {
-        // 12 pieces 50 ms apart: the upload takes longer than the 400 ms deadline, no gap comes near it.
-        for (let i = 0; i < 12; i++) {
-          await sleep(50);
+        // 25 pieces 100 ms apart: the upload takes longer than the 2 s deadline. Only the answer
+        // after the last byte must come within it, which no loaded machine stretches that far.
+        for (let i = 0; i < 25; i++) {
+          await sleep(100);
           yield Buffer.alloc(1000, i);
         }
       })(),
     );
-    const res = await t.request(`${s.base}/upload`, { ...opts, method: 'PUT', headers: { 'content-length': '12000' }, body, headersTimeout: 400 });
-    assert.equal((await readCapped(res.body, 100, 'x')).toString(), '12000');
+    const res = await t.request(`${s.base}/upload`, { ...opts, method: 'PUT', headers: { 'content-length': '25000' }, body, headersTimeout: 2000 });
+    assert.equal((await readCapped(res.body, 100, 'x')).toString(), '25000');
   } finally {
     t.close();
     await stop(s.server);
