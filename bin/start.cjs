@@ -74,6 +74,11 @@ async function buildDefersNamespace() {
   return !!check?.canDeferNamespace();
 }
 
+// When the command's work is done (the event loop is empty), exit at once: node's own teardown of
+// the environment and its heap cost 4-6 ms of wall time per run. Standard output and error are
+// written synchronously on Linux (files, pipes, terminals), so nothing is left unwritten.
+process.once('beforeExit', () => process.exit());
+
 buildDefersNamespace()
   .then(async (defers) => {
     if (defers) return undefined;
