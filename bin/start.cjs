@@ -90,7 +90,8 @@ buildDefersNamespace()
       process.exitCode = code;
       return undefined;
     }
-    if (bundled) return cliCache.loadCli().exports.main(process.argv);
+    const name = cliCache.bundleFor(process.argv);
+    if (cliCache.cliBundleIsFresh(name)) return cliCache.loadCli(name).exports.main(process.argv);
     return import(pathToFileURL(join(ROOT, 'dist', 'cli', 'main.js')).href).then((m) => m.main(process.argv));
   })
   .catch((err) => {

@@ -44,18 +44,43 @@ test('--version loads no command module and nothing of the library; build loads 
   assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
 });
 
-test('the installed command runs the bundled CLI from a V8 code cache this node accepts', () => {
+test('the installed command runs the bundled CLI from V8 code caches this node accepts, one bundle per kind of command line', () => {
   const cliCache = fileURLToPath(new URL('../../bin/cli-cache.cjs', import.meta.url));
-  // In a fresh node, as bin/start.cjs loads it (the test runner's own flags could change V8's verdict).
-  const probe = `const c = require(${JSON.stringify(cliCache)}); console.log(JSON.stringify({ fresh: c.cliBundleIsFresh(), accepted: c.loadCli().cacheAccepted }))`;
+  // In a fresh node, as bin/start.cjs loads them (the test runner's own flags could change V8's verdict).
+  const probe = `const c = require(${JSON.stringify(cliCache)}); console.log(JSON.stringify(Object.keys(c.BUNDLES).map((n) => [n, c.cliBundleIsFresh(n), c.loadCli(n).cacheAccepted])))`;
   const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout), { fresh: true, accepted: true }, 'scripts/bundle.mjs made dist/bundle/cli.cjs and a cache V8 takes');
+  assert.deepEqual(
+    JSON.parse(r.stdout),
+    [
+      ['version', true, true],
+      ['build', true, true],
+      ['image', true, true],
+      ['all', true, true],
+    ],
+    'scripts/bundle.mjs made every bundle and a cache V8 takes',
+  );
   const installed = fileURLToPath(new URL('../../bin/tsbuild', import.meta.url));
   const v = spawnSync(installed, ['--version'], { encoding: 'utf8' });
   assert.equal(v.status, 0, v.stderr);
   assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
-  const help = spawnSync(installed, ['build', '--help'], { encoding: 'utf8' });
-  assert.equal(help.status, 0, help.stderr);
-  assert.match(help.stdout, /Usage: tsbuild build/);
+  // Each bundle runs what it is picked for; the whole CLI answers help and the other commands.
+  for (const [args, re] of [
+    [['build', '--help'], /Usage: tsbuild build/],
+    [['plan', '--help'], /Usage: tsbuild plan/],
+    [['image', 'push', '--help'], /Usage: tsbuild image push/],
+    [['stages', '--help'], /Usage: tsbuild stages/],
+    [['--help'], /Usage: tsbuild \[options\] \[command\]/],
+  ] as const) {
+    const out = spawnSync(installed, [...args], { encoding: 'utf8' });
+    assert.equal(out.status, 0, `${args.join(' ')}: ${out.stderr}`);
+    assert.match(out.stdout, re, args.join(' '));
+  }
+  // A bundle without a command's module says so rather than running something else.
+  const missing = spawnSync(
+    process.execPath,
+    ['-e', `require(${JSON.stringify(cliCache)}).loadCli('image').exports.main(['node', 'tsbuild', 'stages', '--help'])`],
+    { encoding: 'utf8' },
+  );
+  assert.match(missing.stderr, /command module stages is not in this bundle/);
 });

@@ -26,12 +26,18 @@ function tryLoad() {
 function ensureCodeCache() {
   try {
     const cache = require('../bin/cli-cache.cjs');
-    if (!cache.cliBundleIsFresh() || cache.codeCacheAccepted()) return;
-    const made = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(join(ROOT, 'bin', 'cli-cache.cjs'))}).produceCodeCache()`], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, NODE_OPTIONS: '', NODE_EXTRA_CA_CERTS: '' },
-    });
-    if (made.status === 0) console.log(`tsbuild: code cache made for node ${process.version}`);
+    for (const name of Object.keys(cache.BUNDLES)) {
+      if (!cache.cliBundleIsFresh(name) || cache.codeCacheAccepted(name)) continue;
+      const made = spawnSync(
+        process.execPath,
+        ['-e', `require(${JSON.stringify(join(ROOT, 'bin', 'cli-cache.cjs'))}).produceCodeCache(${JSON.stringify(name)})`],
+        {
+          stdio: ['ignore', 'ignore', 'inherit'],
+          env: { ...process.env, NODE_OPTIONS: '', NODE_EXTRA_CA_CERTS: '' },
+        },
+      );
+      if (made.status === 0) console.log(`tsbuild: code cache of the ${name} bundle made for node ${process.version}`);
+    }
   } catch {
     // Without it the CLI starts as fast as without a cache: nothing to fail the install for.
   }

@@ -3,20 +3,22 @@
 // resolving, reading and compiling ~180 small ES modules costs node more than one bundle of the same
 // code (measured: `tsbuild build --help` 0.16 s from dist/cli, 0.10 s from the bundle).
 //
-// - dist/bundle/cli.cjs: the CLI as one CommonJS file, run by bin/tsbuild.js through bin/cli-cache.cjs
-//   with a V8 code cache (cli.cjs.v8cache, written below). CommonJS because node 20 can give a code
-//   cache to a vm.Script but not to an ES module. Commands stay lazy: esbuild turns cli/main.ts's
-//   `import()` of a command into a function that runs that command's modules when it is called, so
-//   `--version` runs commander alone (the cache covers the compiling of every command's code).
+// - dist/bundle/cli-<name>.cjs: the CLI as CommonJS files, run by bin/start.cjs through
+//   bin/cli-cache.cjs with a V8 code cache each (cli-<name>.cjs.v8cache, written below). CommonJS
+//   because node 20 can give a code cache to a vm.Script but not to an ES module. One bundle per kind
+//   of command line (cli-cache.cjs's BUNDLES: --version, build/plan, image, everything else), so a
+//   command reads and deserialises only its own code; within a bundle commands stay lazy (esbuild
+//   turns cli/main.ts's `import()` of a command into a function that runs its modules when called).
 // - dist/bundle/start/*.cjs: the few runtime modules bin/start.cjs asks before it loads the CLI.
 // - The worker threads (lib/layer/*-worker.js) are ES module entry points with their shared chunks in
-//   the same flat directory: `new URL('./gzip-worker.js', import.meta.url)` from cli.cjs (import.meta.url
+//   the same flat directory: `new URL('./gzip-worker.js', import.meta.url)` from a cli bundle (import.meta.url
 //   is the bundle file's URL there) finds them.
 // The native addon is found by walking up from the bundle to native/load-fsx.cjs (lib/layer/fsx.ts).
 // bin/tsbuild.js uses the bundle only when it is at least as new as dist/cli/main.js, so a bare `tsc`
 // (without this step) can never run stale code.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,14 +38,20 @@ await build({
   // A CommonJS dependency's require('node:events') inside an ES module bundle needs a real require.
   banner: { js: "import { createRequire as __tsbuildCreateRequire } from 'node:module'; const require = __tsbuildCreateRequire(import.meta.url);" },
 });
-await build({
-  ...common,
-  entryPoints: ['dist/cli/main.js'],
-  outfile: join(outdir, 'cli.cjs'),
-  format: 'cjs',
-  define: { 'import.meta.url': '__tsbuildImportMetaUrl' },
-  banner: { js: "const __tsbuildImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-});
+// The CLI bundles (bin/cli-cache.cjs): each holds the command modules its command lines need; the
+// others are left out (an import of one would throw, and bin/start.cjs never picks such a bundle).
+const cliCache = createRequire(import.meta.url)('../bin/cli-cache.cjs');
+for (const [name, keep] of Object.entries(cliCache.BUNDLES)) {
+  await build({
+    ...common,
+    entryPoints: ['dist/cli/main.js'],
+    outfile: cliCache.bundlePath(name),
+    format: 'cjs',
+    define: { 'import.meta.url': '__tsbuildImportMetaUrl' },
+    banner: { js: "const __tsbuildImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    plugins: keep === null ? [] : [onlyCommands(keep)],
+  });
+}
 // What bin/start.cjs asks before it loads the CLI (whether and how to enter namespaces), one file each.
 await build({
   ...common,
@@ -54,22 +62,39 @@ await build({
   define: { 'import.meta.url': '__tsbuildImportMetaUrl' },
   banner: { js: "const __tsbuildImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
-// An import() left in the bundle would need node's ES module loader at run time: only node builtins may.
-const dynamic = [...readFileSync(join(outdir, 'cli.cjs'), 'utf8').matchAll(/(?<![{\w.$])import\(\s*["']([^"']+)["']\s*\)/g)]
-  .map((m) => m[1])
-  .filter((s) => !s.startsWith('node:'));
-if (dynamic.length > 0) throw new Error(`dist/bundle/cli.cjs still imports ${dynamic.join(', ')} at run time: import it statically or through a bundled path`);
-
-// The code cache, made by a fresh node without flags (V8 rejects a cache made under other flags).
-execFileSync(process.execPath, ['-e', `require(${JSON.stringify(join(root, 'bin', 'cli-cache.cjs'))}).produceCodeCache()`], {
-  stdio: ['ignore', 'ignore', 'inherit'],
-  env: { ...process.env, NODE_OPTIONS: '', NODE_EXTRA_CA_CERTS: '' },
-});
-const accepted = execFileSync(
-  process.execPath,
-  ['-e', `process.stdout.write(String(require(${JSON.stringify(join(root, 'bin', 'cli-cache.cjs'))}).codeCacheAccepted()))`],
-  {
+for (const name of Object.keys(cliCache.BUNDLES)) {
+  const file = cliCache.bundlePath(name);
+  // An import() left in a bundle would need node's ES module loader at run time: only node builtins may.
+  const dynamic = [...readFileSync(file, 'utf8').matchAll(/(?<![{\w.$])import\(\s*["']([^"']+)["']\s*\)/g)]
+    .map((m) => m[1])
+    .filter((s) => !s.startsWith('node:'));
+  if (dynamic.length > 0) throw new Error(`${file} still imports ${dynamic.join(', ')} at run time: import it statically or through a bundled path`);
+  // The code cache, made by a fresh node without flags (V8 rejects a cache made under other flags).
+  const cacheModule = JSON.stringify(join(root, 'bin', 'cli-cache.cjs'));
+  execFileSync(process.execPath, ['-e', `require(${cacheModule}).produceCodeCache(${JSON.stringify(name)})`], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, NODE_OPTIONS: '', NODE_EXTRA_CA_CERTS: '' },
+  });
+  const accepted = execFileSync(process.execPath, ['-e', `process.stdout.write(String(require(${cacheModule}).codeCacheAccepted(${JSON.stringify(name)})))`], {
     env: { ...process.env, NODE_OPTIONS: '' },
-  },
-).toString();
-if (accepted !== 'true') throw new Error('V8 rejects the code cache just made for dist/bundle/cli.cjs: did the warm-up change a V8 flag?');
+  }).toString();
+  if (accepted !== 'true') throw new Error(`V8 rejects the code cache just made for ${file}: did the warm-up change a V8 flag?`);
+}
+
+/** An esbuild plugin: cli/main.ts's import() of a command module not in `keep` becomes a module that throws. */
+function onlyCommands(keep) {
+  return {
+    name: 'only-commands',
+    setup(b) {
+      b.onResolve({ filter: /^\.\/commands\/[a-z-]+\.js$/ }, (args) => {
+        if (!args.importer.endsWith(join('cli', 'main.js'))) return undefined;
+        const module = args.path.slice('./commands/'.length, -'.js'.length);
+        return keep.includes(module) ? undefined : { path: module, namespace: 'tsbuild-left-out' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'tsbuild-left-out' }, (args) => ({
+        contents: `throw new Error(${JSON.stringify(`tsbuild: the command module ${args.path} is not in this bundle (bin/cli-cache.cjs picks the bundle)`)});`,
+        loader: 'js',
+      }));
+    },
+  };
+}
