@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isKernelLocked, kernelLock, tryKernelLock } from './kernel-lock.js';
@@ -80,5 +80,30 @@ test('the kernel drops the lock of a process killed with SIGKILL; a waiter gets 
     assert.equal(flockWouldGet(path), false);
     await lock.release();
     assert.equal(flockWouldGet(path), true);
+  });
+});
+
+test('a lock file that cannot be opened is named in a TsbuildError; one made in a shared dir is 0666 whatever the umask', async () => {
+  await withDir(async (dir) => {
+    const taken = join(dir, 'a-directory.lock');
+    await mkdir(taken);
+    await assert.rejects(tryKernelLock(taken), (err: Error & { code?: string; hint?: string }) => {
+      assert.equal(err.code, 'TSB_STORE_LOCKED');
+      assert.match(err.message, /a-directory\.lock/);
+      assert.match(err.hint ?? '', /TSBUILD_LOCK_DIR/);
+      return true;
+    });
+    const old = process.umask(0o077);
+    try {
+      const lock = await tryKernelLock(join(dir, 'shared', 'p.lock'), { sharedDir: true });
+      assert.ok(lock);
+      assert.equal((await stat(join(dir, 'shared', 'p.lock'))).mode & 0o777, 0o666);
+      await lock.release();
+      const own = await tryKernelLock(join(dir, 'own.lock'));
+      assert.equal((await stat(join(dir, 'own.lock'))).mode & 0o777, 0o600, 'a home lock keeps the umask');
+      await own?.release();
+    } finally {
+      process.umask(old);
+    }
   });
 });

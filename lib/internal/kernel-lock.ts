@@ -6,7 +6,7 @@
 // (kill -9 included) closes the pipe, the child exits and the kernel drops the lock. Either way: no
 // stale lock, no pid-reuse guesswork, and it works across pid namespaces.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, openSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TsbuildError } from '../errors.js';
@@ -107,46 +107,66 @@ function nativeTryLock(): ((fd: number) => boolean) | null {
 /**
  * In this process: the lock, undefined when another holds it, null when the addon cannot lock
  * (missing, or built before it could). Opened read-only and created 0666 (less the umask), as
- * util-linux flock opens it: a shared lock dir's files can be locked by every user.
+ * util-linux flock opens it; in a shared lock dir a file this user creates is made 0666 outright, so
+ * every user of the host can lock it whatever this user's umask.
  */
-function holdNative(path: string): KernelLock | undefined | null {
+function holdNative(path: string, shared: boolean | undefined): KernelLock | undefined | null {
   const tryLock = nativeTryLock();
   if (!tryLock) return null;
-  let fd = -1;
-  let locked = false;
   // NFS maps flock onto POSIX locks, and an exclusive one needs a file open for writing (EBADF
   // otherwise): opened again read-write then, as util-linux flock does.
   for (const mode of [constants.O_RDONLY, constants.O_RDWR]) {
-    fd = openSync(path, mode | constants.O_CREAT | constants.O_NOCTTY, 0o666);
+    let fd: number;
+    let locked: boolean;
     try {
-      locked = tryLock(fd);
-      break;
+      fd = openSync(path, mode | constants.O_CREAT | constants.O_NOCTTY, 0o666);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EBADF' || mode === constants.O_RDWR) {
-        closeSync(fd);
-        throw err;
-      }
-      closeSync(fd);
+      throw lockFileError(path, err);
     }
+    try {
+      if (shared) shareLockFile(fd);
+      locked = tryLock(fd);
+    } catch (err) {
+      closeSync(fd);
+      if ((err as NodeJS.ErrnoException).code === 'EBADF' && mode === constants.O_RDONLY) continue;
+      throw lockFileError(path, err);
+    }
+    if (!locked) {
+      closeSync(fd);
+      return undefined;
+    }
+    let open = true;
+    return {
+      path,
+      release: async () => {
+        if (open) closeSync(fd);
+        open = false;
+      },
+    };
   }
-  if (!locked) {
-    closeSync(fd);
-    return undefined;
+  return undefined;
+}
+
+/** Mode 0666 for a lock file this user owns; another user's is left as it is (EPERM). */
+function shareLockFile(fd: number): void {
+  try {
+    fchmodSync(fd, 0o666);
+  } catch {
+    // Not ours: its owner made it.
   }
-  let open = true;
-  return {
-    path,
-    release: async () => {
-      if (open) closeSync(fd);
-      open = false;
-    },
-  };
+}
+
+function lockFileError(path: string, err: unknown): TsbuildError {
+  return new TsbuildError('TSB_STORE_LOCKED', `cannot lock ${path}: ${(err as Error).message}`, {
+    hint: `this user must be able to create and read files in ${dirname(path)} (TSBUILD_HOME for its own locks, TSBUILD_LOCK_DIR for the host's publish locks)`,
+    cause: err,
+  });
 }
 
 /** The lock if nobody holds it, else undefined (never waits). */
 export async function tryKernelLock(path: string, options: Pick<KernelLockOptions, 'sharedDir'> = {}): Promise<KernelLock | undefined> {
   await ensureDir(dirname(path), options.sharedDir);
-  const native = holdNative(path);
+  const native = holdNative(path, options.sharedDir);
   return native === null ? hold(path, false, undefined) : native;
 }
 
