@@ -13,7 +13,8 @@
 // version and flags, and compiles normally when it does not match: a stale or foreign cache costs
 // time, never correctness. Nothing is written at run time.
 'use strict';
-const { readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
+const { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
+const { tmpdir } = require('node:os');
 const Module = require('node:module');
 const { dirname, join } = require('node:path');
 const vm = require('node:vm');
@@ -82,20 +83,24 @@ function readCache(name) {
   }
 }
 
+/** The bundle compiled as node's CommonJS wrapper, with `cachedData` when given. */
+function compile(name, cachedData) {
+  return new vm.Script(Module.wrap(readFileSync(bundlePath(name), 'utf8')), {
+    filename: bundlePath(name),
+    ...(cachedData ? { cachedData } : {}),
+    // The bundle has no import() of its own files; one of a node builtin goes to node's loader.
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+}
+
 /**
  * Runs a bundle (with its code cache when there is one) and returns its exports, the script (for
  * produceCodeCache) and whether V8 took the cache.
  */
 function loadCli(name = 'all', options = {}) {
   const file = bundlePath(name);
-  const source = readFileSync(file, 'utf8');
   const cachedData = options.withoutCache ? undefined : readCache(name);
-  const script = new vm.Script(Module.wrap(source), {
-    filename: file,
-    ...(cachedData ? { cachedData } : {}),
-    // The bundle has no import() of its own files; one of a node builtin goes to node's loader.
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
+  const script = compile(name, cachedData);
   const mod = { exports: {} };
   script.runInThisContext()(mod.exports, Module.createRequire(file), mod, file, dirname(file));
   return { exports: mod.exports, script, cacheAccepted: cachedData !== undefined && !script.cachedDataRejected };
@@ -104,9 +109,7 @@ function loadCli(name = 'all', options = {}) {
 /** Whether this node accepts the cache on disk for the bundle. */
 function codeCacheAccepted(name = 'all') {
   const cachedData = readCache(name);
-  if (!cachedData) return false;
-  const script = new vm.Script(Module.wrap(readFileSync(bundlePath(name), 'utf8')), { filename: bundlePath(name), cachedData });
-  return !script.cachedDataRejected;
+  return cachedData !== undefined && !compile(name, cachedData).cachedDataRejected;
 }
 
 /**
@@ -116,8 +119,6 @@ function codeCacheAccepted(name = 'all') {
  * where nothing else runs: it sets TSBUILD_HOME for the warm-up.
  */
 async function produceCodeCache(name = 'all') {
-  const { mkdtempSync, rmSync } = require('node:fs');
-  const { tmpdir } = require('node:os');
   const { exports, script } = loadCli(name, { withoutCache: true });
   const work = mkdtempSync(join(tmpdir(), 'tsbuild-code-cache-'));
   try {
