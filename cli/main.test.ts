@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commandOf, createProgram } from './main.js';
 import { loadedModules } from '../test/support/loaded-modules.js';
@@ -83,4 +85,17 @@ test('the installed command runs the bundled CLI from V8 code caches this node a
     { encoding: 'utf8' },
   );
   assert.match(missing.stderr, /command module stages is not in this bundle/);
+});
+
+test('every bundle is ASCII-only (node reads a file with one non-ASCII character as a two-byte string, at every start)', () => {
+  const dir = fileURLToPath(new URL('../bundle/', import.meta.url));
+  const files = readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((f) => /\.c?js$/.test(f));
+  assert.ok(files.includes('cli-image.cjs') && files.includes(join('start', 'probe.cjs')), files.join(' '));
+  for (const f of files) {
+    const bytes = readFileSync(join(dir, f));
+    const at = bytes.findIndex((b) => b > 0x7f);
+    assert.equal(at, -1, `${f}: non-ASCII at byte ${at}: ${bytes.subarray(Math.max(0, at - 60), at + 20).toString('utf8')}`);
+  }
 });

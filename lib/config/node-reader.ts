@@ -112,7 +112,7 @@ export class MapReader {
     return this.strList(key);
   }
 
-  /** A string or a list of strings (werf accepts both for masks, VOLUME, commands…). */
+  /** A string or a list of strings (werf accepts both for masks, VOLUME, commands...). */
   strList(key: string): string[] {
     const v = this.valueNode(key);
     if (v === undefined || (isScalar(v) && v.value === null)) return [];

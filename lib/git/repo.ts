@@ -183,7 +183,7 @@ export class GitRepo {
     return this.shallow;
   }
 
-  /** Refuses a shallow clone: patches and ancestry need history (werf-spec §6.1). */
+  /** Refuses a shallow clone: patches and ancestry need history (werf-spec section 6.1). */
   async assertNotShallow(): Promise<void> {
     if (await this.isShallow()) {
       throw new TsbuildError('TSB_GIT_SHALLOW', `${this.root ?? this.gitDir} is a shallow clone`, {

@@ -69,7 +69,7 @@ export class StagesStorage {
 
   /**
    * Keep a stage built here, locally and in the writable repositories, and return the stage to
-   * continue from: ours as published, or — when another builder published this signature first —
+   * continue from: ours as published, or (when another builder published this signature first)
    * theirs (manifest and config fetched now, layers when first opened). One signature, one content.
    */
   async put(record: StageRecord, image: StoredImage): Promise<StoredImage> {

@@ -107,7 +107,7 @@ export class TemplateSet {
     return { text, lineMap: map! };
   }
 
-  /** The text parsed under `name` (a file, or a tpl-… template). */
+  /** The text parsed under `name` (a file, or a tpl-... template). */
   source(name: string): string | undefined {
     return this.sources.get(name);
   }

@@ -20,7 +20,7 @@ export const fromStage: BaseStage = {
     const base = internal !== undefined ? { image: internal, signature: ctx.signatureOf(internal) } : { ref: img.from ?? 'scratch' };
     return {
       base,
-      // fromLatest: what the tag points to now enters the signature (werf-spec §2.3).
+      // fromLatest: what the tag points to now enters the signature (werf-spec section 2.3).
       latestDigest: img.fromLatest && internal === undefined ? await ctx.bases.latestDigest(img.from!) : null,
       fromCacheVersion: img.fromCacheVersion ?? null,
       cacheVersion: img.cacheVersion ?? null,
