@@ -40,7 +40,28 @@ export class LayoutStore implements ContentStore, ReferenceStore {
 
   /** Create the layout files if missing (idempotent, safe across processes). */
   init(): Promise<void> {
-    this.ready ??= (async () => {
+    // An existing store (every command but the first) is checked with four stat calls on this
+    // thread: as thread-pool round trips they waited behind whatever else the command's start-up
+    // was running (~1-2 ms of a 60 ms push).
+    this.ready ??= this.isInitialised() ? Promise.resolve() : this.create();
+    return this.ready;
+  }
+
+  private isInitialised(): boolean {
+    try {
+      return (
+        statSync(this.blobDir).isDirectory() &&
+        statSync(this.tmpDir).isDirectory() &&
+        statSync(join(this.root, 'oci-layout')).isFile() &&
+        statSync(join(this.root, 'index.json')).isFile()
+      );
+    } catch {
+      return false;
+    }
+  }
+
+  private create(): Promise<void> {
+    return (async () => {
       await mkdir(this.blobDir, { recursive: true });
       await mkdir(this.tmpDir, { recursive: true });
       const layoutFile = join(this.root, 'oci-layout');
@@ -52,7 +73,6 @@ export class LayoutStore implements ContentStore, ReferenceStore {
         });
       }
     })();
-    return this.ready;
   }
 
   blobPath(digest: Digest): string {

@@ -48,8 +48,8 @@ export class HttpTransport {
   private plainAgent: HttpAgent | undefined;
   private tlsAgent: HttpsAgent | undefined;
 
-  /** `extraCa`: PEM bundles trusted for https in addition to node's roots. */
-  constructor(private readonly extraCa: readonly string[] = []) {}
+  /** `extraCa`: PEM bundles trusted for https in addition to node's roots (a function: asked at the first https request). */
+  constructor(private readonly extraCa: readonly string[] | (() => readonly string[]) = []) {}
 
   async request(url: string, options: HttpRequestOptions): Promise<HttpResponse> {
     let target = new URL(url);
@@ -84,7 +84,8 @@ export class HttpTransport {
       // node:https (and node:tls with it) only when a registry speaks TLS.
       const https = require('node:https') as typeof import('node:https');
       if (!this.tlsAgent) {
-        const ca = this.extraCa.length > 0 ? [...(require('node:tls') as typeof import('node:tls')).rootCertificates, ...this.extraCa] : undefined;
+        const extraCa = typeof this.extraCa === 'function' ? this.extraCa() : this.extraCa;
+        const ca = extraCa.length > 0 ? [...(require('node:tls') as typeof import('node:tls')).rootCertificates, ...extraCa] : undefined;
         this.tlsAgent = new https.Agent({ keepAlive: true, scheduling: 'lifo', ...(ca ? { ca } : {}) });
       }
       return { request: https.request, agent: this.tlsAgent };

@@ -1,7 +1,7 @@
 // The distribution-API client: one HttpTransport (keep-alive agents, redirects checked by the
 // redirect guard), http for loopback/insecure registries and https otherwise, per-registry
 // authentication, retries with backoff, and spec-shaped errors.
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { HttpTransport, type HttpResponse } from './http-transport.js';
@@ -78,6 +78,28 @@ export interface RegistryResponse {
   url: string;
 }
 
+function caBundleError(file: string, err: unknown): TsbuildError {
+  return new TsbuildError('TSB_USAGE', `cannot read the CA bundle ${file}: ${(err as Error).message}`, { cause: err });
+}
+
+/** Fails as reading the file would (missing, unreadable, a directory), without reading it. */
+function readableOrThrow(file: string): void {
+  try {
+    if (statSync(file).isDirectory()) throw Object.assign(new Error('EISDIR: illegal operation on a directory, read'), { code: 'EISDIR' });
+    accessSync(file, constants.R_OK);
+  } catch (err) {
+    throw caBundleError(file, err);
+  }
+}
+
+function readCaBundle(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw caBundleError(file, err);
+  }
+}
+
 const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
 
 export class RegistryClient {
@@ -98,28 +120,28 @@ export class RegistryClient {
 
   constructor(options: RegistryClientOptions = {}) {
     const env = options.env ?? process.env;
-    const extraCa: string[] = [];
-    for (const file of [env.SSL_CERT_FILE, options.caFile]) {
-      if (!file) continue;
-      try {
-        extraCa.push(readFileSync(file, 'utf8'));
-      } catch (err) {
-        throw new TsbuildError('TSB_USAGE', `cannot read the CA bundle ${file}: ${(err as Error).message}`, { cause: err });
-      }
-    }
+    // The CA bundles are read on the first https connection (HttpTransport asks once): a plain-http
+    // registry never needs them, and the system bundle SSL_CERT_FILE usually names is ~200 KB,
+    // 1-2 ms of a 60 ms push to read (twice when bin/tsbuild hands NODE_EXTRA_CA_CERTS on as well).
+    // A file that cannot be read is still reported now, by every command that makes a client.
+    const bundles = [env.SSL_CERT_FILE, options.caFile].filter((f): f is string => !!f);
+    for (const file of bundles) readableOrThrow(file);
     // NODE_EXTRA_CA_CERTS as bin/tsbuild hands it on (node itself would have parsed it at start-up);
     // unreadable, it is skipped with a warning, as node does.
-    const nodeExtra = env.TSBUILD_EXTRA_CA_CERTS;
-    if (nodeExtra && !env.NODE_EXTRA_CA_CERTS) {
-      try {
-        extraCa.push(readFileSync(nodeExtra, 'utf8'));
-      } catch (err) {
-        process.emitWarning(`Ignoring extra certs from \`${nodeExtra}\`, load failed: ${(err as Error).message}`);
-      }
-    }
+    const nodeExtra = env.TSBUILD_EXTRA_CA_CERTS && !env.NODE_EXTRA_CA_CERTS ? env.TSBUILD_EXTRA_CA_CERTS : undefined;
     // node:tls's root list is only read when the first https connection is made with extra CAs:
     // listing it took ~48 ms of CPU, paid by every command while SSL_CERT_FILE was set.
-    this.transport = new HttpTransport(extraCa);
+    this.transport = new HttpTransport(() => {
+      const extraCa = bundles.map(readCaBundle);
+      if (nodeExtra) {
+        try {
+          extraCa.push(readFileSync(nodeExtra, 'utf8'));
+        } catch (err) {
+          process.emitWarning(`Ignoring extra certs from \`${nodeExtra}\`, load failed: ${(err as Error).message}`);
+        }
+      }
+      return extraCa;
+    });
 
     this.credentials = options.credentials ?? noCredentials;
     this.insecure = new Set(options.insecureRegistries ?? []);

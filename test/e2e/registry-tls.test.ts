@@ -5,11 +5,16 @@ import assert from 'node:assert/strict';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { seedBusyboxImage } from '../support/base-image.js';
 import { execFile } from 'node:child_process';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT, runCli, tempDir } from '../support/cli.js';
+import { RegistryClient } from '../../lib/registry/index.js';
+import { TsbuildError } from '../../lib/errors.js';
 
 const exec = promisify(execFile);
+const MANIFEST_TYPES =
+  'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
 /** The installed command: the shell script package.json names as "bin". */
 const INSTALLED_BIN = join(REPO_ROOT, 'bin', 'tsbuild');
 
@@ -60,6 +65,39 @@ describe('registry over TLS', () => {
       assert.equal(untrusted, 3, 'without the CA the same pull fails on the certificate');
     } finally {
       await pullHome.cleanup();
+    }
+  });
+  test('a CA bundle is checked when the client is made and read at the first https connection', async () => {
+    const dir = await tempDir('tls-ca-lazy');
+    try {
+      const usage = (name: string) => (err: unknown) => err instanceof TsbuildError && err.code === 'TSB_USAGE' && err.message.includes(name);
+      assert.throws(() => new RegistryClient({ env: {}, caFile: join(dir.path, 'missing.pem') }), usage('missing.pem'));
+      await mkdir(join(dir.path, 'a-directory'));
+      assert.throws(() => new RegistryClient({ env: { SSL_CERT_FILE: join(dir.path, 'a-directory') } }), usage('a-directory'));
+      // The bundle gets its certificate only after the client is made: a plain-http registry never
+      // costs a read of it, and the https connection trusts what the file holds by then.
+      const bundle = join(dir.path, 'ca.pem');
+      await writeFile(bundle, '');
+      const client = new RegistryClient({ env: {}, caFile: bundle, retry: { attempts: 1 } });
+      await copyFile(registry.caFile!, bundle);
+      try {
+        const [repository, tag] = ref.slice(registry.host.length + 1).split(':') as [string, string];
+        const res = await client.send({
+          method: 'HEAD',
+          registry: registry.host,
+          repository,
+          path: `manifests/${tag}`,
+          headers: { accept: MANIFEST_TYPES },
+          actions: ['pull'],
+          okStatuses: [200],
+        });
+        assert.equal(res.status, 200);
+        res.body.resume();
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await dir.cleanup();
     }
   });
 });
