@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commandOf, createProgram } from './main.js';
@@ -57,6 +59,7 @@ test('the installed command runs the bundled CLI from V8 code caches this node a
     [
       ['version', true, true],
       ['build', true, true],
+      ['image-transfer', true, true],
       ['image', true, true],
       ['all', true, true],
     ],
@@ -71,6 +74,8 @@ test('the installed command runs the bundled CLI from V8 code caches this node a
     [['build', '--help'], /Usage: tsbuild build/],
     [['plan', '--help'], /Usage: tsbuild plan/],
     [['image', 'push', '--help'], /Usage: tsbuild image push/],
+    [['image', 'pull', '--help'], /Usage: tsbuild image pull/],
+    [['image', '--help'], /Commands:\n {2}pull .*\n {2}push .*\n {2}inspect .*\n {2}save .*\n {2}load .*\n {2}list /s],
     [['stages', '--help'], /Usage: tsbuild stages/],
     [['--help'], /Usage: tsbuild \[options\] \[command\]/],
   ] as const) {
@@ -87,6 +92,39 @@ test('the installed command runs the bundled CLI from V8 code caches this node a
   assert.match(missing.stderr, /command module stages is not in this bundle/);
 });
 
+test('image push and pull run from the image-transfer bundle; a push that recompresses, and the other image subcommands, from the image bundle', () => {
+  const cliCache = fileURLToPath(new URL('../../bin/cli-cache.cjs', import.meta.url));
+  const { bundleFor } = createRequire(import.meta.url)(cliCache) as { bundleFor: (argv: string[]) => string };
+  const probe = (argv: string[]): string => bundleFor(['node', 'tsbuild', ...argv]);
+  assert.equal(probe(['image', 'push', '--quiet', 'a', 'r/b:1']), 'image-transfer');
+  assert.equal(probe(['image', 'pull', 'r/b:1']), 'image-transfer');
+  assert.equal(probe(['image', 'push', '--layer-compression', 'zstd', 'a', 'r/b:1']), 'image');
+  assert.equal(probe(['image', 'push', 'a', 'r/b:1', '--layer-compression=gzip']), 'image');
+  for (const sub of ['inspect', 'save', 'load', 'list', '--help', 'pussh']) assert.equal(probe(['image', sub]), 'image', sub);
+
+  // The image-transfer bundle leaves out what recompression needs: run there, such a push says so ...
+  const home = mkdtempSync(join(tmpdir(), 'tsbuild-main-test-'));
+  try {
+    const env = { ...process.env, TSBUILD_HOME: home };
+    const args = ['image', 'push', '--layer-compression', 'zstd', 'nothere', '127.0.0.1:9/x:1'];
+    const lean = spawnSync(
+      process.execPath,
+      ['-e', `require(${JSON.stringify(cliCache)}).loadCli('image-transfer').exports.main(${JSON.stringify(['node', 'tsbuild', ...args])})`],
+      {
+        encoding: 'utf8',
+        env,
+      },
+    );
+    assert.match(lean.stderr, /lib\/layer\/index\.js is not in this bundle/);
+    // ... and the installed command, routed to the image bundle, gets as far as the store.
+    const routed = spawnSync(fileURLToPath(new URL('../../bin/tsbuild', import.meta.url)), args, { encoding: 'utf8', env });
+    assert.equal(routed.status, 1, routed.stderr);
+    assert.match(routed.stderr, /image nothere is not in the local store/);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
 test('every bundle is ASCII-only (node reads a file with one non-ASCII character as a two-byte string, at every start)', () => {
   const dir = fileURLToPath(new URL('../bundle/', import.meta.url));
   const files = readdirSync(dir, { recursive: true })
@@ -97,5 +135,33 @@ test('every bundle is ASCII-only (node reads a file with one non-ASCII character
     const bytes = readFileSync(join(dir, f));
     const at = bytes.findIndex((b) => b > 0x7f);
     assert.equal(at, -1, `${f}: non-ASCII at byte ${at}: ${bytes.subarray(Math.max(0, at - 60), at + 20).toString('utf8')}`);
+  }
+});
+
+test('the image-transfer warm-up (a real pull and pushes, to a registry on 127.0.0.1) leaves no file or listener behind and makes a cache a fresh node takes', () => {
+  const root = mkdtempSync(join(tmpdir(), 'tsbuild-warm-up-copy-'));
+  const tmp = mkdtempSync(join(tmpdir(), 'tsbuild-warm-up-tmp-'));
+  try {
+    // A copy, so the checkout's cache is not rewritten under other tests.
+    const repo = fileURLToPath(new URL('../../', import.meta.url));
+    cpSync(join(repo, 'bin'), join(root, 'bin'), { recursive: true });
+    cpSync(join(repo, 'package.json'), join(root, 'package.json'));
+    cpSync(join(repo, 'dist', 'bundle', 'cli-image-transfer.cjs'), join(root, 'dist', 'bundle', 'cli-image-transfer.cjs'));
+    const cliCache = JSON.stringify(join(root, 'bin', 'cli-cache.cjs'));
+    const env = { ...process.env, NODE_OPTIONS: '', TMPDIR: tmp };
+    const made = spawnSync(process.execPath, ['-e', `require(${cliCache}).produceCodeCache('image-transfer')`], { encoding: 'utf8', env, timeout: 100_000 });
+    // It ended by itself (a server or socket left open would keep it running), every step as expected.
+    assert.equal(made.signal, null, 'the warm-up ended by itself');
+    assert.equal(made.status, 0, made.stderr);
+    assert.equal(made.stderr, '');
+    assert.deepEqual(readdirSync(tmp), [], 'nothing left in TMPDIR');
+    const accepted = spawnSync(process.execPath, ['-e', `process.stdout.write(String(require(${cliCache}).codeCacheAccepted('image-transfer')))`], {
+      encoding: 'utf8',
+      env,
+    });
+    assert.equal(accepted.stdout, 'true', accepted.stderr);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true });
   }
 });

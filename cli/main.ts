@@ -6,7 +6,8 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 
-type Register = (program: Command) => void;
+/** Registers a command module's commands; argv (the command line) lets it leave out subcommands it does not name. */
+type Register = (program: Command, argv?: string[]) => void;
 
 /** Top-level command name -> the module that registers it (some modules register several). */
 const COMMANDS: Record<string, () => Promise<Register>> = {
@@ -40,9 +41,11 @@ export function commandOf(argv: string[]): string | undefined {
 
 /**
  * The program with the commands `only` needs: `only` registers that command's module alone; an
- * empty list registers none (enough for --version); undefined registers every command.
+ * empty list registers none (enough for --version); undefined registers every command. With argv, a
+ * module may register only the subcommand argv names (`image push`: push alone); help and errors for
+ * that command line read the same either way.
  */
-export async function createProgram(only?: string[]): Promise<Command> {
+export async function createProgram(only?: string[], argv?: string[]): Promise<Command> {
   const program = new Command('tsbuild')
     .description('Daemonless, rootless OCI image builder for werf.yaml (stapel) projects')
     .version(version())
@@ -50,7 +53,7 @@ export async function createProgram(only?: string[]): Promise<Command> {
     .exitOverride();
   const names = only ?? Object.keys(COMMANDS);
   const registers = new Set(await Promise.all(names.map((n) => COMMANDS[n]!())));
-  for (const register of registers) register(program);
+  for (const register of registers) register(program, argv);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
@@ -59,15 +62,15 @@ export async function main(argv: string[]): Promise<void> {
   try {
     const command = commandOf(argv);
     const isVersion = argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V');
-    const program = await createProgram(command ? [command] : isVersion ? [] : undefined);
+    const program = await createProgram(command ? [command] : isVersion ? [] : undefined, command ? argv : undefined);
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    // Loaded here: the error printer pulls in the library's error and conveyor modules.
-    const { reportError } = await import('./output.js');
+    // Loaded here: most runs print no error.
+    const { reportError } = await import('./report-error.js');
     process.exitCode = reportError(err);
   }
 }

@@ -1,5 +1,4 @@
 // Rendering of build events and errors for people (plain lines) and machines (JSON lines).
-import { isTsbuildError, exitCodeFor, ConfigError } from '../lib/errors.js';
 import type { BuildEvent } from '../lib/events.js';
 import { shortSignature } from '../lib/conveyor/index.js';
 import { formatSize } from './format.js';
@@ -78,15 +77,6 @@ export function eventPrinter(format: LogFormat, out: NodeJS.WritableStream = pro
 // Sizes and tables live apart so that commands printing them do not load what the printers need.
 export { formatSize, table } from './format.js';
 
-/** Print an error with its hint and return the exit code for it. */
-export function reportError(err: unknown, err$: NodeJS.WritableStream = process.stderr): number {
-  if (isTsbuildError(err)) {
-    const prefix = err instanceof ConfigError ? 'config error' : 'error';
-    err$.write(`tsbuild: ${prefix}: ${err.message}\n`);
-    if (err.hint) err$.write(`hint: ${err.hint}\n`);
-    if (process.env.TSBUILD_DEBUG && err.cause) err$.write(`cause: ${String((err.cause as Error).stack ?? err.cause)}\n`);
-    return exitCodeFor(err);
-  }
-  err$.write(`tsbuild: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
-  return 1;
-}
+// The error printer lives apart so that a command's failure does not load the conveyor the event
+// printer needs (bin/cli-cache.cjs's image-transfer bundle leaves it out).
+export { reportError } from './report-error.js';

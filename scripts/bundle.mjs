@@ -51,7 +51,7 @@ for (const [name, keep] of Object.entries(cliCache.BUNDLES)) {
     format: 'cjs',
     define: { 'import.meta.url': '__tsbuildImportMetaUrl' },
     banner: { js: "const __tsbuildImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-    plugins: keep === null ? [] : [onlyCommands(keep)],
+    plugins: [...(keep === null ? [] : [onlyCommands(keep)]), ...(cliCache.STATIC_ONLY.includes(name) ? [staticOnly()] : [])],
   });
 }
 // What bin/start.cjs asks before it loads the CLI (whether and how to enter namespaces), one file each.
@@ -108,6 +108,28 @@ function asciiOnly(dir) {
   }
 }
 
+/** A module that throws: what a bundle leaves out, should a command line reach it all the same. */
+function leftOut(what) {
+  return { contents: `throw new Error(${JSON.stringify(`tsbuild: ${what} is not in this bundle (bin/cli-cache.cjs picks the bundle)`)});`, loader: 'js' };
+}
+
+/**
+ * An esbuild plugin: an import() outside cli/main.ts (which imports the command modules and the error
+ * printer that way) becomes a module that throws, so the bundle holds only what is imported statically.
+ */
+function staticOnly() {
+  return {
+    name: 'static-only',
+    setup(b) {
+      b.onResolve({ filter: /^\./ }, (args) => {
+        if (args.kind !== 'dynamic-import' || args.importer.endsWith(join('cli', 'main.js'))) return undefined;
+        return { path: relative(root, join(args.resolveDir, args.path)), namespace: 'tsbuild-static-only' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'tsbuild-static-only' }, (args) => leftOut(args.path));
+    },
+  };
+}
+
 /** An esbuild plugin: cli/main.ts's import() of a command module not in `keep` becomes a module that throws. */
 function onlyCommands(keep) {
   return {
@@ -118,10 +140,7 @@ function onlyCommands(keep) {
         const module = args.path.slice('./commands/'.length, -'.js'.length);
         return keep.includes(module) ? undefined : { path: module, namespace: 'tsbuild-left-out' };
       });
-      b.onLoad({ filter: /.*/, namespace: 'tsbuild-left-out' }, (args) => ({
-        contents: `throw new Error(${JSON.stringify(`tsbuild: the command module ${args.path} is not in this bundle (bin/cli-cache.cjs picks the bundle)`)});`,
-        loader: 'js',
-      }));
+      b.onLoad({ filter: /.*/, namespace: 'tsbuild-left-out' }, (args) => leftOut(`the command module ${args.path}`));
     },
   };
 }

@@ -71,9 +71,29 @@ async function withLease<T>(fn: (store: LayoutStore) => Promise<T>): Promise<T> 
   }
 }
 
-export function registerImage(program: Command): void {
-  const image = program.command('image').description('pull, push, inspect, save and load images');
+/** The subcommands, in the order `tsbuild image --help` lists them. */
+const SUBCOMMANDS: Record<string, (image: Command) => void> = {
+  pull: registerPull,
+  push: registerPush,
+  inspect: registerInspect,
+  save: registerSave,
+  load: registerLoad,
+  list: registerList,
+};
 
+/**
+ * `tsbuild image` and its subcommands; with argv naming one (`tsbuild image push ...`), that one
+ * alone: its help, errors and run need no other (commander lists siblings only in `image --help`,
+ * and suggests them only for an unknown name, which registers them all).
+ */
+export function registerImage(program: Command, argv?: string[]): void {
+  const image = program.command('image').description('pull, push, inspect, save and load images');
+  const sub = argv?.[2] === 'image' ? argv[3] : undefined;
+  if (sub !== undefined && Object.hasOwn(SUBCOMMANDS, sub)) SUBCOMMANDS[sub]!(image);
+  else for (const register of Object.values(SUBCOMMANDS)) register(image);
+}
+
+function registerPull(image: Command): void {
   remoteOptions(image.command('pull').description('pull an image into the local store (used by builds as a base image)').argument('<ref>', 'image reference'))
     .option('--platform <os/arch>', 'platform to take from a multi-platform image (default: the host)')
     .option('-q, --quiet', 'print only the digest')
@@ -99,7 +119,9 @@ export function registerImage(program: Command): void {
         await client.close();
       }
     });
+}
 
+function registerPush(image: Command): void {
   remoteOptions(
     image
       .command('push')
@@ -141,7 +163,9 @@ export function registerImage(program: Command): void {
         await client.close();
       }
     });
+}
 
+function registerInspect(image: Command): void {
   remoteOptions(
     image
       .command('inspect')
@@ -164,7 +188,9 @@ export function registerImage(program: Command): void {
       );
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     });
+}
 
+function registerSave(image: Command): void {
   image
     .command('save')
     .description('write images of the local store to an archive (streamed; oci-archive keeps index.json names, docker-archive is for docker/podman load)')
@@ -185,7 +211,9 @@ export function registerImage(program: Command): void {
       const res = await withAbort((signal) => saveImageArchive(store, images, file, { format, signal }));
       process.stdout.write(`saved ${images.map((i) => i.name).join(', ')} to ${file} (${format}, ${res.blobs} blobs, ${formatSize(res.bytes)})\n`);
     });
+}
 
+function registerLoad(image: Command): void {
   image
     .command('load')
     .description('load images from an oci-archive or docker-archive (optionally gzipped) into the local store, verifying every blob')
@@ -214,7 +242,9 @@ export function registerImage(program: Command): void {
         });
       }
     });
+}
 
+function registerList(image: Command): void {
   image
     .command('list')
     .description('list named images in the local store (pulled, loaded and final images, artifacts marked "not final"; --all adds stages)')
