@@ -165,3 +165,26 @@ test('the image-transfer warm-up (a real pull and pushes, to a registry on 127.0
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('--version, image push and image pull load no node:child_process (~2.5 ms; commander requires it at its top)', () => {
+  const cliCache = JSON.stringify(fileURLToPath(new URL('../../bin/cli-cache.cjs', import.meta.url)));
+  const home = mkdtempSync(join(tmpdir(), 'tsbuild-main-test-'));
+  try {
+    for (const [bundle, argv, thenLoad] of [
+      ['version', ['--version'], false],
+      ['image-transfer', ['image', 'push', '--help'], false],
+      ['image-transfer', ['image', 'pull', '--quiet', '127.0.0.1:9/none:1'], false],
+      // Control: the check sees node:child_process once something loads it.
+      ['version', ['--version'], true],
+    ] as const) {
+      const code = `require(${cliCache}).loadCli(${JSON.stringify(bundle)}).exports.main(${JSON.stringify(['node', 'tsbuild', ...argv])}).then(() => {
+        if (${thenLoad}) require('node:child_process');
+        process.stderr.write('loaded:' + process.moduleLoadList.includes('NativeModule child_process'));
+      });`;
+      const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: { ...process.env, TSBUILD_HOME: home } });
+      assert.match(r.stderr, thenLoad ? /loaded:true$/ : /loaded:false$/, `${argv.join(' ')}: ${r.stderr}`);
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});

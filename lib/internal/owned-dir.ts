@@ -11,7 +11,9 @@ import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { isKernelLocked, tryKernelLock, type KernelLock } from './kernel-lock.js';
 
-const run = promisify(execFile);
+// Made at the first call: reading execFile when this module loads would load node:child_process
+// (~2.5 ms) in every command that imports it, `image push` included (scripts/bundle.mjs loads it lazily).
+const run = (file: string, args: string[]): Promise<{ stdout: string; stderr: string }> => promisify(execFile)(file, args);
 
 export interface OwnerRecord {
   pid: number;
