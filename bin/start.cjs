@@ -11,10 +11,12 @@ const { pathToFileURL } = require('node:url');
 const cliCache = require('./cli-cache.cjs');
 
 const ROOT = join(__dirname, '..');
-const bundled = cliCache.cliBundleIsFresh();
+// Asked only by build and run (two stat calls the other commands need not make).
+let bundled;
 
 /** A runtime module of the compiled output, or undefined when it cannot be loaded. */
 function runtimeModule(name) {
+  bundled ??= cliCache.cliBundleIsFresh();
   if (bundled) {
     try {
       return Promise.resolve(require(join(ROOT, 'dist', 'bundle', 'start', `${name}.cjs`)));

@@ -87,6 +87,7 @@ describe('npm package', () => {
       'package/dist/cli/main.js',
       'package/bin/start.cjs',
       'package/bin/cli-cache.cjs',
+      'package/bin/produce-code-cache.cjs',
       'package/bin/warm-up-registry.cjs',
       'package/dist/bundle/cli-all.cjs',
       'package/dist/bundle/cli-all.cjs.v8cache',
