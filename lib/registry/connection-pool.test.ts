@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
+import { createServer as createNetServer } from 'node:net';
+import { ConnectionPool } from './connection-pool.js';
 import { selfSignedCert } from '../../test/support/self-signed-cert.js';
 import { HttpTransport } from './http-transport.js';
 import { readCapped } from './http-body.js';
@@ -72,4 +74,27 @@ describe('https through the transport', () => {
       plain.close();
     }
   });
+});
+
+test('an idle socket destroyed before its close event ran is not handed out again', async () => {
+  const server = createNetServer((sock) => sock.on('error', () => undefined));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  const pool = new ConnectionPool();
+  try {
+    const first = pool.acquire(url);
+    await new Promise((resolve) => first.socket.once('connect', resolve));
+    pool.release(url, first.socket, true);
+    const again = pool.acquire(url);
+    assert.equal(again.reused, true, 'a live idle socket is reused');
+    pool.release(url, again.socket, true);
+    // destroy() marks the socket at once; its 'close' (which removes it from the pool) comes later.
+    again.socket.destroy();
+    const next = pool.acquire(url);
+    assert.equal(next.reused, false);
+    assert.notEqual(next.socket, again.socket);
+  } finally {
+    pool.close();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

@@ -29,7 +29,9 @@ export class ConnectionPool {
   acquire(url: URL): PooledSocket {
     const key = url.origin;
     const idle = this.idle.get(key);
-    const socket = idle?.pop();
+    let socket = idle?.pop();
+    // One the server closed, or we destroyed, whose events have not run yet is of no use.
+    while (socket && (socket.destroyed || !socket.writable || socket.readableEnded)) socket = idle?.pop();
     if (socket) {
       const drop = this.droppers.get(socket)!;
       socket.off('data', drop).off('end', drop).off('close', drop).off('error', drop);
