@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type Command, CommanderError } from 'commander';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadedModules } from '../../test/support/loaded-modules.js';
 
 test('image pull and push load neither lib/image (archives, recompression) nor lib/layer (tar, compression, workers)', () => {
@@ -61,5 +66,21 @@ test('`image push`/`image pull` register their subcommand alone, and print and e
     assert.ok(full.out.length > 0, `${args.join(' ')} printed something`);
     assert.equal(narrowed.out, full.out, args.join(' '));
     assert.equal(narrowed.code, full.code, args.join(' '));
+  }
+});
+
+test('a pull whose store cannot be opened leaves no lease behind (the store and the lease are made together)', () => {
+  const home = mkdtempSync(join(tmpdir(), 'tsbuild-image-test-'));
+  try {
+    writeFileSync(join(home, 'store'), 'not a directory');
+    const r = spawnSync(process.execPath, [fileURLToPath(new URL('../../../bin/tsbuild.js', import.meta.url)), 'image', 'pull', '127.0.0.1:9/none:1'], {
+      encoding: 'utf8',
+      env: { ...process.env, TSBUILD_HOME: home },
+    });
+    assert.notEqual(r.status, 0, r.stdout);
+    assert.match(r.stderr, /store/);
+    assert.deepEqual(readdirSync(join(home, 'locks', 'leases')), []);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
   }
 });

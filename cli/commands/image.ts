@@ -61,13 +61,19 @@ function progressPrinter(): (p: TransferProgress) => void {
 
 async function withLease<T>(fn: (store: LayoutStore) => Promise<T>): Promise<T> {
   const home = homePaths();
-  const store = await openStore(home);
-  // Blobs written but not yet named are protected from a concurrent `stages gc`.
-  const lease = await acquireLease(join(home.locks, 'leases'));
+  // Blobs written but not yet named are protected from a concurrent `stages gc`. The lease and the
+  // store are made together: in an empty home both create directories and files, and a pull waits
+  // for both before its first request.
+  const [store, lease] = await Promise.allSettled([openStore(home), acquireLease(join(home.locks, 'leases'))]);
+  if (store.status === 'rejected') {
+    if (lease.status === 'fulfilled') await lease.value.release();
+    throw store.reason;
+  }
+  if (lease.status === 'rejected') throw lease.reason;
   try {
-    return await fn(store);
+    return await fn(store.value);
   } finally {
-    await lease.release();
+    await lease.value.release();
   }
 }
 
