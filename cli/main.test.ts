@@ -160,6 +160,20 @@ test('the image-transfer warm-up (a real pull and pushes, to a registry on 127.0
       env,
     });
     assert.equal(accepted.stdout, 'true', accepted.stderr);
+
+    // Where 127.0.0.1 cannot be listened on, the cache is made without the registry steps, and said so.
+    const noListen = `require('node:http').Server.prototype.listen = function () { process.nextTick(() => this.emit('error', new Error('listen refused here'))); return this; };`;
+    const without = spawnSync(process.execPath, ['-e', `${noListen} require(${cliCache}).produceCodeCache('image-transfer')`], {
+      encoding: 'utf8',
+      env,
+      timeout: 100_000,
+    });
+    assert.equal(without.status, 0, without.stderr);
+    assert.match(
+      without.stderr,
+      /^tsbuild: the code cache warm-up of the image-transfer bundle goes on without its registry steps: .*listen refused here\)\n$/,
+    );
+    assert.deepEqual(readdirSync(tmp), [], 'nothing left in TMPDIR');
   } finally {
     rmSync(root, { recursive: true, force: true });
     rmSync(tmp, { recursive: true, force: true });
