@@ -18,6 +18,7 @@ export const ErrorCodes = {
   TSB_STORE_CORRUPT: 'DATA_LOSS',
   TSB_STORE_NOT_FOUND: 'NOT_FOUND',
   TSB_STORE_LOCKED: 'UNAVAILABLE',
+  TSB_HOME_UNUSABLE: 'PRECONDITION',
   TSB_REGISTRY_HTTP: 'UNAVAILABLE',
   TSB_REGISTRY_NOT_FOUND: 'NOT_FOUND',
   TSB_REGISTRY_UNAUTHORIZED: 'UNAUTHORIZED',
@@ -144,6 +145,6 @@ export function exitCodeFor(err: unknown): number {
   if (err.code === 'TSB_RUN_NOT_EXECUTABLE') return 126;
   if (err.code.startsWith('TSB_CONFIG') || err.code === 'TSB_USAGE' || err.code === 'TSB_REF_INVALID' || err.code === 'TSB_GIT_MASK_INVALID') return 2;
   if (err.code.startsWith('TSB_REGISTRY') || err.code === 'TSB_IMAGE_NO_PLATFORM') return 3;
-  if (err.code.startsWith('TSB_SANDBOX') || err.code === 'TSB_TOOL_MISSING' || err.code === 'TSB_NO_SPACE') return 4;
+  if (err.code.startsWith('TSB_SANDBOX') || err.code === 'TSB_TOOL_MISSING' || err.code === 'TSB_NO_SPACE' || err.code === 'TSB_HOME_UNUSABLE') return 4;
   return 1;
 }
