@@ -11,14 +11,20 @@ import { requestHead } from './http-request-head.js';
 export const HEADERS_TIMEOUT = 'TSB_HTTP_HEADERS_TIMEOUT';
 export const BODY_TIMEOUT = 'TSB_HTTP_BODY_TIMEOUT';
 
-export interface ExchangeRequest {
-  url: URL;
+/** A request as the transport takes it (http-transport.ts adds redirects), less its URL. */
+export interface ExchangeOptions {
   method: string;
   headers: Record<string, string>;
   body?: string | Buffer | Readable | undefined;
   signal?: AbortSignal | undefined;
+  /** Milliseconds until the response headers arrive. */
   headersTimeout: number;
+  /** Milliseconds the body may stay silent. */
   bodyTimeout: number;
+}
+
+export interface ExchangeRequest extends ExchangeOptions {
+  url: URL;
 }
 
 export interface ExchangeResponse {

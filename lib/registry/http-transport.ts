@@ -8,20 +8,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { ConnectionPool } from './connection-pool.js';
-import { abortError, exchange, type ExchangeState } from './http-exchange.js';
+import { abortError, exchange, type ExchangeOptions, type ExchangeState } from './http-exchange.js';
 import { guardRedirect, redirectTarget } from './redirect-guard.js';
 
 export { BODY_TIMEOUT, HEADERS_TIMEOUT } from './http-exchange.js';
 
-export interface HttpRequestOptions {
-  method: string;
-  headers: Record<string, string>;
-  body?: string | Buffer | Readable | undefined;
-  signal?: AbortSignal | undefined;
-  /** Milliseconds until the response headers arrive. */
-  headersTimeout: number;
-  /** Milliseconds the body may stay silent. */
-  bodyTimeout: number;
+export interface HttpRequestOptions extends ExchangeOptions {
   /** Redirects followed (0: a 3xx is handed back as it is). */
   maxRedirections?: number | undefined;
   /** The origin the Authorization header was issued for: no other origin may see it. */
