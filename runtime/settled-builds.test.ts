@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildInputs, expectsStageToBuild, recordSettledBuild } from './settled-builds.js';
+import { MAX_SETTLED_RECORDS, buildInputs, expectsStageToBuild, recordSettledBuild, settledRecordPath } from './settled-builds.js';
 
 /** The inputs without the slot (the command line) they start with. */
 function config(args: string[]): Buffer {
@@ -72,6 +72,42 @@ test('a record names its command in full: another command line is never compared
     // As if another command's record had landed under this name (the name is a 64-bit hash).
     await writeFile(join(s.home, 'run', 'settled-builds', name!), Buffer.from('["/elsewhere","build"]\0project: b\n\0'));
     assert.equal(expectsStageToBuild(argv, s.home), false, 'not this command: plan first');
+  } finally {
+    await s.done();
+  }
+});
+
+test('a home keeps the most recently written records only: a new command line prunes the oldest', async () => {
+  const s = await scratch();
+  try {
+    await writeFile(join(s.dir, 'werf.yaml'), 'project: a\n');
+    const argv = (n: number): string[] => ['node', 'tsbuild', 'build', '--dir', s.dir, `--env=e${n}`];
+    const record = (n: number): string => settledRecordPath(argv(n), s.home);
+    // As many command lines as are kept, written a minute apart (oldest first) a day ago.
+    const t0 = Date.now() / 1000 - 86400;
+    for (let n = 0; n < MAX_SETTLED_RECORDS; n++) {
+      recordSettledBuild(argv(n), s.home);
+      await utimes(record(n), t0 + n * 60, t0 + n * 60);
+    }
+    // And a temp file a killed build left, older still.
+    const leftover = `${record(0)}.12345`;
+    await writeFile(leftover, 'left behind');
+    await utimes(leftover, t0 - 60, t0 - 60);
+    const dir = join(s.home, 'run', 'settled-builds');
+    // Rewriting a known command line prunes nothing.
+    recordSettledBuild(argv(0), s.home);
+    assert.equal((await readdir(dir)).length, MAX_SETTLED_RECORDS + 1);
+    // A new one brings the directory back to the limit, dropping the oldest files.
+    recordSettledBuild(argv(MAX_SETTLED_RECORDS), s.home);
+    const kept = new Set((await readdir(dir)).map((f) => join(dir, f)));
+    assert.equal(kept.size, MAX_SETTLED_RECORDS);
+    assert.ok(kept.has(record(MAX_SETTLED_RECORDS)), 'the new record');
+    assert.ok(kept.has(record(0)), 'the record just rewritten');
+    assert.ok(kept.has(record(2)), 'the second-oldest untouched record');
+    assert.ok(!kept.has(record(1)), 'the oldest untouched record went');
+    assert.ok(!kept.has(leftover), 'the temp file went');
+    await writeFile(join(s.dir, 'werf.yaml'), 'project: b\n');
+    assert.equal(expectsStageToBuild(argv(MAX_SETTLED_RECORDS), s.home), true, 'the new record is read back');
   } finally {
     await s.done();
   }

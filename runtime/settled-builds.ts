@@ -12,7 +12,7 @@
 // no record for the command (its first build) plans first, as before.
 //
 // A file with no imports of tsbuild's beyond lib/home.ts: bin/tsbuild.js asks it before loading the CLI.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { homePaths } from '../lib/home.js';
 
@@ -89,6 +89,11 @@ function recordPath(slot: string, root: string): string {
   return join(root, 'run', 'settled-builds', slotName(slot));
 }
 
+/** The record file of the build argv names (node, script, "build", ...). */
+export function settledRecordPath(argv: readonly string[], root: string = homePaths().root): string {
+  return recordPath(buildInputs(argv.slice(3)).slot, root);
+}
+
 /**
  * True when this build (argv as process.argv: node, script, "build", ...) most likely builds a
  * stage: a build of the same command settled before with other inputs than now.
@@ -101,16 +106,45 @@ export function expectsStageToBuild(argv: readonly string[] = process.argv, root
   return sameSlot && !recorded.equals(inputs);
 }
 
+/**
+ * Records kept per home: one per command line (working directory and arguments), so a CI runner
+ * that checks out into a new directory per job would add one per job forever. The most recently
+ * written are kept (every settled build rewrites its own record).
+ */
+export const MAX_SETTLED_RECORDS = 256;
+
 /** After a build that ended with every stage stored: remember its inputs (best effort). */
 export function recordSettledBuild(argv: readonly string[] = process.argv, root: string = homePaths().root): void {
   const { slot, inputs } = buildInputs(argv.slice(3));
   const file = recordPath(slot, root);
   try {
     mkdirSync(dirname(file), { recursive: true });
+    const isNew = statSync(file, { throwIfNoEntry: false }) === undefined;
     const tmp = `${file}.${process.pid}`;
     writeFileSync(tmp, inputs);
     renameSync(tmp, file);
+    // Only a new command line can push the directory over its limit: a no-op build lists nothing.
+    if (isNew) pruneRecords(dirname(file), MAX_SETTLED_RECORDS);
   } catch {
     /* only a guess for the next build: a home that cannot take it plans first, as without it */
+  }
+}
+
+/** Keep the `keep` most recently written files of `dir` (records, and temp files a killed build left). */
+function pruneRecords(dir: string, keep: number): void {
+  const names = readdirSync(dir);
+  if (names.length <= keep) return;
+  const aged: Array<[string, number]> = [];
+  for (const name of names) {
+    const st = statSync(join(dir, name), { throwIfNoEntry: false });
+    if (st?.isFile()) aged.push([name, st.mtimeMs]);
+  }
+  aged.sort((a, b) => b[1] - a[1]);
+  for (const [name] of aged.slice(keep)) {
+    try {
+      unlinkSync(join(dir, name));
+    } catch {
+      /* removed by another build meanwhile */
+    }
   }
 }
