@@ -1,4 +1,4 @@
-// The head of an HTTP/1.1 request as the registry transport writes it (http-connection.ts): the
+// The head of an HTTP/1.1 request as the registry transport writes it (http-exchange.ts): the
 // headers node:http would add (Host, Connection, a Content-Length or chunked coding for the body), and
 // the same refusal of names and values that could smuggle a line break into the request
 // (a token or Location from a registry ends up in a header).

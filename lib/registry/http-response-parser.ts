@@ -1,4 +1,4 @@
-// An incremental HTTP/1.1 response parser for the registry transport (http-connection.ts): status
+// An incremental HTTP/1.1 response parser for the registry transport (http-exchange.ts): status
 // line, headers, and the body framed by Content-Length, chunked coding or the end of the connection.
 // Every registry is untrusted input: the header block and chunk lines are capped, lengths validated,
 // and anything malformed fails with llhttp's error codes (HPE_*), the ones node:http reported before.

@@ -1,4 +1,4 @@
-// The distribution-API client: one HttpTransport (keep-alive agents, redirects checked by the
+// The distribution-API client: one HttpTransport (a pool of keep-alive connections, redirects checked by the
 // redirect guard), http for loopback/insecure registries and https otherwise, per-registry
 // authentication, retries with backoff, and spec-shaped errors.
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
@@ -109,7 +109,7 @@ export class RegistryClient {
   /** No-progress deadline of a transfer, and how many stalls of one blob are resumed before giving up. */
   readonly idleTimeoutMs: number;
   readonly maxStallResumes: number;
-  /** Every request of this client, its auth's included, goes through it (agents made on first use). */
+  /** Every request of this client, its auth's included, goes through it (connections made on first use). */
   private readonly transport: HttpTransport;
   private readonly credentials: CredentialProvider;
   private readonly insecure: Set<string>;
