@@ -5,6 +5,8 @@ import type { Fsx } from './fsx.js';
 import type { TarEntry } from './tar-writer.js';
 
 const OVERLAY_XATTR = /^(trusted|user)\.overlay\./;
+/** Errors of setting one xattr that skip it with a warning rather than fail the unpack. */
+const SKIPPABLE = new Set(['ENOTSUP', 'EPERM', 'EACCES', 'ENAMETOOLONG', 'ERANGE', 'E2BIG', 'EINVAL']);
 /** Host-specific: never cleared (umoci's list), nor overlayfs's own markers. */
 const KEEP_ON_CLEAR = new Set(['security.selinux', 'system.nfs4_acl']);
 
@@ -28,8 +30,9 @@ export class EntryXattrs {
         this.fx.lsetxattr(path, name, value);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOTSUP' && code !== 'EPERM' && code !== 'EACCES') throw err;
-        this.warnOnce(`xattr:${name}`, `could not set xattr ${name} on ${e.path} (${code}); it is skipped`);
+        // ENAMETOOLONG/ERANGE/E2BIG/EINVAL: a name or value no Linux file can carry (a 300-byte name).
+        if (!SKIPPABLE.has(code ?? '')) throw err;
+        this.warnOnce(`xattr:${name}`, `could not set xattr ${name.slice(0, 100)} on ${e.path} (${code}); it is skipped`);
       }
     }
   }

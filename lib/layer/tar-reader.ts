@@ -43,6 +43,8 @@ export class TarParser {
   private metaPad = 0;
   private pendingPax: Map<string, Buffer> | undefined;
   private readonly globalPax = new Map<string, Buffer>();
+  /** Bytes of the keys and values globalPax holds: bounded like one header (each 'g' header adds to it). */
+  private globalPaxBytes = 0;
   private longName: string | undefined;
   private longLink: string | undefined;
   private inEntry = false;
@@ -202,7 +204,12 @@ export class TarParser {
     if (paxMtime) ({ sec: mtimeSec, nsec: mtimeNsec } = parsePaxTime(paxMtime.toString('latin1')));
     const xattrs: Array<[string, Buffer]> = [];
     if (pax) {
-      for (const [k, v] of pax) if (k.startsWith('SCHILY.xattr.')) xattrs.push([k.slice('SCHILY.xattr.'.length), Buffer.from(v)]);
+      for (const [k, v] of pax) {
+        if (!k.startsWith('SCHILY.xattr.')) continue;
+        // As Go's archive/tar (pax-nul-xattrs.tar): a NUL would cut the name short in the system call.
+        if (k.includes('\0')) throw invalid(`xattr name with a NUL byte on "${path}"`);
+        xattrs.push([k.slice('SCHILY.xattr.'.length), Buffer.from(v)]);
+      }
     }
     if (type === 'dir' && path.endsWith('/')) path = path.replace(/\/+$/, '');
     const e: TarEntry = {
@@ -239,8 +246,22 @@ export class TarParser {
       case TypeFlag.PaxGlobal:
         for (const [k, v] of decodePaxRecords(data)) {
           if (k === 'comment') continue; // git archive stores the commit id here
-          if (v.length === 0) this.globalPax.delete(k);
-          else this.globalPax.set(k, v);
+          const old = this.globalPax.get(k);
+          if (old !== undefined) this.globalPaxBytes -= k.length + old.length;
+          if (v.length === 0) {
+            this.globalPax.delete(k);
+            continue;
+          }
+          // Global records outlive their header: without a cap, many 'g' headers with new keys would
+          // each keep up to maxHeaderBytes alive (a PAX bomb that passes the per-header check).
+          this.globalPaxBytes += k.length + v.length;
+          if (this.globalPaxBytes > this.limits.maxHeaderBytes) {
+            throw new TsbuildError(
+              'TSB_TOO_LARGE',
+              `invalid layer tar: global PAX headers hold more than ${this.limits.maxHeaderBytes} bytes of records (limit maxHeaderBytes)`,
+            );
+          }
+          this.globalPax.set(k, Buffer.from(v)); // a copy: the record must not keep the whole header alive
         }
         break;
       case TypeFlag.GnuLongName:
