@@ -5,7 +5,8 @@
 //   lib/index.ts; config and git know nothing of OCI; runtime never imports conveyor, storage,
 //   registry or the facade; nothing imports cli;
 // - a module is entered through its index.ts (lib/internal, a folder of leaf helpers, and the
-//   single-file base modules excepted);
+//   single-file base modules excepted), or through a lean entry (LEAN_ENTRIES) by cli/;
+// - a lean entry reaches, by the imports evaluated at run time, none of the modules it keeps out;
 // - no import cycle between files.
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join, relative, dirname, resolve } from 'node:path';
@@ -37,6 +38,17 @@ const allowed = {
 };
 /** Modules that are folders of leaf files, imported file by file. */
 const NO_INDEX = new Set(['internal']);
+/**
+ * Deliberate second entries into a module, for start-up time: cli/ may import them instead of the
+ * module's index.ts, and what they reach through imports evaluated at run time (`import type` and
+ * import() excepted) may not include the modules listed. lib/use-cases/image-transfer.ts: `image
+ * push` and `image pull` run from a lean bundle whose every module is evaluated at start (issue 15);
+ * the use cases' index.ts would add the conveyor, config and templates (~0.8 MB), and lib/image and
+ * lib/layer are loaded by import() only by the use cases that need them.
+ */
+const LEAN_ENTRIES = {
+  'use-cases/image-transfer.ts': ['conveyor', 'config', 'git', 'storage', 'stapel', 'sandbox', 'image', 'layer', 'index'],
+};
 
 function moduleOf(file) {
   const rel = relative(root, file).replace(/\\/g, '/');
@@ -65,15 +77,19 @@ function targetFile(from, spec) {
 
 const problems = [];
 const graph = new Map();
+/** Imports evaluated at run time (not `import type`/`export type`), for the lean entries. */
+const runtimeGraph = new Map();
 for (const top of ['lib', 'cli', 'runtime']) {
   for (const file of walk(join(root, top))) {
     const from = moduleOf(file);
     const src = readFileSync(file, 'utf8');
     const edges = [];
+    const runtimeEdges = [];
     for (const m of src.matchAll(/^\s*(?:import|export)[^'"]*?from\s+['"](\.[^'"]+)['"]/gm)) {
       const spec = m[1];
       const target = targetFile(file, spec);
       edges.push(target);
+      if (!/^\s*(?:import|export)\s+type\b/.test(m[0])) runtimeEdges.push(target);
       const to = moduleOf(target);
       const where = `${relative(root, file)} imports ${spec}`;
       if (!to || to === from) continue;
@@ -83,11 +99,46 @@ for (const top of ['lib', 'cli', 'runtime']) {
       else if (allowed[from] && !allowed[from].includes(to)) problems.push(`${where}: lib/${from} may not depend on ${to}`);
       // Entering another lib module: only through its index.ts.
       const rel = relative(join(root, 'lib'), target).replace(/\\/g, '/');
-      if (!rel.startsWith('..') && rel.includes('/') && !NO_INDEX.has(to) && existsSync(join(root, 'lib', to, 'index.ts')) && rel !== `${to}/index.ts`) {
+      const leanEntry = from === 'cli' && Object.hasOwn(LEAN_ENTRIES, rel);
+      if (
+        !rel.startsWith('..') &&
+        rel.includes('/') &&
+        !NO_INDEX.has(to) &&
+        existsSync(join(root, 'lib', to, 'index.ts')) &&
+        rel !== `${to}/index.ts` &&
+        !leanEntry
+      ) {
         problems.push(`${where}: import lib/${to} through its index.ts, not ${rel}`);
       }
     }
     graph.set(file, edges);
+    runtimeGraph.set(file, runtimeEdges);
+  }
+}
+
+for (const [entry, keepOut] of Object.entries(LEAN_ENTRIES)) {
+  const start = join(root, 'lib', entry);
+  if (!runtimeGraph.has(start)) {
+    problems.push(`lean entry lib/${entry} does not exist (LEAN_ENTRIES in scripts/check-deps.mjs)`);
+    continue;
+  }
+  // Breadth first, so each offence is reported with the shortest chain that leads to it.
+  const via = new Map([[start, undefined]]);
+  const queue = [start];
+  while (queue.length > 0) {
+    const file = queue.shift();
+    for (const next of runtimeGraph.get(file) ?? []) {
+      if (via.has(next)) continue;
+      via.set(next, file);
+      const to = moduleOf(next);
+      if (keepOut.includes(to)) {
+        const chain = [];
+        for (let f = next; f !== undefined; f = via.get(f)) chain.unshift(relative(root, f));
+        problems.push(`lean entry lib/${entry} loads lib/${to} at start: ${chain.join(' -> ')} (import it with import() where it is needed)`);
+        continue;
+      }
+      queue.push(next);
+    }
   }
 }
 

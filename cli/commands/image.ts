@@ -1,30 +1,18 @@
 // tsbuild image pull|push|inspect|save|load|list: move images between registries, archives and the
 // local store. Pulled and loaded images are named by their normalised reference with kind=base, the
 // convention builds use to find base images without network access.
-import { resolve as resolvePath, join } from 'node:path';
 import type { Command } from 'commander';
-// Not lib/index.js: the use cases pull in the whole library (conveyor, config, templates), ~0.8 MB
-// of bundle that pull and push do not need (~60 ms of compiling per run, CPU profile); inspect
-// loads it on demand. lib/image (archives, recompression) and lib/layer (tar, gzip/zstd, workers)
-// are loaded by the subcommands that use them: a pull needs neither.
+// Not lib/index.js: the use cases there pull in the whole library (conveyor, config, templates),
+// ~0.8 MB of bundle that pull and push do not need (~60 ms of compiling per run, CPU profile);
+// inspect loads it on demand. The image use cases have an entry of their own that imports only the
+// store and the registry client (lib/image and lib/layer are loaded by the use cases that need them).
 import { homePaths } from '../../lib/home.js';
-import { acquireLease, openStore, resolveLocal, type LayoutStore } from '../../lib/content/index.js';
 import { TsbuildError } from '../../lib/errors.js';
-import type { ArchiveImage } from '../../lib/image/index.js';
-import {
-  formatReference,
-  parsePlatform,
-  parseReference,
-  TSBUILD_ANNOTATION,
-  type Descriptor,
-  type ImageIndex,
-  type ImageManifest,
-} from '../../lib/oci/index.js';
-import { pullImage, pushImage, type PushedImage, type TransferProgress } from '../../lib/registry/index.js';
+import { parsePlatform, parseReference } from '../../lib/oci/index.js';
+import type { TransferProgress } from '../../lib/registry/index.js';
+import { imageLoad, imagePull, imagePush, imageSave, listImages } from '../../lib/use-cases/image-transfer.js';
 import { formatSize, table } from '../format.js';
 import { registryClient, withAbort } from '../shared.js';
-
-const KIND = TSBUILD_ANNOTATION.kind;
 
 interface RemoteFlags {
   creds?: string;
@@ -41,14 +29,9 @@ function remoteOptions(c: Command): Command {
     .option('--ca-cert <file>', 'extra CA certificates (PEM) to trust');
 }
 
-function clientFor(flags: RemoteFlags, registry: string): ReturnType<typeof registryClient> {
-  return registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: [registry], caCert: flags.caCert });
-}
-
-function notInStore(text: string): TsbuildError {
-  return new TsbuildError('TSB_IMAGE_NOT_FOUND', `image ${text} is not in the local store`, {
-    hint: `fetch it with \`tsbuild image pull ${text}\`, or see what is stored with \`tsbuild image list\``,
-  });
+/** The client factory the use cases ask for the registry they talk to (--creds applies to that one). */
+function clientsFor(flags: RemoteFlags): (registry: string) => ReturnType<typeof registryClient> {
+  return (registry) => registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: [registry], caCert: flags.caCert });
 }
 
 function progressPrinter(): (p: TransferProgress) => void {
@@ -57,24 +40,6 @@ function progressPrinter(): (p: TransferProgress) => void {
       process.stderr.write(`  ${p.digest.slice(7, 19)} ${formatSize(p.total).padStart(10)} ${p.phase === 'done' ? 'transferred' : p.phase}\n`);
     }
   };
-}
-
-async function withLease<T>(fn: (store: LayoutStore) => Promise<T>): Promise<T> {
-  const home = homePaths();
-  // Blobs written but not yet named are protected from a concurrent `stages gc`. The lease and the
-  // store are made together: in an empty home both create directories and files, and a pull waits
-  // for both before its first request.
-  const [store, lease] = await Promise.allSettled([openStore(home), acquireLease(join(home.locks, 'leases'))]);
-  if (store.status === 'rejected') {
-    if (lease.status === 'fulfilled') await lease.value.release();
-    throw store.reason;
-  }
-  if (lease.status === 'rejected') throw lease.reason;
-  try {
-    return await fn(store.value);
-  } finally {
-    await lease.value.release();
-  }
 }
 
 /** The subcommands, in the order `tsbuild image --help` lists them. */
@@ -105,25 +70,11 @@ function registerPull(image: Command): void {
     .option('-q, --quiet', 'print only the digest')
     .action(async (text: string, flags: RemoteFlags & { platform?: string; quiet?: boolean }) => {
       const ref = parseReference(text);
-      const name = formatReference(ref);
-      const client = clientFor(flags, ref.registry);
-      void client.warmUp(ref.registry);
-      try {
-        const pulled = await withLease((store) =>
-          withAbort(async (signal) => {
-            const p = await pullImage(client, ref, store, {
-              signal,
-              ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
-              ...(flags.quiet ? {} : { onProgress: progressPrinter() }),
-            });
-            await store.setRef(name, p.manifestDescriptor, { [KIND]: 'base' });
-            return p;
-          }),
-        );
-        process.stdout.write(flags.quiet ? `${pulled.manifestDescriptor.digest}\n` : `pulled ${name} ${pulled.manifestDescriptor.digest}\n`);
-      } finally {
-        await client.close();
-      }
+      const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
+      const pulled = await withAbort((signal) =>
+        imagePull({ home: homePaths(), ref, platform, registry: clientsFor(flags), onProgress: flags.quiet ? undefined : progressPrinter(), signal }),
+      );
+      process.stdout.write(flags.quiet ? `${pulled.descriptor.digest}\n` : `pulled ${pulled.name} ${pulled.descriptor.digest}\n`);
     });
 }
 
@@ -142,32 +93,21 @@ function registerPush(image: Command): void {
     )
     .action(async (src: string, destText: string, flags: RemoteFlags & { quiet?: boolean; layerCompression?: string }) => {
       const dest = parseReference(destText);
-      const compression =
+      // lib/layer only for this flag: a plain push does not load it.
+      const layerCompression =
         flags.layerCompression !== undefined ? (await import('../../lib/layer/index.js')).parseLayerCompression(flags.layerCompression) : undefined;
-      const client = clientFor(flags, dest.registry);
-      void client.warmUp(dest.registry);
-      const push = (store: LayoutStore, descriptor: Descriptor): Promise<PushedImage> =>
-        withAbort((signal) => pushImage(client, store, descriptor, dest, { signal, ...(flags.quiet ? {} : { onProgress: progressPrinter() }) }));
-      try {
-        const pushed = compression
-          ? // The recompressed copy is not named: the lease keeps a concurrent gc off it until it is pushed.
-            await withLease(async (store) => {
-              const found = await resolveLocal(store, src);
-              if (!found) throw notInStore(src);
-              const { recompressImage } = await import('../../lib/image/index.js');
-              const r = await withAbort((signal) => recompressImage(store, found.descriptor, compression, { signal }));
-              return push(store, r.descriptor);
-            })
-          : await (async () => {
-              const store = await openStore(homePaths());
-              const found = await resolveLocal(store, src);
-              if (!found) throw notInStore(src);
-              return push(store, found.descriptor);
-            })();
-        process.stdout.write(flags.quiet ? `${pushed.digest}\n` : `pushed ${formatReference(dest)}@${pushed.digest}\n`);
-      } finally {
-        await client.close();
-      }
+      const pushed = await withAbort((signal) =>
+        imagePush({
+          home: homePaths(),
+          src,
+          dest,
+          layerCompression,
+          registry: clientsFor(flags),
+          onProgress: flags.quiet ? undefined : progressPrinter(),
+          signal,
+        }),
+      );
+      process.stdout.write(flags.quiet ? `${pushed.digest}\n` : `pushed ${pushed.reference}@${pushed.digest}\n`);
     });
 }
 
@@ -188,7 +128,7 @@ function registerInspect(image: Command): void {
           ref: text,
           ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
           remote: !!flags.remote,
-          registry: (registry) => clientFor(flags, registry),
+          registry: clientsFor(flags),
           signal,
         }),
       );
@@ -204,18 +144,8 @@ function registerSave(image: Command): void {
     .requiredOption('-o, --output <file>', 'archive file to write')
     .option('--format <format>', 'oci-archive | docker-archive', 'oci-archive')
     .action(async (refs: string[], flags: { output: string; format: string }) => {
-      const { parseArchiveFormat, saveImageArchive } = await import('../../lib/image/index.js');
-      const format = parseArchiveFormat(flags.format);
-      const store = await openStore(homePaths());
-      const images: ArchiveImage[] = [];
-      for (const r of refs) {
-        const found = await resolveLocal(store, r);
-        if (!found) throw notInStore(r);
-        images.push(found);
-      }
-      const file = resolvePath(flags.output);
-      const res = await withAbort((signal) => saveImageArchive(store, images, file, { format, signal }));
-      process.stdout.write(`saved ${images.map((i) => i.name).join(', ')} to ${file} (${format}, ${res.blobs} blobs, ${formatSize(res.bytes)})\n`);
+      const res = await withAbort((signal) => imageSave({ home: homePaths(), refs, output: flags.output, format: flags.format, signal }));
+      process.stdout.write(`saved ${res.images.map((i) => i.name).join(', ')} to ${res.file} (${res.format}, ${res.blobs} blobs, ${formatSize(res.bytes)})\n`);
     });
 }
 
@@ -227,18 +157,9 @@ function registerLoad(image: Command): void {
     .option('--name <ref>', 'name for the image when the archive gives none (or to rename it); single-image archives only')
     .option('--platform <os/arch>', 'platform to take from a multi-platform image (default: the host)')
     .action(async (flags: { input: string; name?: string; platform?: string }) => {
-      const name = flags.name !== undefined ? formatReference(parseReference(flags.name)) : undefined;
-      const { loadImageArchive } = await import('../../lib/image/index.js');
-      const res = await withLease((store) =>
-        withAbort((signal) =>
-          loadImageArchive(store, resolvePath(flags.input), {
-            name,
-            signal,
-            annotations: { [KIND]: 'base' },
-            ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
-          }),
-        ),
-      );
+      const name = flags.name !== undefined ? parseReference(flags.name) : undefined;
+      const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
+      const res = await withAbort((signal) => imageLoad({ home: homePaths(), input: flags.input, name, platform, signal }));
       // Say which name the archive gave (ref.name / RepoTags) and what it became: "busybox" is docker.io/library/busybox:latest.
       for (const i of res.images) {
         i.names.forEach((n, k) => {
@@ -258,12 +179,7 @@ function registerList(image: Command): void {
     .option('--format <format>', 'table | json', 'table')
     .action(async (flags: { all?: boolean; format: string }) => {
       if (flags.format !== 'table' && flags.format !== 'json') throw new TsbuildError('TSB_USAGE', `--format must be table or json (got "${flags.format}")`);
-      const store = await openStore(homePaths());
-      const refs = (await store.listRefs()).filter((r) => flags.all || r.descriptor.annotations?.[KIND] !== 'stage');
-      const rows = [];
-      for (const r of refs.sort((a, b) => a.name.localeCompare(b.name))) {
-        rows.push({ name: r.name, kind: kindOf(r.descriptor), digest: r.descriptor.digest, size: await imageSize(store, r.descriptor) });
-      }
+      const rows = await listImages(homePaths(), { all: !!flags.all });
       if (flags.format === 'json') {
         process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         return;
@@ -272,23 +188,4 @@ function registerList(image: Command): void {
       for (const r of rows) lines.push([r.name, r.kind || '-', r.digest.slice(0, 19), r.size === undefined ? '?' : formatSize(r.size)]);
       process.stdout.write(`${table(lines)}\n`);
     });
-}
-
-/** base, final, stage…; the result of an artifact or a `final: false` image is marked as not final. */
-function kindOf(d: Descriptor): string {
-  const a = d.annotations ?? {};
-  const kind = a[KIND] ?? '';
-  if (kind !== 'final' || a[TSBUILD_ANNOTATION.final] !== 'false') return kind;
-  return a[TSBUILD_ANNOTATION.artifact] === 'true' ? 'artifact (not final)' : 'not final';
-}
-
-/** Compressed size of manifest + config + layers, or undefined if a blob is unreadable. */
-async function imageSize(store: LayoutStore, d: Descriptor): Promise<number | undefined> {
-  try {
-    const m = await store.readJson<ImageManifest & ImageIndex>(d.digest);
-    if (Array.isArray(m.manifests)) return d.size;
-    return d.size + m.config.size + m.layers.reduce((n, l) => n + l.size, 0);
-  } catch {
-    return undefined;
-  }
 }

@@ -1,7 +1,8 @@
 // tsbuild stapel build: make the ansible toolchain from Debian packages and store it (optionally push it).
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { homePaths, openStore } from '../../lib/index.js';
+import { openStore } from '../../lib/content/index.js';
+import { homePaths } from '../../lib/home.js';
 import { buildStapel, DEFAULT_STAPEL_IMAGE } from '../../lib/stapel/index.js';
 import { formatReference, parseReference } from '../../lib/oci/index.js';
 import { pushImage } from '../../lib/registry/index.js';

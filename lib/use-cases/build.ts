@@ -1,7 +1,7 @@
 // The build use case: load the config, build the images (the conveyor's scheduler), push finals.
 import { join } from 'node:path';
 import { loadConfig } from '../config/index.js';
-import { acquireLease, type LayoutStore } from '../content/index.js';
+import { acquireLease, openStore, type LayoutStore } from '../content/index.js';
 import { buildOrder, buildProject, projectCommitTime, type ImageReport } from '../conveyor/index.js';
 import { TsbuildError } from '../errors.js';
 import { withGitRepoPool, type GitRepoPool } from '../git/index.js';
@@ -12,7 +12,7 @@ import { parseReference, parseRepository, type LayerCompressionSpec } from '../o
 import { pushImage } from '../registry/index.js';
 import type { Sandbox, Snapshotter } from '../sandbox/index.js';
 import { LocalStagesStorage, StagesStorage, finalRefName } from '../storage/index.js';
-import { destinationFor, openStore, projectEnv, stagesRepositories, type ProjectOptions } from './project-options.js';
+import { destinationFor, projectEnv, stagesRepositories, type ProjectOptions } from './project-options.js';
 
 export interface Runtime {
   sandbox: Sandbox;

@@ -3,10 +3,10 @@
 // Never "whatever the last build left": after a --dev build, a bundle of the commit is refused
 // (naming what is missing and that --dev would bundle the working tree) instead of holding dev stages.
 import { resolve as resolvePath } from 'node:path';
+import { openStore } from '../content/index.js';
 import { TsbuildError } from '../errors.js';
 import { saveBundle, selectBundle, type BundleSelection, type SaveBundleResult } from '../storage/index.js';
 import { plan, type PlanOptions, type PlanResult } from './plan.js';
-import { openStore } from './project-options.js';
 
 export interface BundleSaveOptions extends PlanOptions {
   output: string;

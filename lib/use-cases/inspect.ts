@@ -1,6 +1,6 @@
 // The inspect use case (`tsbuild image inspect`): manifest digest, config summary and layers of an
 // image, from the local store (a name as stored, or a normalised reference) or else the registry.
-import type { LayoutStore } from '../content/index.js';
+import { openStore, resolveLocal, type LayoutStore } from '../content/index.js';
 import type { Digest } from '../digest.js';
 import { TsbuildError } from '../errors.js';
 import type { HomePaths } from '../home.js';
@@ -22,8 +22,6 @@ import {
   type Reference,
 } from '../oci/index.js';
 import { fetchBlobBytes, getManifest, selectPlatform, type RegistryClient } from '../registry/index.js';
-import { openStore } from './project-options.js';
-import { resolveLocal } from '../content/index.js';
 
 export interface InspectOptions {
   home: HomePaths;
@@ -48,8 +46,6 @@ export async function inspectImage(options: InspectOptions): Promise<Record<stri
     await client.close();
   }
 }
-
-export { resolveLocal };
 
 function summary(
   name: string,

@@ -6,7 +6,8 @@ import { buildOrder, planLookup, planProject, type ImagePlan } from '../conveyor
 import { withGitRepoPool, type GitRepoPool } from '../git/index.js';
 import { parseRepository } from '../oci/index.js';
 import { LocalStagesStorage } from '../storage/index.js';
-import { openStore, projectEnv, stagesRepositories, type ProjectOptions } from './project-options.js';
+import { projectEnv, stagesRepositories, type ProjectOptions } from './project-options.js';
+import { openStore } from '../content/index.js';
 
 export type PlanOptions = ProjectOptions;
 

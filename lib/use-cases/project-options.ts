@@ -36,9 +36,6 @@ export interface ProjectOptions extends LoadOptions {
   signal?: AbortSignal;
 }
 
-// Lives in content (the image commands need it without the use cases' imports); kept here for the use cases.
-export { openStore } from '../content/index.js';
-
 export function destinationFor(repo: string, imageName: string): string {
   const r = parseRepository(repo);
   const base = `${r.registry}/${r.repository}`;

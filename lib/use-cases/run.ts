@@ -3,7 +3,7 @@
 // of the run is kept (Docker's --rm). Layers of an image found in a stages repository are fetched
 // from that repository (--repo) when the snapshotter first opens them.
 import { loadConfig, type LoadOptions } from '../config/index.js';
-import type { LayoutStore } from '../content/index.js';
+import { openStore, type LayoutStore } from '../content/index.js';
 import { findExecutable, passwdEntry, runInStage, stageEnv, type ProcessToRun } from '../conveyor/index.js';
 import type { Digest } from '../digest.js';
 import { TsbuildError } from '../errors.js';
@@ -15,7 +15,6 @@ import { parseRepository } from '../oci/index.js';
 import type { RegistryClient } from '../registry/index.js';
 import { RegistryStages, finalRefName } from '../storage/index.js';
 import type { Runtime } from './build.js';
-import { openStore } from './project-options.js';
 
 export interface RunImageOptions extends LoadOptions {
   home: HomePaths;

@@ -1,14 +1,13 @@
 // The stages use cases (`tsbuild stages list|gc|purge`): the stages kept in the local store, or in a
 // stages repository (these maintenance commands list tags; builds never do).
 import { join } from 'node:path';
-import { gcStore } from '../content/index.js';
+import { gcStore, openStore } from '../content/index.js';
 import { TsbuildError } from '../errors.js';
 import type { HomePaths } from '../home.js';
 import { sweepLeftovers } from '../internal/sweep-leftovers.js';
 import type { Reference } from '../oci/index.js';
 import type { RegistryClient } from '../registry/index.js';
 import { ANNOTATION, LocalStagesStorage, listRegistryStages, planRegistryGc, removeRegistryStages, type StoredStage } from '../storage/index.js';
-import { openStore } from './project-options.js';
 
 /** A stages repository and the client to reach it. */
 export interface StagesRepository {
