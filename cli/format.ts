@@ -1,6 +1,6 @@
-// Plain-text formatting of sizes and tables. Apart from output.ts, whose event and error printers
-// import the conveyor: `image pull`/`push` imported sizes from there and so loaded the conveyor,
-// git and stage code (a 189 KB bundle chunk) at every start.
+// Plain-text formatting of sizes and tables. Apart from event-printer.ts, which imports the conveyor:
+// `image pull`/`push` imported sizes from there and so loaded the conveyor, git and stage code (a
+// 189 KB bundle chunk) at every start.
 export function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;

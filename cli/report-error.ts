@@ -1,5 +1,5 @@
 // How every command reports a failure: the message and hint of a TsbuildError with its exit code, or
-// an internal error with its stack. Apart from output.ts (whose event printer imports the conveyor),
+// an internal error with its stack. Apart from event-printer.ts (which imports the conveyor),
 // so that printing an error loads only lib/errors.
 import { isTsbuildError, exitCodeFor, ConfigError } from '../lib/errors.js';
 

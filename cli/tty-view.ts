@@ -4,7 +4,7 @@
 // output lines stay on screen.
 import type { BuildEvent } from '../lib/events.js';
 import { shortSignature } from '../lib/conveyor/index.js';
-import { formatSize } from './output.js';
+import { formatSize } from './format.js';
 
 const ESC = '\x1b[';
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;

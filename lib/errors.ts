@@ -1,50 +1,58 @@
-// TsbuildError: the one error type the library throws. `kind` drives retries and exit codes,
-// `hint` tells the user what to do next. Every code is declared once in ErrorCodes.
+// TsbuildError: the one error type the library throws. `kind` drives retries, `hint` tells the user
+// what to do next. Every code is declared once in ErrorCodes, with its kind and its exit code.
 
 export type ErrorKind = 'NOT_FOUND' | 'INVALID' | 'UNAUTHORIZED' | 'UNAVAILABLE' | 'CONFLICT' | 'DATA_LOSS' | 'PRECONDITION' | 'INTERNAL';
 
+/**
+ * Exit codes of DESIGN.md: 1 build failed (also data and store problems), 2 bad config or usage,
+ * 3 registry or authentication, 4 environment (sandbox, tools, space, home); 126/127 are the shell's
+ * for `tsbuild run`, 130 an interrupt. Declared per code, not derived from the kind: a NOT_FOUND is
+ * exit 3 from a registry, 127 from `run`, 1 from the store.
+ */
+export type ExitCode = 1 | 2 | 3 | 4 | 126 | 127 | 130;
+
 export const ErrorCodes = {
-  TSB_CONFIG_NOT_FOUND: 'INVALID',
-  TSB_CONFIG_UNREADABLE: 'INVALID',
-  TSB_CONFIG_TEMPLATE: 'INVALID',
-  TSB_CONFIG_YAML: 'INVALID',
-  TSB_CONFIG_SCHEMA: 'INVALID',
-  TSB_USAGE: 'INVALID',
-  TSB_REF_INVALID: 'INVALID',
-  TSB_DIGEST_INVALID: 'INVALID',
-  TSB_DIGEST_MISMATCH: 'DATA_LOSS',
-  TSB_SIZE_MISMATCH: 'DATA_LOSS',
-  TSB_TOO_LARGE: 'INVALID',
-  TSB_STORE_CORRUPT: 'DATA_LOSS',
-  TSB_STORE_NOT_FOUND: 'NOT_FOUND',
-  TSB_STORE_LOCKED: 'UNAVAILABLE',
-  TSB_HOME_UNUSABLE: 'PRECONDITION',
-  TSB_REGISTRY_HTTP: 'UNAVAILABLE',
-  TSB_REGISTRY_NOT_FOUND: 'NOT_FOUND',
-  TSB_REGISTRY_UNAUTHORIZED: 'UNAUTHORIZED',
-  TSB_REGISTRY_UNSUPPORTED: 'INVALID',
-  TSB_REGISTRY_NETWORK: 'UNAVAILABLE',
-  TSB_IMAGE_NO_PLATFORM: 'NOT_FOUND',
-  TSB_IMAGE_NOT_FOUND: 'NOT_FOUND',
-  TSB_LAYER_INVALID: 'INVALID',
-  TSB_LAYER_UNSAFE: 'INVALID',
-  TSB_STAGE_FAILED: 'PRECONDITION',
-  TSB_RUN_NOT_FOUND: 'NOT_FOUND',
-  TSB_RUN_NOT_EXECUTABLE: 'PRECONDITION',
-  TSB_SANDBOX_UNAVAILABLE: 'PRECONDITION',
-  TSB_SANDBOX_START: 'PRECONDITION',
-  TSB_TOOL_MISSING: 'PRECONDITION',
-  TSB_NO_SPACE: 'UNAVAILABLE',
-  TSB_GIT_NOT_A_REPO: 'PRECONDITION',
-  TSB_GIT_NOT_FOUND: 'NOT_FOUND',
-  TSB_GIT_UNCOMMITTED: 'PRECONDITION',
-  TSB_GIT_SHALLOW: 'PRECONDITION',
-  TSB_GIT_MASK_INVALID: 'INVALID',
-  TSB_GIT_REMOTE: 'UNAVAILABLE',
-  TSB_GIT_COMMAND: 'INTERNAL',
-  TSB_ABORTED: 'UNAVAILABLE',
-  TSB_INTERNAL: 'INTERNAL',
-} as const satisfies Record<string, ErrorKind>;
+  TSB_CONFIG_NOT_FOUND: { kind: 'INVALID', exit: 2 },
+  TSB_CONFIG_UNREADABLE: { kind: 'INVALID', exit: 2 },
+  TSB_CONFIG_TEMPLATE: { kind: 'INVALID', exit: 2 },
+  TSB_CONFIG_YAML: { kind: 'INVALID', exit: 2 },
+  TSB_CONFIG_SCHEMA: { kind: 'INVALID', exit: 2 },
+  TSB_USAGE: { kind: 'INVALID', exit: 2 },
+  TSB_REF_INVALID: { kind: 'INVALID', exit: 2 },
+  TSB_DIGEST_INVALID: { kind: 'INVALID', exit: 1 },
+  TSB_DIGEST_MISMATCH: { kind: 'DATA_LOSS', exit: 1 },
+  TSB_SIZE_MISMATCH: { kind: 'DATA_LOSS', exit: 1 },
+  TSB_TOO_LARGE: { kind: 'INVALID', exit: 1 },
+  TSB_STORE_CORRUPT: { kind: 'DATA_LOSS', exit: 1 },
+  TSB_STORE_NOT_FOUND: { kind: 'NOT_FOUND', exit: 1 },
+  TSB_STORE_LOCKED: { kind: 'UNAVAILABLE', exit: 1 },
+  TSB_HOME_UNUSABLE: { kind: 'PRECONDITION', exit: 4 },
+  TSB_REGISTRY_HTTP: { kind: 'UNAVAILABLE', exit: 3 },
+  TSB_REGISTRY_NOT_FOUND: { kind: 'NOT_FOUND', exit: 3 },
+  TSB_REGISTRY_UNAUTHORIZED: { kind: 'UNAUTHORIZED', exit: 3 },
+  TSB_REGISTRY_UNSUPPORTED: { kind: 'INVALID', exit: 3 },
+  TSB_REGISTRY_NETWORK: { kind: 'UNAVAILABLE', exit: 3 },
+  TSB_IMAGE_NO_PLATFORM: { kind: 'NOT_FOUND', exit: 3 },
+  TSB_IMAGE_NOT_FOUND: { kind: 'NOT_FOUND', exit: 1 },
+  TSB_LAYER_INVALID: { kind: 'INVALID', exit: 1 },
+  TSB_LAYER_UNSAFE: { kind: 'INVALID', exit: 1 },
+  TSB_STAGE_FAILED: { kind: 'PRECONDITION', exit: 1 },
+  TSB_RUN_NOT_FOUND: { kind: 'NOT_FOUND', exit: 127 },
+  TSB_RUN_NOT_EXECUTABLE: { kind: 'PRECONDITION', exit: 126 },
+  TSB_SANDBOX_UNAVAILABLE: { kind: 'PRECONDITION', exit: 4 },
+  TSB_SANDBOX_START: { kind: 'PRECONDITION', exit: 4 },
+  TSB_TOOL_MISSING: { kind: 'PRECONDITION', exit: 4 },
+  TSB_NO_SPACE: { kind: 'UNAVAILABLE', exit: 4 },
+  TSB_GIT_NOT_A_REPO: { kind: 'PRECONDITION', exit: 1 },
+  TSB_GIT_NOT_FOUND: { kind: 'NOT_FOUND', exit: 1 },
+  TSB_GIT_UNCOMMITTED: { kind: 'PRECONDITION', exit: 1 },
+  TSB_GIT_SHALLOW: { kind: 'PRECONDITION', exit: 1 },
+  TSB_GIT_MASK_INVALID: { kind: 'INVALID', exit: 2 },
+  TSB_GIT_REMOTE: { kind: 'UNAVAILABLE', exit: 1 },
+  TSB_GIT_COMMAND: { kind: 'INTERNAL', exit: 1 },
+  TSB_ABORTED: { kind: 'UNAVAILABLE', exit: 130 },
+  TSB_INTERNAL: { kind: 'INTERNAL', exit: 1 },
+} as const satisfies Record<string, { kind: ErrorKind; exit: ExitCode }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;
 
@@ -64,7 +72,7 @@ export class TsbuildError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TsbuildError';
     this.code = code;
-    this.kind = ErrorCodes[code];
+    this.kind = ErrorCodes[code].kind;
     this.hint = options.hint;
     this.details = options.details ?? {};
   }
@@ -135,16 +143,8 @@ export function isTsbuildError(err: unknown): err is TsbuildError {
   return err instanceof TsbuildError;
 }
 
-/** Exit codes of DESIGN.md: 1 build failed, 2 bad config/usage, 3 registry/auth, 4 environment. */
+/** The exit code the CLI ends with: the code's own (ErrorCodes); ENOSPC outside a TsbuildError is 4, anything else unexpected 1. */
 export function exitCodeFor(err: unknown): number {
   if (!(err instanceof TsbuildError)) return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC' ? 4 : 1;
-  if (err.code === 'TSB_STAGE_FAILED') return 1;
-  if (err.code === 'TSB_ABORTED') return 130;
-  // tsbuild run: the shell's and Docker's codes for a command that is missing / cannot be executed.
-  if (err.code === 'TSB_RUN_NOT_FOUND') return 127;
-  if (err.code === 'TSB_RUN_NOT_EXECUTABLE') return 126;
-  if (err.code.startsWith('TSB_CONFIG') || err.code === 'TSB_USAGE' || err.code === 'TSB_REF_INVALID' || err.code === 'TSB_GIT_MASK_INVALID') return 2;
-  if (err.code.startsWith('TSB_REGISTRY') || err.code === 'TSB_IMAGE_NO_PLATFORM') return 3;
-  if (err.code.startsWith('TSB_SANDBOX') || err.code === 'TSB_TOOL_MISSING' || err.code === 'TSB_NO_SPACE' || err.code === 'TSB_HOME_UNUSABLE') return 4;
-  return 1;
+  return ErrorCodes[err.code].exit;
 }

@@ -4,7 +4,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { bundleLoad, bundleSave, homePaths } from '../../lib/index.js';
 import { parseRepository } from '../../lib/oci/index.js';
-import { formatSize } from '../output.js';
+import { formatSize } from '../format.js';
 import { registryClient, withAbort } from '../shared.js';
 
 interface SaveFlags {

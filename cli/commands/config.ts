@@ -1,7 +1,7 @@
 // tsbuild render / config list: show the rendered werf.yaml and the images it defines.
 import type { Command } from 'commander';
 import { loadConfig, renderConfig } from '../../lib/config/index.js';
-import { table } from '../output.js';
+import { table } from '../format.js';
 
 export function registerConfig(program: Command): void {
   program

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { gcRepositoryStages, gcStages, homePaths, listRepositoryStages, listStages, purgeRepositoryStages, purgeStages } from '../../lib/index.js';
 import { shortSignature } from '../../lib/conveyor/index.js';
-import { formatSize, table } from '../output.js';
+import { formatSize, table } from '../format.js';
 import { parseRepository, type Reference } from '../../lib/oci/index.js';
 import { TsbuildError } from '../../lib/errors.js';
 import { registryClient, withAbort } from '../shared.js';

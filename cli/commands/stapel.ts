@@ -6,7 +6,7 @@ import { homePaths } from '../../lib/home.js';
 import { buildStapel, DEFAULT_STAPEL_IMAGE } from '../../lib/stapel/index.js';
 import { formatReference, parseReference } from '../../lib/oci/index.js';
 import { pushImage } from '../../lib/registry/index.js';
-import { formatSize } from '../output.js';
+import { formatSize } from '../format.js';
 import { registryClient, withAbort } from '../shared.js';
 
 interface StapelFlags {

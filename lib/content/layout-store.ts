@@ -12,7 +12,7 @@ import { TsbuildError } from '../errors.js';
 import { atomicWriteFile } from '../internal/atomic-write.js';
 import { withFileLock } from '../internal/file-lock.js';
 import { ownedFilePrefix } from '../internal/owned-dir.js';
-import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci/index.js';
+import { MANIFEST_LIMIT, MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci/index.js';
 import { blobFileWriter, type LayoutBlobWriter } from './blob-file-writer.js';
 import type { BlobInfo, ContentStore, ReadOptions, ReferenceStore } from './content-store.js';
 
@@ -129,7 +129,8 @@ export class LayoutStore implements ContentStore, ReferenceStore {
     return data;
   }
 
-  async readJson<T>(digest: Digest, maxBytes = 4 << 20): Promise<T> {
+  /** A JSON blob; manifests and indexes by default (configs need CONFIG_LIMIT). */
+  async readJson<T>(digest: Digest, maxBytes = MANIFEST_LIMIT): Promise<T> {
     return JSON.parse((await this.readBytes(digest, maxBytes)).toString('utf8')) as T;
   }
 

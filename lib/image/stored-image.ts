@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import type { ContentStore } from '../content/index.js';
 import type { Digest } from '../digest.js';
 import { TsbuildError } from '../errors.js';
-import { MediaType, isManifestMediaType, ociLayerMediaType, type Descriptor, type ImageConfig, type ImageManifest } from '../oci/index.js';
+import { CONFIG_LIMIT, MediaType, isManifestMediaType, ociLayerMediaType, type Descriptor, type ImageConfig, type ImageManifest } from '../oci/index.js';
 import type { LayerSource } from '../sandbox/index.js';
 
 export interface StoredImage {
@@ -18,7 +18,7 @@ export async function readStoredImage(store: ContentStore, descriptor: Descripto
     throw new TsbuildError('TSB_STORE_CORRUPT', `${descriptor.digest} is a ${descriptor.mediaType}, not an image manifest`);
   }
   const manifest = await store.readJson<ImageManifest>(descriptor.digest);
-  const config = await store.readJson<ImageConfig>(manifest.config.digest, 8 << 20);
+  const config = await store.readJson<ImageConfig>(manifest.config.digest, CONFIG_LIMIT);
   if (manifest.layers.length !== config.rootfs.diff_ids.length) {
     throw new TsbuildError('TSB_STORE_CORRUPT', `image ${descriptor.digest}: ${manifest.layers.length} layers but ${config.rootfs.diff_ids.length} diff_ids`);
   }

@@ -4,7 +4,7 @@
 import type { LayoutStore } from '../content/index.js';
 import { TsbuildError } from '../errors.js';
 import { readArchive, readStoredImage } from '../image/index.js';
-import { REF_NAME_ANNOTATION, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from '../oci/index.js';
+import { CONFIG_LIMIT, MANIFEST_LIMIT, REF_NAME_ANNOTATION, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from '../oci/index.js';
 import { BUNDLE_ANNOTATION } from './bundle-save.js';
 import { ANNOTATION, LocalStagesStorage, type StageRecord } from './local-stages.js';
 import type { RegistryStages } from './registry-stages.js';
@@ -18,8 +18,6 @@ export interface LoadBundleResult {
   published: number;
   alreadyThere: number;
 }
-
-const LIMIT = 8 << 20;
 
 function corrupt(file: string, message: string): TsbuildError {
   return new TsbuildError('TSB_LAYER_INVALID', `${file} is incomplete or inconsistent: ${message}; nothing was loaded`, {
@@ -56,11 +54,11 @@ export async function loadBundle(
     const name = m.annotations?.[REF_NAME_ANNOTATION];
     if (!name) throw corrupt(file, `entry ${m.digest} has no ${REF_NAME_ANNOTATION}`);
     await requireBlob(store, file, m, 'manifest');
-    const manifest = await store.readJson<ImageManifest>(m.digest, LIMIT);
+    const manifest = await store.readJson<ImageManifest>(m.digest, MANIFEST_LIMIT);
     if (!manifest?.config || !Array.isArray(manifest.layers)) throw corrupt(file, `${name} is not an image manifest`);
     await requireBlob(store, file, manifest.config, 'config');
     for (const l of manifest.layers) await requireBlob(store, file, l, 'layer');
-    const config = await store.readJson<ImageConfig>(manifest.config.digest, LIMIT);
+    const config = await store.readJson<ImageConfig>(manifest.config.digest, CONFIG_LIMIT);
     if (config.rootfs?.diff_ids?.length !== manifest.layers.length)
       throw corrupt(file, `${name} has ${manifest.layers.length} layers but ${config.rootfs?.diff_ids?.length ?? 0} diff_ids`);
     const annotations: Record<string, string> = {};

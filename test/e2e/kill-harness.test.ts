@@ -19,7 +19,7 @@ const exec = promisify(execFile);
 
 type Phase = 'pull' | 'command' | 'packing' | 'push' | 'random';
 
-// What the build prints when it reaches each phase (plain log lines, cli/output.ts).
+// What the build prints when it reaches each phase (plain log lines, cli/event-printer.ts).
 const TRIGGER: Record<Exclude<Phase, 'random'>, RegExp> = {
   pull: /^\S+ pull /m,
   command: /│ in-command/,

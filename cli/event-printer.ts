@@ -1,4 +1,4 @@
-// Rendering of build events and errors for people (plain lines) and machines (JSON lines).
+// Rendering of build events for people (plain lines) and machines (JSON lines).
 import type { BuildEvent } from '../lib/events.js';
 import { shortSignature } from '../lib/conveyor/index.js';
 import { formatSize } from './format.js';
@@ -73,10 +73,3 @@ export function eventPrinter(format: LogFormat, out: NodeJS.WritableStream = pro
     }
   };
 }
-
-// Sizes and tables live apart so that commands printing them do not load what the printers need.
-export { formatSize, table } from './format.js';
-
-// The error printer lives apart so that a command's failure does not load the conveyor the event
-// printer needs (bin/cli-cache.cjs's image-transfer bundle leaves it out).
-export { reportError } from './report-error.js';
