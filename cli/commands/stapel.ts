@@ -1,11 +1,8 @@
 // tsbuild stapel build: make the ansible toolchain from Debian packages and store it (optionally push it).
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { openStore } from '../../lib/content/index.js';
-import { homePaths } from '../../lib/home.js';
-import { buildStapel, DEFAULT_STAPEL_IMAGE } from '../../lib/stapel/index.js';
-import { formatReference, parseReference } from '../../lib/oci/index.js';
-import { pushImage } from '../../lib/registry/index.js';
+import { homePaths, imagePush, stapelBuild } from '../../lib/index.js';
+import { DEFAULT_STAPEL_IMAGE } from '../../lib/stapel/index.js';
+import { parseReference } from '../../lib/oci/index.js';
 import { formatSize } from '../format.js';
 import { registryClient, withAbort } from '../shared.js';
 
@@ -32,33 +29,19 @@ export function registerStapel(program: Command): void {
     .option('-q, --quiet', 'print only the digest')
     .action(async (flags: StapelFlags) => {
       const home = homePaths();
-      const store = await openStore(home);
       const log = (m: string): void => {
         if (!flags.quiet) process.stderr.write(`stapel: ${m}\n`);
       };
       const started = Date.now();
-      const built = await withAbort((signal) =>
-        buildStapel({
-          store,
-          debCache: flags.debCache ?? join(home.root, 'cache', 'stapel-debs'),
-          tmpDir: home.tmp,
-          name: flags.name!,
-          onProgress: log,
-          signal,
-        }),
-      );
+      const built = await withAbort((signal) => stapelBuild({ home, name: flags.name, debCache: flags.debCache, onProgress: log, signal }));
       log(
         `stored ${built.name}: ${built.packages.length} packages, layer ${formatSize(built.layerSize)} (${formatSize(built.uncompressedSize)} unpacked) in ${((Date.now() - started) / 1000).toFixed(1)}s`,
       );
       if (flags.push) {
         const dest = parseReference(flags.push);
-        const client = registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: [dest.registry] });
-        try {
-          const pushed = await withAbort((signal) => pushImage(client, store, built.descriptor, dest, { signal }));
-          log(`pushed ${formatReference(dest)}@${pushed.digest}`);
-        } finally {
-          await client.close();
-        }
+        const registry = (host: string): ReturnType<typeof registryClient> => registryClient(flags.insecureRegistry, { creds: flags.creds, credsFor: [host] });
+        const pushed = await withAbort((signal) => imagePush({ home, src: built.name, dest, registry, signal }));
+        log(`pushed ${pushed.reference}@${pushed.digest}`);
       }
       process.stdout.write(flags.quiet ? `${built.descriptor.digest}\n` : `${built.name}@${built.descriptor.digest}\n`);
     });

@@ -38,9 +38,9 @@ export interface StapelBuildOptions {
   debCache: string;
   tmpDir: string;
   /** Stored under this name (default tsbuild/stapel:<format>). */
-  name?: string;
-  onProgress?: (message: string) => void;
-  signal?: AbortSignal;
+  name?: string | undefined;
+  onProgress?: ((message: string) => void) | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 export interface StapelBuildResult {

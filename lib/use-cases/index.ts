@@ -7,6 +7,7 @@ export * from './image-transfer.js';
 export { destinationFor, type ProjectOptions } from './project-options.js';
 export { bundleSave, type BundleSaveOptions, type BundleSaveResult } from './bundle-save.js';
 export { bundleLoad, type BundleLoadOptions } from './bundle-load.js';
+export { stapelBuild, type StapelBuildUseCaseOptions } from './stapel-build.js';
 export {
   listStages,
   listRepositoryStages,
