@@ -14,8 +14,6 @@ import { buildOnce } from './build-once.js';
 import { packingError } from './packing-error.js';
 import { makeOwnedDir, removeOwnedDir } from '../lib/internal/owned-dir.js';
 import { DEFAULT_MAX_LAYER_BYTES, layerTooLarge } from './layer-size-limit.js';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { chmod, lstat, mkdir, readFile, rename, rm, stat, symlink, readlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
@@ -26,11 +24,10 @@ import { fsx, unpackLayer, writeLayerFromUpperDir, type UnpackOptions, type Unpa
 import { withFileLock } from '../lib/internal/file-lock.js';
 import type { Digest } from '../lib/digest.js';
 import { chainIds } from './chain-ids.js';
+import { mountOverlay, unmountOverlay } from './overlay-mount.js';
 import { standaloneFits, type LayerFacts } from './overlay-fit.js';
 import type { CommitOptions, CommittedLayer, LayerSource, PreparedSnapshot, Snapshotter } from '../lib/sandbox/index.js';
 import { layerCompression } from '../lib/oci/index.js';
-
-const run = promisify(execFile);
 
 interface Active {
   dir: string;
@@ -155,11 +152,15 @@ export class OverlaySnapshotter implements Snapshotter {
         const tmp = join(fs, '..');
         await mkdir(join(tmp, 'work'));
         await mkdir(join(tmp, 'merged'));
-        await this.mount(lowers, posix.relative(this.root, fs), posix.relative(this.root, join(tmp, 'work')), join(tmp, 'merged'));
+        await mountOverlay(
+          this.root,
+          { lowers, upper: posix.relative(this.root, fs), work: posix.relative(this.root, join(tmp, 'work')), merged: join(tmp, 'merged') },
+          !!this.options.rootless,
+        );
         try {
           await this.unpack(layer, join(tmp, 'merged'), 'apply', signal);
         } finally {
-          await umount(join(tmp, 'merged'));
+          await unmountOverlay(join(tmp, 'merged'));
         }
       },
     );
@@ -218,37 +219,6 @@ export class OverlaySnapshotter implements Snapshotter {
     return `l/${name}`;
   }
 
-  /** Mount overlayfs at `merged` (absolute); lowers (bottom first), upper and work relative to the root. */
-  private async mount(lowers: string[], upper: string, work: string, merged: string): Promise<void> {
-    // overlay wants the topmost layer first.
-    const lowerdir = [...lowers].reverse().join(':');
-    // userxattr refuses redirect_dir=off (which still follows redirects); nofollow neither makes nor follows them.
-    const redirect = this.options.rootless ? 'nofollow' : 'off';
-    const flags = `index=off,redirect_dir=${redirect},metacopy=off${this.options.rootless ? ',userxattr' : ''}`;
-    const opts = `lowerdir=${lowerdir},upperdir=${upper},workdir=${work},${flags}`;
-    // mount(2) from this process when the options fit a page with absolute paths (a chain of some
-    // 60 layers); else, or when it fails, the `mount` program in the snapshot root (relative paths,
-    // and its error message).
-    const absolute = (p: string): string => join(this.root, p);
-    const nativeOpts = `lowerdir=${[...lowers].reverse().map(absolute).join(':')},upperdir=${absolute(upper)},workdir=${absolute(work)},${flags}`;
-    if (nativeMountAllowed() && nativeOpts.length < 4000 && !/[,:\\]/.test(this.root)) {
-      try {
-        fsx().mount!('overlay', merged, 'overlay', nativeOpts);
-        return;
-      } catch {
-        // The program below says why.
-      }
-    }
-    try {
-      await run('mount', ['-t', 'overlay', 'overlay', '-o', opts, merged], { cwd: this.root });
-    } catch (err) {
-      throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `cannot mount overlayfs: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`, {
-        hint: 'use --snapshotter native, or see `tsbuild doctor`',
-        cause: err,
-      });
-    }
-  }
-
   async prepare(key: string, parents: LayerSource[], options: { signal?: AbortSignal } = {}): Promise<PreparedSnapshot> {
     const lowers = await this.ensureChain(parents, options.signal);
     // Owned: if this process is killed, the next build or `stages gc` unmounts and removes it.
@@ -266,7 +236,7 @@ export class OverlaySnapshotter implements Snapshotter {
     }
     const rel = posix.relative(this.root, dir);
     try {
-      await this.mount(lowers, `${rel}/upper`, `${rel}/work`, a.merged);
+      await mountOverlay(this.root, { lowers, upper: `${rel}/upper`, work: `${rel}/work`, merged: a.merged }, !!this.options.rootless);
     } catch (err) {
       await removeOwnedDir(dir);
       throw err;
@@ -337,7 +307,7 @@ export class OverlaySnapshotter implements Snapshotter {
 
   private async unmount(a: Active): Promise<void> {
     if (!a.mounted) return;
-    await umount(a.merged);
+    await unmountOverlay(a.merged);
     a.mounted = false;
   }
 
@@ -352,32 +322,6 @@ export class OverlaySnapshotter implements Snapshotter {
   /** Unmount everything still active (process exit, abort). */
   async removeAll(): Promise<void> {
     for (const key of [...this.active.keys()]) await this.remove(key);
-  }
-}
-
-/** mount(2)/umount2(2) through the addon; TSBUILD_NATIVE_MOUNTS=0 asks for the programs. */
-function nativeMountAllowed(): boolean {
-  if (process.env.TSBUILD_NATIVE_MOUNTS === '0') return false;
-  try {
-    return typeof fsx().mount === 'function' && typeof fsx().umount === 'function';
-  } catch {
-    return false;
-  }
-}
-
-async function umount(path: string): Promise<void> {
-  if (nativeMountAllowed()) {
-    try {
-      fsx().umount!(path);
-      return;
-    } catch {
-      // Busy or already gone: the programs below, with the lazy fallback.
-    }
-  }
-  try {
-    await run('umount', [path]);
-  } catch {
-    await run('umount', ['-l', path]).catch(() => undefined);
   }
 }
 
