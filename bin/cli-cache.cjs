@@ -9,8 +9,8 @@
 // the archive, layer and inspect code, `build`/`plan` the conveyor; the rest (help, typos, the other
 // commands) the whole CLI. One process loads one bundle.
 //
-// scripts/bundle.mjs writes the bundles and their caches (produceCodeCache, in a fresh node with no
-// flags, so V8 accepts them later; the warm-up is in bin/produce-code-cache.cjs, which no start reads); native/install.cjs makes the caches again when the installing
+// scripts/bundle.mjs writes the bundles and their caches (bin/produce-code-cache.cjs, which no start
+// reads, run in a fresh node with no flags, so V8 accepts them later); native/install.cjs makes the caches again when the installing
 // node is not the one that packed the package. V8 checks a cache against the source and its own
 // version and flags, and compiles normally when it does not match: a stale or foreign cache costs
 // time, never correctness. Nothing is written at run time.
@@ -82,7 +82,7 @@ function compile(name, cachedData) {
 
 /**
  * Runs a bundle (with its code cache when there is one) and returns its exports, the script (for
- * produceCodeCache) and whether V8 took the cache.
+ * bin/produce-code-cache.cjs) and whether V8 took the cache.
  */
 function loadCli(name = 'all', options = {}) {
   const file = bundlePath(name);
@@ -99,9 +99,4 @@ function codeCacheAccepted(name = 'all') {
   return cachedData !== undefined && !compile(name, cachedData).cachedDataRejected;
 }
 
-/** Writes a bundle's code cache (bin/produce-code-cache.cjs: build and install time only). */
-function produceCodeCache(name = 'all') {
-  return require('./produce-code-cache.cjs').produceCodeCache(name);
-}
-
-module.exports = { BUNDLES, STATIC_ONLY, bundleFor, bundlePath, cachePath, cliBundleIsFresh, loadCli, codeCacheAccepted, produceCodeCache };
+module.exports = { BUNDLES, STATIC_ONLY, bundleFor, bundlePath, cachePath, cliBundleIsFresh, loadCli, codeCacheAccepted };

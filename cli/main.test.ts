@@ -148,8 +148,9 @@ test('the image-transfer warm-up (a real pull and pushes, to a registry on 127.0
     cpSync(join(repo, 'package.json'), join(root, 'package.json'));
     cpSync(join(repo, 'dist', 'bundle', 'cli-image-transfer.cjs'), join(root, 'dist', 'bundle', 'cli-image-transfer.cjs'));
     const cliCache = JSON.stringify(join(root, 'bin', 'cli-cache.cjs'));
+    const produce = JSON.stringify(join(root, 'bin', 'produce-code-cache.cjs'));
     const env = { ...process.env, NODE_OPTIONS: '', TMPDIR: tmp };
-    const made = spawnSync(process.execPath, ['-e', `require(${cliCache}).produceCodeCache('image-transfer')`], { encoding: 'utf8', env, timeout: 100_000 });
+    const made = spawnSync(process.execPath, ['-e', `require(${produce}).produceCodeCache('image-transfer')`], { encoding: 'utf8', env, timeout: 100_000 });
     // It ended by itself (a server or socket left open would keep it running), every step as expected.
     assert.equal(made.signal, null, 'the warm-up ended by itself');
     assert.equal(made.status, 0, made.stderr);
@@ -163,7 +164,7 @@ test('the image-transfer warm-up (a real pull and pushes, to a registry on 127.0
 
     // Where 127.0.0.1 cannot be listened on, the cache is made without the registry steps, and said so.
     const noListen = `require('node:http').Server.prototype.listen = function () { process.nextTick(() => this.emit('error', new Error('listen refused here'))); return this; };`;
-    const without = spawnSync(process.execPath, ['-e', `${noListen} require(${cliCache}).produceCodeCache('image-transfer')`], {
+    const without = spawnSync(process.execPath, ['-e', `${noListen} require(${produce}).produceCodeCache('image-transfer')`], {
       encoding: 'utf8',
       env,
       timeout: 100_000,

@@ -30,7 +30,7 @@ function ensureCodeCache() {
       if (!cache.cliBundleIsFresh(name) || cache.codeCacheAccepted(name)) continue;
       const made = spawnSync(
         process.execPath,
-        ['-e', `require(${JSON.stringify(join(ROOT, 'bin', 'cli-cache.cjs'))}).produceCodeCache(${JSON.stringify(name)})`],
+        ['-e', `require(${JSON.stringify(join(ROOT, 'bin', 'produce-code-cache.cjs'))}).produceCodeCache(${JSON.stringify(name)})`],
         {
           stdio: ['ignore', 'ignore', 'inherit'],
           env: { ...process.env, NODE_OPTIONS: '', NODE_EXTRA_CA_CERTS: '' },

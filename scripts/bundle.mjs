@@ -74,7 +74,8 @@ for (const name of Object.keys(cliCache.BUNDLES)) {
   if (dynamic.length > 0) throw new Error(`${file} still imports ${dynamic.join(', ')} at run time: import it statically or through a bundled path`);
   // The code cache, made by a fresh node without flags (V8 rejects a cache made under other flags).
   const cacheModule = JSON.stringify(join(root, 'bin', 'cli-cache.cjs'));
-  execFileSync(process.execPath, ['-e', `require(${cacheModule}).produceCodeCache(${JSON.stringify(name)})`], {
+  const produceModule = JSON.stringify(join(root, 'bin', 'produce-code-cache.cjs'));
+  execFileSync(process.execPath, ['-e', `require(${produceModule}).produceCodeCache(${JSON.stringify(name)})`], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, NODE_OPTIONS: '', NODE_EXTRA_CA_CERTS: '' },
   });
