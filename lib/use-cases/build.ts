@@ -56,17 +56,18 @@ async function buildWith(options: BuildOptions, repos: GitRepoPool): Promise<Bui
   await sweepLeftovers(options.home);
   const lease = await acquireLease(join(options.home.locks, 'leases'));
   const env = projectEnv(config, store, options, repos);
-  const sourceDateEpoch = options.sourceDateEpoch ?? (await projectCommitTime(config.projectDir, repos));
-  // Owned (owner record next to it): a killed build's temp dir goes with the next build or `stages gc`.
-  const buildTmp = await makeOwnedDir(options.home.tmp, 'build-', ownerLocksDir(options.home));
+  let buildTmp: string | undefined;
   try {
+    const sourceDateEpoch = options.sourceDateEpoch ?? (await projectCommitTime(config.projectDir, repos));
+    // Owned (owner record next to it): a killed build's temp dir goes with the next build or `stages gc`.
+    buildTmp = await makeOwnedDir(options.home.tmp, 'build-', ownerLocksDir(options.home));
     const runtime = options.createRuntime(store);
     const onEvent: EventSink = env.onEvent;
-    const repos = stagesRepositories(options, store, onEvent);
+    const stagesRepos = stagesRepositories(options, store, onEvent);
     const storage = new StagesStorage(
       new LocalStagesStorage(store, config.project),
-      repos.lookup,
-      repos.writable,
+      stagesRepos.lookup,
+      stagesRepos.writable,
       { onRemote: (message) => onEvent({ type: 'warning', message }) },
       { stageLocks: join(options.home.locks, 'stages') },
     );
@@ -89,7 +90,7 @@ async function buildWith(options: BuildOptions, repos: GitRepoPool): Promise<Bui
         onEvent({ type: 'push.start', image: image.name, ref: dest });
         const destRef = parseReference(dest);
         // Blobs already in the stages repository of the same registry are mounted, never re-uploaded.
-        const mountFrom = repos.primary && repos.primary.repo.registry === destRef.registry ? repos.primary.repo.repository : undefined;
+        const mountFrom = stagesRepos.primary && stagesRepos.primary.repo.registry === destRef.registry ? stagesRepos.primary.repo.repository : undefined;
         const done = await pushImage(options.registry, store, result.final.descriptor, destRef, {
           signal,
           onProgress: transferEvents('push', dest, onEvent),
@@ -107,8 +108,10 @@ async function buildWith(options: BuildOptions, repos: GitRepoPool): Promise<Bui
     });
     return { project: config.project, images };
   } finally {
+    // Also when the commit time or the temp dir could not be had: a caller that lives on (not the
+    // CLI) would otherwise keep a live lease, and with it every blob newer than it, from `stages gc`.
     await env.close();
-    await removeOwnedDir(buildTmp);
+    if (buildTmp !== undefined) await removeOwnedDir(buildTmp);
     await lease.release();
   }
 }
