@@ -1,14 +1,14 @@
 // Blob GET streamed into the LayoutStore: hashed while written, committed only if digest and size
 // match (so nothing is stored on a mismatch). A connection that dies midway is resumed with a
 // Range request, accepted only as a 206 starting exactly where we stopped (containers/image's rule).
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 import { DigestMismatchError, TsbuildError } from '../errors.js';
 import type { BlobInfo, LayoutStore } from '../content/index.js';
 import type { Descriptor } from '../oci/index.js';
 import { closeBody } from './http-body.js';
 import { BODY_TIMEOUT } from './http-transport.js';
 import type { RegistryClient } from './registry-client.js';
-import { RegistryError } from './registry-error.js';
+import { RegistryError, bodyError } from './registry-error.js';
 import { abortedError, backoffDelay, isRetryableNetworkError, sleep } from './retry-policy.js';
 import type { RepositoryRef, TransferProgress } from './transfer-types.js';
 
@@ -47,9 +47,11 @@ function pumpBody(body: Readable, write: (chunk: Buffer) => Promise<void> | unde
       }
     };
     body.on('data', onData);
-    body.once('error', fail);
-    body.once('end', () => {
-      if (!failed) resolve();
+    // finished() also reports a body that failed (or was destroyed) before we got here, which a
+    // listener for 'error' and 'end' would wait for forever.
+    finished(body, (err) => {
+      if (err) fail(err);
+      else if (!failed) resolve();
     });
   });
 }
@@ -129,7 +131,17 @@ export async function getBlob(
         });
       } catch (err) {
         if (signal?.aborted) throw abortedError(signal);
-        if (err instanceof TsbuildError || !isRetryableNetworkError(err)) throw err;
+        if (err instanceof TsbuildError) throw err;
+        if (!isRetryableNetworkError(err)) {
+          throw bodyError({
+            method: 'GET',
+            url: res.url,
+            registry: repo.registry,
+            what: `${what} (at ${offset} of ${desc.size} bytes; nothing was stored)`,
+            cause: err,
+            retryable: false,
+          });
+        }
         if (isStall(err)) {
           stalls++;
           if (stalls > client.maxStallResumes) {

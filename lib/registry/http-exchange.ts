@@ -42,6 +42,12 @@ export class ResponseBody extends Readable {
     private readonly onDestroy: (err: Error | null) => void,
   ) {
     super();
+    // A body dropped unread must not crash the process when its connection fails (node:http emitted
+    // such errors only to a listener). But the error is kept, not dropped: the response is handed over
+    // through a promise, so a failure in the same socket read as the head (a broken chunk right after
+    // it) comes before its reader attached anything, and a reader arriving later still learns it
+    // (`errored`, which `for await` and stream.finished report) instead of waiting for an end.
+    this.on('error', () => undefined);
   }
 
   override _read(): void {
@@ -50,9 +56,7 @@ export class ResponseBody extends Readable {
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
     this.onDestroy(err);
-    // As node:http's IncomingMessage: an error is emitted only to a listener (a body dropped
-    // unread must not crash the process).
-    callback(this.listenerCount('error') > 0 ? err : null);
+    callback(err);
   }
 }
 

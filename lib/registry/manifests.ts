@@ -13,7 +13,7 @@ import {
   type Reference,
   MANIFEST_LIMIT,
 } from '../oci/index.js';
-import { closeBody, readCapped } from './http-body.js';
+import { closeBody } from './http-body.js';
 import type { RegistryClient } from './registry-client.js';
 import { RegistryError } from './registry-error.js';
 import { sleep } from './retry-policy.js';
@@ -120,18 +120,21 @@ function checkDescriptor(d: unknown, what: string): void {
 /** GET a manifest or index (by tag or digest), size-capped and digest-checked. */
 export async function getManifest(client: RegistryClient, ref: Reference, options: SignalOptions = {}): Promise<FetchedManifest> {
   const part = referencePart(ref);
-  const res = await client.send({
-    method: 'GET',
-    registry: ref.registry,
-    repository: ref.repository,
-    path: `manifests/${part}`,
-    headers: { accept: MANIFEST_ACCEPT },
-    actions: ['pull'],
-    okStatuses: [200],
-    signal: options.signal,
-  });
   const what = `manifest ${formatReference(ref)}`;
-  const bytes = await readCapped(res.body, MANIFEST_LIMIT, what, res.headers['content-length']);
+  const { res, bytes } = await client.fetchDocument(
+    {
+      method: 'GET',
+      registry: ref.registry,
+      repository: ref.repository,
+      path: `manifests/${part}`,
+      headers: { accept: MANIFEST_ACCEPT },
+      actions: ['pull'],
+      okStatuses: [200],
+      signal: options.signal,
+    },
+    MANIFEST_LIMIT,
+    what,
+  );
   const digest = sha256(bytes);
   if (ref.digest && ref.digest !== digest) throw new DigestMismatchError(what, ref.digest, digest);
   const headerDigest = firstHeader(res.headers['docker-content-digest']);

@@ -6,7 +6,7 @@ import { TsbuildError } from '../errors.js';
 import { parseChallenges, type Challenge } from './challenge.js';
 import type { Credential, CredentialProvider } from './credentials.js';
 import { readCapped, discard } from './http-body.js';
-import { RegistryError, parseSpecErrors } from './registry-error.js';
+import { RegistryError, bodyError, parseSpecErrors } from './registry-error.js';
 
 const TOKEN_BODY_LIMIT = 1 << 20;
 // containers/image: tokens live at least 60 s whatever the server says; we also cap the lifetime.
@@ -201,7 +201,14 @@ export class RegistryAuth {
     } catch (err) {
       throw new RegistryError({ method, url, registry: this.ctx.registry, message: `token request failed: ${(err as Error).message}`, cause: err });
     }
-    const text = (await readCapped(res.body, TOKEN_BODY_LIMIT, `token response from ${realmUrl.host}`, res.headers['content-length'])).toString('utf8');
+    const what = `token response from ${realmUrl.host}`;
+    let text: string;
+    try {
+      text = (await readCapped(res.body, TOKEN_BODY_LIMIT, what, res.headers['content-length'])).toString('utf8');
+    } catch (err) {
+      if (err instanceof TsbuildError) throw err;
+      throw bodyError({ method, url, registry: this.ctx.registry, what, cause: err, retryable: true });
+    }
     if (res.statusCode !== 200) {
       throw new RegistryError({
         method,

@@ -10,10 +10,10 @@ import { isLoopbackRegistry, registryHost } from '../oci/index.js';
 import { BlobInfoCache } from './blob-info-cache.js';
 import { speaksTls } from './speaks-tls.js';
 import { noCredentials, type CredentialProvider } from './credentials.js';
-import { discard, readErrorBody } from './http-body.js';
+import { discard, readCapped, readErrorBody } from './http-body.js';
 import { RedirectRefusedError } from './redirect-guard.js';
 import { RegistryAuth, repositoryScope, type Scope } from './registry-auth.js';
-import { RegistryError, isRetryableStatus, parseSpecErrors } from './registry-error.js';
+import { RegistryError, bodyError, isRetryableStatus, malformedHint, parseSpecErrors } from './registry-error.js';
 import {
   abortedError,
   backoffDelay,
@@ -230,8 +230,11 @@ export class RegistryClient {
   async send(req: RegistryRequest): Promise<RegistryResponse> {
     await this.ensureScheme(req.registry, req.signal);
     const url = req.url ?? `${this.baseUrl(req.registry)}/v2/${req.repository}/${req.path ?? ''}`;
-    const origin = new URL(url).origin;
+    const target = new URL(url);
+    const origin = target.origin;
     const registryOrigin = new URL(this.baseUrl(req.registry)).origin;
+    // An absolute URL comes from the registry (an upload Location, a Link): the redirect rules hold for it.
+    if (req.url !== undefined) refuseUnsafeUrl(req, target, registryOrigin);
     // No actions (a /v2/ ping, e.g. to check credentials at login) asks for a token without scope.
     const scopes = [...(req.actions.length > 0 ? [repositoryScope(req.repository, req.actions)] : []), ...(req.extraScopes ?? [])];
     const auth = this.auth(req.registry);
@@ -305,12 +308,36 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * send() a request for a small document (a manifest, a config, a tag list) and read its body whole,
+   * at most `limit` bytes. A body that breaks off or stalls is asked for again, as a reset before the
+   * answer would be; what still cannot be read is a RegistryError naming `what`.
+   */
+  async fetchDocument(req: RegistryRequest, limit: number, what: string): Promise<{ res: RegistryResponse; bytes: Buffer }> {
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.send(req);
+      try {
+        return { res, bytes: await readCapped(res.body, limit, what, res.headers['content-length']) };
+      } catch (err) {
+        if (err instanceof TsbuildError) throw err;
+        if (req.signal?.aborted) throw abortedError(req.signal);
+        const retryable = isRetryableNetworkError(err);
+        if (!retryable || attempt + 1 >= this.retryPolicy.attempts || req.retry === false) {
+          throw bodyError({ method: req.method, url: res.url, registry: req.registry, what, cause: err, retryable });
+        }
+        await sleep(backoffDelay(this.retryPolicy, attempt), req.signal);
+      }
+    }
+  }
+
   private networkError(req: RegistryRequest, url: string, err: unknown, retryable: boolean): RegistryError {
     const e = err as NodeJS.ErrnoException;
     const code = typeof e.code === 'string' ? e.code : '';
     let hint: string | undefined;
     if (err instanceof RedirectRefusedError) {
       hint = 'the registry redirected somewhere tsbuild will not follow; report it to the registry owner';
+    } else if (code.startsWith('HPE_')) {
+      hint = malformedHint(req.registry);
     } else if (TLS_CODES.test(code) || /wrong version number|certificate/i.test(e.message ?? '')) {
       hint =
         `TLS to ${req.registry} failed: if it serves plain http add --insecure-registry ${req.registry}; ` +
@@ -332,6 +359,23 @@ export class RegistryClient {
     await this.blobInfo.save();
     this.transport.close();
   }
+}
+
+/** The scheme and downgrade rules of redirect-guard.ts, for a URL the registry named in a header. */
+function refuseUnsafeUrl(req: RegistryRequest, target: URL, registryOrigin: string): void {
+  let problem: string | undefined;
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') problem = `a ${target.protocol} URL (only http and https are allowed)`;
+  else if (target.protocol === 'http:' && registryOrigin.startsWith('https:')) problem = `a plain-http URL on ${target.host} from an https registry`;
+  if (!problem) return;
+  throw new RegistryError({
+    method: req.method,
+    url: target.href,
+    registry: req.registry,
+    code: 'TSB_REGISTRY_UNSUPPORTED',
+    retryable: false,
+    message: `refusing to follow ${problem}`,
+    hint: 'the registry sent tsbuild somewhere it will not go; report it to the registry owner',
+  });
 }
 
 export function registryClient(options: RegistryClientOptions = {}): RegistryClient {

@@ -1,6 +1,7 @@
 // RegistryError: a failed exchange with a registry, shaped by the distribution spec's error body
 // ({"errors":[{"code","message","detail"}]}), with a redacted URL and a retry classification.
 import { TsbuildError, type ErrorCode } from '../errors.js';
+import { BODY_TIMEOUT } from './http-exchange.js';
 
 export interface SpecError {
   code: string;
@@ -129,4 +130,35 @@ export function parseSpecErrors(body: string): SpecError[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * A response that could not be read to its end: it broke off, stalled, or its HTTP framing was
+ * malformed (llhttp's HPE_* codes, which no retry mends).
+ */
+export function bodyError(init: { method: string; url: string; registry: string; what: string; cause: unknown; retryable: boolean }): RegistryError {
+  const e = init.cause as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const detail = `${code ? `${code}: ` : ''}${String(e?.message ?? e)}`;
+  const malformed = code.startsWith('HPE_');
+  return new RegistryError({
+    method: init.method,
+    url: init.url,
+    registry: init.registry,
+    retryable: init.retryable && !malformed,
+    cause: init.cause,
+    message: malformed ? `${init.what}: the registry sent a malformed HTTP response (${detail})` : `${init.what}: the response broke off (${detail})`,
+    ...(malformed
+      ? { hint: malformedHint(init.registry) }
+      : code === BODY_TIMEOUT
+        ? { hint: 'the registry stopped sending; retry later, or raise the no-progress deadline with TSBUILD_TRANSFER_TIMEOUT=SECONDS' }
+        : {
+            hint: `the connection to ${init.registry} broke off in the middle of an answer, also when asked again; retry later, and check any proxy in between`,
+          }),
+  });
+}
+
+/** What to do about a registry whose answers are not HTTP/1.1 as the RFC frames it. */
+export function malformedHint(registry: string): string {
+  return `${registry} (or a proxy in front of it) sent a response that is not valid HTTP/1.1; retry, and report it to the registry owner if it persists`;
 }

@@ -20,16 +20,21 @@ async function listTags(client: RegistryClient, repo: Reference, options: { sign
   let path: string | undefined = 'tags/list?n=1000';
   let url: string | undefined;
   while (path || url) {
-    const res = await client.send({
-      method: 'GET',
-      registry: repo.registry,
-      repository: repo.repository,
-      ...(url ? { url } : { path: path! }),
-      actions: ['pull'],
-      okStatuses: [200, 404],
-      signal: options.signal,
-    });
-    const text = await readText(res.body, 16 << 20, `tags of ${repo.registry}/${repo.repository}`);
+    const what = `tags of ${repo.registry}/${repo.repository}`;
+    const { res, bytes } = await client.fetchDocument(
+      {
+        method: 'GET',
+        registry: repo.registry,
+        repository: repo.repository,
+        ...(url ? { url } : { path: path! }),
+        actions: ['pull'],
+        okStatuses: [200, 404],
+        signal: options.signal,
+      },
+      16 << 20,
+      what,
+    );
+    const text = bytes.toString('utf8');
     if (res.status === 404) return [];
     let body: { tags?: string[] | null };
     try {
@@ -44,17 +49,6 @@ async function listTags(client: RegistryClient, repo: Reference, options: { sign
     url = next ? new URL(next, client.baseUrl(repo.registry)).toString() : undefined;
   }
   return tags;
-}
-
-async function readText(body: AsyncIterable<Buffer | Uint8Array>, limit: number, what: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of body) {
-    n += c.length;
-    if (n > limit) throw new TsbuildError('TSB_TOO_LARGE', `${what}: more than ${limit} bytes`);
-    chunks.push(Buffer.from(c));
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The tsbuild stages of the repository (tags that are signatures, with a stage record); other tags are left alone. */

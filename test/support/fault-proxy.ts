@@ -1,4 +1,8 @@
+// A fault-injecting HTTP proxy in front of a real docker-registry: per-request rules answer
+// themselves, cut, stall, corrupt or redirect what the registry sent, or write raw bytes (framing
+// the registry and node:http's server would never produce) straight to the socket.
 import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
 
 export interface ProxiedRequest {
   method: string;
@@ -20,7 +24,18 @@ export type FaultAction =
   | { kind: 'headers'; headers: Record<string, string | undefined> }
   | { kind: 'redirect'; location: string; status?: number }
   /** Close the connection without answering. */
-  | { kind: 'drop' };
+  | { kind: 'drop' }
+  /**
+   * Forward, read the registry's whole answer, then let `write` put whatever bytes it likes on the
+   * client's socket (node's server writes nothing more there; end or destroy it, or keep it hanging).
+   */
+  | { kind: 'raw'; write: (socket: Socket, upstream: UpstreamAnswer) => void };
+
+export interface UpstreamAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
 
 /** `nth` counts earlier requests with the same method and path (query ignored), from 0. A rule
  * may edit `req.headers` to change what is forwarded. */
@@ -72,7 +87,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
             else headers[k.toLowerCase()] = v;
           }
         }
-        res.writeHead(upRes.statusCode ?? 502, headers);
+        if (action.kind !== 'raw') res.writeHead(upRes.statusCode ?? 502, headers);
         // The first `bytes` of the body, then `after` (upstream is dropped).
         const forwardUpTo = (bytes: number, after: () => void): void => {
           let sent = 0;
@@ -96,6 +111,12 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         if (action.kind === 'stall-after') {
           res.flushHeaders();
           forwardUpTo(action.bytes, () => undefined);
+          return;
+        }
+        if (action.kind === 'raw') {
+          const chunks: Buffer[] = [];
+          upRes.on('data', (c: Buffer) => chunks.push(c));
+          upRes.on('end', () => action.write(req.socket, { status: upRes.statusCode ?? 502, headers: upRes.headers, body: Buffer.concat(chunks) }));
           return;
         }
         if (action.kind === 'corrupt') {

@@ -1,0 +1,262 @@
+// Registry answers whose framing lies, written byte for byte by the fault proxy in front of a real
+// docker-registry (reliability catalog B2, B4, B9): bodies cut short or running on past their
+// descriptor, chunked coding with bad sizes, bodies that stall, endless error bodies. Each must end
+// in a registry error (exit 3 in the CLI), never an internal error, a hang or an unverified blob.
+import { after, afterEach, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TsbuildError } from '../../lib/errors.js';
+import { LayoutStore } from '../../lib/content/index.js';
+import { parseReference } from '../../lib/oci/index.js';
+import { RegistryError, getManifest, headManifest, pullImage, registryClient, type RegistryClient } from '../../lib/registry/index.js';
+import { startFaultProxy, type FaultProxy, type UpstreamAnswer } from '../support/fault-proxy.js';
+import { startRegistry, type RunningRegistry } from '../support/registry.js';
+import { seedBusyboxImage, type BusyboxLayout } from '../support/base-image.js';
+import { checkStore } from '../support/store-check.js';
+import { runCli } from '../support/cli.js';
+
+const FAST_RETRY = { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 };
+
+/** The head of `up` as raw text, with `headers` replacing (or, with undefined, removing) some of its fields. */
+function head(up: UpstreamAnswer, headers: Record<string, string | undefined>, status = up.status): string {
+  const fields: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(up.headers)) if (k !== 'connection' && k !== 'keep-alive') fields[k] = String(v);
+  Object.assign(fields, headers);
+  const lines = Object.entries(fields)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}: ${v}`);
+  return `HTTP/1.1 ${status} X\r\n${lines.join('\r\n')}\r\n\r\n`;
+}
+
+/** Write `data` as chunked coding, `piece` bytes a chunk. */
+function chunked(data: Buffer, piece: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let at = 0; at < data.length; at += piece) {
+    const part = data.subarray(at, at + piece);
+    parts.push(Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from('\r\n'));
+  }
+  parts.push(Buffer.from('0\r\n\r\n'));
+  return Buffer.concat(parts);
+}
+
+/** Keep writing `fill` to the socket until the client goes away (with backpressure). */
+function endless(sock: Socket, fill: Buffer): void {
+  const more = (): void => {
+    while (!sock.destroyed && sock.write(fill));
+    if (!sock.destroyed) sock.once('drain', more);
+  };
+  sock.on('error', () => undefined);
+  more();
+}
+
+describe('registry answers with lying or broken framing', () => {
+  let reg: RunningRegistry;
+  let proxy: FaultProxy;
+  let layout: BusyboxLayout;
+  let client: RegistryClient;
+  let work: string;
+  let ref: string;
+  let n = 0;
+  const freshStore = (): LayoutStore => new LayoutStore(join(work, `store-${n++}`));
+  const isManifestGet = (method: string, url: string): boolean => method === 'GET' && url.includes('/manifests/');
+  const isLayerGet = (method: string, url: string): boolean => method === 'GET' && url.includes(`/blobs/${layout.layerDigest}`);
+
+  before(async () => {
+    reg = await startRegistry();
+    layout = (await seedBusyboxImage(reg.host)).layout;
+    proxy = await startFaultProxy(reg.host);
+    ref = `${proxy.host}/library/busybox:latest`;
+    client = registryClient({ retry: FAST_RETRY, headersTimeoutMs: 2000, bodyTimeoutMs: 300 });
+    work = await mkdtemp(join(tmpdir(), 'tsbuild-reg-hostile-'));
+  });
+  afterEach(() => {
+    proxy.setRule(undefined);
+    proxy.requests.length = 0;
+  });
+  after(async () => {
+    await client?.close();
+    await proxy?.stop();
+    await reg?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  const nothingStored = async (store: LayoutStore): Promise<void> => {
+    const blobs = await readdir(join(store.root, 'blobs', 'sha256')).catch(() => [] as string[]);
+    assert.ok(!blobs.includes(layout.manifestDigest.slice(7)), 'no manifest without its blobs');
+    assert.ok(!blobs.includes(layout.layerDigest.slice(7)), 'no unverified layer');
+    assert.deepEqual(await readdir(join(store.root, '.tmp')).catch(() => []), [], 'no temp file left');
+    assert.deepEqual(await checkStore(store.root), []);
+  };
+
+  test('a manifest body cut short (Content-Length says more, then the close) is asked again; cut every time, a registry error', async () => {
+    const cut = (sock: Socket, up: UpstreamAnswer): void => {
+      sock.write(head(up, {}));
+      sock.end(up.body.subarray(0, up.body.length >> 1));
+    };
+    proxy.setRule((req, nth) => (isManifestGet(req.method, req.url) && nth === 0 ? { kind: 'raw', write: cut } : undefined));
+    const pulled = await pullImage(client, ref, freshStore());
+    assert.equal(pulled.manifestDescriptor.digest, layout.manifestDigest);
+    assert.equal(proxy.requests.filter((r) => isManifestGet(r.method, r.url)).length, 2);
+
+    proxy.requests.length = 0;
+    proxy.setRule((req) => (isManifestGet(req.method, req.url) ? { kind: 'raw', write: cut } : undefined));
+    const store = freshStore();
+    await assert.rejects(pullImage(client, ref, store), (err: unknown) => {
+      assert.ok(err instanceof RegistryError, String(err));
+      assert.equal(err.code, 'TSB_REGISTRY_NETWORK');
+      assert.match(err.message, /manifests\/latest/);
+      assert.match(err.message, /ECONNRESET|aborted|cut|broke/);
+      return true;
+    });
+    assert.equal(proxy.requests.filter((r) => isManifestGet(r.method, r.url)).length, FAST_RETRY.attempts);
+    await nothingStored(store);
+  });
+
+  test('a manifest body that stalls ends at the body deadline, is asked again, then fails as a registry error', async () => {
+    proxy.setRule((req) =>
+      isManifestGet(req.method, req.url)
+        ? {
+            kind: 'raw',
+            write: (sock, up) => {
+              sock.on('error', () => undefined);
+              sock.write(head(up, {}));
+              sock.write(up.body.subarray(0, 10));
+            },
+          }
+        : undefined,
+    );
+    await assert.rejects(getManifest(client, parseReference(ref)), (err: unknown) => {
+      assert.ok(err instanceof RegistryError, String(err));
+      assert.equal(err.code, 'TSB_REGISTRY_NETWORK');
+      assert.match(err.message, /no body data for 300 ms/);
+      return true;
+    });
+    assert.equal(proxy.requests.filter((r) => isManifestGet(r.method, r.url)).length, FAST_RETRY.attempts);
+  });
+
+  test('a blob in chunked coding without a length is stored once count and digest check out', async () => {
+    proxy.setRule((req) =>
+      isLayerGet(req.method, req.url)
+        ? {
+            kind: 'raw',
+            write: (sock, up) =>
+              sock.end(Buffer.concat([Buffer.from(head(up, { 'content-length': undefined, 'transfer-encoding': 'chunked' })), chunked(up.body, 7001)])),
+          }
+        : undefined,
+    );
+    const store = freshStore();
+    const pulled = await pullImage(client, ref, store);
+    assert.equal(pulled.manifestDescriptor.digest, layout.manifestDigest);
+    assert.deepEqual(await checkStore(store.root), []);
+  });
+
+  // A hang guard, not a speed bar: on the old code a broken chunk in the head's socket read left the pull waiting forever.
+  test('a chunk size that is not hex, or a chunk longer than its size, fails the pull as a registry error; nothing is stored', {
+    timeout: 600_000,
+  }, async () => {
+    for (const broken of [
+      (body: Buffer) => Buffer.concat([chunked(body.subarray(0, 5000), 5000).subarray(0, -5), Buffer.from('zz\r\n')]),
+      (body: Buffer) => Buffer.concat([Buffer.from('10\r\n'), body.subarray(0, 100), Buffer.from('\r\n0\r\n\r\n')]),
+    ]) {
+      proxy.requests.length = 0;
+      proxy.setRule((req) =>
+        isLayerGet(req.method, req.url)
+          ? {
+              kind: 'raw',
+              write: (sock, up) =>
+                sock.end(Buffer.concat([Buffer.from(head(up, { 'content-length': undefined, 'transfer-encoding': 'chunked' })), broken(up.body)])),
+            }
+          : undefined,
+      );
+      const store = freshStore();
+      await assert.rejects(pullImage(client, ref, store), (err: unknown) => {
+        assert.ok(err instanceof RegistryError, String(err));
+        assert.equal(err.code, 'TSB_REGISTRY_NETWORK');
+        assert.ok(err.message.includes(layout.layerDigest), err.message);
+        assert.match(err.message, /HPE_|malformed/);
+        return true;
+      });
+      await nothingStored(store);
+    }
+  });
+
+  test('a blob body running on past its descriptor (close-delimited zeros) stops at size + 1 and stores nothing', async () => {
+    proxy.setRule((req) =>
+      isLayerGet(req.method, req.url)
+        ? {
+            kind: 'raw',
+            write: (sock, up) => {
+              sock.write(head(up, { 'content-length': undefined, connection: 'close' }));
+              endless(sock, Buffer.alloc(64 << 10));
+            },
+          }
+        : undefined,
+    );
+    const store = freshStore();
+    await assert.rejects(pullImage(client, ref, store), (err: unknown) => {
+      assert.ok(err instanceof TsbuildError, String(err));
+      assert.equal(err.code, 'TSB_SIZE_MISMATCH');
+      assert.ok(err.message.includes(layout.layerDigest), err.message);
+      return true;
+    });
+    assert.equal(proxy.requests.filter((r) => isLayerGet(r.method, r.url)).length, 1, 'a lying body is not asked again');
+    await nothingStored(store);
+  });
+
+  test('a Content-Length shorter than the blob ends the body early: the rest is resumed by Range and the blob verifies', async () => {
+    proxy.setRule((req, nth) =>
+      isLayerGet(req.method, req.url) && nth === 0
+        ? { kind: 'raw', write: (sock, up) => sock.end(Buffer.concat([Buffer.from(head(up, { 'content-length': String(up.body.length - 1000) })), up.body])) }
+        : undefined,
+    );
+    const store = freshStore();
+    await pullImage(client, ref, store);
+    const gets = proxy.requests.filter((r) => isLayerGet(r.method, r.url));
+    assert.equal(gets.length, 2);
+    assert.match(String(gets[1]!.headers.range), /^bytes=\d+-$/);
+    assert.deepEqual(await checkStore(store.root), []);
+  });
+
+  test('an endless error body and an endless body after a HEAD answer are not read on', async () => {
+    proxy.setRule((req) =>
+      req.url.includes('/manifests/')
+        ? {
+            kind: 'raw',
+            write: (sock, up) => {
+              if (req.method === 'HEAD') sock.write(head(up, {}));
+              else sock.write(head(up, { 'content-length': undefined, 'transfer-encoding': 'chunked', 'content-type': 'application/json' }, 404));
+              endless(sock, Buffer.from(`10000\r\n${'{'.repeat(0x10000)}\r\n`));
+            },
+          }
+        : undefined,
+    );
+    assert.equal((await headManifest(client, parseReference(ref)))?.digest, layout.manifestDigest);
+    await assert.rejects(getManifest(client, parseReference(ref)), (err: unknown) => {
+      assert.ok(err instanceof RegistryError, String(err));
+      assert.equal(err.code, 'TSB_REGISTRY_NOT_FOUND');
+      return true;
+    });
+  });
+
+  test('the CLI reports a malformed answer as a registry error (exit 3) naming the blob, not an internal error', async () => {
+    proxy.setRule((req) =>
+      isLayerGet(req.method, req.url)
+        ? {
+            kind: 'raw',
+            write: (sock, up) =>
+              sock.end(Buffer.concat([Buffer.from(head(up, { 'content-length': undefined, 'transfer-encoding': 'chunked' })), Buffer.from('nothex\r\n')])),
+          }
+        : undefined,
+    );
+    const home = join(work, 'cli-home');
+    const res = await runCli(['image', 'pull', ref], { home, env: { XDG_RUNTIME_DIR: '', REGISTRY_AUTH_FILE: '' } });
+    assert.equal(res.code, 3, res.stderr);
+    assert.doesNotMatch(res.stderr, /internal error/);
+    assert.ok(res.stderr.includes(layout.layerDigest), res.stderr);
+    assert.match(res.stderr, /hint: /);
+    assert.deepEqual(await checkStore(join(home, 'store')), []);
+  });
+});
