@@ -9,7 +9,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { ConnectionPool } from './connection-pool.js';
 import { abortError, exchange, type ExchangeOptions, type ExchangeState } from './http-exchange.js';
-import { guardRedirect, redirectTarget } from './redirect-guard.js';
+import { closeBody } from './http-body.js';
+import { RedirectRefusedError, guardRedirect, redirectTarget } from './redirect-guard.js';
+import { redactUrl } from './registry-error.js';
 
 export { BODY_TIMEOUT, HEADERS_TIMEOUT } from './http-exchange.js';
 
@@ -21,6 +23,8 @@ export interface HttpRequestOptions extends ExchangeOptions {
 }
 
 export interface HttpResponse {
+  /** The URL that gave this answer (the last hop of a redirected request). */
+  url: string;
   statusCode: number;
   headers: IncomingHttpHeaders;
   /** Has `complete` (true once every byte arrived), as node:http's IncomingMessage had. */
@@ -50,13 +54,17 @@ export class HttpTransport {
       }
       const res = await this.once(target, method, headers, body, options);
       const location = res.headers.location;
-      if (!(location && REDIRECTS.has(res.statusCode) && hop < (options.maxRedirections ?? 0))) return res;
+      const max = options.maxRedirections ?? 0;
+      if (!(location && REDIRECTS.has(res.statusCode) && max > 0)) return res;
+      if (hop >= max) {
+        closeBody(res.body);
+        throw new RedirectRefusedError(`stopped after ${max} redirects (a loop?), the last to ${redactUrl(target.href)}`);
+      }
       // 303 (and 301/302 after a POST) continue as a GET without a body, as browsers and undici do;
       // 307/308 repeat the request, which a consumed stream cannot.
       const asGet = res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST');
       if (!asGet && body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body)) return res;
-      res.body.on('error', () => undefined);
-      res.body.destroy();
+      closeBody(res.body);
       if (asGet) {
         method = method === 'HEAD' ? 'HEAD' : 'GET';
         body = undefined;
@@ -83,7 +91,7 @@ export class HttpTransport {
           { url, method, headers, body, signal: options.signal, headersTimeout: options.headersTimeout, bodyTimeout: options.bodyTimeout },
           state,
           (reusable) => this.pool.release(url, socket, reusable),
-        );
+        ).then((res) => ({ url: url.href, ...res }));
       } catch (err) {
         // A kept-alive connection the server closed meanwhile fails before any answer: a request
         // that may be repeated is sent once more on a new connection (as undici does; node:http

@@ -1,4 +1,5 @@
-// The rule for every hop of a redirected request (http-transport.ts follows them): only http and
+// The rule for every hop of a redirected request (http-transport.ts follows them), and for every URL
+// a registry names in a header (an upload Location, a Link; registry-client.ts): only http and
 // https, never from https down to plain http, and the credentials stay with the origin they were
 // issued for (not just the previous hop): they never reach a storage host (registry blob GETs 307
 // to S3/GCS-style pre-signed URLs).

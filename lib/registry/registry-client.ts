@@ -11,7 +11,7 @@ import { BlobInfoCache } from './blob-info-cache.js';
 import { speaksTls } from './speaks-tls.js';
 import { noCredentials, type CredentialProvider } from './credentials.js';
 import { discard, readCapped, readErrorBody } from './http-body.js';
-import { RedirectRefusedError } from './redirect-guard.js';
+import { RedirectRefusedError, guardRedirect } from './redirect-guard.js';
 import { RegistryAuth, repositoryScope, type Scope } from './registry-auth.js';
 import { RegistryError, bodyError, isRetryableStatus, malformedHint, parseSpecErrors } from './registry-error.js';
 import {
@@ -233,8 +233,6 @@ export class RegistryClient {
     const target = new URL(url);
     const origin = target.origin;
     const registryOrigin = new URL(this.baseUrl(req.registry)).origin;
-    // An absolute URL comes from the registry (an upload Location, a Link): the redirect rules hold for it.
-    if (req.url !== undefined) refuseUnsafeUrl(req, target, registryOrigin);
     // No actions (a /v2/ ping, e.g. to check credentials at login) asks for a token without scope.
     const scopes = [...(req.actions.length > 0 ? [repositoryScope(req.repository, req.actions)] : []), ...(req.extraScopes ?? [])];
     const auth = this.auth(req.registry);
@@ -246,6 +244,8 @@ export class RegistryClient {
       if (req.signal?.aborted) throw abortedError(req.signal);
       let res: HttpResponse;
       try {
+        // An absolute URL comes from the registry (an upload Location, a Link): the redirect rules hold for it.
+        if (req.url !== undefined) guardRedirect(target, registryOrigin);
         const headers: Record<string, string> = { 'user-agent': this.userAgent, ...req.headers };
         // Credentials go only to the registry's own origin (an upload Location may point elsewhere).
         if (origin === registryOrigin) {
@@ -274,6 +274,19 @@ export class RegistryClient {
         throw this.networkError(req, url, err, retryable);
       }
       const status = res.statusCode;
+      if (status === 401 && new URL(res.url).origin !== registryOrigin) {
+        // A host the registry redirected to (storage) has no say in how the registry authenticates:
+        // its challenge would send the registry's credentials to a realm of its choosing.
+        await discard(res.body);
+        throw new RegistryError({
+          method: req.method,
+          url: res.url,
+          status,
+          registry: req.registry,
+          message: `${new URL(res.url).host}, where ${req.registry} sent this request, refused it (HTTP 401); tsbuild gives it no credentials`,
+          hint: `${req.registry} redirects to a host that wants credentials of its own; report it to the registry owner`,
+        });
+      }
       if (status === 401 && !reauthenticated && origin === registryOrigin) {
         reauthenticated = true;
         const www = res.headers['www-authenticate'];
@@ -348,6 +361,7 @@ export class RegistryClient {
       url,
       registry: req.registry,
       retryable,
+      ...(err instanceof RedirectRefusedError ? { code: 'TSB_REGISTRY_UNSUPPORTED' as const } : {}),
       message: `${code ? `${code}: ` : ''}${e.message ?? String(err)}`,
       cause: err,
       unreachable: hint === undefined && !req.signal?.aborted,
@@ -359,23 +373,6 @@ export class RegistryClient {
     await this.blobInfo.save();
     this.transport.close();
   }
-}
-
-/** The scheme and downgrade rules of redirect-guard.ts, for a URL the registry named in a header. */
-function refuseUnsafeUrl(req: RegistryRequest, target: URL, registryOrigin: string): void {
-  let problem: string | undefined;
-  if (target.protocol !== 'http:' && target.protocol !== 'https:') problem = `a ${target.protocol} URL (only http and https are allowed)`;
-  else if (target.protocol === 'http:' && registryOrigin.startsWith('https:')) problem = `a plain-http URL on ${target.host} from an https registry`;
-  if (!problem) return;
-  throw new RegistryError({
-    method: req.method,
-    url: target.href,
-    registry: req.registry,
-    code: 'TSB_REGISTRY_UNSUPPORTED',
-    retryable: false,
-    message: `refusing to follow ${problem}`,
-    hint: 'the registry sent tsbuild somewhere it will not go; report it to the registry owner',
-  });
 }
 
 export function registryClient(options: RegistryClientOptions = {}): RegistryClient {
