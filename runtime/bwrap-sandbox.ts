@@ -8,6 +8,7 @@ import type { Writable } from 'node:stream';
 import { TsbuildError } from '../lib/errors.js';
 import type { RunOptions, RunResult, RunSpec, Sandbox } from '../lib/sandbox/index.js';
 import { STEP_CAPABILITIES } from './capabilities.js';
+import { CLOSE_INHERITED_FDS } from './close-inherited-fds.js';
 import { resolveWorkdir } from './resolve-workdir.js';
 import { hostSeccompArch, seccompProgram, type SeccompArch } from './seccomp.js';
 import type { StagedStep, StepNamespace } from './step-namespace.js';
@@ -18,7 +19,7 @@ const CLOSE_FDS_SHELL = '/usr/bin/bash-static';
 // passes them into the sandbox. A static bash closes everything above stderr except the seccomp
 // program on fd 3 (bwrap reads and closes it), then execs bwrap. The step gets Docker's umask 022,
 // not the builder's: files a step makes must not depend on who runs the build (reproducible layers).
-const CLOSE_FDS_SCRIPT = 'umask 022; for f in /proc/self/fd/*; do n=${f##*/}; if [ "$n" -gt 3 ]; then eval "exec $n>&-"; fi; done 2>/dev/null; exec "$@"';
+const CLOSE_FDS_SCRIPT = `umask 022; ${CLOSE_INHERITED_FDS}exec "$@"`;
 const SECCOMP_FD = 3;
 
 /** bwrap's arguments for one step; `seccomp` says whether the filter comes on fd 3. */

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { TsbuildError } from '../lib/errors.js';
 import type { RunSpec } from '../lib/sandbox/index.js';
 import { startTime } from '../lib/internal/owned-dir.js';
+import { CLOSE_INHERITED_FDS } from './close-inherited-fds.js';
 
 const STATIC_SHELL = '/usr/bin/bash-static';
 
@@ -22,7 +23,7 @@ const STAGE_SCRIPT =
   'umask 022; ns=$1; fstab=$2; extra=$3; shift 3; ' +
   'mount --all --fstab "$fstab" || exit 125; ' +
   'eval "$extra" || exit 125; ' +
-  'for f in /proc/self/fd/*; do k=${f##*/}; if [ "$k" -gt 3 ]; then eval "exec $k>&-"; fi; done 2>/dev/null; ' +
+  CLOSE_INHERITED_FDS +
   'exec nsenter --user="$ns" -- "$@"';
 
 const STAGE_PARENT = '/tmp';

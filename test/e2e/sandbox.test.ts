@@ -59,6 +59,15 @@ describe('sandbox isolation and hostile images', () => {
     assert.ok(fds.length <= 4, `unexpected fds inside the sandbox: ${fds.join(' ')}`);
   });
 
+  test("a stage's stderr reaches the build output and the failure's last lines", async () => {
+    // Regression: closing inherited descriptors left every step's stderr on /dev/null.
+    await writeFile(join(project.path, 'werf.yaml'), config('local.test/plain:1', ['echo out-line', 'echo err-line >&2', 'exit 4']));
+    const res = await runCli(['build', '--dir', project.path, '--pull', 'never', '--log-format', 'plain'], { home: home.path });
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /│ err-line$/m);
+    assert.match(res.stderr, /--- last output lines ---\nout-line\nerr-line\n/);
+  });
+
   test('an image whose mount point is a symlink to a host path is refused and creates nothing on the host', async () => {
     await writeFile(join(project.path, 'werf.yaml'), config('local.test/symlinked-mount:1', ['echo hi']));
     const res = await runCli(['build', '--dir', project.path, '--pull', 'never'], { home: home.path });
