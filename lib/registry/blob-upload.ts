@@ -166,6 +166,10 @@ export async function uploadBlob(
       } else {
         // 2b. PATCH chunks, each answered with the newest Location and the Range received so far.
         let offset = 0;
+        // The most the registry has acknowledged, and answers since that did not raise it: a registry
+        // whose Range never advances (416 or 202 at the same offset) must end in an error, not a loop.
+        let acked = 0;
+        let stuck = 0;
         while (offset < desc.size) {
           const end = Math.min(offset + chunkBytes, desc.size) - 1;
           const res = await client.send({
@@ -196,10 +200,23 @@ export async function uploadBlob(
                 message: `${what}: chunk rejected without a usable Range`,
               });
             offset = Number(range[1]) + 1;
-            continue;
+          } else {
+            offset = range ? Number(range[1]) + 1 : end + 1;
+            progress(offset, 'transferring');
           }
-          offset = range ? Number(range[1]) + 1 : end + 1;
-          progress(offset, 'transferring');
+          if (offset > acked) {
+            acked = offset;
+            stuck = 0;
+          } else if (++stuck >= client.retryPolicy.attempts) {
+            throw new RegistryError({
+              method: 'PATCH',
+              url: res.url,
+              status: res.status,
+              retryable: false,
+              message: `${what}: no progress, the registry's Range stayed at ${offset} bytes for ${stuck} chunks in a row`,
+              hint: `${repo.registry} does not keep the chunks it is sent; report it to the registry owner`,
+            });
+          }
         }
         final = await client.send({
           ...base,
