@@ -18,7 +18,7 @@ export interface BuildOnceOptions {
   beside?: string[];
   /** Owner locks of this home: a temp dir left by a killed process is removed by the next build. */
   ownerLocks: string;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -66,7 +66,7 @@ export class NativeSnapshotter implements Snapshotter {
           lockFile: join(this.root, 'locks', `native-${digestHex(ids[i]!)}.lock`),
           tmpRoot: join(this.root, 'tmp'),
           ownerLocks: ownerLocksOf(this.root, this.options),
-          ...(signal ? { signal } : {}),
+          signal,
         },
         async (fs) => {
           if (base) {
@@ -81,7 +81,7 @@ export class NativeSnapshotter implements Snapshotter {
             chown: this.options.chown ?? true,
             limits: { maxTotalBytes: limit },
             ...(this.options.onWarning ? { onWarning: this.options.onWarning } : {}),
-            ...(signal ? { signal } : {}),
+            signal,
           }).catch((err: unknown) => {
             throw layerTooLarge(err, layer.descriptor.digest, limit);
           });
@@ -92,7 +92,7 @@ export class NativeSnapshotter implements Snapshotter {
     return prev;
   }
 
-  async prepare(key: string, parents: LayerSource[], options: { signal?: AbortSignal } = {}): Promise<PreparedSnapshot> {
+  async prepare(key: string, parents: LayerSource[], options: { signal?: AbortSignal | undefined } = {}): Promise<PreparedSnapshot> {
     const parent = await this.ensureChain(parents, options.signal);
     const dir = await makeOwnedDir(join(this.root, 'active'), `${safeKey(key)}-`, ownerLocksOf(this.root, this.options));
     const rootfs = join(dir, 'rootfs');
@@ -125,7 +125,7 @@ export class NativeSnapshotter implements Snapshotter {
     const res = await writeLayerFromEntries(sources, this.store, {
       compression: options.compression,
       ...(options.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.sourceDateEpoch } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: options.signal,
     }).catch((err: unknown) => {
       throw packingError(err, key, a.rootfs);
     });

@@ -93,7 +93,7 @@ export class OverlaySnapshotter implements Snapshotter {
       compression: layerCompression(layer.descriptor.mediaType),
       expected: { diffId: layer.diffId, digest: layer.descriptor.digest, size: layer.descriptor.size },
       limits: { maxTotalBytes: this.maxLayerBytes },
-      ...(signal ? { signal } : {}),
+      signal,
     };
   }
 
@@ -114,7 +114,7 @@ export class OverlaySnapshotter implements Snapshotter {
         tmpRoot: join(this.root, 'tmp'),
         ownerLocks: ownerLocksOf(this.root, this.options),
         beside: ['facts.json'],
-        ...(signal ? { signal } : {}),
+        signal,
       },
       async (fs) => {
         const r = await this.unpack(layer, fs, 'overlay', signal);
@@ -142,7 +142,7 @@ export class OverlaySnapshotter implements Snapshotter {
         lockFile: join(this.root, 'locks', `chain-${chainHex}.lock`),
         tmpRoot: join(this.root, 'tmp'),
         ownerLocks: ownerLocksOf(this.root, this.options),
-        ...(signal ? { signal } : {}),
+        signal,
       },
       async (fs) => {
         if (lowers.length === 0) {
@@ -219,7 +219,7 @@ export class OverlaySnapshotter implements Snapshotter {
     return `l/${name}`;
   }
 
-  async prepare(key: string, parents: LayerSource[], options: { signal?: AbortSignal } = {}): Promise<PreparedSnapshot> {
+  async prepare(key: string, parents: LayerSource[], options: { signal?: AbortSignal | undefined } = {}): Promise<PreparedSnapshot> {
     const lowers = await this.ensureChain(parents, options.signal);
     // Owned: if this process is killed, the next build or `stages gc` unmounts and removes it.
     const dir = await makeOwnedDir(join(this.root, 'active'), `${safeKey(key)}-`, ownerLocksOf(this.root, this.options));
@@ -258,7 +258,7 @@ export class OverlaySnapshotter implements Snapshotter {
       skip: options.skip,
       compression: options.compression,
       ...(options.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.sourceDateEpoch } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: options.signal,
       ...(adopt ? { inPlace: this.options.rootless ? ('user' as const) : ('trusted' as const) } : {}),
     }).catch((err: unknown) => {
       throw packingError(err, key, a.upper);

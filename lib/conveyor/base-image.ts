@@ -26,7 +26,7 @@ export interface BaseImageOptions {
   pull: PullPolicy;
   platform?: Platform;
   onEvent: EventSink;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** --registry-mirror: where base images of a registry are fetched from (their names stay as written). */
   mirrors?: RegistryMirror[];
 }
@@ -219,7 +219,7 @@ async function resolve(name: string, ref: Reference, opts: BaseImageOptions, wan
     fromSources(ref, opts.mirrors, (source) =>
       pullImage(opts.client, source, opts.store, {
         ...(opts.platform ? { platform: opts.platform } : {}),
-        ...(opts.signal ? { signal: opts.signal } : {}),
+        signal: opts.signal,
         onProgress: transferEvents('pull', name, opts.onEvent),
       }),
     ),

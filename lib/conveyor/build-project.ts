@@ -92,7 +92,7 @@ export async function buildProject(env: ProjectEnv, order: readonly ImageSpec[],
   };
   return schedule(order, (img) => imageDependencies(img, byName), task, {
     ...(options.parallel !== undefined ? { parallel: options.parallel } : {}),
-    ...(env.signal ? { signal: env.signal } : {}),
+    signal: env.signal,
     onCancelled: (imageName) => env.onEvent({ type: 'image.cancelled', image: imageName }),
     onFailed: (imageName, err) => env.onEvent({ type: 'image.failed', image: imageName, error: (err as Error)?.message ?? String(err) }),
   });

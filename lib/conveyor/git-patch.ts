@@ -160,7 +160,7 @@ export async function applyChanges(rootfs: string, sources: GitSource[], from: G
   if (pendingSources(sources, from).length === 0) return;
   const removed: Array<{ path: string; to: string }> = [];
   const entries = changeLayerEntries(sources, from, ownerResolver(rootfs), (path, s) => removed.push({ path, to: s.spec.to }));
-  await unpackLayer(tarStream(entries), rootfs, { mode: 'apply', compression: 'none', ...(signal ? { signal } : {}) });
+  await unpackLayer(tarStream(entries), rootfs, { mode: 'apply', compression: 'none', signal });
   await pruneEmptyParents(rootfs, removed);
 }
 

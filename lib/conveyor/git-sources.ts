@@ -21,7 +21,7 @@ export interface GitSourcesOptions {
   cacheDir: string;
   /** Build the work tree as if committed. */
   dev: boolean;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** The command's shared repositories: the project's is taken from here (and not closed by close()). */
   repos?: GitRepoPool;
 }
@@ -69,7 +69,7 @@ export class GitSources {
           ...(spec.tag ? { tag: spec.tag } : {}),
           ...(spec.commit ? { commit: spec.commit } : {}),
         };
-        const r = await openRemoteRepo(source, { cacheDir: this.options.cacheDir, ...(this.options.signal ? { signal: this.options.signal } : {}) });
+        const r = await openRemoteRepo(source, { cacheDir: this.options.cacheDir, signal: this.options.signal });
         this.opened.push(r.repo);
         return { repo: r.repo, commit: r.commit };
       })();

@@ -22,7 +22,7 @@ export interface ProjectEnv {
   stapelImage?: string;
   finalRefOf(imageName: string): string;
   onEvent: EventSink;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** The plans made so far, by image name: where other images' signatures come from. */
@@ -76,7 +76,7 @@ export async function planContext(
     git,
     ...(env.stapelImage ? { stapelImage: env.stapelImage } : {}),
     onEvent: env.onEvent,
-    ...(env.signal ? { signal: env.signal } : {}),
+    signal: env.signal,
   };
 }
 

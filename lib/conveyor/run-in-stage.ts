@@ -45,7 +45,7 @@ export interface RunnerContext {
    * WorkingDir refused naming `image`); `createWorkdir` makes that directory.
    */
   resolveWorkdir?(rootfs: string, cwd: string, image: string): string;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** What to run and how; everything but the process's own fields has a default. */

@@ -7,7 +7,7 @@ import { TsbuildError } from '../errors.js';
 export interface ScheduleOptions {
   /** Images worked on at the same time (default 2). */
   parallel?: number;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** An image stopped or never started because another image failed. */
   onCancelled?: (imageName: string) => void;
   /** An image failed on its own (not because another one did). */

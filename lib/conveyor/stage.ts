@@ -54,7 +54,7 @@ export interface PlanContext {
   /** Builds only: a missing default stapel toolchain is made in this temp dir (a plan reports it missing). */
   stapelWorkDir?: string;
   onEvent: EventSink;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** What building adds: somewhere to run, images of other stages, and layers that fetch on open. */

@@ -20,7 +20,7 @@ export interface OpenRemoteOptions {
   cacheDir: string;
   /** Use the cached clone without contacting the remote (air-gapped builds). */
   offline?: boolean;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   lockTimeoutMs?: number;
 }
 

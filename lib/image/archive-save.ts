@@ -129,7 +129,7 @@ export async function saveImageArchive(store: LayoutStore, images: ArchiveImage[
     }
   }
 
-  return writeLayoutArchive(store, file, meta, blobs, { what: 'save', ...(options.signal ? { signal: options.signal } : {}) });
+  return writeLayoutArchive(store, file, meta, blobs, { what: 'save', signal: options.signal });
 }
 
 /**
@@ -141,7 +141,7 @@ export async function writeLayoutArchive(
   file: string,
   meta: Array<[string, Buffer]>,
   blobs: ReadonlyMap<Digest, number>,
-  options: { signal?: AbortSignal; what: string },
+  options: { signal?: AbortSignal | undefined; what: string },
 ): Promise<SaveArchiveResult> {
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });

@@ -43,7 +43,7 @@ export async function recompressImage(
       [store.read(layer.digest, { size: layer.size }), ...(decompress ? [decompress] : []), tar],
       options.signal ? { signal: options.signal } : {},
     );
-    const [stored] = await Promise.all([storeTarStream(tar, store, { compression: spec, ...(options.signal ? { signal: options.signal } : {}) }), feeding]);
+    const [stored] = await Promise.all([storeTarStream(tar, store, { compression: spec, signal: options.signal }), feeding]);
     if (stored.diffId !== diffId) throw new DigestMismatchError(`layer ${layer.digest} of ${descriptor.digest} (uncompressed)`, diffId, stored.diffId);
     layers.push({ ...stored.descriptor, ...(layer.annotations ? { annotations: layer.annotations } : {}) });
     recompressed++;

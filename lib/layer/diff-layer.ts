@@ -25,7 +25,7 @@ export interface WriteLayerOptions {
   compression?: LayerCompressionSpec | undefined;
   /** How gzip is produced (tests and benchmarks; the default is the layer format's). */
   gzip?: GzipMode;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface LayerResult {

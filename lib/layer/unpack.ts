@@ -29,7 +29,7 @@ export interface UnpackOptions {
   expected?: { digest?: Digest; diffId?: Digest; size?: number };
   onWarning?: (message: string) => void;
   limits?: Partial<TarReadLimits>;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface UnpackResult {

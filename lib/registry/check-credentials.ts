@@ -11,7 +11,7 @@ import type { RegistryClient } from './registry-client.js';
 export async function checkCredentials(
   client: RegistryClient,
   registry: string,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal | undefined } = {},
 ): Promise<'authenticated' | 'anonymous'> {
   await client.ensureScheme(registry, options.signal);
   const res = await client.send({

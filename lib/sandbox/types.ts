@@ -28,7 +28,7 @@ export interface RunSpec {
 }
 
 export interface RunOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Receives the process's combined stdout/stderr as it comes; default is to discard. */
   onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
   /** Attach the caller's stdio directly (tsbuild run). */
@@ -75,7 +75,7 @@ export interface CommittedLayer {
 export interface CommitOptions {
   skip: string[];
   pruneIfEmpty?: string[];
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   sourceDateEpoch?: number;
   /** How the layer is compressed (default gzip); never part of a stage's signature. */
   compression?: LayerCompressionSpec | undefined;
@@ -83,7 +83,7 @@ export interface CommitOptions {
 
 export interface Snapshotter {
   readonly name: string;
-  prepare(key: string, parents: LayerSource[], options?: { signal?: AbortSignal }): Promise<PreparedSnapshot>;
+  prepare(key: string, parents: LayerSource[], options?: { signal?: AbortSignal | undefined }): Promise<PreparedSnapshot>;
   /**
    * Turn what changed in the snapshot into a layer stored in the content store. `skip` paths are left
    * out entirely; `pruneIfEmpty` directories (mount-point parents the image did not have) are dropped

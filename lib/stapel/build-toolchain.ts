@@ -56,7 +56,7 @@ export async function buildStapel(opts: StapelBuildOptions): Promise<StapelBuild
   const names = await resolveClosure();
   const packages = await describePackages(names);
   progress(`${packages.length} packages: ${packages.map((p) => p.name).join(' ')}`);
-  const debs = await downloadDebs(packages, opts.debCache, { onProgress: progress, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const debs = await downloadDebs(packages, opts.debCache, { onProgress: progress, signal: opts.signal });
   const work = await mkdtemp(join(opts.tmpDir, 'stapel-'));
   try {
     const root = join(work, 'root');
@@ -70,7 +70,7 @@ export async function buildStapel(opts: StapelBuildOptions): Promise<StapelBuild
     await compileBytecode(root);
     await smokeTest(root);
     progress('writing the layer');
-    const layer = await writeLayerFromDir(root, opts.store, { sourceDateEpoch: STAPEL_EPOCH, xattrs: false, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const layer = await writeLayerFromDir(root, opts.store, { sourceDateEpoch: STAPEL_EPOCH, xattrs: false, signal: opts.signal });
     const config = await opts.store.writeJson({
       architecture: 'amd64',
       os: 'linux',

@@ -28,7 +28,7 @@ async function sha256File(path: string): Promise<string | undefined> {
 
 export interface DownloadOptions {
   onProgress?: (message: string) => void;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** Every package's .deb in `cacheDir`; returns their paths in the order of `packages`. */
@@ -48,7 +48,7 @@ export async function downloadDebs(packages: readonly DebPackage[], cacheDir: st
         cwd: cacheDir,
         maxBuffer: 16 << 20,
         env: { ...process.env, LC_ALL: 'C' },
-        ...(opts.signal ? { signal: opts.signal } : {}),
+        signal: opts.signal,
       });
     } catch (err) {
       const e = err as { code?: string; stderr?: string; message: string };

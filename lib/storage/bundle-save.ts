@@ -142,5 +142,5 @@ export async function saveBundle(
     ['oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}')],
     ['index.json', Buffer.from(JSON.stringify(index))],
   ];
-  return writeLayoutArchive(store, file, meta, blobs, { what: 'bundle save', ...(options.signal ? { signal: options.signal } : {}) });
+  return writeLayoutArchive(store, file, meta, blobs, { what: 'bundle save', signal: options.signal });
 }

@@ -15,7 +15,7 @@ export interface RegistryStage {
 }
 
 /** Every tag of the repository (following Link pagination); none when the repository does not exist. */
-async function listTags(client: RegistryClient, repo: Reference, options: { signal?: AbortSignal } = {}): Promise<string[]> {
+async function listTags(client: RegistryClient, repo: Reference, options: { signal?: AbortSignal | undefined } = {}): Promise<string[]> {
   const tags: string[] = [];
   let path: string | undefined = 'tags/list?n=1000';
   let url: string | undefined;
@@ -52,7 +52,11 @@ async function listTags(client: RegistryClient, repo: Reference, options: { sign
 }
 
 /** The tsbuild stages of the repository (tags that are signatures, with a stage record); other tags are left alone. */
-export async function listRegistryStages(client: RegistryClient, repo: Reference, options: { signal?: AbortSignal } = {}): Promise<RegistryStage[]> {
+export async function listRegistryStages(
+  client: RegistryClient,
+  repo: Reference,
+  options: { signal?: AbortSignal | undefined } = {},
+): Promise<RegistryStage[]> {
   const tags = (await listTags(client, repo, options)).filter((t) => SIGNATURE.test(t));
   const out: RegistryStage[] = [];
   let next = 0;
@@ -81,7 +85,7 @@ export async function listRegistryStages(client: RegistryClient, repo: Reference
 }
 
 /** DELETE a manifest by digest (every tag pointing at it goes with it). */
-async function deleteManifest(client: RegistryClient, repo: Reference, digest: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+async function deleteManifest(client: RegistryClient, repo: Reference, digest: string, options: { signal?: AbortSignal | undefined } = {}): Promise<void> {
   try {
     const res = await client.send({
       method: 'DELETE',
@@ -141,7 +145,7 @@ export async function removeRegistryStages(
   client: RegistryClient,
   repo: Reference,
   stages: RegistryStage[],
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal | undefined } = {},
 ): Promise<number> {
   const digests = [...new Set(stages.map((s) => s.digest))];
   for (const d of digests) {

@@ -31,7 +31,7 @@ export class RegistryStages {
     readonly store: LayoutStore,
     readonly options: {
       readOnly?: boolean;
-      signal?: AbortSignal;
+      signal?: AbortSignal | undefined;
       onEvent?: EventSink;
       /** Directory of publish locks shared by the builders of this host (see docs/reliability.md). */
       publishLocks?: string;
@@ -51,7 +51,7 @@ export class RegistryStages {
     return withTag(this.repo, chainTag(key));
   }
 
-  private sig(): { signal?: AbortSignal } {
+  private sig(): { signal?: AbortSignal | undefined } {
     return this.options.signal ? { signal: this.options.signal } : {};
   }
 

@@ -13,7 +13,7 @@ export interface BundleLoadOptions {
   /** Also publish the stages to this stages repository (as a build with --repo would). */
   repo?: string;
   registry?: RegistryClient;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export async function bundleLoad(options: BundleLoadOptions): Promise<Awaited<ReturnType<typeof loadBundle>>> {

@@ -32,7 +32,7 @@ export interface InspectOptions {
   remote?: boolean;
   /** Asked only when the image is not local (or with `remote`). */
   registry(registry: string): RegistryClient;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export async function inspectImage(options: InspectOptions): Promise<Record<string, unknown>> {

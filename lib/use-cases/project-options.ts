@@ -33,7 +33,7 @@ export interface ProjectOptions extends LoadOptions {
   push?: boolean;
   registry: RegistryClient;
   onEvent?: EventSink;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export function destinationFor(repo: string, imageName: string): string {
@@ -59,7 +59,7 @@ export function stagesRepositories(options: ProjectOptions, store: LayoutStore, 
           readOnly,
           onEvent,
           publishLocks: publishLocksDir(),
-          ...(options.signal ? { signal: options.signal } : {}),
+          signal: options.signal,
         })
       : undefined;
   const primary = make(options.repo, false);
@@ -83,7 +83,7 @@ export function projectEnv(config: WerfConfig, store: LayoutStore, options: Proj
     projectDir: config.projectDir,
     cacheDir: join(options.home.root, 'git-cache'),
     dev: !!options.dev,
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
     ...(repos ? { repos } : {}),
   });
   const bases = baseImageResolver({
@@ -93,7 +93,7 @@ export function projectEnv(config: WerfConfig, store: LayoutStore, options: Proj
     onEvent,
     ...(options.registryMirrors?.length ? { mirrors: options.registryMirrors } : {}),
     ...(options.platform ? { platform: options.platform } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
   });
   return {
     config,
@@ -104,7 +104,7 @@ export function projectEnv(config: WerfConfig, store: LayoutStore, options: Proj
     ...(options.stapelImage ? { stapelImage: options.stapelImage } : {}),
     finalRefOf,
     onEvent,
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
     close: () => git.close(),
   };
 }

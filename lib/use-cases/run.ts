@@ -39,7 +39,7 @@ export interface RunImageOptions extends LoadOptions {
    * means the command was run elsewhere (re-executed in a user namespace) and ended with it.
    */
   createRuntime(store: LayoutStore): Promise<Runtime | { exitCode: number }>;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export async function runImage(options: RunImageOptions): Promise<number> {
@@ -93,7 +93,7 @@ export async function runImage(options: RunImageOptions): Promise<number> {
       tmpDir,
       layers: (img) => layerSources(store, img, fetchers),
       ...(runtime.resolveWorkdir ? { resolveWorkdir: runtime.resolveWorkdir } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: options.signal,
     },
     {
       key: `run-${config.project}-${options.imageName || 'image'}-${process.pid}`,

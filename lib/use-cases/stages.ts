@@ -13,7 +13,7 @@ import { ANNOTATION, LocalStagesStorage, listRegistryStages, planRegistryGc, rem
 export interface StagesRepository {
   registry: RegistryClient;
   repo: Reference;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 type RegistryStage = Awaited<ReturnType<typeof listRegistryStages>>[number];

@@ -103,7 +103,7 @@ async function makeToolchain(ctx: PlanContext, name: string): Promise<StoredImag
           tmpDir: workDir,
           name,
           onProgress: progress,
-          ...(ctx.signal ? { signal: ctx.signal } : {}),
+          signal: ctx.signal,
         });
         progress(`stored ${built.name}: ${built.packages.length} packages, ${built.descriptor.digest}`);
         return readStoredImage(ctx.store, built.descriptor);
@@ -120,6 +120,6 @@ async function makeToolchain(ctx: PlanContext, name: string): Promise<StoredImag
       }
     },
     // Making it takes minutes; a build waiting for another's is not stuck.
-    { timeoutMs: 30 * 60_000, ...(ctx.signal ? { signal: ctx.signal } : {}) },
+    { timeoutMs: 30 * 60_000, signal: ctx.signal },
   );
 }

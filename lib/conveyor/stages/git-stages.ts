@@ -24,7 +24,7 @@ async function layerStage(ctx: BuildContext, parent: StoredImage, name: string):
     layer = await writeLayerFromEntries(entries, ctx.store, {
       compression: ctx.layerCompression,
       ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      signal: ctx.signal,
     });
   } finally {
     await ctx.snapshotter.remove(key);
@@ -68,7 +68,7 @@ async function patchStage(ctx: BuildContext, parent: StoredImage, name: string, 
       skip: [],
       compression: ctx.layerCompression,
       ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      signal: ctx.signal,
     });
     return await writeDerivedImage(ctx.store, parent, { layer: { descriptor: committed.descriptor, diffId: committed.diffId }, history: `tsbuild ${name}` });
   } finally {

@@ -95,7 +95,7 @@ export function importsStage(name: StageName, when: When): Stage {
               {
                 compression: ctx.layerCompression,
                 ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
-                ...(ctx.signal ? { signal: ctx.signal } : {}),
+                signal: ctx.signal,
               },
             );
           });
