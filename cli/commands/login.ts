@@ -2,16 +2,7 @@
 // the credential chain reads first (see lib/registry/auth-file-store.ts for the rule).
 import type { Command } from 'commander';
 import { TsbuildError } from '../../lib/errors.js';
-import {
-  RegistryClient,
-  authFilesWithEntry,
-  checkCredentials,
-  loginAuthFile,
-  loginKey,
-  removeAuthFileCredential,
-  saveAuthFileCredential,
-  staticCredentials,
-} from '../../lib/registry/index.js';
+import { loginKey, loginRegistry, logoutRegistry } from '../../lib/registry/index.js';
 import { withAbort } from '../shared.js';
 
 interface LoginFlags {
@@ -54,7 +45,6 @@ export function registerLogin(program: Command): void {
     .option('--ca-cert <file>', 'extra CA certificates (PEM) to trust')
     .action(async (registryArg: string, flags: LoginFlags) => {
       const key = loginKey(registryArg);
-      const host = key.split('/')[0]!;
       if (!flags.username) {
         throw new TsbuildError('TSB_USAGE', 'login needs a user name', { hint: `tsbuild login ${key} -u USER --password-stdin` });
       }
@@ -69,24 +59,25 @@ export function registerLogin(program: Command): void {
         });
       }
       if (password === '') throw new TsbuildError('TSB_USAGE', 'the password is empty', { hint: 'check the variable you pipe into --password-stdin' });
-      const client = new RegistryClient({
-        insecureRegistries: flags.insecureRegistry,
-        credentials: staticCredentials({ username: flags.username, password }, [host]),
-        ...(flags.caCert ? { caFile: flags.caCert } : {}),
-      });
-      let mode: 'authenticated' | 'anonymous';
-      try {
-        mode = await withAbort((signal) => checkCredentials(client, host, { signal }));
-      } finally {
-        await client.close();
+      const username = flags.username;
+      const res = await withAbort((signal) =>
+        loginRegistry({
+          registry: registryArg,
+          username,
+          password,
+          authFile: flags.authfile,
+          insecureRegistries: flags.insecureRegistry,
+          caFile: flags.caCert,
+          signal,
+        }),
+      );
+      if (res.mode === 'anonymous') process.stderr.write(`warning: ${res.host} did not ask for credentials; they were saved but not verified\n`);
+      if (res.shadowedByHelper) {
+        process.stderr.write(
+          `warning: ${res.path} names the credential helper "${res.shadowedByHelper}" for ${res.key}; it is consulted before these credentials\n`,
+        );
       }
-      const path = flags.authfile ?? loginAuthFile();
-      const saved = await saveAuthFileCredential(path, key, flags.username, password);
-      if (mode === 'anonymous') process.stderr.write(`warning: ${host} did not ask for credentials; they were saved but not verified\n`);
-      if (saved.shadowedByHelper) {
-        process.stderr.write(`warning: ${path} names the credential helper "${saved.shadowedByHelper}" for ${key}; it is consulted before these credentials\n`);
-      }
-      process.stdout.write(`Login Succeeded (credentials for ${key} saved in ${path})\n`);
+      process.stdout.write(`Login Succeeded (credentials for ${res.key} saved in ${res.path})\n`);
     });
 
   program
@@ -95,10 +86,7 @@ export function registerLogin(program: Command): void {
     .argument('<registry>', 'registry host[:port]')
     .option('--authfile <file>', 'remove from this auth file instead')
     .action(async (registryArg: string, flags: { authfile?: string }) => {
-      const key = loginKey(registryArg);
-      const path = flags.authfile ?? loginAuthFile();
-      const removed = await removeAuthFileCredential(path, key);
-      const elsewhere = (await authFilesWithEntry(key)).filter((p) => p !== path);
+      const { key, path, removed, stillSavedIn: elsewhere } = await logoutRegistry({ registry: registryArg, authFile: flags.authfile });
       if (removed) process.stdout.write(`Removed login credentials for ${key} from ${path}\n`);
       if (elsewhere.length > 0) {
         throw new TsbuildError(

@@ -28,3 +28,5 @@ export type { BlobInfoCacheOptions } from './blob-info-cache.js';
 export { checkCredentials } from './check-credentials.js';
 export { authFilesWithEntry, loginAuthFile, loginKey, removeAuthFileCredential, saveAuthFileCredential } from './auth-file-store.js';
 export type { SaveResult } from './auth-file-store.js';
+export { loginRegistry, logoutRegistry } from './login-registry.js';
+export type { LoginOptions, LoginResult, LogoutResult } from './login-registry.js';
