@@ -83,7 +83,7 @@ export class GitSources {
     const out: GitSource[] = [];
     const localMappings: GitMapping[] = [];
     for (const spec of autoExclude(image.git, image.name)) {
-      const { repo, commit } = spec.url ? await this.openRemote(spec) : await this.openLocal();
+      const { repo, commit } = spec.url ? await this.openRemote(spec).catch((err: unknown) => Promise.reject(atMapping(err, image, spec))) : await this.openLocal();
       if (!spec.url) localMappings.push(spec);
       out.push({ id: mappingParamsHash(spec), spec, repo, commit });
     }
@@ -99,6 +99,17 @@ export class GitSources {
   async close(): Promise<void> {
     for (const r of this.opened) await r.close().catch(() => undefined);
   }
+}
+
+/** A remote's failure names the image and where its mapping is written (the clone is shared, the config line is not). */
+function atMapping(err: unknown, image: ImageSpec, spec: GitMappingSpec): unknown {
+  if (!(err instanceof TsbuildError) || err.code !== 'TSB_GIT_REMOTE') return err;
+  const where = `${spec.position.file}:${spec.position.line}`;
+  return new TsbuildError('TSB_GIT_REMOTE', `image "${image.name || '~'}": ${err.message} (git mapping at ${where})`, {
+    ...(err.hint ? { hint: err.hint } : {}),
+    details: { ...err.details, image: image.name, file: spec.position.file, line: spec.position.line },
+    cause: err,
+  });
 }
 
 export function currentCommits(sources: GitSource[]): GitCommits {

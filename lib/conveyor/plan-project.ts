@@ -33,7 +33,7 @@ export async function planProject(env: ProjectEnv, order: readonly ImageSpec[], 
         resumeAt: -1,
         unknown: { stages, why: `unknown until its git repository can be fetched: ${err.message}`, waitsFor: image.name },
       };
-      env.onEvent({ type: 'warning', message: `image "${image.name || '~'}": ${err.message}` });
+      env.onEvent({ type: 'warning', message: err.message }); // it names the image and the mapping's line
     }
     plans.plans.set(image.name, plan);
     out.push(plan);

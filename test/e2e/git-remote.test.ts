@@ -105,4 +105,13 @@ shell:
     const st = await build(yaml(join(served.path, 'lib.git'), 'tag: v1'));
     assert.equal(st.setup, 'built');
   });
+
+  test('a remote that cannot be cloned fails the build naming the image and the line of its mapping', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(project.path, 'werf.yaml'), yaml(join(served.path, 'missing.git'), 'branch: main'));
+    const res = await runCli(['build', '--dir', project.path, '--pull', 'never'], { home: home.path });
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /error: image "app": git clone of \S*missing\.git failed: .*\(git mapping at \S*werf\.yaml:7\)/);
+    assert.match(res.stderr, /hint: check the URL/);
+  });
 });
