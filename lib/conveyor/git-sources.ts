@@ -83,7 +83,9 @@ export class GitSources {
     const out: GitSource[] = [];
     const localMappings: GitMapping[] = [];
     for (const spec of autoExclude(image.git, image.name)) {
-      const { repo, commit } = spec.url ? await this.openRemote(spec).catch((err: unknown) => Promise.reject(atMapping(err, image, spec))) : await this.openLocal();
+      const { repo, commit } = spec.url
+        ? await this.openRemote(spec).catch((err: unknown) => Promise.reject(atMapping(err, image, spec)))
+        : await this.openLocal();
       if (!spec.url) localMappings.push(spec);
       out.push({ id: mappingParamsHash(spec), spec, repo, commit });
     }
