@@ -112,6 +112,19 @@ export async function prepareRuntime(
   return { choice: { sandbox, snapshotter, idMode, maxLayerBytes: layerLimit } };
 }
 
+/**
+ * As a normal user, re-run this command as uid 0 of its user namespace (as a build does) and return
+ * its exit code: what a killed build's steps left belongs to subordinate ids, or to the user with
+ * the owner's permission taken away (a step's `chmod 000` dir), which only that uid 0 may remove.
+ * undefined: go on in this process (root, already inside, or no namespace to be had).
+ */
+export async function inBuilderNamespace(): Promise<number | undefined> {
+  if (process.getuid?.() === 0 || currentIdMode() !== undefined) return undefined;
+  const decision = await decideIdMode();
+  if (decision.mode !== 'subuid' && decision.mode !== 'single') return undefined;
+  return runInUserNamespace([process.execPath, ...process.execArgv, ...process.argv.slice(1)], decision);
+}
+
 export function createRuntime(
   home: HomePaths,
   store: LayoutStore,

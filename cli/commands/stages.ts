@@ -7,6 +7,7 @@ import { formatSize, table } from '../format.js';
 import { parseRepository, type Reference } from '../../lib/oci/index.js';
 import { TsbuildError } from '../../lib/errors.js';
 import { registryClient, withAbort } from '../shared.js';
+import { inBuilderNamespace } from '../runtime-factory.js';
 
 interface RepoFlags {
   repo?: string;
@@ -112,6 +113,12 @@ export function registerStages(program: Command): void {
       return;
     }
     if (flags.keepDays !== undefined) throw new TsbuildError('TSB_USAGE', '--keep-days applies to a stages repository', { hint: 'add --repo REGISTRY/NAME' });
+    // Leftovers of a killed rootless build can be removed only where the build ran.
+    const exitCode = await inBuilderNamespace();
+    if (exitCode !== undefined) {
+      process.exitCode = exitCode;
+      return;
+    }
     const r = await gcStages(homePaths(), { dryRun: !!flags.dryRun });
     process.stdout.write(`${flags.dryRun ? 'would remove' : 'removed'} ${r.removed} blobs (${formatSize(r.freedBytes)}), kept ${r.kept}\n`);
     process.stdout.write(
