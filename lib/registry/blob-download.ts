@@ -100,9 +100,17 @@ export async function getBlob(
         path: `blobs/${desc.digest}`,
         headers: resuming ? { range: `bytes=${offset}-` } : {},
         actions: ['pull'],
-        okStatuses: resuming ? [200, 206] : [200],
+        okStatuses: resuming ? [200, 206, 416] : [200],
         signal,
       });
+      if (res.status === 416) {
+        // Nothing left from where we stopped: the blob is shorter than its descriptor says.
+        closeBody(res.body);
+        throw new TsbuildError(
+          'TSB_SIZE_MISMATCH',
+          `${what}: the registry has only ${offset} of the ${desc.size} bytes the descriptor declares; nothing was stored`,
+        );
+      }
       if (resuming && !(res.status === 206 && acceptableContentRange(res.headers['content-range'], offset, desc.size))) {
         // The server ignored or botched the Range: start over rather than append misaligned bytes.
         await writer.abort();

@@ -170,3 +170,30 @@ test('a server that sends a body after a HEAD answer costs its connection, not a
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
+
+test('a TLS handshake that never completes ends at the headers deadline; 50 such failures leave no socket open', async () => {
+  const open = new Set<import('node:net').Socket>();
+  // Accepts TCP and says nothing: neither a ServerHello nor an HTTP answer ever comes.
+  const server = createNetServer((sock) => {
+    open.add(sock);
+    // Read (and drop) what comes, so the client's close is seen.
+    sock.resume();
+    sock.on('error', () => undefined);
+    sock.on('close', () => open.delete(sock));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const t = new HttpTransport();
+  try {
+    for (let i = 0; i < 50; i++) {
+      const scheme = i % 2 === 0 ? 'https' : 'http';
+      await assert.rejects(t.request(`${scheme}://127.0.0.1:${port}/v2/`, { ...opts, headersTimeout: 20 }), { code: HEADERS_TIMEOUT });
+    }
+    // The client destroyed every socket; the server sees each close soon after (this waits for that,
+    // it does not time it: a leaked socket would keep the test waiting until its hang guard).
+    while (open.size > 0) await sleep(10);
+  } finally {
+    t.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});

@@ -86,3 +86,35 @@ test('realms with userinfo or foreign schemes are refused', async () => {
   }
   transport.close();
 });
+
+test('a token endpoint answering nothing usable is a clear auth error: no token, an empty one, junk, a body past 1 MiB, a token that would break a header', async () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['{}', 'TSB_REGISTRY_UNAUTHORIZED', /returned no token/],
+    ['{"token":"","access_token":""}', 'TSB_REGISTRY_UNAUTHORIZED', /returned no token/],
+    ['<html>', 'TSB_REGISTRY_UNAUTHORIZED', /did not answer JSON/],
+    [JSON.stringify({ token: 'x'.repeat(1 << 20) }), 'TSB_TOO_LARGE', /1048576-byte limit/],
+    [JSON.stringify({ token: 'abc\r\nX-Injected: 1' }), 'TSB_REGISTRY_UNAUTHORIZED', /cannot be sent/],
+    [JSON.stringify({ token: 'a b' }), 'TSB_REGISTRY_UNAUTHORIZED', /cannot be sent/],
+  ];
+  let body = '';
+  const server = createHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const realmUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
+  const transport = new HttpTransport();
+  try {
+    for (const [answer, code, message] of cases) {
+      body = answer;
+      const auth = authFor('http://127.0.0.1:1', transport);
+      await auth.unauthorized(`Bearer realm="${realmUrl}",service="reg"`, [], undefined);
+      await assert.rejects(auth.authorization(['repository:a:pull'], 'a', undefined), (err: Error & { code?: string }) => {
+        assert.equal(err.code, code, `${answer.slice(0, 40)}: ${err.message}`);
+        assert.match(err.message, message);
+        assert.doesNotMatch(err.message, /secret|X-Injected/);
+        return true;
+      });
+    }
+  } finally {
+    transport.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});

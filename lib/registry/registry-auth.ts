@@ -229,6 +229,9 @@ export class RegistryAuth {
     }
     const token = typeof parsed.token === 'string' && parsed.token ? parsed.token : typeof parsed.access_token === 'string' ? parsed.access_token : '';
     if (!token) throw this.authError(`the token endpoint ${realmUrl.host} returned no token`);
+    // A token goes into an Authorization header: one with spaces or control characters would break the
+    // request (or smuggle a header into it). Bearer tokens are token68 (RFC 6750: visible ASCII).
+    if (!/^[\x21-\x7e]+$/.test(token)) throw this.authError(`the token endpoint ${realmUrl.host} returned a token that cannot be sent in a header`);
     const lifetime = typeof parsed.expires_in === 'number' && Number.isFinite(parsed.expires_in) ? parsed.expires_in : MIN_TOKEN_LIFETIME_S;
     // Expiry is counted from local receipt time; issued_at from the server is not trusted.
     const seconds = Math.min(Math.max(lifetime, MIN_TOKEN_LIFETIME_S), MAX_TOKEN_LIFETIME_S);

@@ -351,6 +351,9 @@ export class RegistryClient {
       hint = 'the registry redirected somewhere tsbuild will not follow; report it to the registry owner';
     } else if (code.startsWith('HPE_')) {
       hint = malformedHint(req.registry);
+    } else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      // The certificate is trusted but names another host: neither --insecure-registry nor a CA helps.
+      hint = `the certificate of ${req.registry} is not issued for ${new URL(url).hostname}: reach the registry by a name its certificate lists (the error names them), or have its certificate include this one`;
     } else if (TLS_CODES.test(code) || /wrong version number|certificate/i.test(e.message ?? '')) {
       hint =
         `TLS to ${req.registry} failed: if it serves plain http add --insecure-registry ${req.registry}; ` +

@@ -39,6 +39,16 @@ describe('registry over TLS', () => {
     assert.match(res.stderr, /SSL_CERT_FILE/);
   });
 
+  test('a trusted certificate issued for another name fails (exit 3) with a hint about the name, not about CAs or plain http', async () => {
+    // The certificate is for IP:127.0.0.1; reached as localhost it must not verify.
+    const byName = ref.replace(registry.host, `localhost:${registry.host.split(':')[1]}`);
+    const res = await runCli(['image', 'pull', byName], { home: home.path, env: { SSL_CERT_FILE: registry.caFile! } });
+    assert.equal(res.code, 3, res.stderr);
+    assert.match(res.stderr, /ERR_TLS_CERT_ALTNAME_INVALID/);
+    assert.match(res.stderr, /hint: the certificate of localhost:\d+ is not issued for localhost: reach the registry by a name its certificate lists/);
+    assert.doesNotMatch(res.stderr, /--insecure-registry|internal error/);
+  });
+
   test('with the CA trusted, pull and push go over https', async () => {
     let res = await runCli(['image', 'pull', ref], { home: home.path, env: { SSL_CERT_FILE: registry.caFile! } });
     assert.equal(res.code, 0, res.stderr);

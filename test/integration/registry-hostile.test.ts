@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TsbuildError } from '../../lib/errors.js';
 import { LayoutStore } from '../../lib/content/index.js';
-import { parseReference } from '../../lib/oci/index.js';
+import { CONFIG_LIMIT, parseReference } from '../../lib/oci/index.js';
 import { RegistryError, getManifest, headManifest, pullImage, registryClient, type RegistryClient } from '../../lib/registry/index.js';
 import { startFaultProxy, type FaultProxy, type UpstreamAnswer } from '../support/fault-proxy.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
@@ -239,6 +239,78 @@ describe('registry answers with lying or broken framing', () => {
       assert.equal(err.code, 'TSB_REGISTRY_NOT_FOUND');
       return true;
     });
+  });
+
+  test('a manifest declaring a terabyte, and a config descriptor over its limit, are refused at once by their declared size', async () => {
+    proxy.setRule((req) =>
+      isManifestGet(req.method, req.url)
+        ? {
+            kind: 'raw',
+            write: (sock, up) => {
+              sock.on('error', () => undefined);
+              // Then silence: only the declared length can end this before the body deadline.
+              sock.write(head(up, { 'content-length': '1000000000000' }));
+            },
+          }
+        : undefined,
+    );
+    await assert.rejects(getManifest(client, parseReference(ref)), (err: unknown) => {
+      assert.ok(err instanceof TsbuildError, String(err));
+      assert.equal(err.code, 'TSB_TOO_LARGE');
+      assert.match(err.message, /Content-Length 1000000000000/);
+      return true;
+    });
+
+    proxy.setRule((req) =>
+      isManifestGet(req.method, req.url)
+        ? {
+            kind: 'raw',
+            write: (sock, up) => {
+              const m = JSON.parse(up.body.toString()) as { config: { size: number } };
+              m.config.size = CONFIG_LIMIT + 1;
+              const body = Buffer.from(JSON.stringify(m));
+              sock.end(Buffer.concat([Buffer.from(head(up, { 'content-length': String(body.length), 'docker-content-digest': undefined })), body]));
+            },
+          }
+        : undefined,
+    );
+    proxy.requests.length = 0;
+    await assert.rejects(pullImage(client, ref, freshStore()), (err: unknown) => {
+      assert.ok(err instanceof TsbuildError, String(err));
+      assert.equal(err.code, 'TSB_TOO_LARGE', err.message);
+      assert.match(err.message, new RegExp(`config is ${CONFIG_LIMIT + 1} bytes`));
+      return true;
+    });
+    assert.deepEqual(
+      proxy.requests.filter((r) => r.url.includes('/blobs/')),
+      [],
+      'no blob is asked for',
+    );
+  });
+
+  test('a descriptor larger than the blob the registry holds fails as a size mismatch naming the blob; nothing is stored', async () => {
+    proxy.setRule((req) =>
+      isManifestGet(req.method, req.url)
+        ? {
+            kind: 'raw',
+            write: (sock, up) => {
+              const m = JSON.parse(up.body.toString()) as { layers: Array<{ size: number }> };
+              m.layers[0]!.size += 1000;
+              const body = Buffer.from(JSON.stringify(m));
+              sock.end(Buffer.concat([Buffer.from(head(up, { 'content-length': String(body.length), 'docker-content-digest': undefined })), body]));
+            },
+          }
+        : undefined,
+    );
+    const store = freshStore();
+    await assert.rejects(pullImage(client, ref, store), (err: unknown) => {
+      assert.ok(err instanceof TsbuildError, String(err));
+      assert.equal(err.code, 'TSB_SIZE_MISMATCH', err.message);
+      assert.ok(err.message.includes(layout.layerDigest), err.message);
+      assert.match(err.message, /has only \d+ of the \d+ bytes/);
+      return true;
+    });
+    await nothingStored(store);
   });
 
   test('the CLI reports a malformed answer as a registry error (exit 3) naming the blob, not an internal error', async () => {
