@@ -25,6 +25,7 @@ import { TsbuildError } from '../errors.js';
 import { EntryXattrs } from './entry-xattrs.js';
 import { fsx, type Fsx } from './fsx.js';
 import { PendingDirs } from './pending-dirs.js';
+import { checkEntryNumbers, nameTooLong } from './entry-limits.js';
 import { InRootResolver, entryComponents, lstatOrUndefined, unsafe } from './layer-path.js';
 import type { TarReadHandler } from './tar-reader.js';
 import type { TarEntry } from './tar-writer.js';
@@ -43,41 +44,6 @@ export interface ApplyOptions {
 }
 
 const WH = '.wh.';
-/** (uid_t)-1 means "leave as is" to chown: an id the layer cannot mean. */
-const MAX_ID = 0xfffffffe;
-
-/** Ids and device numbers Linux can hold; anything else would be truncated or wrap around silently. */
-function checkNumbers(e: TarEntry): void {
-  for (const [what, v] of [
-    ['uid', e.uid],
-    ['gid', e.gid],
-  ] as const) {
-    if (!Number.isInteger(v) || v < 0 || v > MAX_ID) throw invalidEntry(e, `${what} ${v} is outside 0..${MAX_ID}`);
-  }
-  // The 32-bit device number of mknod: 12-bit major, 20-bit minor.
-  if (e.type === 'char' || e.type === 'block') {
-    const major = e.devmajor ?? 0;
-    const minor = e.devminor ?? 0;
-    if (major < 0 || major > 0xfff || minor < 0 || minor > 0xfffff) throw invalidEntry(e, `device number ${major}:${minor} is out of range`);
-  }
-}
-
-function invalidEntry(e: TarEntry, why: string): TsbuildError {
-  return new TsbuildError('TSB_LAYER_INVALID', `invalid layer tar: entry ${JSON.stringify(e.path.slice(0, 200))}: ${why}`);
-}
-
-/** A name the file system cannot hold is the layer's fault, said with the entry's name (not an internal error). */
-function nameError(err: unknown, e: TarEntry): unknown {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code !== 'ENAMETOOLONG') return err;
-  const longest = Math.max(...e.path.split('/').map((c) => Buffer.byteLength(c)));
-  return new TsbuildError(
-    'TSB_LAYER_INVALID',
-    `invalid layer tar: entry ${JSON.stringify(e.path.slice(0, 200))}${e.path.length > 200 ? '…' : ''} (${Buffer.byteLength(e.path)} bytes, longest component ${longest}) is too long for the file system`,
-    { hint: 'Linux allows 255 bytes per name and 4096 per path; rebuild the image with shorter names', cause: err },
-  );
-}
-
 function isWhiteoutDevice(st: Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
 }
@@ -92,7 +58,12 @@ export class LayerApplier implements TarReadHandler {
    * opaque markers remove only what is not in it, descending into what is, whatever the order.
    */
   private readonly touched = new Set<string>();
+  /** Directories made opaque ('overlay' mode: marked; 'apply' mode: lower content removed) — each once. */
   private readonly opaqued = new Set<string>();
+  /** 'apply' mode: whiteouts done. A repeated one (or opaque marker) finds nothing lower left to remove. */
+  private readonly whitedOut = new Set<string>();
+  /** Paths the removals of whiteouts and opaque markers looked at: linear in the layer, however many markers repeat. */
+  removalVisits = 0;
   /** Directory entries' metadata and kept times of written-into directories, set at the end. */
   private readonly dirs: PendingDirs;
   private fd = -1;
@@ -130,11 +101,11 @@ export class LayerApplier implements TarReadHandler {
 
   entry(e: TarEntry): void {
     this.entries++;
-    checkNumbers(e);
+    checkEntryNumbers(e);
     try {
       this.apply(e);
     } catch (err) {
-      throw nameError(err, e);
+      throw nameTooLong(err, e);
     }
   }
 
@@ -305,8 +276,13 @@ export class LayerApplier implements TarReadHandler {
     }
     const parent = this.resolver.resolveDir(dirComps, false);
     if (parent === undefined) return;
+    const path = `${parent}/${victim}`;
+    // Once per path: each repetition would walk again what this layer wrote there (containerd's
+    // quadratic "repeated whiteouts" unpack, CVE-2026-95838).
+    if (this.whitedOut.has(path)) return;
+    this.whitedOut.add(path);
     this.keepTimes(parent);
-    this.removeUntouched(`${parent}/${victim}`, false);
+    this.removeUntouched(path, false);
   }
 
   private opaque(dirComps: string[]): void {
@@ -317,13 +293,15 @@ export class LayerApplier implements TarReadHandler {
       return;
     }
     const dir = this.resolver.resolveDir(dirComps, false);
-    if (dir === undefined) return;
+    if (dir === undefined || this.opaqued.has(dir)) return;
+    this.opaqued.add(dir);
     this.keepTimes(dir);
     this.removeUntouched(dir, true);
   }
 
   /** Remove `path` unless this layer touched it; descend into touched directories. */
   private removeUntouched(path: string, keepSelf: boolean): void {
+    this.removalVisits++;
     const st = lstatOrUndefined(path);
     if (!st) return;
     if (!keepSelf && !this.touched.has(path)) {

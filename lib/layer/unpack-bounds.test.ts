@@ -3,11 +3,13 @@
 // silently truncated value), and header memory stays bounded however many headers there are.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { unpackLayer } from './unpack.js';
+import { LayerApplier } from './tar-apply.js';
+import { TarParser } from './tar-reader.js';
 import { END_OF_ARCHIVE, padding } from './tar-writer.js';
 import { TypeFlag, encodePaxRecords, encodeRawHeader, type RawHeader } from './tar-format.js';
 import { tempDir } from '../../test/support/tree-fixtures.js';
@@ -122,6 +124,32 @@ test('a name too long for the file system is a layer error naming the entry; an 
       code: 'TSB_LAYER_INVALID',
       message: /xattr name with a NUL byte on "g"/,
     });
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('repeated whiteouts and opaque markers are done once: the removal walks stay linear in the layer', () => {
+  const t = tempDir('repeats');
+  try {
+    const dest = fresh(t.path, 'root');
+    // Lower content the first marker removes.
+    mkdirSync(join(dest, 'd'));
+    mkdirSync(join(dest, 'e'));
+    for (let i = 0; i < 50; i++) writeFileSync(join(dest, 'd', `lower${i}`), 'l');
+    const n = 1000;
+    const parts: Buffer[][] = [raw({ name: 'd/', typeflag: TypeFlag.Dir, mode: 0o755 }), raw({ name: 'e/', typeflag: TypeFlag.Dir, mode: 0o755 })];
+    for (let i = 0; i < n; i++) parts.push(file(`d/f${i}`), file(`e/g${i}`));
+    // Each marker would walk everything this layer wrote in d, each whiteout all of e: n × n lstats.
+    for (let i = 0; i < n; i++) parts.push(raw({ name: 'd/.wh..wh..opq', typeflag: TypeFlag.File }), raw({ name: '.wh.e', typeflag: TypeFlag.File }));
+    const applier = new LayerApplier({ root: dest, mode: 'apply', rootless: false, chown: false, xattrs: true, warning: () => undefined });
+    const parser = new TarParser(applier);
+    parser.push(Buffer.concat([...parts.flat(), END_OF_ARCHIVE]));
+    parser.end();
+    applier.finish();
+    assert.equal(readdirSync(join(dest, 'd')).length, n, 'the lower files are gone, the layer’s kept');
+    assert.equal(readdirSync(join(dest, 'e')).length, n, 'a whiteout does not hide what its own layer wrote');
+    assert.ok(applier.removalVisits <= 4 * n, `${applier.removalVisits} paths looked at for ${4 * n} entries`);
   } finally {
     t.cleanup();
   }
