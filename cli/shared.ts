@@ -29,7 +29,7 @@ function positiveNumber(name: string, value: string): number {
 }
 
 /**
- * Transfer deadlines: no byte for TIMEOUT seconds fails a request (or stalls a blob download, which
+ * Transfer deadlines: no headers, or less than 1 KiB of body, for TIMEOUT seconds fails a request (or stalls a blob download, which
  * is resumed TSBUILD_TRANSFER_RESUMES times, default 3, then fails with exit 3).
  */
 function transferLimits(

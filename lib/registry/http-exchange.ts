@@ -10,6 +10,8 @@ import { requestHead } from './http-request-head.js';
 /** Error codes of the two deadlines (retry-policy.ts treats both as worth another attempt). */
 export const HEADERS_TIMEOUT = 'TSB_HTTP_HEADERS_TIMEOUT';
 export const BODY_TIMEOUT = 'TSB_HTTP_BODY_TIMEOUT';
+/** What the body must bring within each body deadline to count as moving (a socket read is ~64 KiB). */
+const PROGRESS_BYTES = 1024;
 
 /** A request as the transport takes it (http-transport.ts adds redirects), less its URL. */
 export interface ExchangeOptions {
@@ -19,7 +21,7 @@ export interface ExchangeOptions {
   signal?: AbortSignal | undefined;
   /** Milliseconds until the response headers arrive. */
   headersTimeout: number;
-  /** Milliseconds the body may stay silent. */
+  /** Milliseconds within which the body must bring 1 KiB more (or end): silence and a trickle both fail. */
   bodyTimeout: number;
 }
 
@@ -91,13 +93,20 @@ export function exchange(socket: Socket, req: ExchangeRequest, state: ExchangeSt
 
     const headersTimer = setTimeout(() => fail(codedError(HEADERS_TIMEOUT, `no response headers within ${req.headersTimeout} ms`)), req.headersTimeout);
     headersTimer.unref();
-    // Silence in the body: restarted by every read from the socket. Bytes waiting for a slow reader
-    // are the reader's delay, not the server's: the timer is re-armed then.
+    // Silence in the body: restarted by every PROGRESS_BYTES read from the socket, so a server that
+    // drips a byte now and then (slow-loris) cannot hold a transfer open forever. Bytes waiting for a
+    // slow reader are the reader's delay, not the server's: the timer is re-armed then.
     let bodyTimer: NodeJS.Timeout | undefined;
+    let trickled = 0;
     const onBodyTimer = (): void => {
       if (!body || body.complete) return;
-      if (body.readableLength > 0 || socket.readableLength > 0 || pausedForReader) bodyTimer?.refresh();
-      else fail(codedError(BODY_TIMEOUT, `no body data for ${req.bodyTimeout} ms`));
+      if (body.readableLength > 0 || socket.readableLength > 0 || pausedForReader) {
+        trickled = 0;
+        bodyTimer?.refresh();
+      } else {
+        const what = trickled === 0 ? 'no body data' : `only ${trickled} bytes of body data`;
+        fail(codedError(BODY_TIMEOUT, `${what} for ${req.bodyTimeout} ms`));
+      }
     };
 
     const parser = new ResponseParser(req.method, {
@@ -138,7 +147,13 @@ export function exchange(socket: Socket, req: ExchangeRequest, state: ExchangeSt
 
     const onData = (chunk: Buffer): void => {
       state.answered = true;
-      bodyTimer?.refresh();
+      if (bodyTimer) {
+        trickled += chunk.length;
+        if (trickled >= PROGRESS_BYTES) {
+          trickled = 0;
+          bodyTimer.refresh();
+        }
+      }
       try {
         parser.execute(chunk);
       } catch (err) {

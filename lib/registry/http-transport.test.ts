@@ -197,3 +197,30 @@ test('a TLS handshake that never completes ends at the headers deadline; 50 such
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
+
+test('a body that trickles a byte at a time fails at the body deadline like a silent one (slow-loris)', async () => {
+  // 200 bytes, one per 50 ms: at least 10 s to send, 25 body deadlines; the old rule (any byte
+  // restarts the deadline) read it to the end.
+  const s = await serve((_req, res) => {
+    res.writeHead(200, { 'content-length': '200' });
+    let sent = 0;
+    const drip = setInterval(() => {
+      if (res.destroyed || sent === 200) return clearInterval(drip);
+      sent++;
+      res.write('x');
+    }, 50);
+    res.on('close', () => clearInterval(drip));
+  });
+  const t = new HttpTransport();
+  try {
+    const res = await t.request(`${s.base}/drip`, { ...opts, bodyTimeout: 400 });
+    await assert.rejects(readCapped(res.body, 1000, 'x'), (err: Error & { code?: string }) => {
+      assert.equal(err.code, BODY_TIMEOUT);
+      assert.match(err.message, /only \d+ bytes of body data for 400 ms/);
+      return true;
+    });
+  } finally {
+    t.close();
+    await stop(s.server);
+  }
+});
