@@ -91,3 +91,10 @@ test('git mappings, imports and mounts are validated and normalised', () => {
   fails(`${META}image: a\nfrom: b\nmount:\n- from: tmp_dir\n  to: /x\n- from: build_dir\n  to: /x\n`, /conflict between mounts/);
   fails(`${META}image: a\nfrom: b\ngit:\n- to: /app\n  includePaths: ../x\n`, /must not leave "add"/);
 });
+
+test('network is host or none: a misspelt "none" is an error, never the host network', () => {
+  const err = fails(`${META}image: app\nfrom: alpine:3.20\nnetwork: nnone\n`, /network "nnone" is not supported/, 6);
+  assert.match(err.hint ?? '', /network: none/);
+  assert.equal(load(`${META}image: app\nfrom: alpine:3.20\nnetwork: none\n`).images[0]!.network, 'none');
+  assert.equal(load(`${META}image: app\nfrom: alpine:3.20\nnetwork: host\n`).images[0]!.network, 'host');
+});

@@ -189,7 +189,13 @@ function readImage(r: MapReader, name: string, meta: MetaSpec, project: string):
   const icv = r.str('cacheVersion') ?? meta.build.cacheVersion;
   if (icv !== undefined) spec.cacheVersion = icv;
   const network = r.str('network');
-  if (network !== undefined) spec.network = network;
+  if (network !== undefined) {
+    // A step shares the host's network or has none: a misspelt "none" must not mean the host's.
+    // Docker's other modes ("bridge", "default") have no sandbox of their own here: the host's.
+    if (!['host', 'none', 'bridge', 'default'].includes(network))
+      r.fail(`network "${network}" is not supported`, 'network', 'use `network: none` (no network in the steps) or `network: host` (the default)');
+    spec.network = network;
+  }
 
   const instructions = readInstructions(r);
   if (instructions) spec.instructions = instructions;
