@@ -32,6 +32,8 @@ export interface LoadedImage {
    */
   found?: string[];
   descriptor: Descriptor;
+  /** The index the image was chosen from (by platform): a name may carry that digest too. */
+  index?: Digest;
   layers: number;
 }
 
@@ -109,7 +111,13 @@ export async function ociArchiveImages(store: LayoutStore, contents: ArchiveCont
       desc.platform = entry.platform;
     }
     const m = await checkManifest(store, contents, desc);
-    out.push({ names: name.name ? [name.name] : [], found: name.found ? [name.found] : [], descriptor: desc, layers: m.layers.length });
+    out.push({
+      names: name.name ? [name.name] : [],
+      found: name.found ? [name.found] : [],
+      descriptor: desc,
+      ...(desc.digest !== entry.digest ? { index: entry.digest } : {}),
+      layers: m.layers.length,
+    });
   }
   return out;
 }

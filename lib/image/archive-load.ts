@@ -12,7 +12,7 @@ import type { BlobInfo, BlobWriter, LayoutStore } from '../content/index.js';
 import { isDigest, type Digest } from '../digest.js';
 import { DigestMismatchError, TsbuildError } from '../errors.js';
 import { TarParser, type TarEntry } from '../layer/index.js';
-import { MANIFEST_LIMIT, type Platform } from '../oci/index.js';
+import { MANIFEST_LIMIT, parseReference, type Platform } from '../oci/index.js';
 import type { ArchiveContents, ArchiveFile, ArchiveFormat } from './archive.js';
 import { dockerArchiveImages, ociArchiveImages, type LoadedImage } from './archive-images.js';
 
@@ -226,6 +226,17 @@ export async function loadImageArchive(store: LayoutStore, file: string, options
     throw new TsbuildError('TSB_USAGE', `image ${unnamed.descriptor.digest} in ${file} has no name (${why}); nothing was loaded`, {
       hint: 'give it one with --name REGISTRY/REPOSITORY:TAG',
     });
+  }
+  // A name with a digest is a content address: it may only name that content (else a later
+  // `from: REPO@sha256:…` would build on an image the digest does not describe).
+  for (const image of images) {
+    for (const name of image.names) {
+      const digest = parseReference(name).digest;
+      if (digest === undefined || digest === image.descriptor.digest || digest === image.index) continue;
+      throw new TsbuildError('TSB_USAGE', `cannot name image ${image.descriptor.digest} "${name}": the name's digest is not the image's; nothing was loaded`, {
+        hint: `name it with a tag (REPOSITORY:TAG), or with its own digest ${image.descriptor.digest}`,
+      });
+    }
   }
   // Everything is verified and stored: now name the images (the only visible change).
   for (const image of images) {

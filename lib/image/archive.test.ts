@@ -201,6 +201,22 @@ describe('image archives', () => {
     assert.deepEqual(res.images[0]!.names, ['docker.io/library/named:v1']);
   });
 
+  test("a name with a digest must be the image's own digest", async () => {
+    const file = join(dir, 'digest-named.tar');
+    await saveImageArchive(src, [{ name: 'latest', descriptor: image.descriptor }], file, { format: 'oci-archive' });
+    const dest = new LayoutStore(join(dir, 'dest-digest-named'));
+    const other = `sha256:${'0'.repeat(64)}`;
+    await assert.rejects(loadImageArchive(dest, file, { name: `registry.example.com/base@${other}` }), (err: Error & { hint?: string }) => {
+      assert.match(err.message, /the name's digest is not the image's; nothing was loaded/);
+      assert.match(err.hint ?? '', new RegExp(`its own digest ${image.descriptor.digest}`));
+      return true;
+    });
+    assert.deepEqual(await dest.listRefs(), []);
+    const own = `registry.example.com/base@${image.descriptor.digest}`;
+    const res = await loadImageArchive(dest, file, { name: own });
+    assert.deepEqual(res.images[0]!.names, [own]);
+  });
+
   test('a gzip-compressed archive loads', async () => {
     const file = join(dir, 'plain.tar');
     await saveImageArchive(src, [{ name: NAME, descriptor: image.descriptor }], file, { format: 'oci-archive' });
