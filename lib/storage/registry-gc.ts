@@ -3,7 +3,7 @@
 // registry's own garbage collection, so a build running meanwhile never loses a layer it uses.
 import { TsbuildError } from '../errors.js';
 import { withTag, type ImageManifest, type Reference } from '../oci/index.js';
-import { RegistryError, getManifest, type RegistryClient } from '../registry/index.js';
+import { RegistryError, getManifest, redactUrl, type RegistryClient } from '../registry/index.js';
 import type { StageRecord } from './local-stages.js';
 import { RECORD_ANNOTATION } from './registry-stages.js';
 import { SIGNATURE, signaturesIn } from './signatures-in.js';
@@ -14,13 +14,25 @@ export interface RegistryStage {
   record: StageRecord;
 }
 
+/** What all pages of a tag list may add up to (a million signature tags are ~70 MB). */
+const TAG_LIST_LIMIT = 128 << 20;
+
 /** Every tag of the repository (following Link pagination); none when the repository does not exist. */
 async function listTags(client: RegistryClient, repo: Reference, options: { signal?: AbortSignal | undefined } = {}): Promise<string[]> {
   const tags: string[] = [];
   let path: string | undefined = 'tags/list?n=1000';
   let url: string | undefined;
+  const what = `tags of ${repo.registry}/${repo.repository}`;
+  // A registry's Link can point back at a page already read, or on for ever: neither may keep us
+  // listing (each page is capped at 16 MiB; all of them together at TAG_LIST_LIMIT).
+  const seen = new Set<string>();
+  let total = 0;
   while (path || url) {
-    const what = `tags of ${repo.registry}/${repo.repository}`;
+    if (url !== undefined) {
+      if (seen.has(url))
+        throw new TsbuildError('TSB_REGISTRY_UNSUPPORTED', `${what}: the registry's Link leads back to a page already read (${redactUrl(url)})`);
+      seen.add(url);
+    }
     const { res, bytes } = await client.fetchDocument(
       {
         method: 'GET',
@@ -34,15 +46,19 @@ async function listTags(client: RegistryClient, repo: Reference, options: { sign
       16 << 20,
       what,
     );
-    const text = bytes.toString('utf8');
     if (res.status === 404) return [];
+    total += bytes.length;
+    if (total > TAG_LIST_LIMIT) throw new TsbuildError('TSB_TOO_LARGE', `${what}: the pages of the tag list add up to more than ${TAG_LIST_LIMIT} bytes`);
+    const text = bytes.toString('utf8');
     let body: { tags?: string[] | null };
     try {
       body = JSON.parse(text) as { tags?: string[] | null };
     } catch {
       throw new TsbuildError('TSB_REGISTRY_UNSUPPORTED', `${repo.registry} answered the tag list of ${repo.repository} with something other than JSON`);
     }
-    tags.push(...(body?.tags ?? []));
+    const page = body?.tags ?? [];
+    if (!Array.isArray(page)) throw new TsbuildError('TSB_REGISTRY_UNSUPPORTED', `${what}: "tags" is not a list`);
+    for (const t of page) if (typeof t === 'string') tags.push(t);
     const link = [res.headers.link].flat()[0];
     const next = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link)?.[1] : undefined;
     path = undefined;

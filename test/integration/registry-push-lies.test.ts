@@ -14,6 +14,7 @@ import { LayoutStore } from '../../lib/content/index.js';
 import type { Descriptor } from '../../lib/oci/index.js';
 import { RegistryError, pullImage, pushImage, registryClient, type RegistryClient } from '../../lib/registry/index.js';
 import { sha256 } from '../../lib/digest.js';
+import { listRegistryStages } from '../../lib/storage/index.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { seedBusyboxImage, type BusyboxLayout } from '../support/base-image.js';
@@ -153,6 +154,26 @@ describe('registries that lie about what they hold', () => {
       const patches = proxy.requests.filter((r) => r.method === 'PATCH').length;
       assert.ok(patches <= 3 * FAST_RETRY.attempts * 2, `${patches} PATCH requests for HTTP ${status}`);
     }
+  });
+
+  test('a tag list whose Link leads back to a page already read, or whose "tags" is not a list, ends in an error', { timeout: 600_000 }, async () => {
+    const loops = (req: { method: string; url: string }) =>
+      req.method === 'GET' && req.url.includes('/tags/list')
+        ? ({ kind: 'respond', status: 200, headers: { link: '</v2/stages/loop/tags/list?n=1000&last=a>; rel="next"' }, body: '{"tags":["a"]}' } as const)
+        : undefined;
+    proxy.setRule(loops);
+    proxy.requests.length = 0;
+    const repo = { registry: proxy.host, repository: 'stages/loop' };
+    await assert.rejects(listRegistryStages(client, repo), (err: unknown) => {
+      assert.ok(err instanceof TsbuildError, String(err));
+      assert.equal(err.code, 'TSB_REGISTRY_UNSUPPORTED');
+      assert.match(err.message, /leads back to a page already read/);
+      return true;
+    });
+    assert.equal(proxy.requests.length, 2, 'the first page and the one its Link names, then the loop is seen');
+
+    proxy.setRule((req) => (req.method === 'GET' && req.url.includes('/tags/list') ? { kind: 'respond', status: 200, body: '{"tags":5}' } : undefined));
+    await assert.rejects(listRegistryStages(client, repo), { code: 'TSB_REGISTRY_UNSUPPORTED', message: /"tags" is not a list/ });
   });
 
   test('foreign `urls` on a layer descriptor are never fetched: the layer comes from the registry and verifies', async () => {
