@@ -36,7 +36,7 @@ export interface StageWriter {
   put(record: StageRecord, image: StoredImage): Promise<StoredImage>;
   /** Exclusive right to build this stage here; waits (calling onWait) while another build has it. */
   lockStage?(signature: string, options: { signal?: AbortSignal | undefined; onWait?: () => void }): Promise<{ release(): Promise<void> } | undefined>;
-  /** The stage if it is stored locally now (another build of this home made it while we waited). */
+  /** The stage if it is stored locally now (another image of this build, or another build of this home, made it while we waited). */
   getLocalStage?(signature: string): Promise<{ image: StoredImage; record: { state?: Record<string, unknown> } } | undefined>;
   /** Point the chain tag of `key` at the published last stage `signature` (stages repositories). */
   tagChain?(key: string, signature: string): Promise<void>;
@@ -88,7 +88,13 @@ export async function buildImage(ctx: BuildContext, plan: ImagePlan, storage: St
       const done = await storage.getLocalStage?.(p.signature);
       if (done && (!p.stage.reusable || (await p.stage.reusable(ctx, (done.record.state ?? {}) as StageState)))) {
         chain.push({ signature: p.signature, state: { ...(done.record.state ?? {}) } });
-        stages.push({ name: p.name, signature: p.signature, status: 'cached', durationMs: 0, reason: 'built by another build of this home meanwhile' });
+        stages.push({
+          name: p.name,
+          signature: p.signature,
+          status: 'cached',
+          durationMs: 0,
+          reason: 'built meanwhile by another image of this build or another build of this home',
+        });
         ctx.onEvent({ type: 'stage.cached', image: ctx.image.name, stage: p.name, signature: p.signature });
         current = done.image;
         continue;
