@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TsbuildError } from '../../lib/errors.js';
+import { DigestMismatchError, TsbuildError } from '../../lib/errors.js';
 import { LayoutStore } from '../../lib/content/index.js';
 import type { Descriptor } from '../../lib/oci/index.js';
 import { RegistryError, pullImage, pushImage, registryClient, type RegistryClient } from '../../lib/registry/index.js';
@@ -174,6 +174,66 @@ describe('registries that lie about what they hold', () => {
 
     proxy.setRule((req) => (req.method === 'GET' && req.url.includes('/tags/list') ? { kind: 'respond', status: 200, body: '{"tags":5}' } : undefined));
     await assert.rejects(listRegistryStages(client, repo), { code: 'TSB_REGISTRY_UNSUPPORTED', message: /"tags" is not a list/ });
+  });
+
+  test('a manifest asked for by digest that hashes elsewhere is refused naming both; nothing is stored', async () => {
+    proxy.setRule((req) =>
+      req.method === 'GET' && req.url.endsWith(`/manifests/${pulled.digest}`)
+        ? {
+            kind: 'raw',
+            write: (sock, up) => {
+              const body = Buffer.from(`${up.body.toString()} `);
+              sock.end(`HTTP/1.1 200 OK\r\nContent-Type: ${up.headers['content-type']}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+            },
+          }
+        : undefined,
+    );
+    proxy.requests.length = 0;
+    const store = freshStore();
+    await assert.rejects(pullImage(client, `${proxy.host}/library/busybox@${pulled.digest}`, store), (err: unknown) => {
+      assert.ok(err instanceof DigestMismatchError, String(err));
+      assert.equal(err.expected, pulled.digest);
+      assert.ok(err.message.includes(err.actual), err.message);
+      return true;
+    });
+    assert.deepEqual(
+      proxy.requests.filter((r) => r.url.includes('/blobs/')),
+      [],
+      'no blob of an unverified manifest is fetched',
+    );
+    assert.deepEqual(await checkStore(store.root), []);
+  });
+
+  test('an index whose entry turns out to be another index is refused after two manifest requests', async () => {
+    const inner = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [{ mediaType: pulled.mediaType, digest: pulled.digest, size: pulled.size, platform: { os: 'linux', architecture: 'amd64' } }],
+      }),
+    );
+    const innerDigest = sha256(inner);
+    // The outer index says its entry is an image manifest; the bytes behind it are an index.
+    const outer = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [{ mediaType: pulled.mediaType, digest: innerDigest, size: inner.length, platform: { os: 'linux', architecture: 'amd64' } }],
+      }),
+    );
+    const index = 'application/vnd.oci.image.index.v1+json';
+    proxy.setRule((req) => {
+      if (req.method !== 'GET') return undefined;
+      if (req.url.endsWith('/manifests/nested')) return { kind: 'respond', status: 200, headers: { 'content-type': index }, body: outer };
+      if (req.url.endsWith(`/manifests/${innerDigest}`)) return { kind: 'respond', status: 200, headers: { 'content-type': index }, body: inner };
+      return undefined;
+    });
+    proxy.requests.length = 0;
+    await assert.rejects(pullImage(client, `${proxy.host}/library/busybox:nested`, freshStore(), { platform: { os: 'linux', architecture: 'amd64' } }), {
+      code: 'TSB_REGISTRY_UNSUPPORTED',
+      message: /is itself an index; nested indexes are not supported/,
+    });
+    assert.equal(proxy.requests.filter((r) => r.url.includes('/manifests/')).length, 2);
   });
 
   test('foreign `urls` on a layer descriptor are never fetched: the layer comes from the registry and verifies', async () => {
