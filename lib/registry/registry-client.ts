@@ -4,7 +4,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { HttpTransport, type HttpResponse } from './http-transport.js';
+import { BODY_TIMEOUT, HttpTransport, type HttpResponse } from './http-transport.js';
 import { TsbuildError } from '../errors.js';
 import { isLoopbackRegistry, registryHost } from '../oci/index.js';
 import { BlobInfoCache } from './blob-info-cache.js';
@@ -329,6 +329,12 @@ export class RegistryClient {
   async fetchDocument(req: RegistryRequest, limit: number, what: string): Promise<{ res: RegistryResponse; bytes: Buffer }> {
     for (let attempt = 0; ; attempt++) {
       const res = await this.send(req);
+      // A document is small: its whole body gets one body deadline, so a server feeding it 1 KiB at a
+      // time (enough for the per-read deadline) cannot stretch a 4 MiB manifest over days.
+      const deadline = setTimeout(() => {
+        const err = Object.assign(new Error(`the body took longer than ${this.bodyTimeoutMs} ms`), { code: BODY_TIMEOUT });
+        res.body.destroy(err);
+      }, this.bodyTimeoutMs).unref();
       try {
         return { res, bytes: await readCapped(res.body, limit, what, res.headers['content-length']) };
       } catch (err) {
@@ -339,6 +345,8 @@ export class RegistryClient {
           throw bodyError({ method: req.method, url: res.url, registry: req.registry, what, cause: err, retryable });
         }
         await sleep(backoffDelay(this.retryPolicy, attempt), req.signal);
+      } finally {
+        clearTimeout(deadline);
       }
     }
   }

@@ -137,6 +137,42 @@ describe('registry answers with lying or broken framing', () => {
     assert.equal(proxy.requests.filter((r) => isManifestGet(r.method, r.url)).length, FAST_RETRY.attempts);
   });
 
+  test('a manifest fed 1 KiB at a time, never silent for a body deadline, still ends at one', async () => {
+    proxy.setRule((req) =>
+      isManifestGet(req.method, req.url)
+        ? {
+            kind: 'raw',
+            write: (sock, up) => {
+              // The manifest padded with JSON whitespace to ~40 KiB, 1100 bytes every 100 ms: ~3.7 s
+              // to send, a fresh 1 KiB well within every 1 s read deadline.
+              const body = Buffer.concat([up.body, Buffer.alloc(40 << 10, 0x20)]);
+              sock.on('error', () => undefined);
+              sock.write(head(up, { 'content-length': String(body.length), 'docker-content-digest': undefined }));
+              let at = 0;
+              const drip = setInterval(() => {
+                if (sock.destroyed || at >= body.length) return clearInterval(drip);
+                sock.write(body.subarray(at, at + 1100));
+                at += 1100;
+              }, 100);
+              sock.on('close', () => clearInterval(drip));
+            },
+          }
+        : undefined,
+    );
+    const slowClient = registryClient({ retry: { ...FAST_RETRY, attempts: 2 }, bodyTimeoutMs: 1000 });
+    try {
+      await assert.rejects(getManifest(slowClient, parseReference(ref)), (err: unknown) => {
+        assert.ok(err instanceof RegistryError, String(err));
+        assert.equal(err.code, 'TSB_REGISTRY_NETWORK');
+        assert.match(err.message, /the body took longer than 1000 ms/);
+        return true;
+      });
+    } finally {
+      await slowClient.close();
+    }
+    assert.equal(proxy.requests.filter((r) => isManifestGet(r.method, r.url)).length, 2);
+  });
+
   test('a blob in chunked coding without a length is stored once count and digest check out', async () => {
     proxy.setRule((req) =>
       isLayerGet(req.method, req.url)
