@@ -58,7 +58,7 @@ export class LayerApplier implements TarReadHandler {
    * opaque markers remove only what is not in it, descending into what is, whatever the order.
    */
   private readonly touched = new Set<string>();
-  /** Directories made opaque ('overlay' mode: marked; 'apply' mode: lower content removed) — each once. */
+  /** Directories made opaque ('overlay' mode: marked; 'apply' mode: lower content removed): each once. */
   private readonly opaqued = new Set<string>();
   /** 'apply' mode: whiteouts done. A repeated one (or opaque marker) finds nothing lower left to remove. */
   private readonly whitedOut = new Set<string>();
