@@ -86,10 +86,10 @@ export class StageFailedError extends TsbuildError {
   readonly command: string;
   readonly lastLines: string[];
 
-  constructor(init: { imageName: string; stage: string; exitCode: number; command: string; lastLines: string[] }) {
+  constructor(init: { imageName: string; stage: string; exitCode: number; command: string; lastLines: string[]; hint?: string }) {
     const tail = init.lastLines.length > 0 ? `\n--- last output lines ---\n${init.lastLines.join('\n')}` : '';
-    super('TSB_STAGE_FAILED', `image "${init.imageName}", stage ${init.stage}: command failed with exit code ${init.exitCode}: ${init.command}${tail}`, {
-      hint: 'fix the command in werf.yaml and run the build again; stages before this one are reused from the cache',
+    super('TSB_STAGE_FAILED', `image "${init.imageName || '~'}", stage ${init.stage}: command failed with exit code ${init.exitCode}: ${init.command}${tail}`, {
+      hint: init.hint ?? 'fix the command in werf.yaml and run the build again; stages before this one are reused from the cache',
     });
     this.name = 'StageFailedError';
     this.imageName = init.imageName;

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { build, plan, homePaths } from '../../lib/index.js';
 import { parsePlatform, parseRepository } from '../../lib/oci/index.js';
 import { shortSignature } from '../../lib/conveyor/index.js';
-import { TsbuildError, exitCodeFor, isTsbuildError } from '../../lib/errors.js';
+import { StageFailedError, TsbuildError, exitCodeFor, isTsbuildError } from '../../lib/errors.js';
 import { parseLayerCompression } from '../../lib/layer/index.js';
 import type { BuildEvent } from '../../lib/events.js';
 import { reportCollector, type BuildReport, type ReportError } from '../build-report.js';
@@ -232,8 +232,9 @@ async function runBuild(images: string[], flags: BuildFlags, defer: boolean): Pr
       }
     });
     return undefined;
-  } catch (err) {
-    if (hold && (isRestartInNamespace(err) || runtime?.restartDue)) return restart();
+  } catch (caught) {
+    if (hold && (isRestartInNamespace(caught) || runtime?.restartDue)) return restart();
+    const err = withIdModeHint(caught);
     hold?.flush();
     restoreEnv?.();
     // A failed build is reported like a successful one (also when it fails before building: the
@@ -246,6 +247,24 @@ async function runBuild(images: string[], flags: BuildFlags, defer: boolean): Pr
     process.exitCode = error.exitCode;
     return undefined;
   }
+}
+
+/**
+ * With only the user's own id mapped, a failing step is most often one that switches users (apt's
+ * `_apt` sandbox, useradd, chown): the hint says so instead of only "fix the command".
+ */
+function withIdModeHint(err: unknown): unknown {
+  if (!(err instanceof StageFailedError) || currentIdMode() !== 'single') return err;
+  return new StageFailedError({
+    imageName: err.imageName,
+    stage: err.stage,
+    exitCode: err.exitCode,
+    command: err.command,
+    lastLines: err.lastLines,
+    hint:
+      'stages run with only your own id mapped (no subordinate id range), so commands that switch users or chown (apt-get, useradd, chown) fail; ' +
+      'ask an administrator to run `usermod --add-subuids 100000-165535 --add-subgids 100000-165535 <you>`, or fix the command in werf.yaml',
+  });
 }
 
 /** Host root, or root's builder in its namespace: the builds that may plan before the namespace. */

@@ -334,6 +334,22 @@ describe('rootless without a subordinate id range', () => {
   });
 });
 
+describe('rootless without a subordinate id range: a failing step', () => {
+  test('names the missing range in the hint (user switches and chown fail there)', async () => {
+    const who: Who = { label: 'nosub', user: NOSUB_USER };
+    const ws = await workspace(who, 'rl-nosub-fail');
+    try {
+      await writeProject(who, ws.project, werfYaml('local.test/base:1', ['echo hello > /hello', 'chown 1000:1000 /hello']));
+      const res = await cli(who, ['build', '--dir', ws.project, '--pull', 'never'], { home: ws.home });
+      assert.equal(res.code, 1, res.stderr);
+      assert.match(res.stderr, /error: image "[^"]+", stage \w+: command failed with exit code 1: chown 1000:1000 \/hello/);
+      assert.match(res.stderr, /^hint: stages run with only your own id mapped .*usermod --add-subuids/m);
+    } finally {
+      await ws.cleanup();
+    }
+  });
+});
+
 describe('doctor as a user with a subordinate range', () => {
   test('reports the rootless id mode with the range', async () => {
     const home = await mkdtemp(join(tmpdir(), 'tsbuild-rl-doctor-'));
