@@ -1,48 +1,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { access, readdir } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { TsbuildError } from '../errors.js';
 import { listTree } from './mapping.js';
 import { openRemoteRepo, redactUrl, remoteCachePath } from './remote.js';
 import { TestRepo, testGitEnv } from '../../test/support/test-repo.js';
+import { startGitDaemon, type GitDaemon } from '../../test/support/git-daemon.js';
 
 let upstream: TestRepo; // a work tree we commit in and push from
 let bare: TestRepo; // the "remote": a bare repository
-let daemon: ChildProcess | undefined;
+let daemon: GitDaemon | undefined;
 let daemonUrl = '';
 let first = '';
 let tagged = '';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function waitForPort(port: number): Promise<void> {
-  // Up to two minutes: only a daemon that never listens fails, however loaded the machine.
-  for (let i = 0; i < 2400; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ port, host: '127.0.0.1' }, () => {
-        s.end();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`git daemon did not listen on ${port}`);
-}
 
 async function push(): Promise<void> {
   await upstream.git('push', '-q', '--force', '--tags', bare.dir, 'main', 'feature');
@@ -59,21 +30,12 @@ before(async () => {
   await upstream.write('src/a.txt', 'a2');
   await upstream.commit('second');
   await push();
-  const port = await freePort();
-  daemon = spawn('git', ['daemon', '--export-all', `--base-path=${bare.tmp}`, `--port=${port}`, '--listen=127.0.0.1', '--reuseaddr', bare.tmp], {
-    stdio: 'ignore',
-    env: testGitEnv(0),
-  });
-  await waitForPort(port);
-  daemonUrl = `git://127.0.0.1:${port}/repo.git`;
+  daemon = await startGitDaemon(bare.tmp, testGitEnv(0));
+  daemonUrl = `git://${daemon.host}/repo.git`;
 });
 
 after(async () => {
-  if (daemon && daemon.exitCode === null) {
-    const exited = new Promise((resolve) => daemon?.once('exit', resolve));
-    daemon.kill();
-    await exited;
-  }
+  await daemon?.stop();
   await upstream?.cleanup();
   await bare?.cleanup();
 });

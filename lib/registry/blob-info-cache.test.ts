@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { sha256, type Digest } from '../digest.js';
 import { BlobInfoCache } from './blob-info-cache.js';
+import { clockTick } from '../../test/support/wait.js';
 
 const exec = promisify(execFile);
 const d = (n: number): Digest => sha256(`blob ${n}`);
@@ -27,7 +28,7 @@ describe('BlobInfoCache', () => {
     const file = join(await dir(), 'cache.json');
     const a = new BlobInfoCache(file);
     a.record(d(1), { registry: REG, repository: 'old/repo' });
-    await new Promise((r) => setTimeout(r, 5));
+    await clockTick();
     a.record(d(1), { registry: REG, repository: 'new/repo' });
     a.record(d(1), { registry: 'other.example', repository: 'x/y' });
     await a.save();
@@ -77,7 +78,7 @@ describe('BlobInfoCache', () => {
     assert.deepEqual(await b.candidates(d(1), REG), ['gone']);
     b.forget(d(1), { registry: REG, repository: 'gone' });
     b.forget(d(2), { registry: REG, repository: 'back' });
-    await new Promise((r) => setTimeout(r, 5));
+    await clockTick();
     const c = new BlobInfoCache(file);
     c.record(d(2), { registry: REG, repository: 'back' }); // seen again after b's forget
     await c.save();
@@ -92,11 +93,11 @@ describe('BlobInfoCache', () => {
     const c = new BlobInfoCache(file, { maxBlobs: 3, maxRepositories: 2 });
     for (let i = 0; i < 5; i++) {
       c.record(d(i), { registry: REG, repository: 'r' });
-      await new Promise((r) => setTimeout(r, 2));
+      await clockTick();
     }
     for (const repo of ['a', 'b', 'c']) {
       c.record(d(4), { registry: REG, repository: repo });
-      await new Promise((r) => setTimeout(r, 2));
+      await clockTick();
     }
     await c.save();
     const e = new BlobInfoCache(file);

@@ -42,7 +42,7 @@ describe('https through the transport', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const opts = { method: 'GET', headers: {}, headersTimeout: 5000, bodyTimeout: 5000 };
+  const opts = { method: 'GET', headers: {}, headersTimeout: 60_000, bodyTimeout: 60_000 };
 
   test('a certificate for the requested name, from a trusted extra CA, is accepted; SNI and ALPN are sent; the connection is kept', async () => {
     // The certificate names only "localhost" (the server listens on whatever address that resolves to).

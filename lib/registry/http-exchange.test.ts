@@ -75,7 +75,7 @@ function stop(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-const opts = { method: 'GET', headers: {}, headersTimeout: 5000, bodyTimeout: 5000 };
+const opts = { method: 'GET', headers: {}, headersTimeout: 60_000, bodyTimeout: 60_000 };
 
 test('chunked answers with extensions and trailers are read whole and keep their connection; 204 and 304 have no body', async () => {
   const s = await rawServer((sock, req) => {

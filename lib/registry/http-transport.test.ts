@@ -24,7 +24,7 @@ function stop(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-const opts = { method: 'GET', headers: {}, headersTimeout: 5000, bodyTimeout: 5000 };
+const opts = { method: 'GET', headers: {}, headersTimeout: 60_000, bodyTimeout: 60_000 };
 
 test('HEAD and fully received answers keep their connection for the next request', async () => {
   const s = await serve((req, res) => {
@@ -77,17 +77,19 @@ test('the headers deadline counts from the last byte sent: a slow upload passes,
   const t = new HttpTransport();
   try {
     await assert.rejects(t.request(`${s.base}/never`, { ...opts, headersTimeout: 200 }), { code: HEADERS_TIMEOUT });
+    // The upload lasts longer than the deadline (sleeps only get longer on a loaded machine), so a
+    // deadline counted from the request's start fails it. The in-process server's answer after the
+    // last byte must come within the deadline: 5 s, which only a frozen test process reaches.
+    const deadline = 5000;
     const body = Readable.from(
       (async function* () {
-        // 25 pieces 100 ms apart: the upload takes longer than the 2 s deadline. Only the answer
-        // after the last byte must come within it, which no loaded machine stretches that far.
         for (let i = 0; i < 25; i++) {
-          await sleep(100);
+          await sleep(deadline / 20);
           yield Buffer.alloc(1000, i);
         }
       })(),
     );
-    const res = await t.request(`${s.base}/upload`, { ...opts, method: 'PUT', headers: { 'content-length': '25000' }, body, headersTimeout: 2000 });
+    const res = await t.request(`${s.base}/upload`, { ...opts, method: 'PUT', headers: { 'content-length': '25000' }, body, headersTimeout: deadline });
     assert.equal((await readCapped(res.body, 100, 'x')).toString(), '25000');
   } finally {
     t.close();

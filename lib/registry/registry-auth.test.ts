@@ -18,8 +18,8 @@ function authFor(baseUrl: string, transport: HttpTransport): RegistryAuth {
     credentials: staticCredentials({ username: 'u', password: 'secret' }),
     transport,
     userAgent: 't',
-    headersTimeoutMs: 5000,
-    bodyTimeoutMs: 5000,
+    headersTimeoutMs: 60_000,
+    bodyTimeoutMs: 60_000,
   });
 }
 

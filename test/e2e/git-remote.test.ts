@@ -1,32 +1,23 @@
 // Remote git mappings: a repository served by `git daemon` on 127.0.0.1 and one from a local path.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createServer } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../support/cli.js';
 import { homeWithLocalBase } from '../support/local-image.js';
 import { GitProject } from '../support/git-project.js';
+import { startGitDaemon, type GitDaemon } from '../support/git-daemon.js';
 
 const exec = promisify(execFile);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('remote git mappings', () => {
   let home: { path: string; cleanup(): Promise<void> };
   let served: { path: string; cleanup(): Promise<void> };
   let project: { path: string; cleanup(): Promise<void> };
-  let daemon: ChildProcess | undefined;
-  let port = 0;
+  let daemon: GitDaemon | undefined;
+  let host = '';
   let upstream: GitProject;
 
   before(async () => {
@@ -37,23 +28,11 @@ describe('remote git mappings', () => {
     await upstream.commit({ 'lib/a.txt': 'v1\n' }, 'v1');
     await upstream.git('tag', 'v1');
     await exec('git', ['clone', '-q', '--bare', join(served.path, 'work'), join(served.path, 'lib.git')]);
-    port = await freePort();
-    daemon = spawn('git', ['daemon', '--export-all', `--base-path=${served.path}`, `--port=${port}`, '--listen=127.0.0.1', '--reuseaddr', served.path], {
-      stdio: 'ignore',
-    });
-    // Until it serves (up to two minutes: only a daemon that never listens fails, however loaded the machine).
-    for (let i = 0; ; i++) {
-      try {
-        await exec('git', ['ls-remote', `git://127.0.0.1:${port}/lib.git`]);
-        break;
-      } catch (err) {
-        if (i >= 1200) throw err;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    daemon = await startGitDaemon(served.path);
+    host = daemon.host;
   });
   after(async () => {
-    daemon?.kill();
+    await daemon?.stop();
     await home?.cleanup();
     await served?.cleanup();
     await project?.cleanup();
@@ -84,7 +63,7 @@ shell:
   }
 
   test('a branch served by git daemon is cloned, then fetched: a new upstream commit reaches the image', async () => {
-    const url = `git://127.0.0.1:${port}/lib.git`;
+    const url = `git://${host}/lib.git`;
     let st = await build(yaml(url, 'branch: main'));
     assert.equal(st.gitArchive, 'built');
     await upstream.commit({ 'lib/a.txt': 'v2\n' }, 'v2');

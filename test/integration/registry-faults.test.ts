@@ -16,6 +16,12 @@ import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { seedBusyboxImage, type BusyboxLayout } from '../support/base-image.js';
 
 const FAST_RETRY = { attempts: 4, baseDelayMs: 20, maxDelayMs: 100 };
+/**
+ * The body deadline of the stall tests: what ends a stalled blob. It also covers the healthy part of
+ * that blob (and the manifest and config bodies), streamed by a real registry through the proxy, so
+ * it is kept well above any pause a loaded machine makes; the headers deadline stays at its default.
+ */
+const STALL_MS = 1000;
 const isLayerGet = (layout: BusyboxLayout) => (method: string, url: string) => method === 'GET' && url.includes(`/blobs/${layout.layerDigest}`);
 
 async function blobFiles(store: LayoutStore): Promise<string[]> {
@@ -108,7 +114,7 @@ describe('registry faults (anonymous registry behind a fault proxy)', () => {
     const half = Math.floor(layerSize / 2);
     // A server that hangs at 50 %: the first GET sends half and then nothing; every resume hangs at once.
     proxy.setRule((req) => (layerGet(req.method, req.url) ? { kind: 'stall-after', bytes: req.headers.range ? 0 : half } : undefined));
-    const stallClient = registryClient({ retry: FAST_RETRY, headersTimeoutMs: 300, bodyTimeoutMs: 300, maxStallResumes: 2 });
+    const stallClient = registryClient({ retry: FAST_RETRY, bodyTimeoutMs: STALL_MS, maxStallResumes: 2 });
     const store = freshStore();
     try {
       await assert.rejects(pullImage(stallClient, ref, store), (err: unknown) => {
@@ -116,7 +122,9 @@ describe('registry faults (anonymous registry behind a fault proxy)', () => {
         assert.equal(err.code, 'TSB_REGISTRY_NETWORK');
         assert.match(
           err.message,
-          new RegExp(`blob ${layout.layerDigest} from ${proxy.host}/library/busybox stalled: no data for 0.3 s at ${half} of ${layerSize} bytes, 3 times`),
+          new RegExp(
+            `blob ${layout.layerDigest} from ${proxy.host}/library/busybox stalled: no data for ${STALL_MS / 1000} s at ${half} of ${layerSize} bytes, 3 times`,
+          ),
         );
         assert.match(err.hint ?? '', /TSBUILD_TRANSFER_TIMEOUT/);
         return true;
@@ -136,7 +144,7 @@ describe('registry faults (anonymous registry behind a fault proxy)', () => {
   test('a single stall is resumed and the blob verifies', async () => {
     const layerGet = isLayerGet(layout);
     proxy.setRule((req, nth) => (layerGet(req.method, req.url) && nth === 0 ? { kind: 'stall-after', bytes: 100_000 } : undefined));
-    const stallClient = registryClient({ retry: FAST_RETRY, headersTimeoutMs: 300, bodyTimeoutMs: 300, maxStallResumes: 1 });
+    const stallClient = registryClient({ retry: FAST_RETRY, bodyTimeoutMs: STALL_MS, maxStallResumes: 1 });
     const store = freshStore();
     try {
       const pulled = await pullImage(stallClient, ref, store);
