@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { seededRegistry } from '../support/seeded-registry.js';
 import { runCli, startCli, tempDirs, type CliChild } from '../support/cli.js';
 import { checkStore } from '../support/store-check.js';
+import { waitUntil } from '../support/wait.js';
 
 const exec = promisify(execFile);
 
@@ -114,12 +115,13 @@ describe('concurrent builders', () => {
     // "Another build": a process holding the stage's lock the way tsbuild does (flock).
     await mkdir(dirname(lockFile), { recursive: true });
     const holder = spawn('flock', ['-F', lockFile, 'sleep', '600'], { stdio: 'ignore' });
-    await waitFor(
+    await waitUntil(
       async () =>
         await exec('flock', ['-n', '-E', '75', lockFile, 'true']).then(
           () => false,
           (err: { code?: number }) => err.code === 75,
         ),
+      'the holder has the stage lock',
     );
     const start = (): CliChild => startCli(['build', '--dir', project, '--log-format', 'plain'], { home });
     // Abortable: Ctrl-C while waiting ends the build with 130.
@@ -137,11 +139,3 @@ describe('concurrent builders', () => {
     assert.match(second.stderr(), /\[app\] from\s+built/);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error('condition not reached');
-}

@@ -20,6 +20,7 @@ import { TSBUILD_BIN } from '../support/cli.js';
 import { busyboxTree, storeLocalImage } from '../support/local-image.js';
 import { stagePackage, type StagedPackage } from '../support/staged-package.js';
 import { checkStore } from '../support/store-check.js';
+import { waitUntil } from '../support/wait.js';
 import { ensureTestUser } from '../support/test-user.js';
 
 const USER = 'tsbuild-test';
@@ -64,8 +65,8 @@ function processesWith(needle: string): number[] {
 }
 
 async function noneLeft(needle: string): Promise<number[]> {
-  // The kernel reaps a dead pid namespace's processes a moment after its init exits: bounded wait.
-  for (let i = 0; i < 100 && processesWith(needle).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  // The kernel reaps a dead pid namespace's processes a moment after its init exits (a hang guard only).
+  await waitUntil(() => processesWith(needle).length === 0, `no process running ${needle}`).catch(() => undefined);
   return processesWith(needle);
 }
 

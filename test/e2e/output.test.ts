@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { seedBusyboxImage } from '../support/base-image.js';
 import { REPO_ROOT, TSBUILD_BIN, runCli, tempDirs } from '../support/cli.js';
+import { waitUntil } from '../support/wait.js';
 
 const exec = promisify(execFile);
 const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -148,7 +149,7 @@ describe('build output', () => {
     assert.match(stderr, /aborted/);
     // The sandbox is torn down when the CLI exits; the kernel may reap its last process a moment later.
     const running = async (): Promise<boolean> => (await exec('ps', ['-eo', 'args'])).stdout.split('\n').some((l) => l.trim() === marker);
-    for (let i = 0; i < 100 && (await running()); i++) await new Promise((r) => setTimeout(r, 100));
+    await waitUntil(async () => !(await running()), 'the sandboxed command is gone').catch(() => undefined);
     assert.ok(!(await running()), 'the sandboxed command is gone');
     assert.deepEqual(await readdir(join(home, 'snapshots', 'active')).catch(() => []), [], 'no snapshot left behind');
     // The stages published before the interruption are complete; the next build reuses them and finishes.

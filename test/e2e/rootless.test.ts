@@ -16,6 +16,7 @@ import { TSBUILD_BIN } from '../support/cli.js';
 import { busyboxTree, storeLocalImage } from '../support/local-image.js';
 import { stagePackage, type StagedPackage } from '../support/staged-package.js';
 import { ensureTestUser } from '../support/test-user.js';
+import { waitUntil } from '../support/wait.js';
 
 const USER = 'tsbuild-test';
 const NOSUB_USER = 'tsbuild-nosub';
@@ -291,7 +292,7 @@ for (const who of [ROOT, ROOTLESS]) {
         const res = await run;
         assert.equal(res.code, 130, `exit code ${res.code}\n${res.stderr}`);
         // The sandbox is torn down when the CLI exits; the kernel may reap its last process a moment later.
-        for (let i = 0; i < 100 && processesWith(nap).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+        await waitUntil(() => processesWith(nap).length === 0, 'no sandbox process left').catch(() => undefined);
         assert.deepEqual(processesWith(nap), [], 'no sandbox process left');
         assert.deepEqual(overlayMountsUnder(ws.home), [], 'no overlay mount left');
         await writeProject(who, ws.project, werfYaml('local.test/base:1', [`echo again-${sandbox}`]));
