@@ -12,6 +12,12 @@ export type { IdModeDecision, IdRange, ProbeCheck } from './probe-types.js';
 import { stepProtections, type StepProtections } from './step-protections.js';
 
 const exec = promisify(execFile);
+/**
+ * How long a probe's process may take before it counts as "no": a hang guard only. A probe that ran
+ * out of a 5 s limit on a loaded machine reported working user namespaces or overlayfs as missing,
+ * and the build quietly took another path (no cache of a "no": every build of a busy hour did).
+ */
+const PROBE_HANG_MS = 60_000;
 
 export interface ProbeResult {
   root: boolean;
@@ -82,7 +88,7 @@ async function readSubIdRange(file: string, user: string, uid: number): Promise<
 
 async function canUnshareUser(): Promise<boolean> {
   try {
-    await exec('unshare', ['--user', '--map-root-user', 'true'], { timeout: 5000 });
+    await exec('unshare', ['--user', '--map-root-user', 'true'], { timeout: PROBE_HANG_MS });
     return true;
   } catch {
     return false;
@@ -100,10 +106,10 @@ export async function canMountOverlay(how: 'direct' | 'userxattr' | 'unshare'): 
     const opts = `lowerdir=${dir}/l,upperdir=${dir}/u,workdir=${dir}/w`;
     if (how === 'unshare') {
       await exec('unshare', ['--user', '--map-root-user', '--mount', 'mount', '-t', 'overlay', 'overlay', '-o', `${opts},userxattr`, `${dir}/m`], {
-        timeout: 5000,
+        timeout: PROBE_HANG_MS,
       });
     } else {
-      await exec('mount', ['-t', 'overlay', 'overlay', '-o', how === 'userxattr' ? `${opts},userxattr` : opts, `${dir}/m`], { timeout: 5000 });
+      await exec('mount', ['-t', 'overlay', 'overlay', '-o', how === 'userxattr' ? `${opts},userxattr` : opts, `${dir}/m`], { timeout: PROBE_HANG_MS });
       await exec('umount', [`${dir}/m`]);
     }
     return true;

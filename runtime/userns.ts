@@ -244,7 +244,8 @@ async function writeIdMaps(pid: number, plan: UserNamespacePlan): Promise<void> 
   ];
   for (const [tool, own, range] of maps) {
     try {
-      await exec(tool, [String(pid), '0', String(own), '1', '1', String(range.start), String(range.count)], { timeout: 10_000 });
+      // The limit is a hang guard: a loaded machine may take seconds to start the tool.
+      await exec(tool, [String(pid), '0', String(own), '1', '1', String(range.start), String(range.count)], { timeout: 60_000 });
     } catch (err) {
       const stderr = (err as { stderr?: string }).stderr?.trim();
       throw new TsbuildError('TSB_SANDBOX_UNAVAILABLE', `${tool} failed: ${stderr || (err as Error).message}`, {
