@@ -135,6 +135,10 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     up.on('error', () => res.destroy());
     req.pipe(up);
   });
+  // No idle timeout for kept-alive client connections (node's default closes them after 5 s): a close
+  // that crosses a client's next request on a loaded machine fails a POST or PATCH once more, and
+  // tests count those.
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
