@@ -4,7 +4,7 @@
 // fields match the overlay export (names in byte order, whiteouts sorted by their layer names).
 import { constants, lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { TsbuildError } from '../lib/errors.js';
-import { fsx, layerMtime, type TarEntry } from '../lib/layer/index.js';
+import { fsx, layerMtime, treePathTooLong, type TarEntry } from '../lib/layer/index.js';
 
 export interface TreeDiffOptions {
   /** The flattened parent root filesystem; undefined for a stage on no layers. */
@@ -123,7 +123,7 @@ export function diffTrees(o: TreeDiffOptions): DiffItem[] {
       if (o.skip.has(crel)) continue;
       checkName(c.name, crel);
       const cabs = `${abs}/${c.name}`;
-      const st = lstatSync(cabs, { bigint: true });
+      const st = lstatIn(cabs, crel);
       const item = entryFor(cabs, crel, st);
       if (!item) continue;
       out.push(item);
@@ -151,7 +151,7 @@ export function diffTrees(o: TreeDiffOptions): DiffItem[] {
       }
       checkName(c.name, crel);
       const cabs = `${workAbs}/${c.name}`;
-      const st = lstatSync(cabs, { bigint: true });
+      const st = lstatIn(cabs, crel);
       const isDir = (Number(st.mode) & constants.S_IFMT) === constants.S_IFDIR;
       const pabs = parentAbs === undefined ? undefined : `${parentAbs}/${c.name}`;
       if (st.ctimeNs <= o.copiedAtNs) {
@@ -209,6 +209,16 @@ function sortByKey<T extends { key: string }>(items: T[]): T[] {
     .map((i) => [i, Buffer.from(i.key, 'utf8')] as const)
     .sort((a, b) => Buffer.compare(a[1], b[1]))
     .map((k) => k[0]);
+}
+
+/** lstat of an entry of the tree; a path too long for the system is the stage's doing (treePathTooLong). */
+function lstatIn(abs: string, rel: string): BigIntStats {
+  try {
+    return lstatSync(abs, { bigint: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENAMETOOLONG') throw treePathTooLong(rel, err);
+    throw err;
+  }
 }
 
 function lstatOrUndefined(p: string): BigIntStats | undefined {

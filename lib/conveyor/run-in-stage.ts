@@ -2,12 +2,13 @@
 // snapshot of an image this way — work dir, the sandbox's own mounts, user mounts and secrets
 // (read-only when declared so, locked when shared), the run, the failure description, the commit
 // of what changed into a layer, and the cleanup.
-import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContentStore } from '../content/index.js';
 import type { LayerCompressionSpec } from '../oci/index.js';
 import { TsbuildError } from '../errors.js';
 import { acquireFileLock } from '../internal/file-lock.js';
+import { removeTree } from '../internal/remove-tree.js';
 import { pathExists as exists } from '../internal/atomic-write.js';
 import { writeDerivedImage, type StoredImage } from '../image/index.js';
 import { warmLayerWriter } from '../layer/index.js';
@@ -193,7 +194,7 @@ export async function runInStage(parent: StoredImage, ctx: RunnerContext, run: S
   } finally {
     for (const release of releases) await release();
     for (const key of keys) await ctx.snapshotter.remove(key);
-    await rm(work, { recursive: true, force: true });
+    await removeTree(work); // (the status dir in it is the step's to write)
   }
 }
 

@@ -5,11 +5,12 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync, unlinkSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { isKernelLocked, tryKernelLock, type KernelLock } from './kernel-lock.js';
+import { removeTree } from './remove-tree.js';
 
 // Made at the first call: reading execFile when this module loads would load node:child_process
 // (~2.5 ms) in every command that imports it, `image push` included (scripts/bundle.mjs loads it lazily).
@@ -75,7 +76,7 @@ export async function sweepOwnedFiles(dir: string, options: SweepOptions = {}): 
     const path = join(dir, name);
     if (!(await ownedFileAbandoned(path))) continue;
     removed.push(path);
-    if (!options.dryRun) await rm(path, { recursive: true, force: true });
+    if (!options.dryRun) await removeTree(path);
   }
   return removed;
 }
@@ -117,7 +118,7 @@ export async function makeOwnedDir(parent: string, prefix: string, lockDir: stri
 
 /** Remove an owned directory and then its record. */
 export async function removeOwnedDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
+  await removeTree(dir);
   await unlink(`${dir}${OWNER_SUFFIX}`).catch(() => undefined);
 }
 
@@ -194,7 +195,7 @@ export async function sweepOwnedDirs(parent: string, options: SweepOptions = {})
         continue;
       }
       if (!(await unmountAll(dir))) continue;
-      await rm(dir, { recursive: true, force: true });
+      await removeTree(dir);
       await unlink(path).catch(() => undefined);
       if (present.has(name.slice(0, -OWNER_SUFFIX.length))) removed.push(dir);
       continue;
@@ -207,7 +208,7 @@ export async function sweepOwnedDirs(parent: string, options: SweepOptions = {})
       removed.pop();
       continue;
     }
-    await rm(path, { recursive: true, force: true });
+    await removeTree(path);
   }
   return removed;
 }

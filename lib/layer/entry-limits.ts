@@ -37,3 +37,16 @@ export function nameTooLong(err: unknown, e: TarEntry): unknown {
     { hint: 'Linux allows 255 bytes per name and 4096 per path; rebuild the image with shorter names', cause: err },
   );
 }
+
+/**
+ * A tree being packed holds a path longer than a path may be (a step can make one with relative
+ * mkdir/cd): no layer can carry it, as no unpacker could create it.
+ */
+export function treePathTooLong(rel: string, cause: unknown): TsbuildError {
+  const depth = rel.split('/').length;
+  return new TsbuildError(
+    'TSB_LAYER_INVALID',
+    `a path the stage left is too long to pack: /${rel.slice(0, 120)}… (${depth} levels, ${Buffer.byteLength(rel)}+ bytes)`,
+    { hint: 'a path may have at most 4096 bytes (PATH_MAX) where layers are unpacked: make the step leave a shallower tree', cause },
+  );
+}

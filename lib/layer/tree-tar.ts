@@ -7,6 +7,7 @@ import { closeSync, constants, lstatSync, openSync, readSync, readdirSync, readl
 import { TsbuildError } from '../errors.js';
 import { fsx } from './fsx.js';
 import { layerMtime } from './layer-mtime.js';
+import { treePathTooLong } from './entry-limits.js';
 import { padding, type TarChunker, type TarEntry } from './tar-writer.js';
 
 export interface TreeTarOptions {
@@ -115,6 +116,7 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
       try {
         st = lstatSync(abs, { bigint: true });
       } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENAMETOOLONG') throw treePathTooLong(rel, err);
         if ((err as NodeJS.ErrnoException).code === 'ENOENT' && name.includes('\uFFFD')) {
           throw new TsbuildError('TSB_LAYER_INVALID', `file name is not valid UTF-8: ${JSON.stringify(rel)}`, {
             hint: 'rename the file; layers carry UTF-8 names',
