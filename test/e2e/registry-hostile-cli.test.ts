@@ -1,15 +1,21 @@
 // The CLI against a registry that misbehaves (fault proxy in front of a real docker-registry): a
-// Ctrl-C during a Retry-After wait ends the command at once (reliability catalog B8), and a push
-// answered with an upload Location the registry should never name fails with exit 3 saying so.
+// Ctrl-C during a Retry-After wait ends the command at once (reliability catalog B8), a pull into a
+// full store fails with exit 4 and works once there is room (D6), and a push answered with an upload
+// Location the registry should never name fails with exit 3 saying so.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { seedBusyboxImage } from '../support/base-image.js';
 import { checkStore } from '../support/store-check.js';
 import { runCli, startCli, tempDir } from '../support/cli.js';
+
+const exec = promisify(execFile);
 
 describe('tsbuild image against a misbehaving registry', () => {
   let reg: RunningRegistry;
@@ -47,6 +53,30 @@ describe('tsbuild image against a misbehaving registry', () => {
     assert.doesNotMatch(cli.stderr(), /internal error/);
     assert.equal(proxy.requests.filter((r) => r.url.includes('/manifests/')).length, 1, 'no retry after the interrupt');
     assert.deepEqual(await checkStore(join(home, 'store')), []);
+  });
+
+  test('a pull into a store that runs out of space: exit 4 naming the store, no temp file left; with room again the same pull works', {
+    skip: process.getuid?.() !== 0 && 'mounting a small tmpfs needs root',
+  }, async () => {
+    const home = join(work.path, 'enospc');
+    const store = join(home, 'store');
+    await mkdir(store, { recursive: true });
+    // The busybox layer is ~1 MB: it cannot fit.
+    await exec('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', store]);
+    try {
+      let res = await runCli(['image', 'pull', ref], { home, env });
+      assert.equal(res.code, 4, res.stderr);
+      assert.match(res.stderr, new RegExp(`no space left on device writing a blob into the store ${store}`));
+      assert.match(res.stderr, /hint: free space/);
+      assert.deepEqual(await checkStore(store), []);
+      assert.deepEqual(await readdir(join(store, '.tmp')).catch(() => []), [], 'no temp file left');
+      await exec('mount', ['-o', 'remount,size=16m', store]);
+      res = await runCli(['image', 'pull', ref], { home, env });
+      assert.equal(res.code, 0, res.stderr);
+      assert.deepEqual(await checkStore(store), []);
+    } finally {
+      await exec('umount', [store]);
+    }
   });
 
   test('a push whose upload Location has another scheme fails with exit 3 saying where it would not go', async () => {
