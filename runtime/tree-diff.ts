@@ -4,7 +4,7 @@
 // fields match the overlay export (names in byte order, whiteouts sorted by their layer names).
 import { constants, lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { TsbuildError } from '../lib/errors.js';
-import { fsx, layerMtime, treePathTooLong, type TarEntry } from '../lib/layer/index.js';
+import { checkUtf8Names, fsx, layerMtime, treePathTooLong, type TarEntry } from '../lib/layer/index.js';
 
 export interface TreeDiffOptions {
   /** The flattened parent root filesystem; undefined for a stage on no layers. */
@@ -112,7 +112,9 @@ export function diffTrees(o: TreeDiffOptions): DiffItem[] {
 
   /** Everything below a directory that is new (or replaced): no comparison. */
   const walkNew = (abs: string, rel: string, opaque: boolean): void => {
-    const keys: Array<{ name: string; key: string; opaque?: boolean }> = readdirSync(abs).map((name) => ({ name, key: name }));
+    const names = readdirSync(abs);
+    checkUtf8Names(abs, rel, names);
+    const keys: Array<{ name: string; key: string; opaque?: boolean }> = names.map((name) => ({ name, key: name }));
     if (opaque) keys.push({ name: OPAQUE, key: OPAQUE, opaque: true });
     for (const c of sortByKey(keys)) {
       const crel = join(rel, c.name);
@@ -133,6 +135,7 @@ export function diffTrees(o: TreeDiffOptions): DiffItem[] {
 
   const walk = (workAbs: string, parentAbs: string | undefined, rel: string, dirSt: BigIntStats): void => {
     const workNames = readdirSync(workAbs);
+    checkUtf8Names(workAbs, rel, workNames);
     const children: Array<{ name: string; key: string; deleted?: boolean }> = workNames.map((name) => ({ name, key: name }));
     // Entries can only have disappeared from a directory whose ctime moved (unlink/rename touch it).
     if (parentAbs !== undefined && dirSt.ctimeNs > o.copiedAtNs) {

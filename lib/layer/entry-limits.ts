@@ -1,5 +1,6 @@
 // What an entry may say that Linux can hold: ids, device numbers, name lengths. Anything else is the
 // layer's fault, said naming the entry — never a silently truncated number or an internal error.
+import { readdirSync } from 'node:fs';
 import { TsbuildError } from '../errors.js';
 import type { TarEntry } from './tar-writer.js';
 
@@ -49,4 +50,20 @@ export function treePathTooLong(rel: string, cause: unknown): TsbuildError {
     `a path the stage left is too long to pack: /${rel.slice(0, 120)}… (${depth} levels, ${Buffer.byteLength(rel)}+ bytes)`,
     { hint: 'a path may have at most 4096 bytes (PATH_MAX) where layers are unpacked: make the step leave a shallower tree', cause },
   );
+}
+
+/**
+ * Names of a directory being packed must be UTF-8 (what layers carry). Node decodes others with
+ * U+FFFD, so a name that is not would be packed as another (and twice, next to a real "\uFFFD").
+ * The listing is read again as bytes only when a name holds U+FFFD.
+ */
+export function checkUtf8Names(dir: string, rel: string, names: readonly string[]): void {
+  if (!names.some((n) => n.includes('\uFFFD'))) return;
+  for (const b of readdirSync(dir, { encoding: 'buffer' })) {
+    if (Buffer.from(b.toString('utf8'), 'utf8').equals(b)) continue;
+    const shown = JSON.stringify(rel === '' ? b.toString('utf8') : `${rel}/${b.toString('utf8')}`);
+    throw new TsbuildError('TSB_LAYER_INVALID', `file name is not valid UTF-8: ${shown} (bytes ${b.toString('hex')})`, {
+      hint: 'rename the file; layers carry UTF-8 names',
+    });
+  }
 }

@@ -21,4 +21,4 @@ export { treeTarStream, type TreeTarStream } from './tree-tar-stream.js';
 export type { TreeTarOptions, TreeTarStats } from './tree-tar.js';
 export { fsx, type Fsx } from './fsx.js';
 export { layerMtime } from './layer-mtime.js';
-export { treePathTooLong } from './entry-limits.js';
+export { checkUtf8Names, treePathTooLong } from './entry-limits.js';

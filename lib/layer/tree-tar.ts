@@ -7,7 +7,7 @@ import { closeSync, constants, lstatSync, openSync, readSync, readdirSync, readl
 import { TsbuildError } from '../errors.js';
 import { fsx } from './fsx.js';
 import { layerMtime } from './layer-mtime.js';
-import { treePathTooLong } from './entry-limits.js';
+import { checkUtf8Names, treePathTooLong } from './entry-limits.js';
 import { padding, type TarChunker, type TarEntry } from './tar-writer.js';
 
 export interface TreeTarOptions {
@@ -83,7 +83,7 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
 
   const rootSt = lstatSync(opts.root);
   if (!rootSt.isDirectory()) throw new TsbuildError('TSB_LAYER_INVALID', `${opts.root} is not a directory`);
-  const stack: Frame[] = [{ abs: opts.root, rel: '', names: sortedChildren(opts.root, upper, false, false), next: 0 }];
+  const stack: Frame[] = [{ abs: opts.root, rel: '', names: sortedChildren(opts.root, '', upper, false, false), next: 0 }];
 
   const clamp = (st: BigIntStats): [number, number] => layerMtime(st.mtimeNs, opts.sourceDateEpoch);
 
@@ -209,7 +209,7 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
         entry.type = 'dir';
         out.writeEntryHeader(entry);
         stats.entries++;
-        stack.push({ abs, rel, names: sortedChildren(abs, upper, opaque, xattrWhiteouts), next: 0 });
+        stack.push({ abs, rel, names: sortedChildren(abs, rel, upper, opaque, xattrWhiteouts), next: 0 });
         continue;
       case constants.S_IFREG: {
         if (st.nlink > 1n) {
@@ -262,9 +262,15 @@ export function writeTreeTar(opts: TreeTarOptions, out: TarChunker): TreeTarStat
  * Children in byte order of their names *in the layer*, so the tar is sorted by path: in an upper
  * dir a whiteout `x` sorts as `.wh.x`, and an opaque dir gets a virtual `.wh..wh..opq` child.
  */
-function sortedChildren(dir: string, upper: boolean, opaque: boolean, xattrWhiteouts: boolean): Child[] {
+function sortedChildren(dir: string, rel: string, upper: boolean, opaque: boolean, xattrWhiteouts: boolean): Child[] {
   const children: Child[] = [];
-  for (const d of readdirSync(dir, { withFileTypes: true })) {
+  const dirents = readdirSync(dir, { withFileTypes: true });
+  checkUtf8Names(
+    dir,
+    rel,
+    dirents.map((d) => d.name),
+  );
+  for (const d of dirents) {
     let kind: Child['kind'] = 'plain';
     if (upper) {
       if (d.isCharacterDevice() && lstatSync(`${dir}/${d.name}`).rdev === 0) kind = 'whiteout';
