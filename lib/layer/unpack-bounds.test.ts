@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { unpackLayer } from './unpack.js';
 import { LayerApplier } from './tar-apply.js';
 import { TarParser } from './tar-reader.js';
@@ -150,6 +152,48 @@ test('repeated whiteouts and opaque markers are done once: the removal walks sta
     assert.equal(readdirSync(join(dest, 'd')).length, n, 'the lower files are gone, the layer’s kept');
     assert.equal(readdirSync(join(dest, 'e')).length, n, 'a whiteout does not hide what its own layer wrote');
     assert.ok(applier.removalVisits <= 4 * n, `${applier.removalVisits} paths looked at for ${4 * n} entries`);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('size lies, sparse and negative sizes are refused; gzip framing follows one rule (catalog A8, A9)', async () => {
+  const t = tempDir('framing');
+  try {
+    const tar = Buffer.concat([...file('f'), END_OF_ARCHIVE]);
+    const run = async (buf: Buffer, compression: 'gzip' | 'none') => {
+      const dest = fresh(t.path, `d${readdirSync(t.path).length}`);
+      return unpackLayer(Readable.from([buf]), dest, { mode: 'apply', compression });
+    };
+    for (const [label, buf, message] of [
+      [
+        'a header claiming 100 GiB with 1 KiB behind it',
+        Buffer.concat([encodeRawHeader({ name: 'f', typeflag: TypeFlag.File, size: 100 * 2 ** 30 }), Buffer.alloc(1024)]),
+        /truncated/,
+      ],
+      ['a GNU sparse entry', Buffer.concat([...raw({ name: 's', typeflag: TypeFlag.GnuSparse }), END_OF_ARCHIVE]), /sparse file "s" is not supported/],
+      [
+        'a PAX GNU.sparse entry',
+        Buffer.concat([...pax(TypeFlag.PaxLocal, [['GNU.sparse.major', '1']]), ...file('s'), END_OF_ARCHIVE]),
+        /sparse file "s" is not supported/,
+      ],
+      ['a negative base-256 size', Buffer.concat([encodeRawHeader({ name: 'n', typeflag: TypeFlag.File, size: -1024 }), END_OF_ARCHIVE]), /negative size/],
+    ] as Array<[string, Buffer, RegExp]>) {
+      await assert.rejects(run(buf, 'none'), { code: 'TSB_LAYER_INVALID', message }, label);
+    }
+    // gzip: NUL padding after the member and several members are read (as Node's zlib and umoci do);
+    // anything else after the member is an error. The diffId always covers every tar byte, the
+    // padding after the end-of-archive blocks included; a tar without those blocks is accepted.
+    const one = gzipSync(tar);
+    const expected = (await run(one, 'gzip')).diffId;
+    assert.equal((await run(Buffer.concat([one, Buffer.alloc(512)]), 'gzip')).diffId, expected);
+    assert.equal((await run(Buffer.concat([gzipSync(tar.subarray(0, 512)), gzipSync(tar.subarray(512))]), 'gzip')).diffId, expected);
+    await assert.rejects(run(Buffer.concat([one, Buffer.from('GARBAGE')]), 'gzip'), { code: 'TSB_LAYER_INVALID', message: /not valid gzip/ });
+    const padded = Buffer.concat([tar, Buffer.alloc(10240)]);
+    const r = await run(gzipSync(padded), 'gzip');
+    assert.equal(r.uncompressedSize, padded.length);
+    assert.equal(r.diffId, `sha256:${createHash('sha256').update(padded).digest('hex')}`);
+    assert.equal((await run(gzipSync(tar.subarray(0, 1024)), 'gzip')).entries, 1);
   } finally {
     t.cleanup();
   }
