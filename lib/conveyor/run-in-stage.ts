@@ -22,7 +22,9 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 const TAIL_LINES = 20;
 
 export function stageEnv(config: StoredImage['config']['config']): string[] {
-  const env = [...(config?.Env ?? [])];
+  // Only NAME=value entries: one without a name or "=" means nothing to a process (never a host
+  // variable, as podman's CVE-2026-57231 once made it), and a NUL byte cannot reach one at all.
+  const env = (config?.Env ?? []).filter((e) => typeof e === 'string' && e.indexOf('=') > 0 && !e.includes('\0'));
   const has = (k: string): boolean => env.some((e) => e.startsWith(`${k}=`));
   if (!has('PATH')) env.push(`PATH=${DEFAULT_PATH}`);
   if (!has('HOME')) env.push('HOME=/root');

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { finalRefName } from '../../lib/storage/index.js';
 import { runCli, tempDirs } from '../support/cli.js';
-import { homeWithLocalBase } from '../support/local-image.js';
+import { busyboxTree, homeWithLocalBase, storeLocalImage } from '../support/local-image.js';
 
 const exec = promisify(execFile);
 
@@ -38,6 +38,34 @@ describe('what a step can reach', () => {
   after(async () => {
     await new Promise((r) => server.close(r));
     await dirs.cleanup();
+  });
+
+  // Catalog C5: Env entries of a base image that are not NAME=value.
+  test('Env entries of the base image without a name or "=", or with a NUL, are dropped: never filled from the builder', async () => {
+    const home = await homeWithLocalBase('reach-env');
+    const tree = await busyboxTree();
+    try {
+      const env = ['PATH=/bin', 'HOME', 'AWS_*', 'REACH_SECRET', '=x', 'A=B=C', 'NUL\u0000BYTE=1', 'V=nul\u0000value'];
+      await storeLocalImage(join(home.path, 'store'), 'local.test/env:1', tree.dir, { Env: env });
+      const project = await dirs.make('reach-env-project');
+      await writeFile(
+        join(project, 'werf.yaml'),
+        'project: reach\nconfigVersion: 1\n---\nimage: env\nfrom: local.test/env:1\nshell:\n  install:\n  - env | sort > /env.txt\n',
+      );
+      const res = await runCli(['build', '--dir', project, '--pull', 'never'], {
+        home: home.path,
+        env: { ...process.env, REACH_SECRET: 'host-only', AWS_KEY: 'host-only' },
+      });
+      assert.equal(res.code, 0, res.stderr);
+      // (umoci refuses this image's config as it is: the Env entries are the base image's own.)
+      const run = await runCli(['run', '--dir', project, 'env', '--', 'cat', '/env.txt'], { home: home.path });
+      assert.equal(run.code, 0, run.stderr);
+      const seen = run.stdout.split('\n').filter((l) => /^[A-Z]/.test(l) && !/^(PWD|SHLVL|_)=/.test(l));
+      assert.deepEqual(seen, ['A=B=C', 'HOME=/root', 'PATH=/bin']);
+    } finally {
+      await tree.cleanup();
+      await home.cleanup();
+    }
   });
 
   for (const sandbox of ['bwrap', 'runc']) {
