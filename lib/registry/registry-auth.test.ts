@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -116,5 +116,33 @@ test('a token endpoint answering nothing usable is a clear auth error: no token,
   } finally {
     transport.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+test('token lifetimes count from local receipt: expires_in 10^12 is capped at a day (a future issued_at ignored), expires_in -1 lives the 60 s minimum', async () => {
+  const r = await realm(createHttpServer(), 'http', (n) =>
+    n === 1 ? { token: 't1', expires_in: 1e12, issued_at: '2099-01-01T00:00:00Z' } : n === 2 ? { token: 't2', expires_in: -1 } : { token: `t${n}` },
+  );
+  const transport = new HttpTransport();
+  // Only Date is mocked: the token requests are real HTTP with real timers.
+  mock.timers.enable({ apis: ['Date'], now: Date.now() });
+  try {
+    const auth = authFor('http://127.0.0.1:1', transport);
+    await auth.unauthorized(`Bearer realm="${r.url}",service="reg"`, [], undefined);
+    const bearer = (): Promise<string | undefined> => auth.authorization(['repository:a:pull'], 'a', undefined);
+    assert.equal(await bearer(), 'Bearer t1');
+    mock.timers.tick(23 * 3600_000);
+    assert.equal(await bearer(), 'Bearer t1', 'still valid after 23 h');
+    mock.timers.tick(3600_000 + 1000);
+    assert.equal(await bearer(), 'Bearer t2', 'the 10^12 s token was dropped after a day');
+    mock.timers.tick(50_000);
+    assert.equal(await bearer(), 'Bearer t2', 'expires_in -1 still lives the minimum');
+    mock.timers.tick(11_000);
+    assert.equal(await bearer(), 'Bearer t3');
+    assert.equal(r.seen.length, 3);
+  } finally {
+    mock.timers.reset();
+    transport.close();
+    await r.close();
   }
 });
