@@ -30,13 +30,21 @@ function slug(to: string): string {
   return to.replace(/^\/+/, '').replace(/[^A-Za-z0-9_.-]+/g, '-') || 'root';
 }
 
+/**
+ * An image name as one path component of this build's temp dir: distinct names stay distinct, and
+ * none is "." or ".." or holds a "/" — werf.yaml names images freely ("../../../etc" included).
+ */
+function imageDir(name: string): string {
+  return name === '' ? 'image' : encodeURIComponent(name).replace(/\./g, '%2E');
+}
+
 export async function resolveMounts(project: string, image: ImageSpec, dirs: MountDirs): Promise<StageMount[]> {
   const out: StageMount[] = [];
   for (const m of image.mounts) {
     let source: string;
     let lock: string | undefined;
     if (m.from === 'tmp_dir') {
-      source = join(dirs.buildTmp, 'mounts', image.name || 'image', slug(m.to));
+      source = join(dirs.buildTmp, 'mounts', imageDir(image.name), slug(m.to));
     } else if (m.from === 'build_dir') {
       source = join(dirs.buildDirRoot, project, slug(m.to));
       lock = `${source}.lock`;
@@ -56,7 +64,7 @@ export async function resolveMounts(project: string, image: ImageSpec, dirs: Mou
  */
 export async function resolveSecrets(image: ImageSpec, dirs: MountDirs, env: NodeJS.ProcessEnv = process.env): Promise<StageMount[]> {
   if (image.secrets.length === 0) return [];
-  const dir = join(dirs.buildTmp, 'secrets', image.name || 'image');
+  const dir = join(dirs.buildTmp, 'secrets', imageDir(image.name));
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const out: StageMount[] = [];
   for (const s of image.secrets) {
