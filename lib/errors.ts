@@ -48,6 +48,7 @@ export const ErrorCodes = {
   TSB_GIT_UNCOMMITTED: { kind: 'PRECONDITION', exit: 1 },
   TSB_GIT_SHALLOW: { kind: 'PRECONDITION', exit: 1 },
   TSB_GIT_MASK_INVALID: { kind: 'INVALID', exit: 2 },
+  TSB_GIT_TREE_INVALID: { kind: 'INVALID', exit: 1 },
   TSB_GIT_REMOTE: { kind: 'UNAVAILABLE', exit: 1 },
   TSB_GIT_COMMAND: { kind: 'INTERNAL', exit: 1 },
   TSB_ABORTED: { kind: 'UNAVAILABLE', exit: 130 },

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { TsbuildError } from '../errors.js';
 import { addPath, mappingMatcher, readTree, toPath, type GitMapping, type TreeFile, type TreeFileMode } from './mapping.js';
 import { STREAM_BLOB_THRESHOLD, type GitRepo } from './repo.js';
+import { checkTreePath } from './tree-path.js';
 
 export interface ArchiveEntry {
   /** Absolute path in the image (under the mapping's `to`). */
@@ -200,6 +201,7 @@ async function rawChanges(repo: GitRepo, from: string, to: string, mapping: GitM
     }
     const [srcMode = '', dstMode = '', , dstOid = '', status = ''] = header;
     header = undefined;
+    checkTreePath(rec, to);
     out.push({ status: status.charAt(0), srcMode, dstMode, dstOid, repoPath: rec });
   }
   return out;

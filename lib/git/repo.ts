@@ -11,6 +11,7 @@ import { TsbuildError } from '../errors.js';
 import { BlobReader } from './blob-reader.js';
 import { gitRecords, runGit, spawnGit, type GitResult } from './git-command.js';
 import { formatCommitTime } from './commit-time.js';
+import { checkTreePath } from './tree-path.js';
 
 export interface CommitInfo {
   hash: string;
@@ -231,7 +232,9 @@ export class GitRepo {
           if (tab < 0) continue;
           const [mode, type, oid, size] = rec.slice(0, tab).split(/ +/);
           if (mode === undefined || type === undefined || oid === undefined) continue;
-          out.push({ path: rec.slice(tab + 1), mode, type, oid, size: size === '-' ? NaN : Number(size) });
+          const path = rec.slice(tab + 1);
+          checkTreePath(path, commit);
+          out.push({ path, mode, type, oid, size: size === '-' ? NaN : Number(size) });
         }
         return out;
       })();
