@@ -163,6 +163,26 @@ ansible:
     assert.doesNotMatch(res.stderr, /TASK install\[2\]/);
   });
 
+  test('a module that cannot start shows why (MODULE FAILURE with its stderr); become without sudo says what to do', async () => {
+    const res = await build(`project: ans
+configVersion: 1
+---
+image: app
+from: ${BASE}
+ansible:
+  install:
+  - user: name=becomer uid=4321
+  - name: become
+    become: yes
+    become_user: becomer
+    shell: id
+`);
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /task install\[1\] "become" \(module shell\) exited with \d+: MODULE FAILURE: .*sudo: command not found/);
+    assert.match(res.stderr, /^ +│ +\| .*sudo: command not found$/m);
+    assert.match(res.stderr, /^hint: `become` runs the task through sudo, which the image does not have/m);
+  });
+
   test('the seed example with apk on a base without apk fails at the apk task with the module message', async () => {
     const res = await build(`project: ans
 configVersion: 1

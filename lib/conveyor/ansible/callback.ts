@@ -64,7 +64,8 @@ class CallbackModule(CallbackBase):
         self._out('  %s%s' % (status, suffix))
         module = _module(task).split('.')[-1]
         if module in COMMAND_MODULES or status.startswith('failed'):
-            for key in ('stdout', 'stderr'):
+            # module_*: what a module that did not even start printed (MODULE FAILURE says "see stdout/stderr")
+            for key in ('stdout', 'stderr', 'module_stdout', 'module_stderr'):
                 text = r.get(key)
                 if isinstance(text, str) and text.strip():
                     for line in text.rstrip('\\n').split('\\n'):
@@ -123,6 +124,10 @@ class CallbackModule(CallbackBase):
         self._failed_written = True
         r = result._result if isinstance(result._result, dict) else {}
         msg = r.get('msg') or r.get('module_stderr') or r.get('exception') or ''
+        if str(msg).startswith('MODULE FAILURE'):
+            detail = [l for l in str(r.get('module_stderr') or r.get('module_stdout') or '').split('\\n') if l.strip()]
+            if detail:
+                msg = 'MODULE FAILURE: %s' % detail[-1].strip()
         if not msg and r.get('results'):
             failed = [x for x in r['results'] if isinstance(x, dict) and x.get('failed')]
             if failed:

@@ -70,12 +70,18 @@ export async function runAnsibleStage(parent: StoredImage, ctx: BuildContext, op
         exitCode,
         command: failed ? describeFailure(opts.stage, failed) : 'ansible-playbook (it stopped before any task failed; see its output)',
         lastLines,
+        ...(failed && /\bsudo: (command )?not found/.test(failed.msg ?? '') ? { hint: BECOME_HINT } : {}),
       });
     },
     commit: { history: opts.history },
   });
   return image!;
 }
+
+// werf's stapel brings its own sudo for `become`; the toolchain here has none, so it is the image's.
+const BECOME_HINT =
+  '`become` runs the task through sudo, which the image does not have: install sudo in an earlier stage, ' +
+  'or drop `become` and switch users in the command itself (`su -s /bin/sh USER -c …`)';
 
 function describeFailure(stage: string, f: FailedTask): string {
   const where = `task ${stage}[${f.index ?? '?'}]${f.name && f.name !== f.module ? ` "${f.name}"` : ''} (module ${f.module})`;
