@@ -73,8 +73,10 @@ describe('what a step can reach', () => {
       const home = await homeWithLocalBase('reach');
       try {
         const project = await dirs.make('reach-project');
+        // nc's -w is a hang guard: without network the connect fails at once, with it the service
+        // answers at once; only a test process that does not run for a minute reaches 60 s.
         const probe = (tag: string): string[] => [
-          `(echo ${tag}-${sandbox} | nc -w 5 127.0.0.1 ${port}) && echo connected > /net || echo unreachable > /net`,
+          `(echo ${tag}-${sandbox} | nc -w 60 127.0.0.1 ${port}) && echo connected > /net || echo unreachable > /net`,
           'cut -d: -f1 /proc/net/dev | tail -n +3 | tr -d " " > /ifaces',
           `ls ${home.path}/store > /store 2>&1 && echo present >> /store || echo absent > /store`,
         ];
