@@ -9,6 +9,9 @@ import { fsx } from '../lib/layer/index.js';
 
 const run = promisify(execFile);
 
+/** One page (x86_64, and the smallest on aarch64), its last byte the terminating NUL. */
+const MAX_MOUNT_OPTIONS = 4096;
+
 export interface OverlayDirs {
   /** Layer dirs relative to the snapshot root, bottom first. */
   lowers: string[];
@@ -29,6 +32,16 @@ export async function mountOverlay(root: string, dirs: OverlayDirs, rootless: bo
   const redirect = rootless ? 'nofollow' : 'off';
   const flags = `index=off,redirect_dir=${redirect},metacopy=off${rootless ? ',userxattr' : ''}`;
   const opts = `lowerdir=${lowerdir},upperdir=${upper},workdir=${work},${flags}`;
+  // mount(2) copies one page of options: the `mount` program passes a longer string on, and the
+  // kernel cuts it short — measured with 260 layers: the bottom 45 were gone and the cut name
+  // "l" (the directory of short links) was stacked as a layer. Never mount a different tree.
+  if (opts.length >= MAX_MOUNT_OPTIONS) {
+    throw new TsbuildError(
+      'TSB_SANDBOX_UNAVAILABLE',
+      `cannot stack ${lowers.length} layers with overlayfs: their mount options take ${opts.length} bytes, over the kernel's limit of ${MAX_MOUNT_OPTIONS - 1}`,
+      { hint: 'use --snapshotter native for this image, or a base image with fewer layers (Docker allows 125)' },
+    );
+  }
   // mount(2) from this process when the options fit a page with absolute paths (a chain of some
   // 60 layers); else, or when it fails, the `mount` program in the snapshot root (relative paths,
   // and its error message).
