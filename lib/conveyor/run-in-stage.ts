@@ -2,7 +2,7 @@
 // snapshot of an image this way — work dir, the sandbox's own mounts, user mounts and secrets
 // (read-only when declared so, locked when shared), the run, the failure description, the commit
 // of what changed into a layer, and the cleanup.
-import { lstat, mkdir, mkdtemp } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContentStore } from '../content/index.js';
 import type { LayerCompressionSpec } from '../oci/index.js';
@@ -134,6 +134,7 @@ export async function runInStage(parent: StoredImage, ctx: RunnerContext, run: S
       if (st === 'missing') pruneIfEmpty.push(m.target, ...(await missingAncestors(snap.rootfs, m.target)));
       if (m.lock) releases.push(await acquireFileLock(m.lock, signal));
     }
+    await makeMountParents(snap.rootfs, mounts);
     // Resolved inside the image first: a hostile WorkingDir is refused before anything is created.
     const cwd = run.createWorkdir && ctx.resolveWorkdir ? ctx.resolveWorkdir(snap.rootfs, run.cwd, run.image ?? run.what) : run.cwd;
     if (run.createWorkdir) await ensureWorkdir(snap.rootfs, cwd);
@@ -273,6 +274,22 @@ export async function inspectPath(rootfs: string, path: string): Promise<'missin
     if (!st.isDirectory()) return 'other';
   }
   return 'dir';
+}
+
+/**
+ * The missing parents of mount points, made as Docker makes them (root, 0755). bwrap would make them
+ * 0700: a step running as another user (ansible `become`, `su`) could then not reach /.tsbuild/bin/bash
+ * or its script, and a layer recorded such a directory root-only when the step wrote beside a mount
+ * (`mount: to: /app/cache` on an image without /app gave /app mode 0700). Only missing components are
+ * made (never below a symlink: missingAncestors stops there); empty ones are pruned after the run.
+ */
+async function makeMountParents(rootfs: string, mounts: readonly BindMount[]): Promise<void> {
+  for (const m of mounts) {
+    for (const dir of await missingAncestors(rootfs, m.target)) {
+      await mkdir(join(rootfs, dir));
+      await chmod(join(rootfs, dir), 0o755);
+    }
+  }
 }
 
 /** Docker creates a missing WORKDIR; only do it when no component is a symlink (hostile images). */

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readFile, writeFile, mkdir, access, chmod } from 'node:fs/promises';
+import { readFile, writeFile, mkdir, access, chmod, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../support/cli.js';
 import { homeWithLocalBase } from '../support/local-image.js';
@@ -68,6 +68,40 @@ shell:
       for (const p of ['var', 'hostdata', '.tsbuild']) {
         await assert.rejects(access(join(rootfs, p)), `${p} must not be in the image`);
       }
+    } finally {
+      await out.cleanup();
+    }
+  });
+
+  test('missing parents of mount points are made 0755 as Docker makes them, in the step and in the layer', async () => {
+    // bwrap made them 0700: another user could not pass /.tsbuild (ansible become), and /newdir below
+    // was recorded root-only in the layer.
+    await writeFile(
+      join(project.path, 'werf.yaml'),
+      `project: mnt
+configVersion: 1
+---
+image: parents
+from: local.test/base:1
+mount:
+- from: tmp_dir
+  to: /newdir/cache
+shell:
+  install:
+  - echo beside > /newdir/file
+  - stat -c %a /.tsbuild /.tsbuild/bin /newdir > /modes
+`,
+    );
+    const res = await runCli(['build', '--dir', project.path, '--pull', 'never'], { home: home.path });
+    assert.equal(res.code, 0, res.stderr);
+    const out = await tempDir('parents-out');
+    try {
+      await exec('umoci', ['unpack', '--image', `${join(home.path, 'store')}:mnt/parents:latest`, join(out.path, 'bundle')]);
+      const rootfs = join(out.path, 'bundle', 'rootfs');
+      assert.equal(await readFile(join(rootfs, 'modes'), 'utf8'), '755\n755\n755\n');
+      assert.equal((await stat(join(rootfs, 'newdir'))).mode & 0o7777, 0o755);
+      assert.equal(await readFile(join(rootfs, 'newdir', 'file'), 'utf8'), 'beside\n');
+      await assert.rejects(access(join(rootfs, 'newdir', 'cache')), 'the mount point itself is not in the image');
     } finally {
       await out.cleanup();
     }
