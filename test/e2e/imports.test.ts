@@ -144,4 +144,29 @@ shell:
     const reason = r.images.find((i) => i.name === 'app')!.stages.find((s) => s.name === 'importsAfterInstall')!.reason ?? '';
     assert.match(reason, /imports changed/);
   });
+
+  test('an import owner the image does not know fails naming the image, the import and its line', async () => {
+    await writeFile(
+      join(project.path, 'werf.yaml'),
+      `project: imp
+configVersion: 1
+---
+image: src
+from: local.test/base:1
+---
+image: dst
+from: local.test/base:1
+import:
+- image: src
+  add: /etc/passwd
+  to: /copied
+  owner: nosuchuser
+  after: install
+`,
+    );
+    const res = await runCli(['build', '--dir', project.path, '--pull', 'never'], { home: home.path });
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /error: image "dst", import of image "src" at \S*werf\.yaml:10: user "nosuchuser" does not exist in the image's \/etc\/passwd/);
+    assert.match(res.stderr, /hint: create it in an earlier stage or use a numeric id/);
+  });
 });

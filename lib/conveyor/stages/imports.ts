@@ -11,6 +11,22 @@ import { resolveImagePath } from '../image-path.js';
 import { resolveGroup, resolveUser } from '../image-users.js';
 import type { BuildContext, PlanContext, Stage, StageName } from '../stage.js';
 
+/** owner/group names, resolved in the image being built; an unknown one names the import that asked. */
+async function importOwnership(target: string, i: ImportSpec, ctx: BuildContext): Promise<Ownership> {
+  const own = numericOwnership(i);
+  try {
+    if (i.owner && own.uid === undefined) Object.assign(own, await resolveUser(target, i.owner));
+    if (i.group && !/^\d+$/.test(i.group)) own.gid = await resolveGroup(target, i.group);
+  } catch (err) {
+    if (!(err instanceof TsbuildError)) throw err;
+    throw new TsbuildError(err.code, `${importLabel(ctx, i)} at ${i.position.file}:${i.position.line}: ${err.message}`, {
+      ...(err.hint ? { hint: err.hint } : {}),
+      cause: err,
+    });
+  }
+  return own;
+}
+
 type When = { before: 'install' | 'setup' } | { after: 'install' | 'setup' };
 
 function matches(x: { before?: string; after?: string }, when: When): boolean {
@@ -72,12 +88,7 @@ export function importsStage(name: StageName, when: When): Stage {
         // `/usr/bin`: the layer says so, rather than replacing the symlink with a directory).
         const layer = await withRootfs(ctx, parent, 'import-target', async (target) => {
           const owners = new Map<ImportSpec, Ownership>();
-          for (const i of imps) {
-            const own = numericOwnership(i);
-            if (i.owner && own.uid === undefined) Object.assign(own, await resolveUser(target, i.owner));
-            if (i.group && !/^\d+$/.test(i.group)) own.gid = await resolveGroup(target, i.group);
-            owners.set(i, own);
-          }
+          for (const i of imps) owners.set(i, await importOwnership(target, i, ctx));
           return withAllRootfs(ctx, sources, async (roots) => {
             const sels: ImportSelection[] = [];
             for (let k = 0; k < imps.length; k++) {
