@@ -56,14 +56,18 @@ async function* selectFiles(rootfs: string, sel: ImportSelection): AsyncGenerato
       const s = await lstat(abs);
       const matched = whole || matcher.isPathMatched(repoPath(rel));
       if (s.isDirectory()) {
-        if (matched) {
+        // A matched directory is taken whole only when no mask decides anything below it: with
+        // `excludePaths: [front/node_modules]`, `front` matches but must be walked (it was taken
+        // whole, so nested excludes were ignored).
+        const through = !whole && matcher.shouldGoThrough(repoPath(rel));
+        if (matched && !through) {
           yield { rel, abs, st: s };
           yield* walk(rel, true);
-        } else if (matcher.shouldGoThrough(repoPath(rel))) {
-          // Only directories on the way to something selected are emitted (below).
+        } else if (through) {
+          // A directory only on the way to something selected is emitted only with what it holds.
           const inner: SelectedFile[] = [];
           for await (const f of walk(rel, false)) inner.push(f);
-          if (inner.length > 0) {
+          if (matched || inner.length > 0) {
             yield { rel, abs, st: s };
             yield* inner;
           }
