@@ -51,10 +51,17 @@ export function numericOwnership(imp: ImportSpec): Ownership {
   return own;
 }
 
+/**
+ * Version of how a selection picks files (import-files.ts). Recorded and cached checksums are found
+ * by a key that includes it, so a change of the picking is not answered with a checksum of the old
+ * picking: 2 = excludePaths below a matched directory are honoured (1 took such a directory whole).
+ */
+const SELECTION_VERSION = 2;
+
 /** What the checksum of one import depends on besides the source's content. */
 function importKey(imp: ImportSpec): string {
   return createHash('sha256')
-    .update(JSON.stringify([importSelection(imp), numericOwnership(imp)]))
+    .update(JSON.stringify([SELECTION_VERSION, importSelection(imp), numericOwnership(imp)]))
     .digest('hex');
 }
 
@@ -72,7 +79,7 @@ export async function withRootfs<T>(ctx: BuildContext, image: StoredImage, label
 /** A small on-disk cache by source manifest digest + selection (the same content gives the same checksum). */
 function cacheFile(cacheDir: string, digest: string, imp: ImportSpec): string {
   const key = createHash('sha256')
-    .update(JSON.stringify([digest, importSelection(imp), numericOwnership(imp)]))
+    .update(JSON.stringify([SELECTION_VERSION, digest, importSelection(imp), numericOwnership(imp)]))
     .digest('hex');
   return join(cacheDir, 'import-checksums', key);
 }
