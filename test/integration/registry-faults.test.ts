@@ -1,7 +1,7 @@
 // Registry misbehaviour, injected by an in-process proxy in front of a real docker-registry:
 // transient errors, Retry-After, resets mid-blob, corrupt bytes, oversized and odd manifests,
 // cross-origin redirects (credentials must not follow) and auth loops.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { readFile, readdir, mkdtemp, rm, stat } from 'node:fs/promises';
@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { DigestMismatchError, TsbuildError } from '../../lib/errors.js';
 import { LayoutStore } from '../../lib/content/index.js';
 import { parseReference } from '../../lib/oci/index.js';
-import { RegistryError, getManifest, pullImage, pushImage, registryClient, staticCredentials, type RegistryClient } from '../../lib/registry/index.js';
+import { RegistryError, getManifest, pullImage, pushImage, registryClient, staticCredentials } from '../../lib/registry/index.js';
+import { proxiedRegistry } from '../support/proxied-registry.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { seedBusyboxImage, type BusyboxLayout } from '../support/base-image.js';
@@ -30,74 +31,46 @@ async function blobFiles(store: LayoutStore): Promise<string[]> {
 }
 
 describe('registry faults (anonymous registry behind a fault proxy)', () => {
-  let reg: RunningRegistry;
-  let proxy: FaultProxy;
-  let layout: BusyboxLayout;
-  let client: RegistryClient;
-  let work: string;
-  let ref: string;
-  let n = 0;
-  const freshStore = (): LayoutStore => new LayoutStore(join(work, `store-${n++}`));
-
-  before(async () => {
-    reg = await startRegistry();
-    layout = (await seedBusyboxImage(reg.host)).layout;
-    proxy = await startFaultProxy(reg.host);
-    ref = `${proxy.host}/library/busybox:latest`;
-    client = registryClient({ retry: FAST_RETRY });
-    work = await mkdtemp(join(tmpdir(), 'tsbuild-reg-faults-'));
-  });
-
-  afterEach(() => {
-    proxy.setRule(undefined);
-    proxy.requests.length = 0;
-  });
-
-  after(async () => {
-    await client?.close();
-    await proxy?.stop();
-    await reg?.stop();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  const fx = proxiedRegistry({ prefix: 'tsbuild-reg-faults-', client: () => registryClient({ retry: FAST_RETRY }) });
 
   test('a 500 on the manifest is retried and the pull succeeds', async () => {
-    proxy.setRule((req, nth) =>
+    fx.proxy.setRule((req, nth) =>
       req.method === 'GET' && req.url.includes('/manifests/') && nth === 0
         ? { kind: 'respond', status: 500, body: '{"errors":[{"code":"UNKNOWN"}]}' }
         : undefined,
     );
-    const pulled = await pullImage(client, ref, freshStore());
-    assert.equal(pulled.manifestDescriptor.digest, layout.manifestDigest);
-    assert.equal(proxy.requests.filter((r) => r.method === 'GET' && r.url.includes('/manifests/')).length, 2);
+    const pulled = await pullImage(fx.client, fx.ref, fx.freshStore());
+    assert.equal(pulled.manifestDescriptor.digest, fx.layout.manifestDigest);
+    assert.equal(fx.proxy.requests.filter((r) => r.method === 'GET' && r.url.includes('/manifests/')).length, 2);
   });
 
   test('429 with Retry-After is honoured before retrying', async () => {
-    proxy.setRule((req, nth) =>
+    fx.proxy.setRule((req, nth) =>
       req.method === 'GET' && req.url.includes('/manifests/') && nth === 0 ? { kind: 'respond', status: 429, headers: { 'retry-after': '1' } } : undefined,
     );
     const t0 = Date.now();
-    await pullImage(client, ref, freshStore());
+    await pullImage(fx.client, fx.ref, fx.freshStore());
     const waited = Date.now() - t0;
     assert.ok(waited >= 950, `waited only ${waited} ms`);
   });
 
   test('persistent 503 gives up after the configured attempts with a retryable RegistryError', async () => {
-    proxy.setRule((req) => (req.url.includes('/manifests/') ? { kind: 'respond', status: 503 } : undefined));
-    await assert.rejects(pullImage(client, ref, freshStore()), (err: unknown) => {
+    fx.proxy.setRule((req) => (req.url.includes('/manifests/') ? { kind: 'respond', status: 503 } : undefined));
+    await assert.rejects(pullImage(fx.client, fx.ref, fx.freshStore()), (err: unknown) => {
       assert.ok(err instanceof RegistryError);
       assert.equal(err.status, 503);
       assert.equal(err.retryable, true);
       return true;
     });
-    assert.equal(proxy.requests.filter((r) => r.url.includes('/manifests/')).length, FAST_RETRY.attempts);
+    assert.equal(fx.proxy.requests.filter((r) => r.url.includes('/manifests/')).length, FAST_RETRY.attempts);
   });
 
   test('a connection reset mid-blob resumes with a Range request and the blob verifies', async () => {
-    const layerGet = isLayerGet(layout);
-    proxy.setRule((req, nth) => (layerGet(req.method, req.url) && nth === 0 ? { kind: 'reset-after', bytes: 300_000 } : undefined));
-    const store = freshStore();
-    const pulled = await pullImage(client, ref, store);
-    const gets = proxy.requests.filter((r) => layerGet(r.method, r.url));
+    const layerGet = isLayerGet(fx.layout);
+    fx.proxy.setRule((req, nth) => (layerGet(req.method, req.url) && nth === 0 ? { kind: 'reset-after', bytes: 300_000 } : undefined));
+    const store = fx.freshStore();
+    const pulled = await pullImage(fx.client, fx.ref, store);
+    const gets = fx.proxy.requests.filter((r) => layerGet(r.method, r.url));
     assert.equal(gets.length, 2);
     assert.equal(gets[0]!.headers.range, undefined);
     assert.match(String(gets[1]!.headers.range), /^bytes=\d+-$/);
@@ -109,21 +82,21 @@ describe('registry faults (anonymous registry behind a fault proxy)', () => {
   });
 
   test('a blob that stalls at the same point every time fails after the configured resumes, naming registry and blob', async () => {
-    const layerGet = isLayerGet(layout);
-    const layerSize = (await stat(join(layout.dir, 'blobs', 'sha256', layout.layerDigest.slice('sha256:'.length)))).size;
+    const layerGet = isLayerGet(fx.layout);
+    const layerSize = (await stat(join(fx.layout.dir, 'blobs', 'sha256', fx.layout.layerDigest.slice('sha256:'.length)))).size;
     const half = Math.floor(layerSize / 2);
     // A server that hangs at 50 %: the first GET sends half and then nothing; every resume hangs at once.
-    proxy.setRule((req) => (layerGet(req.method, req.url) ? { kind: 'stall-after', bytes: req.headers.range ? 0 : half } : undefined));
+    fx.proxy.setRule((req) => (layerGet(req.method, req.url) ? { kind: 'stall-after', bytes: req.headers.range ? 0 : half } : undefined));
     const stallClient = registryClient({ retry: FAST_RETRY, bodyTimeoutMs: STALL_MS, maxStallResumes: 2 });
-    const store = freshStore();
+    const store = fx.freshStore();
     try {
-      await assert.rejects(pullImage(stallClient, ref, store), (err: unknown) => {
+      await assert.rejects(pullImage(stallClient, fx.ref, store), (err: unknown) => {
         assert.ok(err instanceof RegistryError, String(err));
         assert.equal(err.code, 'TSB_REGISTRY_NETWORK');
         assert.match(
           err.message,
           new RegExp(
-            `blob ${layout.layerDigest} from ${proxy.host}/library/busybox stalled: no data for ${STALL_MS / 1000} s at ${half} of ${layerSize} bytes, 3 times`,
+            `blob ${fx.layout.layerDigest} from ${fx.proxy.host}/library/busybox stalled: no data for ${STALL_MS / 1000} s at ${half} of ${layerSize} bytes, 3 times`,
           ),
         );
         assert.match(err.hint ?? '', /TSBUILD_TRANSFER_TIMEOUT/);
@@ -132,71 +105,71 @@ describe('registry faults (anonymous registry behind a fault proxy)', () => {
     } finally {
       await stallClient.close();
     }
-    const gets = proxy.requests.filter((r) => layerGet(r.method, r.url));
+    const gets = fx.proxy.requests.filter((r) => layerGet(r.method, r.url));
     assert.equal(gets.length, 3, 'the first GET and two resumes');
     assert.deepEqual(
       gets.slice(1).map((g) => g.headers.range),
       [`bytes=${half}-`, `bytes=${half}-`],
     );
-    assert.equal(await store.has(layout.layerDigest as `sha256:${string}`), false, 'nothing stored');
+    assert.equal(await store.has(fx.layout.layerDigest as `sha256:${string}`), false, 'nothing stored');
   });
 
   test('a single stall is resumed and the blob verifies', async () => {
-    const layerGet = isLayerGet(layout);
-    proxy.setRule((req, nth) => (layerGet(req.method, req.url) && nth === 0 ? { kind: 'stall-after', bytes: 100_000 } : undefined));
+    const layerGet = isLayerGet(fx.layout);
+    fx.proxy.setRule((req, nth) => (layerGet(req.method, req.url) && nth === 0 ? { kind: 'stall-after', bytes: 100_000 } : undefined));
     const stallClient = registryClient({ retry: FAST_RETRY, bodyTimeoutMs: STALL_MS, maxStallResumes: 1 });
-    const store = freshStore();
+    const store = fx.freshStore();
     try {
-      const pulled = await pullImage(stallClient, ref, store);
+      const pulled = await pullImage(stallClient, fx.ref, store);
       const layer = pulled.manifest.layers[0]!;
       for await (const _ of store.read(layer.digest, { size: layer.size })) void _;
     } finally {
       await stallClient.close();
     }
-    assert.equal(proxy.requests.filter((r) => layerGet(r.method, r.url)).length, 2);
+    assert.equal(fx.proxy.requests.filter((r) => layerGet(r.method, r.url)).length, 2);
   });
 
   test('a server that ignores Range gets a full restart, never misaligned bytes', async () => {
-    const layerGet = isLayerGet(layout);
-    proxy.setRule((req, nth) => {
+    const layerGet = isLayerGet(fx.layout);
+    fx.proxy.setRule((req, nth) => {
       if (!layerGet(req.method, req.url)) return undefined;
       if (nth === 0) return { kind: 'reset-after', bytes: 200_000 };
       // Strip the Range answer: pretend the registry sent 200 with the whole body.
       delete req.headers.range;
       return undefined;
     });
-    const store = freshStore();
-    const pulled = await pullImage(client, ref, store);
+    const store = fx.freshStore();
+    const pulled = await pullImage(fx.client, fx.ref, store);
     for await (const _ of store.read(pulled.manifest.layers[0]!.digest)) void _;
   });
 
   test('a corrupt blob is rejected naming both digests, and nothing is stored', async () => {
-    const layerGet = isLayerGet(layout);
-    proxy.setRule((req) => (layerGet(req.method, req.url) ? { kind: 'corrupt' } : undefined));
-    const store = freshStore();
-    await assert.rejects(pullImage(client, ref, store), (err: unknown) => {
+    const layerGet = isLayerGet(fx.layout);
+    fx.proxy.setRule((req) => (layerGet(req.method, req.url) ? { kind: 'corrupt' } : undefined));
+    const store = fx.freshStore();
+    await assert.rejects(pullImage(fx.client, fx.ref, store), (err: unknown) => {
       assert.ok(err instanceof DigestMismatchError, String(err));
-      assert.equal(err.expected, layout.layerDigest);
-      assert.notEqual(err.actual, layout.layerDigest);
+      assert.equal(err.expected, fx.layout.layerDigest);
+      assert.notEqual(err.actual, fx.layout.layerDigest);
       assert.ok(err.message.includes(err.expected) && err.message.includes(err.actual), err.message);
       return true;
     });
     const blobs = await blobFiles(store);
-    assert.ok(!blobs.includes(layout.layerDigest));
-    assert.ok(!blobs.includes(layout.manifestDigest), 'the manifest must not be stored without its layers');
+    assert.ok(!blobs.includes(fx.layout.layerDigest));
+    assert.ok(!blobs.includes(fx.layout.manifestDigest), 'the manifest must not be stored without its layers');
     assert.deepEqual(await readdir(join(store.root, '.tmp')), []);
     // corrupt data is not retried as if it were a network fault
-    assert.equal(proxy.requests.filter((r) => layerGet(r.method, r.url)).length, 1);
+    assert.equal(fx.proxy.requests.filter((r) => layerGet(r.method, r.url)).length, 1);
   });
 
   test('a manifest over 4 MiB is refused at the limit', async () => {
     const huge = Buffer.alloc((4 << 20) + 1, 0x20);
-    proxy.setRule((req) =>
+    fx.proxy.setRule((req) =>
       req.url.includes('/manifests/')
         ? { kind: 'respond', status: 200, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: huge }
         : undefined,
     );
-    await assert.rejects(getManifest(client, parseReference(ref)), (err: unknown) => {
+    await assert.rejects(getManifest(fx.client, parseReference(fx.ref)), (err: unknown) => {
       assert.ok(err instanceof TsbuildError);
       assert.equal(err.code, 'TSB_TOO_LARGE');
       assert.match(err.message, /4194304/);
@@ -206,26 +179,26 @@ describe('registry faults (anonymous registry behind a fault proxy)', () => {
 
   test('a Docker-Content-Digest header that disagrees with the body is an error', async () => {
     const bogus = `sha256:${'0'.repeat(64)}`;
-    proxy.setRule((req) =>
+    fx.proxy.setRule((req) =>
       req.method === 'GET' && req.url.includes('/manifests/') ? { kind: 'headers', headers: { 'docker-content-digest': bogus } } : undefined,
     );
-    await assert.rejects(getManifest(client, parseReference(ref)), DigestMismatchError);
+    await assert.rejects(getManifest(fx.client, parseReference(fx.ref)), DigestMismatchError);
   });
 
   test('schema 1 manifests are refused with a clear message', async () => {
     const schema1 = JSON.stringify({ schemaVersion: 1, name: 'library/busybox', tag: 'latest', fsLayers: [], history: [] });
-    proxy.setRule((req) =>
+    fx.proxy.setRule((req) =>
       req.url.includes('/manifests/')
         ? { kind: 'respond', status: 200, headers: { 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' }, body: schema1 }
         : undefined,
     );
-    await assert.rejects(getManifest(client, parseReference(ref)), /schema 1 manifests are not supported/);
+    await assert.rejects(getManifest(fx.client, parseReference(fx.ref)), /schema 1 manifests are not supported/);
   });
 
   test('a redirect to a non-http scheme is refused', async () => {
-    const layerGet = isLayerGet(layout);
-    proxy.setRule((req) => (layerGet(req.method, req.url) ? { kind: 'redirect', location: 'file:///etc/passwd' } : undefined));
-    await assert.rejects(pullImage(client, ref, freshStore()), (err: unknown) => {
+    const layerGet = isLayerGet(fx.layout);
+    fx.proxy.setRule((req) => (layerGet(req.method, req.url) ? { kind: 'redirect', location: 'file:///etc/passwd' } : undefined));
+    await assert.rejects(pullImage(fx.client, fx.ref, fx.freshStore()), (err: unknown) => {
       assert.ok(err instanceof RegistryError, String(err));
       assert.equal(err.retryable, false);
       return true;
@@ -233,49 +206,53 @@ describe('registry faults (anonymous registry behind a fault proxy)', () => {
   });
 
   test('blob upload retries: 502 on POST and 500 on the manifest PUT', async () => {
-    const store = freshStore();
-    const pulled = await pullImage(client, ref, store);
-    proxy.setRule((req, nth) => {
+    const store = fx.freshStore();
+    const pulled = await pullImage(fx.client, fx.ref, store);
+    fx.proxy.setRule((req, nth) => {
       if (req.method === 'POST' && req.url.includes('/blobs/uploads/') && nth === 0) return { kind: 'respond', status: 502 };
       if (req.method === 'PUT' && req.url.includes('/manifests/') && nth === 0) return { kind: 'respond', status: 500 };
       return undefined;
     });
-    const pushed = await pushImage(client, store, pulled.manifestDescriptor, `${proxy.host}/retry/target:v1`);
+    const pushed = await pushImage(fx.client, store, pulled.manifestDescriptor, `${fx.proxy.host}/retry/target:v1`);
     assert.equal(pushed.digest, pulled.manifestDescriptor.digest);
-    assert.equal(proxy.requests.filter((r) => r.method === 'PUT' && r.url.includes('/manifests/')).length, 2);
+    assert.equal(fx.proxy.requests.filter((r) => r.method === 'PUT' && r.url.includes('/manifests/')).length, 2);
   });
 
   test('a manifest PUT that names a blob unknown (a link another pusher is rewriting) is asked again; a blob really missing still fails', async () => {
-    const store = freshStore();
-    const pulled = await pullImage(client, ref, store);
+    const store = fx.freshStore();
+    const pulled = await pullImage(fx.client, fx.ref, store);
     // What docker-registry answers when it reads a blob link another pusher is writing at that moment.
     const raced =
       '{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"},{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}';
-    proxy.setRule((req, nth) =>
+    fx.proxy.setRule((req, nth) =>
       req.method === 'PUT' && req.url.includes('/manifests/') && nth < 2 ? { kind: 'respond', status: 400, body: raced } : undefined,
     );
-    const pushed = await pushImage(client, store, pulled.manifestDescriptor, `${proxy.host}/retry/raced:v1`);
+    const pushed = await pushImage(fx.client, store, pulled.manifestDescriptor, `${fx.proxy.host}/retry/raced:v1`);
     assert.equal(pushed.digest, pulled.manifestDescriptor.digest);
-    assert.equal(proxy.requests.filter((r) => r.method === 'PUT' && r.url.includes('/manifests/')).length, 3);
+    assert.equal(fx.proxy.requests.filter((r) => r.method === 'PUT' && r.url.includes('/manifests/')).length, 3);
 
-    proxy.requests.length = 0;
-    proxy.setRule((req) => (req.method === 'PUT' && req.url.includes('/manifests/') ? { kind: 'respond', status: 400, body: raced } : undefined));
-    await assert.rejects(pushImage(client, store, pulled.manifestDescriptor, `${proxy.host}/retry/missing:v1`), (err: unknown) => {
+    fx.proxy.requests.length = 0;
+    fx.proxy.setRule((req) => (req.method === 'PUT' && req.url.includes('/manifests/') ? { kind: 'respond', status: 400, body: raced } : undefined));
+    await assert.rejects(pushImage(fx.client, store, pulled.manifestDescriptor, `${fx.proxy.host}/retry/missing:v1`), (err: unknown) => {
       assert.ok(err instanceof RegistryError && err.status === 400 && err.specCodes.includes('MANIFEST_BLOB_UNKNOWN'), String(err));
       return true;
     });
-    assert.equal(proxy.requests.filter((r) => r.method === 'PUT' && r.url.includes('/manifests/')).length, 4, 'the first PUT and three more, then the error');
+    assert.equal(
+      fx.proxy.requests.filter((r) => r.method === 'PUT' && r.url.includes('/manifests/')).length,
+      4,
+      'the first PUT and three more, then the error',
+    );
   });
 
   test('a reset during a monolithic upload PUT starts a new session', async () => {
-    const store = freshStore();
-    const pulled = await pullImage(client, ref, store);
+    const store = fx.freshStore();
+    const pulled = await pullImage(fx.client, fx.ref, store);
     let uploadPuts = 0;
-    proxy.setRule((req) => (req.method === 'PUT' && req.url.includes('/blobs/uploads/') && uploadPuts++ === 0 ? { kind: 'drop' } : undefined));
+    fx.proxy.setRule((req) => (req.method === 'PUT' && req.url.includes('/blobs/uploads/') && uploadPuts++ === 0 ? { kind: 'drop' } : undefined));
     // A client that has not seen the pull: it uploads (the pulling one would mount from the source repository).
     const fresh = registryClient({ retry: FAST_RETRY });
-    await pushImage(fresh, store, pulled.manifestDescriptor, `${proxy.host}/retry/session:v1`).finally(() => fresh.close());
-    const posts = proxy.requests.filter((r) => r.method === 'POST' && r.url.includes('/blobs/uploads/'));
+    await pushImage(fresh, store, pulled.manifestDescriptor, `${fx.proxy.host}/retry/session:v1`).finally(() => fresh.close());
+    const posts = fx.proxy.requests.filter((r) => r.method === 'POST' && r.url.includes('/blobs/uploads/'));
     assert.equal(posts.length, 3, 'two blobs, one of them needing a second session');
   });
 });

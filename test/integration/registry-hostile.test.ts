@@ -2,19 +2,17 @@
 // docker-registry (reliability catalog B2, B4, B9): bodies cut short or running on past their
 // descriptor, chunked coding with bad sizes, bodies that stall, endless error bodies. Each must end
 // in a registry error (exit 3 in the CLI), never an internal error, a hang or an unverified blob.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TsbuildError } from '../../lib/errors.js';
-import { LayoutStore } from '../../lib/content/index.js';
+import type { LayoutStore } from '../../lib/content/index.js';
 import { CONFIG_LIMIT, parseReference } from '../../lib/oci/index.js';
-import { RegistryError, getManifest, headManifest, pullImage, registryClient, type RegistryClient } from '../../lib/registry/index.js';
-import { startFaultProxy, type FaultProxy, type UpstreamAnswer } from '../support/fault-proxy.js';
-import { startRegistry, type RunningRegistry } from '../support/registry.js';
-import { seedBusyboxImage, type BusyboxLayout } from '../support/base-image.js';
+import { RegistryError, getManifest, headManifest, pullImage, registryClient } from '../../lib/registry/index.js';
+import { proxiedRegistry } from '../support/proxied-registry.js';
+import type { UpstreamAnswer } from '../support/fault-proxy.js';
 import { checkStore } from '../support/store-check.js';
 import { runCli } from '../support/cli.js';
 
@@ -53,42 +51,16 @@ function endless(sock: Socket, fill: Buffer): void {
 }
 
 describe('registry answers with lying or broken framing', () => {
-  let reg: RunningRegistry;
-  let proxy: FaultProxy;
-  let layout: BusyboxLayout;
-  let client: RegistryClient;
-  let work: string;
-  let ref: string;
-  let n = 0;
-  const freshStore = (): LayoutStore => new LayoutStore(join(work, `store-${n++}`));
+  // Default deadlines (60 s): they only catch a hang. Requests that must succeed go through the
+  // proxy to a real registry on a loaded machine, so no short deadline applies to them.
+  const fx = proxiedRegistry({ prefix: 'tsbuild-reg-hostile-', client: () => registryClient({ retry: FAST_RETRY }) });
   const isManifestGet = (method: string, url: string): boolean => method === 'GET' && url.includes('/manifests/');
-  const isLayerGet = (method: string, url: string): boolean => method === 'GET' && url.includes(`/blobs/${layout.layerDigest}`);
-
-  before(async () => {
-    reg = await startRegistry();
-    layout = (await seedBusyboxImage(reg.host)).layout;
-    proxy = await startFaultProxy(reg.host);
-    ref = `${proxy.host}/library/busybox:latest`;
-    // Default deadlines (60 s): they only catch a hang. Requests that must succeed go through the
-    // proxy to a real registry on a loaded machine, so no short deadline applies to them.
-    client = registryClient({ retry: FAST_RETRY });
-    work = await mkdtemp(join(tmpdir(), 'tsbuild-reg-hostile-'));
-  });
-  afterEach(() => {
-    proxy.setRule(undefined);
-    proxy.requests.length = 0;
-  });
-  after(async () => {
-    await client?.close();
-    await proxy?.stop();
-    await reg?.stop();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  const isLayerGet = (method: string, url: string): boolean => method === 'GET' && url.includes(`/blobs/${fx.layout.layerDigest}`);
 
   const nothingStored = async (store: LayoutStore): Promise<void> => {
     const blobs = await readdir(join(store.root, 'blobs', 'sha256')).catch(() => [] as string[]);
-    assert.ok(!blobs.includes(layout.manifestDigest.slice(7)), 'no manifest without its blobs');
-    assert.ok(!blobs.includes(layout.layerDigest.slice(7)), 'no unverified layer');
+    assert.ok(!blobs.includes(fx.layout.manifestDigest.slice(7)), 'no manifest without its blobs');
+    assert.ok(!blobs.includes(fx.layout.layerDigest.slice(7)), 'no unverified layer');
     assert.deepEqual(await readdir(join(store.root, '.tmp')).catch(() => []), [], 'no temp file left');
     assert.deepEqual(await checkStore(store.root), []);
   };
@@ -98,27 +70,27 @@ describe('registry answers with lying or broken framing', () => {
       sock.write(head(up, {}));
       sock.end(up.body.subarray(0, up.body.length >> 1));
     };
-    proxy.setRule((req, nth) => (isManifestGet(req.method, req.url) && nth === 0 ? { kind: 'raw', write: cut } : undefined));
-    const pulled = await pullImage(client, ref, freshStore());
-    assert.equal(pulled.manifestDescriptor.digest, layout.manifestDigest);
-    assert.equal(proxy.requests.filter((r) => isManifestGet(r.method, r.url)).length, 2);
+    fx.proxy.setRule((req, nth) => (isManifestGet(req.method, req.url) && nth === 0 ? { kind: 'raw', write: cut } : undefined));
+    const pulled = await pullImage(fx.client, fx.ref, fx.freshStore());
+    assert.equal(pulled.manifestDescriptor.digest, fx.layout.manifestDigest);
+    assert.equal(fx.proxy.requests.filter((r) => isManifestGet(r.method, r.url)).length, 2);
 
-    proxy.requests.length = 0;
-    proxy.setRule((req) => (isManifestGet(req.method, req.url) ? { kind: 'raw', write: cut } : undefined));
-    const store = freshStore();
-    await assert.rejects(pullImage(client, ref, store), (err: unknown) => {
+    fx.proxy.requests.length = 0;
+    fx.proxy.setRule((req) => (isManifestGet(req.method, req.url) ? { kind: 'raw', write: cut } : undefined));
+    const store = fx.freshStore();
+    await assert.rejects(pullImage(fx.client, fx.ref, store), (err: unknown) => {
       assert.ok(err instanceof RegistryError, String(err));
       assert.equal(err.code, 'TSB_REGISTRY_NETWORK');
       assert.match(err.message, /manifests\/latest/);
       assert.match(err.message, /ECONNRESET|aborted|cut|broke/);
       return true;
     });
-    assert.equal(proxy.requests.filter((r) => isManifestGet(r.method, r.url)).length, FAST_RETRY.attempts);
+    assert.equal(fx.proxy.requests.filter((r) => isManifestGet(r.method, r.url)).length, FAST_RETRY.attempts);
     await nothingStored(store);
   });
 
   test('a manifest body that stalls ends at the body deadline, is asked again, then fails as a registry error', async () => {
-    proxy.setRule((req) =>
+    fx.proxy.setRule((req) =>
       isManifestGet(req.method, req.url)
         ? {
             kind: 'raw',
@@ -133,7 +105,7 @@ describe('registry answers with lying or broken framing', () => {
     // A short body deadline for this client only: the stalled manifest bodies are what it ends.
     const stallClient = registryClient({ retry: FAST_RETRY, bodyTimeoutMs: 300 });
     try {
-      await assert.rejects(getManifest(stallClient, parseReference(ref)), (err: unknown) => {
+      await assert.rejects(getManifest(stallClient, parseReference(fx.ref)), (err: unknown) => {
         assert.ok(err instanceof RegistryError, String(err));
         assert.equal(err.code, 'TSB_REGISTRY_NETWORK');
         assert.match(err.message, /no body data for 300 ms/);
@@ -142,11 +114,11 @@ describe('registry answers with lying or broken framing', () => {
     } finally {
       await stallClient.close();
     }
-    assert.equal(proxy.requests.filter((r) => isManifestGet(r.method, r.url)).length, FAST_RETRY.attempts);
+    assert.equal(fx.proxy.requests.filter((r) => isManifestGet(r.method, r.url)).length, FAST_RETRY.attempts);
   });
 
   test('a manifest fed 1 KiB at a time, never silent for a body deadline, still ends at one', async () => {
-    proxy.setRule((req) =>
+    fx.proxy.setRule((req) =>
       isManifestGet(req.method, req.url)
         ? {
             kind: 'raw',
@@ -169,7 +141,7 @@ describe('registry answers with lying or broken framing', () => {
     );
     const slowClient = registryClient({ retry: { ...FAST_RETRY, attempts: 2 }, bodyTimeoutMs: 1000 });
     try {
-      await assert.rejects(getManifest(slowClient, parseReference(ref)), (err: unknown) => {
+      await assert.rejects(getManifest(slowClient, parseReference(fx.ref)), (err: unknown) => {
         assert.ok(err instanceof RegistryError, String(err));
         assert.equal(err.code, 'TSB_REGISTRY_NETWORK');
         assert.match(err.message, /the body took longer than 1000 ms/);
@@ -178,11 +150,11 @@ describe('registry answers with lying or broken framing', () => {
     } finally {
       await slowClient.close();
     }
-    assert.equal(proxy.requests.filter((r) => isManifestGet(r.method, r.url)).length, 2);
+    assert.equal(fx.proxy.requests.filter((r) => isManifestGet(r.method, r.url)).length, 2);
   });
 
   test('a blob in chunked coding without a length is stored once count and digest check out', async () => {
-    proxy.setRule((req) =>
+    fx.proxy.setRule((req) =>
       isLayerGet(req.method, req.url)
         ? {
             kind: 'raw',
@@ -191,9 +163,9 @@ describe('registry answers with lying or broken framing', () => {
           }
         : undefined,
     );
-    const store = freshStore();
-    const pulled = await pullImage(client, ref, store);
-    assert.equal(pulled.manifestDescriptor.digest, layout.manifestDigest);
+    const store = fx.freshStore();
+    const pulled = await pullImage(fx.client, fx.ref, store);
+    assert.equal(pulled.manifestDescriptor.digest, fx.layout.manifestDigest);
     assert.deepEqual(await checkStore(store.root), []);
   });
 
@@ -205,8 +177,8 @@ describe('registry answers with lying or broken framing', () => {
       (body: Buffer) => Buffer.concat([chunked(body.subarray(0, 5000), 5000).subarray(0, -5), Buffer.from('zz\r\n')]),
       (body: Buffer) => Buffer.concat([Buffer.from('10\r\n'), body.subarray(0, 100), Buffer.from('\r\n0\r\n\r\n')]),
     ]) {
-      proxy.requests.length = 0;
-      proxy.setRule((req) =>
+      fx.proxy.requests.length = 0;
+      fx.proxy.setRule((req) =>
         isLayerGet(req.method, req.url)
           ? {
               kind: 'raw',
@@ -215,11 +187,11 @@ describe('registry answers with lying or broken framing', () => {
             }
           : undefined,
       );
-      const store = freshStore();
-      await assert.rejects(pullImage(client, ref, store), (err: unknown) => {
+      const store = fx.freshStore();
+      await assert.rejects(pullImage(fx.client, fx.ref, store), (err: unknown) => {
         assert.ok(err instanceof RegistryError, String(err));
         assert.equal(err.code, 'TSB_REGISTRY_NETWORK');
-        assert.ok(err.message.includes(layout.layerDigest), err.message);
+        assert.ok(err.message.includes(fx.layout.layerDigest), err.message);
         assert.match(err.message, /HPE_|malformed/);
         return true;
       });
@@ -228,7 +200,7 @@ describe('registry answers with lying or broken framing', () => {
   });
 
   test('a blob body running on past its descriptor (close-delimited zeros) stops at size + 1 and stores nothing', async () => {
-    proxy.setRule((req) =>
+    fx.proxy.setRule((req) =>
       isLayerGet(req.method, req.url)
         ? {
             kind: 'raw',
@@ -239,33 +211,33 @@ describe('registry answers with lying or broken framing', () => {
           }
         : undefined,
     );
-    const store = freshStore();
-    await assert.rejects(pullImage(client, ref, store), (err: unknown) => {
+    const store = fx.freshStore();
+    await assert.rejects(pullImage(fx.client, fx.ref, store), (err: unknown) => {
       assert.ok(err instanceof TsbuildError, String(err));
       assert.equal(err.code, 'TSB_SIZE_MISMATCH');
-      assert.ok(err.message.includes(layout.layerDigest), err.message);
+      assert.ok(err.message.includes(fx.layout.layerDigest), err.message);
       return true;
     });
-    assert.equal(proxy.requests.filter((r) => isLayerGet(r.method, r.url)).length, 1, 'a lying body is not asked again');
+    assert.equal(fx.proxy.requests.filter((r) => isLayerGet(r.method, r.url)).length, 1, 'a lying body is not asked again');
     await nothingStored(store);
   });
 
   test('a Content-Length shorter than the blob ends the body early: the rest is resumed by Range and the blob verifies', async () => {
-    proxy.setRule((req, nth) =>
+    fx.proxy.setRule((req, nth) =>
       isLayerGet(req.method, req.url) && nth === 0
         ? { kind: 'raw', write: (sock, up) => sock.end(Buffer.concat([Buffer.from(head(up, { 'content-length': String(up.body.length - 1000) })), up.body])) }
         : undefined,
     );
-    const store = freshStore();
-    await pullImage(client, ref, store);
-    const gets = proxy.requests.filter((r) => isLayerGet(r.method, r.url));
+    const store = fx.freshStore();
+    await pullImage(fx.client, fx.ref, store);
+    const gets = fx.proxy.requests.filter((r) => isLayerGet(r.method, r.url));
     assert.equal(gets.length, 2);
     assert.match(String(gets[1]!.headers.range), /^bytes=\d+-$/);
     assert.deepEqual(await checkStore(store.root), []);
   });
 
   test('an endless error body and an endless body after a HEAD answer are not read on', async () => {
-    proxy.setRule((req) =>
+    fx.proxy.setRule((req) =>
       req.url.includes('/manifests/')
         ? {
             kind: 'raw',
@@ -277,8 +249,8 @@ describe('registry answers with lying or broken framing', () => {
           }
         : undefined,
     );
-    assert.equal((await headManifest(client, parseReference(ref)))?.digest, layout.manifestDigest);
-    await assert.rejects(getManifest(client, parseReference(ref)), (err: unknown) => {
+    assert.equal((await headManifest(fx.client, parseReference(fx.ref)))?.digest, fx.layout.manifestDigest);
+    await assert.rejects(getManifest(fx.client, parseReference(fx.ref)), (err: unknown) => {
       assert.ok(err instanceof RegistryError, String(err));
       assert.equal(err.code, 'TSB_REGISTRY_NOT_FOUND');
       return true;
@@ -286,7 +258,7 @@ describe('registry answers with lying or broken framing', () => {
   });
 
   test('a manifest declaring a terabyte, and a config descriptor over its limit, are refused at once by their declared size', async () => {
-    proxy.setRule((req) =>
+    fx.proxy.setRule((req) =>
       isManifestGet(req.method, req.url)
         ? {
             kind: 'raw',
@@ -298,14 +270,14 @@ describe('registry answers with lying or broken framing', () => {
           }
         : undefined,
     );
-    await assert.rejects(getManifest(client, parseReference(ref)), (err: unknown) => {
+    await assert.rejects(getManifest(fx.client, parseReference(fx.ref)), (err: unknown) => {
       assert.ok(err instanceof TsbuildError, String(err));
       assert.equal(err.code, 'TSB_TOO_LARGE');
       assert.match(err.message, /Content-Length 1000000000000/);
       return true;
     });
 
-    proxy.setRule((req) =>
+    fx.proxy.setRule((req) =>
       isManifestGet(req.method, req.url)
         ? {
             kind: 'raw',
@@ -318,22 +290,22 @@ describe('registry answers with lying or broken framing', () => {
           }
         : undefined,
     );
-    proxy.requests.length = 0;
-    await assert.rejects(pullImage(client, ref, freshStore()), (err: unknown) => {
+    fx.proxy.requests.length = 0;
+    await assert.rejects(pullImage(fx.client, fx.ref, fx.freshStore()), (err: unknown) => {
       assert.ok(err instanceof TsbuildError, String(err));
       assert.equal(err.code, 'TSB_TOO_LARGE', err.message);
       assert.match(err.message, new RegExp(`config is ${CONFIG_LIMIT + 1} bytes`));
       return true;
     });
     assert.deepEqual(
-      proxy.requests.filter((r) => r.url.includes('/blobs/')),
+      fx.proxy.requests.filter((r) => r.url.includes('/blobs/')),
       [],
       'no blob is asked for',
     );
   });
 
   test('a descriptor larger than the blob the registry holds fails as a size mismatch naming the blob; nothing is stored', async () => {
-    proxy.setRule((req) =>
+    fx.proxy.setRule((req) =>
       isManifestGet(req.method, req.url)
         ? {
             kind: 'raw',
@@ -346,11 +318,11 @@ describe('registry answers with lying or broken framing', () => {
           }
         : undefined,
     );
-    const store = freshStore();
-    await assert.rejects(pullImage(client, ref, store), (err: unknown) => {
+    const store = fx.freshStore();
+    await assert.rejects(pullImage(fx.client, fx.ref, store), (err: unknown) => {
       assert.ok(err instanceof TsbuildError, String(err));
       assert.equal(err.code, 'TSB_SIZE_MISMATCH', err.message);
-      assert.ok(err.message.includes(layout.layerDigest), err.message);
+      assert.ok(err.message.includes(fx.layout.layerDigest), err.message);
       assert.match(err.message, /has only \d+ of the \d+ bytes/);
       return true;
     });
@@ -358,7 +330,7 @@ describe('registry answers with lying or broken framing', () => {
   });
 
   test('the CLI reports a malformed answer as a registry error (exit 3) naming the blob, not an internal error', async () => {
-    proxy.setRule((req) =>
+    fx.proxy.setRule((req) =>
       isLayerGet(req.method, req.url)
         ? {
             kind: 'raw',
@@ -367,11 +339,11 @@ describe('registry answers with lying or broken framing', () => {
           }
         : undefined,
     );
-    const home = join(work, 'cli-home');
-    const res = await runCli(['image', 'pull', ref], { home, env: { XDG_RUNTIME_DIR: '', REGISTRY_AUTH_FILE: '' } });
+    const home = join(fx.work, 'cli-home');
+    const res = await runCli(['image', 'pull', fx.ref], { home, env: { XDG_RUNTIME_DIR: '', REGISTRY_AUTH_FILE: '' } });
     assert.equal(res.code, 3, res.stderr);
     assert.doesNotMatch(res.stderr, /internal error/);
-    assert.ok(res.stderr.includes(layout.layerDigest), res.stderr);
+    assert.ok(res.stderr.includes(fx.layout.layerDigest), res.stderr);
     assert.match(res.stderr, /hint: /);
     assert.deepEqual(await checkStore(join(home, 'store')), []);
   });

@@ -2,68 +2,40 @@
 // proxy in front of a real docker-registry: resumes answered from the wrong offset, a HEAD that
 // reports another size, an upload stored under another digest, chunk uploads answered 416 or
 // with a Range that never advances, and layer descriptors carrying foreign `urls`.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DigestMismatchError, TsbuildError } from '../../lib/errors.js';
-import { LayoutStore } from '../../lib/content/index.js';
+import type { LayoutStore } from '../../lib/content/index.js';
 import type { Descriptor } from '../../lib/oci/index.js';
 import { RegistryError, pullImage, pushImage, registryClient, type RegistryClient } from '../../lib/registry/index.js';
 import { sha256 } from '../../lib/digest.js';
 import { listRegistryStages } from '../../lib/storage/index.js';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { startRegistry, type RunningRegistry } from '../support/registry.js';
-import { seedBusyboxImage, type BusyboxLayout } from '../support/base-image.js';
+import { proxiedRegistry } from '../support/proxied-registry.js';
 import { checkStore } from '../support/store-check.js';
 
 const FAST_RETRY = { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 };
 const CHUNK = 256 << 10;
 
 describe('registries that lie about what they hold', () => {
-  let reg: RunningRegistry;
-  let proxy: FaultProxy;
-  let layout: BusyboxLayout;
-  let client: RegistryClient;
-  let work: string;
-  let ref: string;
+  const fx = proxiedRegistry({ prefix: 'tsbuild-reg-lies-', client: () => registryClient({ retry: FAST_RETRY }) });
   let source: LayoutStore;
   let pulled: Descriptor;
-  let n = 0;
-  const freshStore = (): LayoutStore => new LayoutStore(join(work, `store-${n++}`));
-  const isLayerGet = (method: string, url: string): boolean => method === 'GET' && url.includes(`/blobs/${layout.layerDigest}`);
+  const isLayerGet = (method: string, url: string): boolean => method === 'GET' && url.includes(`/blobs/${fx.layout.layerDigest}`);
   /** A client that has seen no pull, so it uploads instead of mounting. */
   const uploader = (): RegistryClient => registryClient({ retry: FAST_RETRY });
   const chunked = { monolithicMaxBytes: 0, chunkBytes: CHUNK };
 
   before(async () => {
-    reg = await startRegistry();
-    layout = (await seedBusyboxImage(reg.host)).layout;
-    proxy = await startFaultProxy(reg.host);
-    ref = `${proxy.host}/library/busybox:latest`;
-    client = registryClient({ retry: FAST_RETRY });
-    work = await mkdtemp(join(tmpdir(), 'tsbuild-reg-lies-'));
-    source = freshStore();
-    pulled = (await pullImage(client, ref, source)).manifestDescriptor;
-  });
-  afterEach(() => {
-    proxy.setRule(undefined);
-    proxy.requests.length = 0;
-  });
-  after(async () => {
-    await client?.close();
-    await proxy?.stop();
-    await reg?.stop();
-    if (work) await rm(work, { recursive: true, force: true });
+    source = fx.freshStore();
+    pulled = (await pullImage(fx.client, fx.ref, source)).manifestDescriptor;
   });
 
   test('a resume answered 206 from the wrong offset, or with an open-ended range, restarts from byte 0', async () => {
     for (const contentRange of ['bytes 0-99/', 'bytes 0-99/*']) {
-      proxy.requests.length = 0;
-      proxy.setRule((req, nth) => {
+      fx.proxy.requests.length = 0;
+      fx.proxy.setRule((req, nth) => {
         if (!isLayerGet(req.method, req.url)) return undefined;
         if (nth === 0) return { kind: 'reset-after', bytes: 200_000 };
         if (nth > 1) return undefined;
@@ -75,9 +47,9 @@ describe('registries that lie about what they hold', () => {
           },
         };
       });
-      const store = freshStore();
-      await pullImage(client, ref, store);
-      const gets = proxy.requests.filter((r) => isLayerGet(r.method, r.url));
+      const store = fx.freshStore();
+      await pullImage(fx.client, fx.ref, store);
+      const gets = fx.proxy.requests.filter((r) => isLayerGet(r.method, r.url));
       assert.equal(gets.length, 3);
       assert.match(String(gets[1]!.headers.range), /^bytes=\d+-$/);
       assert.equal(gets[2]!.headers.range, undefined, 'the third GET starts over');
@@ -86,26 +58,26 @@ describe('registries that lie about what they hold', () => {
   });
 
   test('a HEAD that reports another size counts as absent: the blob is uploaded', async () => {
-    proxy.setRule((req) =>
+    fx.proxy.setRule((req) =>
       req.method === 'HEAD' && req.url.includes('/blobs/') ? { kind: 'respond', status: 200, headers: { 'content-length': '1' } } : undefined,
     );
     const up = uploader();
     try {
-      await pushImage(up, source, pulled, `${proxy.host}/lies/head:v1`);
+      await pushImage(up, source, pulled, `${fx.proxy.host}/lies/head:v1`);
     } finally {
       await up.close();
     }
-    assert.equal(proxy.requests.filter((r) => r.method === 'POST' && r.url.includes('/blobs/uploads/')).length, 2);
+    assert.equal(fx.proxy.requests.filter((r) => r.method === 'POST' && r.url.includes('/blobs/uploads/')).length, 2);
   });
 
   test('an upload the registry says it stored under another digest fails, naming both', async () => {
     const bogus = `sha256:${'e'.repeat(64)}`;
-    proxy.setRule((req) =>
+    fx.proxy.setRule((req) =>
       req.method === 'PUT' && req.url.includes('/blobs/uploads/') ? { kind: 'headers', headers: { 'docker-content-digest': bogus } } : undefined,
     );
     const up = uploader();
     try {
-      await assert.rejects(pushImage(up, source, pulled, `${proxy.host}/lies/digest:v1`), (err: unknown) => {
+      await assert.rejects(pushImage(up, source, pulled, `${fx.proxy.host}/lies/digest:v1`), (err: unknown) => {
         assert.ok(err instanceof TsbuildError, String(err));
         assert.equal(err.code, 'TSB_DIGEST_MISMATCH');
         assert.ok(err.message.includes(bogus), err.message);
@@ -114,36 +86,36 @@ describe('registries that lie about what they hold', () => {
     } finally {
       await up.close();
     }
-    assert.equal(proxy.requests.filter((r) => r.method === 'PUT' && r.url.includes('/manifests/')).length, 0, 'no manifest over a doubtful blob');
+    assert.equal(fx.proxy.requests.filter((r) => r.method === 'PUT' && r.url.includes('/manifests/')).length, 0, 'no manifest over a doubtful blob');
   });
 
   test('a chunk answered 416 with the Range the registry holds is sent again from there', async () => {
-    proxy.setRule((req, nth) =>
+    fx.proxy.setRule((req, nth) =>
       req.method === 'PATCH' && nth === 1
         ? { kind: 'respond', status: 416, headers: { range: `0-${CHUNK - 1}`, location: req.url, 'docker-upload-uuid': 'x' } }
         : undefined,
     );
     const up = uploader();
     try {
-      const pushed = await pushImage(up, source, pulled, `${proxy.host}/lies/resume:v1`, chunked);
-      assert.equal(pushed.digest, layout.manifestDigest);
+      const pushed = await pushImage(up, source, pulled, `${fx.proxy.host}/lies/resume:v1`, chunked);
+      assert.equal(pushed.digest, fx.layout.manifestDigest);
     } finally {
       await up.close();
     }
-    const patches = proxy.requests.filter((r) => r.method === 'PATCH');
+    const patches = fx.proxy.requests.filter((r) => r.method === 'PATCH');
     const ranges = patches.map((p) => p.headers['content-range']);
     assert.equal(ranges.filter((r) => r === `${CHUNK}-${2 * CHUNK - 1}`).length, 2, `the second chunk twice: ${ranges.join(' ')}`);
   });
 
   test('chunk answers whose Range never advances end in an error, not an endless upload', { timeout: 600_000 }, async () => {
     for (const status of [416, 202]) {
-      proxy.requests.length = 0;
-      proxy.setRule((req) =>
+      fx.proxy.requests.length = 0;
+      fx.proxy.setRule((req) =>
         req.method === 'PATCH' ? { kind: 'respond', status, headers: { range: '0-0', location: req.url, 'docker-upload-uuid': 'x' } } : undefined,
       );
       const up = uploader();
       try {
-        await assert.rejects(pushImage(up, source, pulled, `${proxy.host}/lies/stuck:v1`, chunked), (err: unknown) => {
+        await assert.rejects(pushImage(up, source, pulled, `${fx.proxy.host}/lies/stuck:v1`, chunked), (err: unknown) => {
           assert.ok(err instanceof RegistryError, String(err));
           assert.match(err.message, /no progress|Range/);
           return true;
@@ -151,7 +123,7 @@ describe('registries that lie about what they hold', () => {
       } finally {
         await up.close();
       }
-      const patches = proxy.requests.filter((r) => r.method === 'PATCH').length;
+      const patches = fx.proxy.requests.filter((r) => r.method === 'PATCH').length;
       assert.ok(patches <= 3 * FAST_RETRY.attempts * 2, `${patches} PATCH requests for HTTP ${status}`);
     }
   });
@@ -161,23 +133,23 @@ describe('registries that lie about what they hold', () => {
       req.method === 'GET' && req.url.includes('/tags/list')
         ? ({ kind: 'respond', status: 200, headers: { link: '</v2/stages/loop/tags/list?n=1000&last=a>; rel="next"' }, body: '{"tags":["a"]}' } as const)
         : undefined;
-    proxy.setRule(loops);
-    proxy.requests.length = 0;
-    const repo = { registry: proxy.host, repository: 'stages/loop' };
-    await assert.rejects(listRegistryStages(client, repo), (err: unknown) => {
+    fx.proxy.setRule(loops);
+    fx.proxy.requests.length = 0;
+    const repo = { registry: fx.proxy.host, repository: 'stages/loop' };
+    await assert.rejects(listRegistryStages(fx.client, repo), (err: unknown) => {
       assert.ok(err instanceof TsbuildError, String(err));
       assert.equal(err.code, 'TSB_REGISTRY_UNSUPPORTED');
       assert.match(err.message, /leads back to a page already read/);
       return true;
     });
-    assert.equal(proxy.requests.length, 2, 'the first page and the one its Link names, then the loop is seen');
+    assert.equal(fx.proxy.requests.length, 2, 'the first page and the one its Link names, then the loop is seen');
 
-    proxy.setRule((req) => (req.method === 'GET' && req.url.includes('/tags/list') ? { kind: 'respond', status: 200, body: '{"tags":5}' } : undefined));
-    await assert.rejects(listRegistryStages(client, repo), { code: 'TSB_REGISTRY_UNSUPPORTED', message: /"tags" is not a list/ });
+    fx.proxy.setRule((req) => (req.method === 'GET' && req.url.includes('/tags/list') ? { kind: 'respond', status: 200, body: '{"tags":5}' } : undefined));
+    await assert.rejects(listRegistryStages(fx.client, repo), { code: 'TSB_REGISTRY_UNSUPPORTED', message: /"tags" is not a list/ });
   });
 
   test('a manifest asked for by digest that hashes elsewhere is refused naming both; nothing is stored', async () => {
-    proxy.setRule((req) =>
+    fx.proxy.setRule((req) =>
       req.method === 'GET' && req.url.endsWith(`/manifests/${pulled.digest}`)
         ? {
             kind: 'raw',
@@ -188,16 +160,16 @@ describe('registries that lie about what they hold', () => {
           }
         : undefined,
     );
-    proxy.requests.length = 0;
-    const store = freshStore();
-    await assert.rejects(pullImage(client, `${proxy.host}/library/busybox@${pulled.digest}`, store), (err: unknown) => {
+    fx.proxy.requests.length = 0;
+    const store = fx.freshStore();
+    await assert.rejects(pullImage(fx.client, `${fx.proxy.host}/library/busybox@${pulled.digest}`, store), (err: unknown) => {
       assert.ok(err instanceof DigestMismatchError, String(err));
       assert.equal(err.expected, pulled.digest);
       assert.ok(err.message.includes(err.actual), err.message);
       return true;
     });
     assert.deepEqual(
-      proxy.requests.filter((r) => r.url.includes('/blobs/')),
+      fx.proxy.requests.filter((r) => r.url.includes('/blobs/')),
       [],
       'no blob of an unverified manifest is fetched',
     );
@@ -222,18 +194,21 @@ describe('registries that lie about what they hold', () => {
       }),
     );
     const index = 'application/vnd.oci.image.index.v1+json';
-    proxy.setRule((req) => {
+    fx.proxy.setRule((req) => {
       if (req.method !== 'GET') return undefined;
       if (req.url.endsWith('/manifests/nested')) return { kind: 'respond', status: 200, headers: { 'content-type': index }, body: outer };
       if (req.url.endsWith(`/manifests/${innerDigest}`)) return { kind: 'respond', status: 200, headers: { 'content-type': index }, body: inner };
       return undefined;
     });
-    proxy.requests.length = 0;
-    await assert.rejects(pullImage(client, `${proxy.host}/library/busybox:nested`, freshStore(), { platform: { os: 'linux', architecture: 'amd64' } }), {
-      code: 'TSB_REGISTRY_UNSUPPORTED',
-      message: /is itself an index; nested indexes are not supported/,
-    });
-    assert.equal(proxy.requests.filter((r) => r.url.includes('/manifests/')).length, 2);
+    fx.proxy.requests.length = 0;
+    await assert.rejects(
+      pullImage(fx.client, `${fx.proxy.host}/library/busybox:nested`, fx.freshStore(), { platform: { os: 'linux', architecture: 'amd64' } }),
+      {
+        code: 'TSB_REGISTRY_UNSUPPORTED',
+        message: /is itself an index; nested indexes are not supported/,
+      },
+    );
+    assert.equal(fx.proxy.requests.filter((r) => r.url.includes('/manifests/')).length, 2);
   });
 
   test('foreign `urls` on a layer descriptor are never fetched: the layer comes from the registry and verifies', async () => {
@@ -251,13 +226,13 @@ describe('registries that lie about what they hold', () => {
       };
       for (const l of manifest.layers) l.urls = [foreign];
       const bytes = Buffer.from(JSON.stringify(manifest));
-      proxy.setRule((req) =>
+      fx.proxy.setRule((req) =>
         req.method === 'GET' && req.url.endsWith('/manifests/urls')
           ? { kind: 'respond', status: 200, headers: { 'content-type': manifest.mediaType ?? pulled.mediaType }, body: bytes }
           : undefined,
       );
-      const store = freshStore();
-      const got = await pullImage(client, `${proxy.host}/library/busybox:urls`, store);
+      const store = fx.freshStore();
+      const got = await pullImage(fx.client, `${fx.proxy.host}/library/busybox:urls`, store);
       assert.equal(got.manifestDescriptor.digest, sha256(bytes));
       assert.deepEqual(saw, []);
       assert.deepEqual(await checkStore(store.root), []);

@@ -6,16 +6,12 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { LayoutStore } from '../../lib/content/index.js';
 import { parseReference } from '../../lib/oci/index.js';
-import { RegistryError, getManifest, pullImage, pushImage, registryClient, staticCredentials, type RegistryClient } from '../../lib/registry/index.js';
+import { RegistryError, getManifest, pullImage, pushImage, registryClient, staticCredentials } from '../../lib/registry/index.js';
+import { proxiedRegistry } from '../support/proxied-registry.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { startTokenAuthRegistry, type TokenAuthRegistry } from '../support/token-registry.js';
-import { seedBusyboxImage, type BusyboxLayout } from '../support/base-image.js';
+import { seedBusyboxImage } from '../support/base-image.js';
 import { checkStore } from '../support/store-check.js';
 
 const FAST_RETRY = { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 };
@@ -42,39 +38,25 @@ function close(server: Server | undefined): Promise<void> {
 }
 
 describe('redirects and foreign hosts with basic auth', () => {
-  let reg: RunningRegistry;
-  let proxy: FaultProxy;
+  const fx = proxiedRegistry({
+    prefix: 'tsbuild-reg-redirects-',
+    registry: { htpasswd: { user: 'u', password: 'secret-pw' } },
+    seed: { creds: 'u:secret-pw' },
+    client: () => registryClient({ credentials: staticCredentials({ username: 'u', password: 'secret-pw' }), retry: FAST_RETRY }),
+  });
   let other: FaultProxy;
-  let layout: BusyboxLayout;
-  let client: RegistryClient;
-  let work: string;
-  let ref: string;
-  let n = 0;
-  const freshStore = (): LayoutStore => new LayoutStore(join(work, `store-${n++}`));
   const isBlobGet = (method: string, url: string): boolean => method === 'GET' && /\/blobs\/sha256:/.test(url);
 
+  // Another origin in front of the same registry: "another host" for upload Locations.
   before(async () => {
-    reg = await startRegistry({ htpasswd: { user: 'u', password: 'secret-pw' } });
-    layout = (await seedBusyboxImage(reg.host, { creds: 'u:secret-pw' })).layout;
-    proxy = await startFaultProxy(reg.host);
-    // Another origin in front of the same registry: "another host" for upload Locations.
-    other = await startFaultProxy(reg.host);
-    ref = `${proxy.host}/library/busybox:latest`;
-    client = registryClient({ credentials: staticCredentials({ username: 'u', password: 'secret-pw' }), retry: FAST_RETRY });
-    work = await mkdtemp(join(tmpdir(), 'tsbuild-reg-redirects-'));
+    other = await startFaultProxy(fx.reg.host);
   });
   afterEach(() => {
-    for (const p of [proxy, other]) {
-      p.setRule(undefined);
-      p.requests.length = 0;
-    }
+    other.setRule(undefined);
+    other.requests.length = 0;
   });
   after(async () => {
-    await client?.close();
-    await proxy?.stop();
     await other?.stop();
-    await reg?.stop();
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   test("a storage host's 401 challenge is not the registry's: no credentials reach it or the realm it names", async () => {
@@ -83,9 +65,9 @@ describe('redirects and foreign hosts with basic auth', () => {
       res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${realm.host}/token",service="evil"`, 'content-length': '0' }).end(),
     );
     try {
-      proxy.setRule((req) => (isBlobGet(req.method, req.url) ? { kind: 'redirect', location: `http://${storage.host}/blob?sig=abc` } : undefined));
-      const store = freshStore();
-      const err: unknown = await pullImage(client, ref, store).then(
+      fx.proxy.setRule((req) => (isBlobGet(req.method, req.url) ? { kind: 'redirect', location: `http://${storage.host}/blob?sig=abc` } : undefined));
+      const store = fx.freshStore();
+      const err: unknown = await pullImage(fx.client, fx.ref, store).then(
         () => assert.fail('the pull must fail'),
         (e: unknown) => e,
       );
@@ -96,15 +78,15 @@ describe('redirects and foreign hosts with basic auth', () => {
       );
       assert.ok(err instanceof RegistryError, String(err));
       assert.equal(err.status, 401);
-      assert.match(err.message, new RegExp(`${storage.host}, where ${proxy.host} sent this request, refused it`));
+      assert.match(err.message, new RegExp(`${storage.host}, where ${fx.proxy.host} sent this request, refused it`));
       assert.doesNotMatch(err.message, /sig=abc/, 'the signed query is redacted');
       assert.ok(storage.saw.length > 0);
       for (const s of storage.saw) assert.equal(s.headers.authorization, undefined);
       assert.deepEqual(await checkStore(store.root), []);
       // The registry's own scheme is unchanged: the next pull without the redirect works with Basic.
-      proxy.setRule(undefined);
-      await pullImage(client, ref, freshStore());
-      assert.ok(proxy.requests.filter((r) => isBlobGet(r.method, r.url)).every((r) => r.headers.authorization === BASIC));
+      fx.proxy.setRule(undefined);
+      await pullImage(fx.client, fx.ref, fx.freshStore());
+      assert.ok(fx.proxy.requests.filter((r) => isBlobGet(r.method, r.url)).every((r) => r.headers.authorization === BASIC));
     } finally {
       await close(storage.server);
       await close(realm.server);
@@ -112,8 +94,8 @@ describe('redirects and foreign hosts with basic auth', () => {
   });
 
   test('a redirect loop stops after the hop limit with an error that says so', async () => {
-    proxy.setRule((req) => (isBlobGet(req.method, req.url) ? { kind: 'redirect', location: req.url } : undefined));
-    await assert.rejects(pullImage(client, ref, freshStore()), (err: unknown) => {
+    fx.proxy.setRule((req) => (isBlobGet(req.method, req.url) ? { kind: 'redirect', location: req.url } : undefined));
+    await assert.rejects(pullImage(fx.client, fx.ref, fx.freshStore()), (err: unknown) => {
       assert.ok(err instanceof RegistryError, String(err));
       assert.equal(err.code, 'TSB_REGISTRY_UNSUPPORTED');
       assert.equal(err.retryable, false);
@@ -121,19 +103,19 @@ describe('redirects and foreign hosts with basic auth', () => {
       return true;
     });
     const perBlob = new Map<string, number>();
-    for (const r of proxy.requests.filter((q) => isBlobGet(q.method, q.url))) perBlob.set(r.url, (perBlob.get(r.url) ?? 0) + 1);
+    for (const r of fx.proxy.requests.filter((q) => isBlobGet(q.method, q.url))) perBlob.set(r.url, (perBlob.get(r.url) ?? 0) + 1);
     for (const [url, count] of perBlob) assert.ok(count <= 6, `${url} asked ${count} times`);
   });
 
   test('an upload Location on another host gets the blob but never the Authorization; the push verifies', async () => {
-    const store = freshStore();
-    const pulled = await pullImage(client, ref, store);
-    proxy.setRule((req) => {
+    const store = fx.freshStore();
+    const pulled = await pullImage(fx.client, fx.ref, store);
+    fx.proxy.setRule((req) => {
       if (req.method !== 'POST' || !req.url.includes('/blobs/uploads/')) return undefined;
       return {
         kind: 'raw',
         write: (sock, up) => {
-          const location = new URL(String(up.headers.location), `http://${reg.host}`);
+          const location = new URL(String(up.headers.location), `http://${fx.reg.host}`);
           sock.end(
             `HTTP/1.1 ${up.status} Accepted\r\nLocation: http://${other.host}${location.pathname}${location.search}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
           );
@@ -148,28 +130,28 @@ describe('redirects and foreign hosts with basic auth', () => {
     // A fresh client: the pulling one would mount from the source repository instead of uploading.
     const fresh = registryClient({ credentials: staticCredentials({ username: 'u', password: 'secret-pw' }), retry: FAST_RETRY });
     try {
-      const pushed = await pushImage(fresh, store, pulled.manifestDescriptor, `${proxy.host}/moved/upload:v1`);
-      assert.equal(pushed.digest, layout.manifestDigest);
+      const pushed = await pushImage(fresh, store, pulled.manifestDescriptor, `${fx.proxy.host}/moved/upload:v1`);
+      assert.equal(pushed.digest, fx.layout.manifestDigest);
     } finally {
       await fresh.close();
     }
     const uploads = other.requests.filter((r) => r.method === 'PUT');
     assert.equal(uploads.length, 2, 'config and layer went to the other host');
     for (const u of uploads) assert.equal(u.headers.authorization, undefined);
-    assert.equal((await getManifest(client, parseReference(`${proxy.host}/moved/upload:v1`))).descriptor.digest, layout.manifestDigest);
+    assert.equal((await getManifest(fx.client, parseReference(`${fx.proxy.host}/moved/upload:v1`))).descriptor.digest, fx.layout.manifestDigest);
   });
 
   test('an upload Location with another scheme is refused before anything connects, and not retried', async () => {
-    const store = freshStore();
-    const pulled = await pullImage(client, ref, store);
+    const store = fx.freshStore();
+    const pulled = await pullImage(fx.client, fx.ref, store);
     for (const location of ['file:///etc/passwd', `ftp://${other.host}/v2/upload`]) {
-      proxy.requests.length = 0;
-      proxy.setRule((req) =>
+      fx.proxy.requests.length = 0;
+      fx.proxy.setRule((req) =>
         req.method === 'POST' && req.url.includes('/blobs/uploads/') ? { kind: 'respond', status: 202, headers: { location } } : undefined,
       );
       const fresh = registryClient({ credentials: staticCredentials({ username: 'u', password: 'secret-pw' }), retry: FAST_RETRY });
       try {
-        await assert.rejects(pushImage(fresh, store, pulled.manifestDescriptor, `${proxy.host}/moved/scheme:v1`), (err: unknown) => {
+        await assert.rejects(pushImage(fresh, store, pulled.manifestDescriptor, `${fx.proxy.host}/moved/scheme:v1`), (err: unknown) => {
           assert.ok(err instanceof RegistryError, String(err));
           assert.equal(err.code, 'TSB_REGISTRY_UNSUPPORTED');
           assert.match(err.message, /only http and https/);
@@ -178,7 +160,7 @@ describe('redirects and foreign hosts with basic auth', () => {
       } finally {
         await fresh.close();
       }
-      assert.ok(proxy.requests.filter((r) => r.method === 'POST').length <= 2, 'one session per blob, none asked again');
+      assert.ok(fx.proxy.requests.filter((r) => r.method === 'POST').length <= 2, 'one session per blob, none asked again');
       assert.deepEqual(other.requests, []);
     }
   });
