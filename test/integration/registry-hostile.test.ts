@@ -18,6 +18,8 @@ import { runCli } from '../support/cli.js';
 
 const FAST_RETRY = { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 };
 
+type RawWrite = (sock: Socket, up: UpstreamAnswer) => void;
+
 /** The head of `up` as raw text, with `headers` replacing (or, with undefined, removing) some of its fields. */
 function head(up: UpstreamAnswer, headers: Record<string, string | undefined>, status = up.status): string {
   const fields: Record<string, string | undefined> = {};
@@ -40,6 +42,16 @@ function chunked(data: Buffer, piece: number): Buffer {
   return Buffer.concat(parts);
 }
 
+/** The manifest `up` carries, changed by `edit`, sent whole with its new length (and no digest header). */
+function editedManifest<T>(edit: (m: T) => void): RawWrite {
+  return (sock, up) => {
+    const m = JSON.parse(up.body.toString()) as T;
+    edit(m);
+    const body = Buffer.from(JSON.stringify(m));
+    sock.end(Buffer.concat([Buffer.from(head(up, { 'content-length': String(body.length), 'docker-content-digest': undefined })), body]));
+  };
+}
+
 /** Keep writing `fill` to the socket until the client goes away (with backpressure). */
 function endless(sock: Socket, fill: Buffer): void {
   const more = (): void => {
@@ -56,6 +68,9 @@ describe('registry answers with lying or broken framing', () => {
   const fx = proxiedRegistry({ prefix: 'tsbuild-reg-hostile-', client: () => registryClient({ retry: FAST_RETRY }) });
   const isManifestGet = (method: string, url: string): boolean => method === 'GET' && url.includes('/manifests/');
   const isLayerGet = (method: string, url: string): boolean => method === 'GET' && url.includes(`/blobs/${fx.layout.layerDigest}`);
+  /** The requests `match` picks are answered with the raw bytes `write` puts on the socket; the rest pass. */
+  const rawFor = (match: (method: string, url: string) => boolean, write: RawWrite): void =>
+    fx.proxy.setRule((req) => (match(req.method, req.url) ? { kind: 'raw', write } : undefined));
 
   const nothingStored = async (store: LayoutStore): Promise<void> => {
     const blobs = await readdir(join(store.root, 'blobs', 'sha256')).catch(() => [] as string[]);
@@ -63,6 +78,17 @@ describe('registry answers with lying or broken framing', () => {
     assert.ok(!blobs.includes(fx.layout.layerDigest.slice(7)), 'no unverified layer');
     assert.deepEqual(await readdir(join(store.root, '.tmp')).catch(() => []), [], 'no temp file left');
     assert.deepEqual(await checkStore(store.root), []);
+  };
+  /** A pull into a fresh store fails with `code`, its message matching every pattern, and leaves nothing stored. */
+  const pullFails = async (code: string, patterns: RegExp[], kind: new (...args: never[]) => TsbuildError = TsbuildError): Promise<void> => {
+    const store = fx.freshStore();
+    await assert.rejects(pullImage(fx.client, fx.ref, store), (err: unknown) => {
+      assert.ok(err instanceof kind, String(err));
+      assert.equal(err.code, code, err.message);
+      for (const p of patterns) assert.match(err.message, p);
+      return true;
+    });
+    await nothingStored(store);
   };
 
   test('a manifest body cut short (Content-Length says more, then the close) is asked again; cut every time, a registry error', async () => {
@@ -76,32 +102,17 @@ describe('registry answers with lying or broken framing', () => {
     assert.equal(fx.proxy.requests.filter((r) => isManifestGet(r.method, r.url)).length, 2);
 
     fx.proxy.requests.length = 0;
-    fx.proxy.setRule((req) => (isManifestGet(req.method, req.url) ? { kind: 'raw', write: cut } : undefined));
-    const store = fx.freshStore();
-    await assert.rejects(pullImage(fx.client, fx.ref, store), (err: unknown) => {
-      assert.ok(err instanceof RegistryError, String(err));
-      assert.equal(err.code, 'TSB_REGISTRY_NETWORK');
-      assert.match(err.message, /manifests\/latest/);
-      assert.match(err.message, /ECONNRESET|aborted|cut|broke/);
-      return true;
-    });
+    rawFor(isManifestGet, cut);
+    await pullFails('TSB_REGISTRY_NETWORK', [/manifests\/latest/, /ECONNRESET|aborted|cut|broke/], RegistryError);
     assert.equal(fx.proxy.requests.filter((r) => isManifestGet(r.method, r.url)).length, FAST_RETRY.attempts);
-    await nothingStored(store);
   });
 
   test('a manifest body that stalls ends at the body deadline, is asked again, then fails as a registry error', async () => {
-    fx.proxy.setRule((req) =>
-      isManifestGet(req.method, req.url)
-        ? {
-            kind: 'raw',
-            write: (sock, up) => {
-              sock.on('error', () => undefined);
-              sock.write(head(up, {}));
-              sock.write(up.body.subarray(0, 10));
-            },
-          }
-        : undefined,
-    );
+    rawFor(isManifestGet, (sock, up) => {
+      sock.on('error', () => undefined);
+      sock.write(head(up, {}));
+      sock.write(up.body.subarray(0, 10));
+    });
     // A short body deadline for this client only: the stalled manifest bodies are what it ends.
     const stallClient = registryClient({ retry: FAST_RETRY, bodyTimeoutMs: 300 });
     try {
@@ -118,27 +129,20 @@ describe('registry answers with lying or broken framing', () => {
   });
 
   test('a manifest fed 1 KiB at a time, never silent for a body deadline, still ends at one', async () => {
-    fx.proxy.setRule((req) =>
-      isManifestGet(req.method, req.url)
-        ? {
-            kind: 'raw',
-            write: (sock, up) => {
-              // The manifest padded with JSON whitespace to ~40 KiB, 1100 bytes every 100 ms: ~3.7 s
-              // to send, a fresh 1 KiB well within every 1 s read deadline.
-              const body = Buffer.concat([up.body, Buffer.alloc(40 << 10, 0x20)]);
-              sock.on('error', () => undefined);
-              sock.write(head(up, { 'content-length': String(body.length), 'docker-content-digest': undefined }));
-              let at = 0;
-              const drip = setInterval(() => {
-                if (sock.destroyed || at >= body.length) return clearInterval(drip);
-                sock.write(body.subarray(at, at + 1100));
-                at += 1100;
-              }, 100);
-              sock.on('close', () => clearInterval(drip));
-            },
-          }
-        : undefined,
-    );
+    rawFor(isManifestGet, (sock, up) => {
+      // The manifest padded with JSON whitespace to ~40 KiB, 1100 bytes every 100 ms: ~3.7 s
+      // to send, a fresh 1 KiB well within every 1 s read deadline.
+      const body = Buffer.concat([up.body, Buffer.alloc(40 << 10, 0x20)]);
+      sock.on('error', () => undefined);
+      sock.write(head(up, { 'content-length': String(body.length), 'docker-content-digest': undefined }));
+      let at = 0;
+      const drip = setInterval(() => {
+        if (sock.destroyed || at >= body.length) return clearInterval(drip);
+        sock.write(body.subarray(at, at + 1100));
+        at += 1100;
+      }, 100);
+      sock.on('close', () => clearInterval(drip));
+    });
     const slowClient = registryClient({ retry: { ...FAST_RETRY, attempts: 2 }, bodyTimeoutMs: 1000 });
     try {
       await assert.rejects(getManifest(slowClient, parseReference(fx.ref)), (err: unknown) => {
@@ -154,14 +158,8 @@ describe('registry answers with lying or broken framing', () => {
   });
 
   test('a blob in chunked coding without a length is stored once count and digest check out', async () => {
-    fx.proxy.setRule((req) =>
-      isLayerGet(req.method, req.url)
-        ? {
-            kind: 'raw',
-            write: (sock, up) =>
-              sock.end(Buffer.concat([Buffer.from(head(up, { 'content-length': undefined, 'transfer-encoding': 'chunked' })), chunked(up.body, 7001)])),
-          }
-        : undefined,
+    rawFor(isLayerGet, (sock, up) =>
+      sock.end(Buffer.concat([Buffer.from(head(up, { 'content-length': undefined, 'transfer-encoding': 'chunked' })), chunked(up.body, 7001)])),
     );
     const store = fx.freshStore();
     const pulled = await pullImage(fx.client, fx.ref, store);
@@ -178,48 +176,20 @@ describe('registry answers with lying or broken framing', () => {
       (body: Buffer) => Buffer.concat([Buffer.from('10\r\n'), body.subarray(0, 100), Buffer.from('\r\n0\r\n\r\n')]),
     ]) {
       fx.proxy.requests.length = 0;
-      fx.proxy.setRule((req) =>
-        isLayerGet(req.method, req.url)
-          ? {
-              kind: 'raw',
-              write: (sock, up) =>
-                sock.end(Buffer.concat([Buffer.from(head(up, { 'content-length': undefined, 'transfer-encoding': 'chunked' })), broken(up.body)])),
-            }
-          : undefined,
+      rawFor(isLayerGet, (sock, up) =>
+        sock.end(Buffer.concat([Buffer.from(head(up, { 'content-length': undefined, 'transfer-encoding': 'chunked' })), broken(up.body)])),
       );
-      const store = fx.freshStore();
-      await assert.rejects(pullImage(fx.client, fx.ref, store), (err: unknown) => {
-        assert.ok(err instanceof RegistryError, String(err));
-        assert.equal(err.code, 'TSB_REGISTRY_NETWORK');
-        assert.ok(err.message.includes(fx.layout.layerDigest), err.message);
-        assert.match(err.message, /HPE_|malformed/);
-        return true;
-      });
-      await nothingStored(store);
+      await pullFails('TSB_REGISTRY_NETWORK', [new RegExp(fx.layout.layerDigest), /HPE_|malformed/], RegistryError);
     }
   });
 
   test('a blob body running on past its descriptor (close-delimited zeros) stops at size + 1 and stores nothing', async () => {
-    fx.proxy.setRule((req) =>
-      isLayerGet(req.method, req.url)
-        ? {
-            kind: 'raw',
-            write: (sock, up) => {
-              sock.write(head(up, { 'content-length': undefined, connection: 'close' }));
-              endless(sock, Buffer.alloc(64 << 10));
-            },
-          }
-        : undefined,
-    );
-    const store = fx.freshStore();
-    await assert.rejects(pullImage(fx.client, fx.ref, store), (err: unknown) => {
-      assert.ok(err instanceof TsbuildError, String(err));
-      assert.equal(err.code, 'TSB_SIZE_MISMATCH');
-      assert.ok(err.message.includes(fx.layout.layerDigest), err.message);
-      return true;
+    rawFor(isLayerGet, (sock, up) => {
+      sock.write(head(up, { 'content-length': undefined, connection: 'close' }));
+      endless(sock, Buffer.alloc(64 << 10));
     });
+    await pullFails('TSB_SIZE_MISMATCH', [new RegExp(fx.layout.layerDigest)]);
     assert.equal(fx.proxy.requests.filter((r) => isLayerGet(r.method, r.url)).length, 1, 'a lying body is not asked again');
-    await nothingStored(store);
   });
 
   test('a Content-Length shorter than the blob ends the body early: the rest is resumed by Range and the blob verifies', async () => {
@@ -258,18 +228,11 @@ describe('registry answers with lying or broken framing', () => {
   });
 
   test('a manifest declaring a terabyte, and a config descriptor over its limit, are refused at once by their declared size', async () => {
-    fx.proxy.setRule((req) =>
-      isManifestGet(req.method, req.url)
-        ? {
-            kind: 'raw',
-            write: (sock, up) => {
-              sock.on('error', () => undefined);
-              // Then silence: only the declared length can end this (else the body deadline, a minute per attempt).
-              sock.write(head(up, { 'content-length': '1000000000000' }));
-            },
-          }
-        : undefined,
-    );
+    rawFor(isManifestGet, (sock, up) => {
+      sock.on('error', () => undefined);
+      // Then silence: only the declared length can end this (else the body deadline, a minute per attempt).
+      sock.write(head(up, { 'content-length': '1000000000000' }));
+    });
     await assert.rejects(getManifest(fx.client, parseReference(fx.ref)), (err: unknown) => {
       assert.ok(err instanceof TsbuildError, String(err));
       assert.equal(err.code, 'TSB_TOO_LARGE');
@@ -277,26 +240,14 @@ describe('registry answers with lying or broken framing', () => {
       return true;
     });
 
-    fx.proxy.setRule((req) =>
-      isManifestGet(req.method, req.url)
-        ? {
-            kind: 'raw',
-            write: (sock, up) => {
-              const m = JSON.parse(up.body.toString()) as { config: { size: number } };
-              m.config.size = CONFIG_LIMIT + 1;
-              const body = Buffer.from(JSON.stringify(m));
-              sock.end(Buffer.concat([Buffer.from(head(up, { 'content-length': String(body.length), 'docker-content-digest': undefined })), body]));
-            },
-          }
-        : undefined,
+    rawFor(
+      isManifestGet,
+      editedManifest<{ config: { size: number } }>((m) => {
+        m.config.size = CONFIG_LIMIT + 1;
+      }),
     );
     fx.proxy.requests.length = 0;
-    await assert.rejects(pullImage(fx.client, fx.ref, fx.freshStore()), (err: unknown) => {
-      assert.ok(err instanceof TsbuildError, String(err));
-      assert.equal(err.code, 'TSB_TOO_LARGE', err.message);
-      assert.match(err.message, new RegExp(`config is ${CONFIG_LIMIT + 1} bytes`));
-      return true;
-    });
+    await pullFails('TSB_TOO_LARGE', [new RegExp(`config is ${CONFIG_LIMIT + 1} bytes`)]);
     assert.deepEqual(
       fx.proxy.requests.filter((r) => r.url.includes('/blobs/')),
       [],
@@ -305,39 +256,18 @@ describe('registry answers with lying or broken framing', () => {
   });
 
   test('a descriptor larger than the blob the registry holds fails as a size mismatch naming the blob; nothing is stored', async () => {
-    fx.proxy.setRule((req) =>
-      isManifestGet(req.method, req.url)
-        ? {
-            kind: 'raw',
-            write: (sock, up) => {
-              const m = JSON.parse(up.body.toString()) as { layers: Array<{ size: number }> };
-              m.layers[0]!.size += 1000;
-              const body = Buffer.from(JSON.stringify(m));
-              sock.end(Buffer.concat([Buffer.from(head(up, { 'content-length': String(body.length), 'docker-content-digest': undefined })), body]));
-            },
-          }
-        : undefined,
+    rawFor(
+      isManifestGet,
+      editedManifest<{ layers: Array<{ size: number }> }>((m) => {
+        m.layers[0]!.size += 1000;
+      }),
     );
-    const store = fx.freshStore();
-    await assert.rejects(pullImage(fx.client, fx.ref, store), (err: unknown) => {
-      assert.ok(err instanceof TsbuildError, String(err));
-      assert.equal(err.code, 'TSB_SIZE_MISMATCH', err.message);
-      assert.ok(err.message.includes(fx.layout.layerDigest), err.message);
-      assert.match(err.message, /has only \d+ of the \d+ bytes/);
-      return true;
-    });
-    await nothingStored(store);
+    await pullFails('TSB_SIZE_MISMATCH', [new RegExp(fx.layout.layerDigest), /has only \d+ of the \d+ bytes/]);
   });
 
   test('the CLI reports a malformed answer as a registry error (exit 3) naming the blob, not an internal error', async () => {
-    fx.proxy.setRule((req) =>
-      isLayerGet(req.method, req.url)
-        ? {
-            kind: 'raw',
-            write: (sock, up) =>
-              sock.end(Buffer.concat([Buffer.from(head(up, { 'content-length': undefined, 'transfer-encoding': 'chunked' })), Buffer.from('nothex\r\n')])),
-          }
-        : undefined,
+    rawFor(isLayerGet, (sock, up) =>
+      sock.end(Buffer.concat([Buffer.from(head(up, { 'content-length': undefined, 'transfer-encoding': 'chunked' })), Buffer.from('nothex\r\n')])),
     );
     const home = join(fx.work, 'cli-home');
     const res = await runCli(['image', 'pull', fx.ref], { home, env: { XDG_RUNTIME_DIR: '', REGISTRY_AUTH_FILE: '' } });
