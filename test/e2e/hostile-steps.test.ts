@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import { stagePackage, type StagedPackage } from '../support/staged-package.js';
 import { checkStore } from '../support/store-check.js';
 import { waitUntil } from '../support/wait.js';
 import { ensureTestUser } from '../support/test-user.js';
+import { processesWith } from '../support/processes.js';
 
 const USER = 'tsbuild-test';
 let staged: StagedPackage | undefined;
@@ -48,20 +49,6 @@ function cli(user: string | undefined, args: string[], home: string, onSpawn?: (
     child.on('error', reject);
     child.on('close', (code, sig) => resolve({ code: code ?? (sig ? 137 : 1), stdout, stderr }));
   });
-}
-
-/** Host processes whose command line contains `needle`. */
-function processesWith(needle: string): number[] {
-  const found: number[] = [];
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').includes(needle)) found.push(Number(p));
-    } catch {
-      /* gone */
-    }
-  }
-  return found;
 }
 
 async function noneLeft(needle: string): Promise<number[]> {

@@ -17,6 +17,7 @@ import { busyboxTree, storeLocalImage } from '../support/local-image.js';
 import { stagePackage, type StagedPackage } from '../support/staged-package.js';
 import { ensureTestUser } from '../support/test-user.js';
 import { waitUntil } from '../support/wait.js';
+import { processesWith } from '../support/processes.js';
 
 const USER = 'tsbuild-test';
 const NOSUB_USER = 'tsbuild-nosub';
@@ -135,20 +136,6 @@ function cliPid(spawned: number, who: Who): number {
     }
   }
   throw new Error(`no child of runuser ${spawned}`);
-}
-
-/** Host processes whose command line contains `needle` (the sandboxed `sleep`). */
-function processesWith(needle: string): number[] {
-  const found: number[] = [];
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').includes(needle)) found.push(Number(p));
-    } catch {
-      /* gone */
-    }
-  }
-  return found;
 }
 
 before(async () => {
