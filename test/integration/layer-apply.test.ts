@@ -9,13 +9,11 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { LayoutStore } from '../../lib/content/index.js';
-import { writeLayerFromEntries, type LayerEntrySource } from '../../lib/layer/index.js';
-import { MediaType } from '../../lib/oci/index.js';
 import type { LayerSource, Snapshotter } from '../../lib/sandbox/index.js';
-import type { Digest } from '../../lib/digest.js';
 import { NativeSnapshotter } from '../../runtime/native-snapshotter.js';
 import { OverlaySnapshotter } from '../../runtime/overlay-snapshotter.js';
 import { tempDirs } from '../support/cli.js';
+import { storeLayeredImage } from '../support/layered-image.js';
 import { randomStack, type GeneratedStack } from '../support/random-layers.js';
 import { listInSandbox, listTree, mtimeSeconds, type ListedEntry } from '../support/tree-listing.js';
 
@@ -32,22 +30,8 @@ interface BuiltImage {
 
 /** Layer i of the image = layer i of every stack, one after the other. */
 async function buildImage(store: LayoutStore, name: string, stacks: GeneratedStack[], layerCount: number): Promise<BuiltImage> {
-  const layers: LayerSource[] = [];
-  const diffIds: Digest[] = [];
-  for (let i = 0; i < layerCount; i++) {
-    const entries: LayerEntrySource[] = stacks.flatMap((s) => s.layers[i] ?? []);
-    const r = await writeLayerFromEntries(entries, store);
-    diffIds.push(r.diffId);
-    layers.push({ diffId: r.diffId, descriptor: r.descriptor, open: () => store.read(r.descriptor.digest, { size: r.descriptor.size }) });
-  }
-  const cfg = await store.writeJson({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: diffIds } });
-  const manifest = await store.writeJson({
-    schemaVersion: 2,
-    mediaType: MediaType.OciManifest,
-    config: { mediaType: MediaType.OciConfig, ...cfg.info },
-    layers: layers.map((l) => l.descriptor),
-  });
-  await store.setRef(name, { mediaType: MediaType.OciManifest, ...manifest.info });
+  const perLayer = Array.from({ length: layerCount }, (_, i) => stacks.flatMap((s) => s.layers[i] ?? []));
+  const layers = await storeLayeredImage(store, name, perLayer);
   return { name, layers };
 }
 

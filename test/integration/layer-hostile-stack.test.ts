@@ -11,13 +11,12 @@ import { promisify } from 'node:util';
 import { chmod, lstat, readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LayoutStore } from '../../lib/content/index.js';
-import { writeLayerFromEntries, type LayerEntrySource, type TarEntry } from '../../lib/layer/index.js';
-import { MediaType } from '../../lib/oci/index.js';
+import type { LayerEntrySource, TarEntry } from '../../lib/layer/index.js';
 import type { LayerSource, Snapshotter } from '../../lib/sandbox/index.js';
-import type { Digest } from '../../lib/digest.js';
 import { NativeSnapshotter } from '../../runtime/native-snapshotter.js';
 import { OverlaySnapshotter } from '../../runtime/overlay-snapshotter.js';
 import { tempDirs } from '../support/cli.js';
+import { storeLayeredImage } from '../support/layered-image.js';
 import { listTree, type ListedEntry } from '../support/tree-listing.js';
 
 const exec = promisify(execFile);
@@ -47,7 +46,6 @@ describe('hostile entries across the layers of one image', () => {
     store = new LayoutStore(join(work, 'layout'));
     await store.init();
     const climbing = `${'../'.repeat(12)}${victim.slice(1)}`;
-    const stack: LayerSource[][] = [];
     const entries: LayerEntrySource[][] = [
       [
         dir('etc'),
@@ -62,21 +60,7 @@ describe('hostile entries across the layers of one image', () => {
       // Whiteouts through a link to the host directory, of the links, and a link replaced by a file.
       [whiteout('esc/.wh.passwd'), whiteout('esc/.wh.pwned'), whiteout('.wh.up'), file('localetc', 'now a file')],
     ];
-    const diffIds: Digest[] = [];
-    for (const e of entries) {
-      const r = await writeLayerFromEntries(e, store);
-      diffIds.push(r.diffId);
-      stack.push([{ diffId: r.diffId, descriptor: r.descriptor, open: () => store.read(r.descriptor.digest, { size: r.descriptor.size }) }]);
-    }
-    layers = stack.flat();
-    const cfg = await store.writeJson({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: diffIds } });
-    const manifest = await store.writeJson({
-      schemaVersion: 2,
-      mediaType: MediaType.OciManifest,
-      config: { mediaType: MediaType.OciConfig, ...cfg.info },
-      layers: layers.map((l) => l.descriptor),
-    });
-    await store.setRef('hostile', { mediaType: MediaType.OciManifest, ...manifest.info });
+    layers = await storeLayeredImage(store, 'hostile', entries);
   });
   after(() => temps.cleanup());
 
